@@ -1,0 +1,153 @@
+"""Decide, per HTTP request, whether one of our handlers or moto answers it.
+
+AWS names the service in the SigV4 credential scope and, for JSON protocols,
+the action in `X-Amz-Target`; REST protocols (Lambda, Pipes) name it by
+method and path. Handlers receive a parsed `AwsRequest` and return an
+`AwsResponse`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+
+
+@dataclass
+class AwsRequest:
+    service: str
+    region: str
+    action: str | None
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    path_params: dict[str, str] = field(default_factory=dict)
+    account_id: str = DEFAULT_ACCOUNT_ID
+
+    def json(self) -> dict[str, Any]:
+        if not self.body:
+            return {}
+        return json.loads(self.body)
+
+
+@dataclass
+class AwsResponse:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, payload: Any, status: int = 200, content_type: str = "application/x-amz-json-1.1") -> AwsResponse:
+        return cls(status, json.dumps(payload, default=str).encode(), {"Content-Type": content_type})
+
+
+Handler = Callable[[AwsRequest], AwsResponse]
+
+
+class AwsServiceError(Exception):
+    """An error in AWS's JSON error shape; raise it from any handler."""
+
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+    def to_response(self) -> AwsResponse:
+        resp = AwsResponse.json({"__type": self.code, "message": self.message, "Message": self.message}, self.status)
+        resp.headers["x-amzn-ErrorType"] = self.code
+        return resp
+
+
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+class Router:
+    """Maps (service, action) and (service, method, path pattern) to handlers."""
+
+    def __init__(self) -> None:
+        self._actions: dict[tuple[str, str], Handler] = {}
+        self._rest: list[tuple[str, str, re.Pattern[str], Handler]] = []
+
+    def action(self, service: str, action: str) -> Callable[[Handler], Handler]:
+        """Register a JSON-protocol action, e.g. ("glue", "CreateClassifier")."""
+
+        def register(fn: Handler) -> Handler:
+            self._actions[(service, action)] = fn
+            return fn
+
+        return register
+
+    def rest(self, service: str, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        """Register a REST operation; `pattern` is a regex with named groups, matched in full."""
+
+        def register(fn: Handler) -> Handler:
+            self._rest.append((service, method.upper(), re.compile(pattern), fn))
+            return fn
+
+        return register
+
+    def match(self, environ: dict[str, Any]) -> tuple[Handler, AwsRequest] | None:
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        scope = _SCOPE.search(auth)
+        if not scope:
+            return None
+        region, service = scope.group(1), scope.group(2).lower()
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        action = target.rsplit(".", 1)[-1] if target else None
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        path = environ.get("PATH_INFO", "/")
+        handler: Handler | None = None
+        params: dict[str, str] = {}
+        if action and (service, action) in self._actions:
+            handler = self._actions[(service, action)]
+        else:
+            for svc, meth, regex, fn in self._rest:
+                if svc == service and meth == method:
+                    m = regex.fullmatch(path)
+                    if m:
+                        handler, params = fn, m.groupdict()
+                        break
+        if handler is None:
+            return None
+        headers = {
+            k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        body = _read_body(environ)
+        request = AwsRequest(
+            service=service,
+            region=region,
+            action=action,
+            method=method,
+            path=path,
+            query=parse_qs(environ.get("QUERY_STRING", "")),
+            headers=headers,
+            body=body,
+            path_params=params,
+        )
+        return handler, request
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    if length:
+        return stream.read(length)
+    # Chunked uploads carry no length; werkzeug exposes the decoded stream.
+    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+        return stream.read()
+    return b""

@@ -1,0 +1,200 @@
+"""The local cloud server: moto's WSGI app behind our router, plus background runners.
+
+`LocalCloud` can run in-process (tests, the dashboard) or as `python -m localcloud`.
+Each emulated service package contributes handlers to the shared `Router` and,
+optionally, a background runner (an object with start/stop/health).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import socket
+import threading
+import traceback
+from pathlib import Path
+from typing import Any, Protocol
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from localcloud.routing import AwsResponse, AwsServiceError, Router
+
+log = logging.getLogger("localcloud")
+
+HEALTH_PATH = "/_localcloud/health"
+
+
+class Runner(Protocol):
+    """A background data-plane worker (pipes, firehose, …)."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+
+class PortInUseError(RuntimeError):
+    """Another process already listens on the requested port."""
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Werkzeug logs every request to stderr; we log them only when asked, to our file."""
+
+    log_requests = False
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        if self.log_requests:
+            log.info('%s "%s" %s', self.address_string(), self.requestline, code)
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
+        log.warning(format, *args)
+
+
+class LocalCloud:
+    """moto + our handlers + runners, served on host:port."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 4566,
+        data_dir: str | Path = ".localcloud",
+        log_requests: bool = False,
+    ):
+        self.host = host
+        self.port = port
+        self.data_dir = Path(data_dir)
+        self.log_requests = log_requests
+        self.router = Router()
+        self.runners: list[Runner] = []
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._moto_app: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # -- lifecycle -----------------------------------------------------
+    def start(self) -> LocalCloud:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        _configure_file_log(self.data_dir / "localcloud.log")
+        self._moto_app = DomainDispatcherApplication(create_backend_app)
+        from localcloud import services
+
+        services.install(self)
+        handler = type("Handler", (_QuietHandler,), {"log_requests": self.log_requests})
+        in_use = PortInUseError(
+            f"Port {self.port} on {self.host} is already in use: is another local cloud running? "
+            f"Stop it, or pick another port with --port."
+        )
+        if self.port and not port_is_free(self.host, self.port):
+            raise in_use
+        try:
+            # werkzeug prints and calls sys.exit when the port is taken; we want an exception.
+            self._server = make_server(
+                self.host, self.port, self._wsgi, threaded=True, request_handler=handler
+            )
+        except SystemExit:
+            raise in_use from None
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise in_use from None
+            raise
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, name="localcloud-http", daemon=True)
+        self._thread.start()
+        for runner in self.runners:
+            runner.start()
+        log.info("local cloud serving on %s (data dir %s)", self.url, self.data_dir)
+        return self
+
+    def stop(self) -> None:
+        for runner in reversed(self.runners):
+            try:
+                runner.stop()
+            except Exception:  # a runner failing to stop must not keep the port bound
+                log.exception("runner %s failed to stop", getattr(runner, "name", runner))
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        log.info("local cloud stopped")
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def health(self) -> dict[str, Any]:
+        runners = {}
+        for runner in self.runners:
+            try:
+                runners[runner.name] = runner.health()
+            except Exception as exc:  # health must answer even when a runner is broken
+                runners[runner.name] = {"state": "error", "last_error": str(exc)}
+        return {"status": "running", "url": self.url, "runners": runners}
+
+    # -- WSGI ----------------------------------------------------------
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == HEALTH_PATH:
+            return _send(AwsResponse.json(self.health(), content_type="application/json"), start_response)
+        matched = self.router.match(environ)
+        if matched is None:
+            return self._moto_app(environ, start_response)
+        handler, request = matched
+        try:
+            response = handler(request)
+        except AwsServiceError as exc:
+            response = exc.to_response()
+        except Exception as exc:
+            log.error("handler for %s.%s failed: %s", request.service, request.action or request.path,
+                      traceback.format_exc())
+            response = AwsServiceError("InternalFailure", f"{type(exc).__name__}: {exc}", 500).to_response()
+        return _send(response, start_response)
+
+
+def _send(response: AwsResponse, start_response: Any) -> list[bytes]:
+    from http import HTTPStatus
+
+    try:
+        reason = HTTPStatus(response.status).phrase
+    except ValueError:
+        reason = "Unknown"
+    headers = dict(response.headers)
+    headers.setdefault("Content-Type", "application/json")
+    headers["Content-Length"] = str(len(response.body))
+    start_response(f"{response.status} {reason}", list(headers.items()))
+    return [response.body]
+
+
+def _configure_file_log(path: Path) -> None:
+    root = logging.getLogger("localcloud")
+    if any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path.resolve() for h in root.handlers):
+        return
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def health_json(cloud: LocalCloud) -> str:
+    return json.dumps(cloud.health(), indent=2, default=str)
