@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from localcloud.server import LocalCloud
 
 SERVICE_PACKAGES: list[str] = [
+    "localcloud.glue",
     # e.g. "localcloud.glue", "localcloud.lambda_exec", "localcloud.pipes", "localcloud.firehose", "localcloud.athena"
 ]
 

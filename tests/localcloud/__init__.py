@@ -1,0 +1,1 @@
+"""Tests of the embedded local cloud, over HTTP against a real server."""
