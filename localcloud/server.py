@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from localcloud.metrics import MetricsPublisher
 from localcloud.routing import AwsResponse, AwsServiceError, Router
 
 log = logging.getLogger("localcloud")
@@ -73,6 +74,8 @@ class LocalCloud:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._moto_app: Any = None
+        # One CloudWatch publisher shared by every service package (`cloud.metrics.add(...)`).
+        self.metrics: MetricsPublisher = MetricsPublisher(self.url)
 
     @property
     def url(self) -> str:
@@ -107,8 +110,10 @@ class LocalCloud:
                 raise in_use from None
             raise
         self.port = self._server.server_port
+        self.metrics.endpoint_url = self.url  # the real port is known only now (port 0 = any free one)
         self._thread = threading.Thread(target=self._server.serve_forever, name="localcloud-http", daemon=True)
         self._thread.start()
+        self.metrics.start()
         for runner in self.runners:
             runner.start()
         log.info("local cloud serving on %s (data dir %s)", self.url, self.data_dir)
@@ -120,6 +125,7 @@ class LocalCloud:
                 runner.stop()
             except Exception:  # a runner failing to stop must not keep the port bound
                 log.exception("runner %s failed to stop", getattr(runner, "name", runner))
+        self.metrics.stop()  # flushes what the runners published last
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -1,0 +1,35 @@
+"""EventBridge Pipes for the local cloud: the API moto lacks (UpdatePipe, honest states) and the data plane.
+
+`install(cloud)` registers the Pipes REST handlers on `cloud.router` and adds a
+`PipesRunner` (runner name "pipes") to `cloud.runners`. Metrics go through the
+cloud's shared `cloud.metrics` publisher.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from localcloud.pipes.models import PipeStore
+from localcloud.pipes.responses import register
+from localcloud.pipes.runner import PipesRunner
+
+if TYPE_CHECKING:
+    from localcloud.server import LocalCloud
+
+__all__ = ["install", "PipesRunner", "PipeStore"]
+
+
+def install(cloud: LocalCloud) -> None:
+    from localcloud.metrics import MetricsPublisher
+
+    if getattr(cloud, "metrics", None) is None:
+        cloud.metrics = MetricsPublisher(cloud.url)  # type: ignore[attr-defined]
+    store = PipeStore()
+    runner = PipesRunner(
+        endpoint_url=lambda: cloud.url,
+        data_dir=str(cloud.data_dir),
+        store=store,
+        publish=cloud.metrics.add,  # type: ignore[attr-defined]
+    )
+    register(cloud.router, store, on_change=runner.wake)
+    cloud.runners.append(runner)

@@ -1,0 +1,56 @@
+"""EventBridge Pipes errors: the API's error codes, and the runner's own failures.
+
+`PipesError` is the root. API errors are `AwsServiceError`s so the router
+serialises them in AWS's shape; runner errors say whether a retry can help.
+"""
+
+from __future__ import annotations
+
+from localcloud.routing import AwsServiceError
+
+
+class PipesError(Exception):
+    """Root of every error raised by localcloud.pipes."""
+
+
+class PipesApiError(PipesError, AwsServiceError):
+    """An error the Pipes API returns to the caller."""
+
+
+class ValidationException(PipesApiError):
+    def __init__(self, message: str):
+        super().__init__("ValidationException", message, 400)
+
+
+class NotFoundException(PipesApiError):
+    def __init__(self, message: str):
+        super().__init__("NotFoundException", message, 404)
+
+
+class ConflictException(PipesApiError):
+    def __init__(self, message: str):
+        super().__init__("ConflictException", message, 409)
+
+
+class PipeRunError(PipesError):
+    """A pipe could not move a batch. `transient` decides whether the runner retries it as is."""
+
+    transient = True
+
+
+class TargetUnavailable(PipeRunError):
+    """The target rejected the whole call (missing stream, throttling, endpoint down): retry later."""
+
+
+class RecordTransformError(PipeRunError):
+    """A record cannot be turned into a target request (e.g. its PartitionKey path matches nothing).
+
+    Retrying the same record with the same pipe configuration gives the same
+    result, so only an UpdatePipe (or MaximumRetryAttempts) gets past it.
+    """
+
+    transient = False
+
+
+class SourceUnavailable(PipeRunError):
+    """The stream cannot be read (table or stream gone, endpoint down)."""

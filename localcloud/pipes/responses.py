@@ -1,0 +1,127 @@
+"""Pipes REST API (rest-json) handlers: parse the request, call `PipeStore`, serialise like AWS.
+
+We answer Create/Describe/Update/Start/Stop/Delete/ListPipes ourselves so
+CurrentState is the runner's real state; tagging stays with moto.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from localcloud.pipes.exceptions import ValidationException
+from localcloud.pipes.models import PipeStore, epoch
+from localcloud.routing import AwsRequest, AwsResponse, Router
+
+_NAME = r"/v1/pipes/(?P<name>[^/]+)"
+_JSON = "application/json"
+
+
+def _summary(pipe: Any) -> dict[str, Any]:
+    return {
+        "Arn": pipe.arn,
+        "Name": pipe.name,
+        "DesiredState": pipe.desired_state,
+        "CurrentState": pipe.status,
+        "CreationTime": epoch(pipe.creation_time),
+        "LastModifiedTime": epoch(pipe.last_modified_time),
+    }
+
+
+def _description(pipe: Any) -> dict[str, Any]:
+    body = _summary(pipe)
+    optional = {
+        "Description": pipe.description,
+        "StateReason": pipe.state_reason,
+        "Source": pipe.source,
+        "SourceParameters": pipe.source_parameters,
+        "Enrichment": pipe.enrichment,
+        "EnrichmentParameters": pipe.enrichment_parameters,
+        "Target": pipe.target,
+        "TargetParameters": pipe.target_parameters,
+        "RoleArn": pipe.role_arn,
+        "Tags": pipe.tags,
+        "LogConfiguration": pipe.log_configuration,
+        "KmsKeyIdentifier": pipe.kms_key_identifier,
+    }
+    body.update({k: v for k, v in optional.items() if v is not None})
+    return body
+
+
+def _name(request: AwsRequest) -> str:
+    return unquote(request.path_params["name"])
+
+
+def _body(request: AwsRequest) -> dict[str, Any]:
+    try:
+        body = request.json()
+    except ValueError:
+        raise ValidationException("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ValidationException("The request body must be a JSON object.")
+    return body
+
+
+def register(router: Router, store: PipeStore, on_change: Callable[[], None] = lambda: None) -> None:
+    """Register the handlers; `on_change` is called after a call that changes a pipe (wakes the runner)."""
+
+    @router.rest("pipes", "POST", _NAME)
+    def create_pipe(request: AwsRequest) -> AwsResponse:
+        pipe = store.create_pipe(request.account_id, request.region, _name(request), _body(request))
+        on_change()
+        return AwsResponse.json(_summary(pipe), content_type=_JSON)
+
+    @router.rest("pipes", "GET", _NAME)
+    def describe_pipe(request: AwsRequest) -> AwsResponse:
+        pipe = store.describe_pipe(request.account_id, request.region, _name(request))
+        return AwsResponse.json(_description(pipe), content_type=_JSON)
+
+    @router.rest("pipes", "PUT", _NAME)
+    def update_pipe(request: AwsRequest) -> AwsResponse:
+        pipe = store.update_pipe(request.account_id, request.region, _name(request), _body(request))
+        on_change()
+        return AwsResponse.json(_summary(pipe), content_type=_JSON)
+
+    @router.rest("pipes", "DELETE", _NAME)
+    def delete_pipe(request: AwsRequest) -> AwsResponse:
+        pipe = store.delete_pipe(request.account_id, request.region, _name(request))
+        on_change()
+        return AwsResponse.json(_summary(pipe), content_type=_JSON)
+
+    @router.rest("pipes", "POST", _NAME + "/start")
+    def start_pipe(request: AwsRequest) -> AwsResponse:
+        pipe = store.start_pipe(request.account_id, request.region, _name(request))
+        on_change()
+        return AwsResponse.json(_summary(pipe), content_type=_JSON)
+
+    @router.rest("pipes", "POST", _NAME + "/stop")
+    def stop_pipe(request: AwsRequest) -> AwsResponse:
+        pipe = store.stop_pipe(request.account_id, request.region, _name(request))
+        on_change()
+        return AwsResponse.json(_summary(pipe), content_type=_JSON)
+
+    @router.rest("pipes", "GET", r"/v1/pipes")
+    def list_pipes(request: AwsRequest) -> AwsResponse:
+        q = {k: v[0] for k, v in request.query.items() if v}
+        limit = None
+        if q.get("Limit"):
+            try:
+                limit = int(q["Limit"])
+            except ValueError:
+                raise ValidationException("Limit must be an integer between 1 and 100.") from None
+            if not 1 <= limit <= 100:
+                raise ValidationException("Limit must be an integer between 1 and 100.")
+        filters = {k: q.get(k, "") for k in ("NamePrefix", "DesiredState", "CurrentState", "SourcePrefix",
+                                              "TargetPrefix")}
+        pipes, token = store.list_pipes(request.account_id, request.region, filters, limit, q.get("NextToken"))
+        body: dict[str, Any] = {"Pipes": []}
+        for pipe in pipes:
+            item = _summary(pipe)
+            item.update({"Source": pipe.source, "Target": pipe.target})
+            if pipe.enrichment:
+                item["Enrichment"] = pipe.enrichment
+            body["Pipes"].append(item)
+        if token:
+            body["NextToken"] = token
+        return AwsResponse.json(body, content_type=_JSON)
