@@ -1,0 +1,517 @@
+"""Pipeline health, stage by stage, read the same way on AWS and on the local cloud.
+
+Each stage's state comes from its own describe call; throughput and lag come
+from the CloudWatch metrics the services publish (AWS/Kinesis, AWS/Firehose,
+AWS/Lambda, AWS/EventBridge/Pipes), fetched in one GetMetricData request;
+freshness, the latest objects and the processing-failed records come from the
+lake bucket itself. Nothing here raises for a broken stage: the stage reports
+the problem as a readable sentence instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.exceptions
+
+from salescdc.clients import ClientFactory
+from salescdc.contract import ERROR_PREFIX, LAKE_PREFIX
+from salescdc.errors import SalesCdcError, explain
+from salescdc.settings import Settings
+
+OK = "ok"
+WARNING = "warning"
+ERROR = "error"
+MISSING = "missing"
+
+PROCESSING_FAILED_PREFIX = f"{ERROR_PREFIX}processing-failed/"
+
+# AWS error codes that mean "this resource does not exist".
+_NOT_FOUND = frozenset(
+    {
+        "ResourceNotFoundException",
+        "NotFoundException",
+        "EntityNotFoundException",
+        "NoSuchBucket",
+        "404",
+        "InvalidRequestException",
+    }
+)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One CloudWatch metric a stage shows, with the statistic that makes sense for it."""
+
+    key: str
+    label: str
+    namespace: str
+    name: str
+    dimension: str
+    stat: str  # Sum for counts, Maximum for ages/lag, Average for durations and ratios
+
+
+@dataclass
+class StageHealth:
+    """One pipeline stage as a person reads it."""
+
+    stage: str
+    resource: str
+    state: str
+    status: str  # ok | warning | error | missing
+    detail: str = ""
+    metrics: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LakeObject:
+    key: str
+    size: int
+    last_modified: dt.datetime
+
+
+@dataclass(frozen=True)
+class FailedRecord:
+    """A record Firehose could not transform, as written under errors/processing-failed/."""
+
+    object_key: str
+    error_code: str
+    error_message: str
+    attempts: int | None
+    arrival: dt.datetime | None
+    payload: str  # the decoded rawData (pretty JSON when it is JSON)
+    lambda_arn: str = ""
+
+
+@dataclass
+class Freshness:
+    newest_key: str | None
+    newest_time: dt.datetime | None
+    age_s: float | None
+
+
+def stage_metrics(settings: Settings) -> dict[str, list[MetricSpec]]:
+    """The metrics each stage shows, with AWS's namespaces, names and dimensions."""
+    return {
+        "Pipe": [
+            MetricSpec("events", "events", "AWS/EventBridge/Pipes", "EventCount", "PipeName", "Sum"),
+            MetricSpec("failed", "failed executions", "AWS/EventBridge/Pipes", "ExecutionFailed", "PipeName", "Sum"),
+            MetricSpec(
+                "target_failed", "target failures", "AWS/EventBridge/Pipes", "TargetStageFailed", "PipeName", "Sum"
+            ),
+        ],
+        "Kinesis": [
+            MetricSpec("incoming", "records in", "AWS/Kinesis", "IncomingRecords", "StreamName", "Sum"),
+            MetricSpec(
+                "iterator_age_ms",
+                "iterator age (ms)",
+                "AWS/Kinesis",
+                "GetRecords.IteratorAgeMilliseconds",
+                "StreamName",
+                "Maximum",
+            ),
+        ],
+        "Lambda": [
+            MetricSpec("invocations", "invocations", "AWS/Lambda", "Invocations", "FunctionName", "Sum"),
+            MetricSpec("errors", "errors", "AWS/Lambda", "Errors", "FunctionName", "Sum"),
+            MetricSpec("duration_ms", "avg duration (ms)", "AWS/Lambda", "Duration", "FunctionName", "Average"),
+        ],
+        "Firehose": [
+            MetricSpec("incoming", "records in", "AWS/Firehose", "IncomingRecords", "DeliveryStreamName", "Sum"),
+            MetricSpec(
+                "delivered", "records to S3", "AWS/Firehose", "DeliveryToS3.Records", "DeliveryStreamName", "Sum"
+            ),
+            MetricSpec(
+                "freshness_s",
+                "data freshness (s)",
+                "AWS/Firehose",
+                "DeliveryToS3.DataFreshness",
+                "DeliveryStreamName",
+                "Maximum",
+            ),
+            MetricSpec(
+                "processing_success",
+                "transform success",
+                "AWS/Firehose",
+                "ExecuteProcessing.Success",
+                "DeliveryStreamName",
+                "Average",
+            ),
+        ],
+    }
+
+
+def _dimension_value(settings: Settings, stage: str) -> str:
+    return {
+        "Pipe": settings.pipe_name,
+        "Kinesis": settings.stream_name,
+        "Lambda": settings.lambda_name,
+        "Firehose": settings.firehose_name,
+    }[stage]
+
+
+def fetch_metrics(
+    settings: Settings, factory: ClientFactory, window_s: int = 300, now: dt.datetime | None = None
+) -> dict[str, dict[str, float | None]]:
+    """Per stage, each metric over the last `window_s` seconds (None when no data point exists).
+
+    One GetMetricData call covers every stage; counts are summed over the window,
+    ages take the maximum, durations and ratios the average of the per-minute values.
+    """
+    specs = stage_metrics(settings)
+    queries: list[dict[str, Any]] = []
+    index: dict[str, tuple[str, MetricSpec]] = {}
+    for stage, metrics in specs.items():
+        for spec in metrics:
+            query_id = f"m{len(queries)}"
+            index[query_id] = (stage, spec)
+            queries.append(
+                {
+                    "Id": query_id,
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": spec.namespace,
+                            "MetricName": spec.name,
+                            "Dimensions": [{"Name": spec.dimension, "Value": _dimension_value(settings, stage)}],
+                        },
+                        "Period": 60,
+                        "Stat": spec.stat,
+                    },
+                    "ReturnData": True,
+                }
+            )
+    end = now or dt.datetime.now(dt.timezone.utc)
+    start = end - dt.timedelta(seconds=window_s)
+    results: dict[str, dict[str, float | None]] = {stage: {s.key: None for s in m} for stage, m in specs.items()}
+    cloudwatch = factory.client("cloudwatch")
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": queries,
+            "StartTime": start,
+            "EndTime": end + dt.timedelta(seconds=60),
+            "ScanBy": "TimestampDescending",
+        }
+        if token:
+            kwargs["NextToken"] = token
+        response = cloudwatch.get_metric_data(**kwargs)
+        for result in response.get("MetricDataResults", []):
+            stage, spec = index[result["Id"]]
+            values = [float(v) for v in result.get("Values", [])]
+            if not values:
+                continue
+            if spec.stat == "Sum":
+                value = sum(values)
+            elif spec.stat == "Maximum":
+                value = max(values)
+            else:
+                value = sum(values) / len(values)
+            previous = results[stage][spec.key]
+            results[stage][spec.key] = value if previous is None else _combine(spec.stat, previous, value)
+        token = response.get("NextToken")
+        if not token:
+            return results
+
+
+def _combine(stat: str, a: float, b: float) -> float:
+    if stat == "Sum":
+        return a + b
+    if stat == "Maximum":
+        return max(a, b)
+    return (a + b) / 2
+
+
+def _code(exc: BaseException) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _probe(stage: str, resource: str, describe: Callable[[], tuple[str, str, str]]) -> StageHealth:
+    """Run one stage's describe call; a missing resource or an error becomes the stage's state."""
+    try:
+        state, status, detail = describe()
+    except botocore.exceptions.ClientError as exc:
+        if _code(exc) in _NOT_FOUND:
+            return StageHealth(stage, resource, "missing", MISSING, "Not provisioned: use Provision on the Pipeline page.")
+        return StageHealth(stage, resource, "unknown", ERROR, explain(exc))
+    except (botocore.exceptions.BotoCoreError, SalesCdcError) as exc:
+        return StageHealth(stage, resource, "unknown", ERROR, explain(exc))
+    return StageHealth(stage, resource, state, status, detail)
+
+
+def _status_for(state: str, good: tuple[str, ...], busy: tuple[str, ...] = ()) -> str:
+    if state in good:
+        return OK
+    if state in busy:
+        return WARNING
+    return ERROR
+
+
+def pipeline_health(
+    settings: Settings, factory: ClientFactory, window_s: int = 300, now: dt.datetime | None = None
+) -> list[StageHealth]:
+    """Every stage in pipeline order: DynamoDB stream, Pipe, Kinesis, Lambda, Firehose, S3, Glue, Athena."""
+    s = settings
+
+    def dynamodb() -> tuple[str, str, str]:
+        table = factory.client("dynamodb").describe_table(TableName=s.table_name)["Table"]
+        spec = table.get("StreamSpecification") or {}
+        if not spec.get("StreamEnabled"):
+            return "stream off", ERROR, f"Table {table['TableStatus']}, but its stream is off: nothing is captured."
+        arn = table.get("LatestStreamArn", "")
+        stream = factory.client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]
+        state = stream.get("StreamStatus", "UNKNOWN")
+        detail = f"Table {table['TableStatus']}, view type {spec.get('StreamViewType')}, ~{table.get('ItemCount', 0)} items."
+        return state, _status_for(state, ("ENABLED",), ("ENABLING",)), detail
+
+    def pipe() -> tuple[str, str, str]:
+        described = factory.client("pipes").describe_pipe(Name=s.pipe_name)
+        state = described.get("CurrentState", "UNKNOWN")
+        desired = described.get("DesiredState", "")
+        reason = described.get("StateReason") or ""
+        detail = f"Desired {desired}." + (f" {reason}" if reason else "")
+        return state, _status_for(state, ("RUNNING",), ("CREATING", "STARTING", "UPDATING", "STOPPING")), detail
+
+    def kinesis() -> tuple[str, str, str]:
+        summary = factory.client("kinesis").describe_stream_summary(StreamName=s.stream_name)[
+            "StreamDescriptionSummary"
+        ]
+        state = summary.get("StreamStatus", "UNKNOWN")
+        mode = (summary.get("StreamModeDetails") or {}).get("StreamMode", "")
+        detail = f"{mode} mode, {summary.get('OpenShardCount', '?')} open shards.".strip()
+        return state, _status_for(state, ("ACTIVE",), ("CREATING", "UPDATING")), detail
+
+    def lambda_() -> tuple[str, str, str]:
+        config = factory.client("lambda").get_function(FunctionName=s.lambda_name)["Configuration"]
+        state = config.get("State", "Active")
+        detail = f"{config.get('Runtime', '')}, {config.get('MemorySize', '?')} MB, timeout {config.get('Timeout', '?')} s."
+        if config.get("StateReason"):
+            detail += f" {config['StateReason']}"
+        return state, _status_for(state, ("Active",), ("Pending",)), detail
+
+    def firehose() -> tuple[str, str, str]:
+        described = factory.client("firehose").describe_delivery_stream(DeliveryStreamName=s.firehose_name)[
+            "DeliveryStreamDescription"
+        ]
+        state = described.get("DeliveryStreamStatus", "UNKNOWN")
+        detail = ""
+        failure = described.get("FailureDescription")
+        if failure:
+            detail = f"{failure.get('Type', '')}: {failure.get('Details', '')}"
+        return state, _status_for(state, ("ACTIVE",), ("CREATING",)), detail
+
+    def s3() -> tuple[str, str, str]:
+        bucket = factory.bucket_name()
+        factory.client("s3").head_bucket(Bucket=bucket)
+        fresh = lake_freshness(settings, factory, now=now)
+        if fresh.newest_time is None:
+            return "no data yet", WARNING, f"Bucket {bucket} exists; no order objects yet."
+        return "receiving", OK, f"Newest object {fresh.newest_key} ({_age(fresh.age_s)} old)."
+
+    def glue() -> tuple[str, str, str]:
+        glue_client = factory.client("glue")
+        crawler = glue_client.get_crawler(Name=s.crawler_name)["Crawler"]
+        state = crawler.get("State", "UNKNOWN")
+        last = crawler.get("LastCrawl") or {}
+        detail = f"Last crawl {last.get('Status', 'never run')}."
+        if last.get("ErrorMessage"):
+            detail += f" {last['ErrorMessage']}"
+        try:
+            glue_client.get_table(DatabaseName=s.glue_database, Name=s.glue_table)
+            detail += f" Table {s.glue_table} exists."
+            status = OK if last.get("Status", "SUCCEEDED") != "FAILED" else ERROR
+        except botocore.exceptions.ClientError as exc:
+            if _code(exc) not in _NOT_FOUND:
+                raise
+            detail += f" Table {s.glue_table} does not exist yet: use Run crawler."
+            status = WARNING
+        return state, status if state != "RUNNING" else WARNING, detail
+
+    def athena() -> tuple[str, str, str]:
+        group = factory.client("athena").get_work_group(WorkGroup=s.athena_workgroup)["WorkGroup"]
+        state = group.get("State", "UNKNOWN")
+        config = group.get("Configuration") or {}
+        cutoff = config.get("BytesScannedCutoffPerQuery")
+        output = (config.get("ResultConfiguration") or {}).get("OutputLocation", "")
+        detail = f"Results to {output}." + (f" Cutoff {cutoff:,} bytes per query." if cutoff else "")
+        return state, _status_for(state, ("ENABLED",)), detail
+
+    stages = [
+        _probe("DynamoDB stream", s.table_name, dynamodb),
+        _probe("Pipe", s.pipe_name, pipe),
+        _probe("Kinesis", s.stream_name, kinesis),
+        _probe("Lambda", s.lambda_name, lambda_),
+        _probe("Firehose", s.firehose_name, firehose),
+        _probe("S3", _bucket_or_unknown(factory), s3),
+        _probe("Glue", s.crawler_name, glue),
+        _probe("Athena", s.athena_workgroup, athena),
+    ]
+    try:
+        metrics = fetch_metrics(settings, factory, window_s=window_s, now=now)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        for stage in stages:
+            if stage.stage in ("Pipe", "Kinesis", "Lambda", "Firehose"):
+                stage.detail = (stage.detail + f" Metrics unavailable: {explain(exc)}").strip()
+        return stages
+    for stage in stages:
+        stage.metrics = metrics.get(stage.stage, {})
+        _judge_metrics(stage)
+    return stages
+
+
+def _judge_metrics(stage: StageHealth) -> None:
+    """Downgrade an otherwise healthy stage whose metrics show failures or growing lag."""
+    if stage.status != OK:
+        return
+    m = stage.metrics
+    problems = []
+    if (m.get("failed") or 0) > 0 or (m.get("target_failed") or 0) > 0:
+        problems.append("the pipe reported failed executions")
+    if (m.get("errors") or 0) > 0:
+        problems.append("the function reported errors")
+    if m.get("processing_success") is not None and m["processing_success"] < 1:
+        problems.append("some records failed the transform (see processing-failed records)")
+    if (m.get("iterator_age_ms") or 0) > 60_000:
+        problems.append("readers are more than a minute behind")
+    if problems:
+        stage.status = WARNING
+        stage.detail = (stage.detail + " In the last minutes " + "; ".join(problems) + ".").strip()
+
+
+def _bucket_or_unknown(factory: ClientFactory) -> str:
+    try:
+        return factory.bucket_name()
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, SalesCdcError):
+        return "(unknown bucket)"
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+# -- the lake ------------------------------------------------------------------
+def _partitions(s3: Any, bucket: str, prefix: str) -> list[str]:
+    """The dt=… partition prefixes under `prefix`, oldest first."""
+    found: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        found += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+    return sorted(p for p in found if p[len(prefix):].startswith("dt="))
+
+
+def _list(s3: Any, bucket: str, prefix: str, start_after: str | None = None) -> list[LakeObject]:
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+    if start_after:
+        kwargs["StartAfter"] = start_after
+    objects: list[LakeObject] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(**kwargs):
+        for obj in page.get("Contents", []):
+            if not obj["Key"].endswith("/"):
+                objects.append(LakeObject(obj["Key"], int(obj["Size"]), obj["LastModified"]))
+    return objects
+
+
+def newest_objects(
+    settings: Settings,
+    factory: ClientFactory,
+    prefix: str = LAKE_PREFIX,
+    limit: int = 10,
+    since: dt.datetime | None = None,
+) -> list[LakeObject]:
+    """The newest objects under `prefix` (newest first), looking only at partitions that can hold them.
+
+    With `since`, only objects modified at or after it, from the partitions of its day onwards.
+    """
+    s3 = factory.client("s3")
+    bucket = factory.bucket_name()
+    partitions = _partitions(s3, bucket, prefix)
+    if since is not None:
+        # A partition is named after the delivery day, which can be a day before `since` only at midnight.
+        earlier = f"{prefix}dt={(since - dt.timedelta(days=1)).astimezone(dt.timezone.utc):%Y-%m-%d}/"
+        partitions = [p for p in partitions if p >= earlier]
+    objects: list[LakeObject] = []
+    for partition in reversed(partitions):
+        found = _list(s3, bucket, partition)
+        if since is not None:
+            found = [o for o in found if o.last_modified >= since - dt.timedelta(seconds=1)]
+        objects += found
+        if since is None and len(objects) >= limit:
+            break
+    objects.sort(key=lambda o: (o.last_modified, o.key), reverse=True)
+    return objects[:limit] if since is None else objects
+
+
+def lake_freshness(settings: Settings, factory: ClientFactory, now: dt.datetime | None = None) -> Freshness:
+    """How old the newest order object in the lake is."""
+    newest = newest_objects(settings, factory, limit=1)
+    if not newest:
+        return Freshness(None, None, None)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    obj = newest[0]
+    return Freshness(obj.key, obj.last_modified, max(0.0, (now - obj.last_modified).total_seconds()))
+
+
+def read_lines(factory: ClientFactory, key: str) -> list[str]:
+    """The non-empty lines of one lake object."""
+    body = factory.client("s3").get_object(Bucket=factory.bucket_name(), Key=key)["Body"].read()
+    return [line for line in body.decode("utf-8", errors="replace").splitlines() if line.strip()]
+
+
+def decode_raw_data(raw: str) -> str:
+    """Firehose's base64 rawData -> the original record text (pretty JSON when it is JSON)."""
+    try:
+        data = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        return f"(rawData is not valid base64: {str(raw)[:200]})"
+    text = data.decode("utf-8", errors="replace")
+    try:
+        return json.dumps(json.loads(text), indent=2, sort_keys=True)
+    except ValueError:
+        return text
+
+
+def _millis(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def processing_failed_records(
+    settings: Settings, factory: ClientFactory, limit: int = 20, max_objects: int = 10
+) -> list[FailedRecord]:
+    """The newest records Firehose wrote under errors/processing-failed/, decoded."""
+    records: list[FailedRecord] = []
+    for obj in newest_objects(settings, factory, prefix=PROCESSING_FAILED_PREFIX, limit=max_objects):
+        for line in reversed(read_lines(factory, obj.key)):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                records.append(FailedRecord(obj.key, "Unreadable", "The error line is not JSON.", None, None, line))
+                continue
+            records.append(
+                FailedRecord(
+                    object_key=obj.key,
+                    error_code=str(entry.get("errorCode", "")),
+                    error_message=str(entry.get("errorMessage", "")),
+                    attempts=entry.get("attemptsMade"),
+                    arrival=_millis(entry.get("arrivalTimestamp")),
+                    payload=decode_raw_data(entry.get("rawData", "")),
+                    lambda_arn=str(entry.get("lambdaArn", "")),
+                )
+            )
+            if len(records) >= limit:
+                return records
+    return records
