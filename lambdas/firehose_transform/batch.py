@@ -12,7 +12,8 @@ the limit come back as ProcessingFailed with their original data and the reason
 "response would exceed 6 MB": Firehose writes them under the error prefix, where
 they are kept for re-driving, and the rest of the batch is delivered. Returning
 original data always fits, because the request that carried it was itself under
-6 MB; the budget below reserves that room for every record not yet placed.
+6 MB; the budget below reserves, for every record not yet placed, the room of the
+smaller of its two forms, and a line smaller than its original is always kept.
 """
 
 from __future__ import annotations
@@ -50,15 +51,14 @@ def build_response(records: Iterable[dict], limit: int = RESPONSE_LIMIT_BYTES) -
         t if isinstance(t, ProcessingFailed) else ProcessingFailed(t.record_id, r["data"], OVERSIZE_REASON)
         for r, t in zip(records, transformed)
     ]
-    fallback_sizes = [_size(f) for f in fallbacks]
-    # Room the not-yet-placed records need in the worst case (all of them as fallbacks).
-    reserved = sum(fallback_sizes) + _SEPARATOR * max(len(records) - 1, 0) + _HEAD + _TAIL
+    sizes = [(_size(t), _size(f)) for t, f in zip(transformed, fallbacks)]
+    # Room the not-yet-placed records need at least: each as the smaller of its two forms.
+    reserved = sum(min(pair) for pair in sizes) + _SEPARATOR * max(len(records) - 1, 0) + _HEAD + _TAIL
     used = 0
     results: list[TransformResult] = []
-    for result, fallback, fallback_size in zip(transformed, fallbacks, fallback_sizes):
-        reserved -= fallback_size
-        size = _size(result)
-        if used + size + reserved > limit:
+    for result, fallback, (size, fallback_size) in zip(transformed, fallbacks, sizes):
+        reserved -= min(size, fallback_size)
+        if size > fallback_size and used + size + reserved > limit:
             result, size = fallback, fallback_size
         used += size
         results.append(result)
