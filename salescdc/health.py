@@ -31,6 +31,7 @@ ERROR = "error"
 MISSING = "missing"
 
 PROCESSING_FAILED_PREFIX = f"{ERROR_PREFIX}processing-failed/"
+_NOT_PROVISIONED = "Not provisioned: use Provision on the Pipeline page."
 
 # AWS error codes that mean "this resource does not exist".
 _NOT_FOUND = frozenset(
@@ -239,7 +240,7 @@ def _probe(stage: str, resource: str, describe: Callable[[], tuple[str, str, str
         state, status, detail = describe()
     except botocore.exceptions.ClientError as exc:
         if _code(exc) in _NOT_FOUND:
-            return StageHealth(stage, resource, "missing", MISSING, "Not provisioned: use Provision on the Pipeline page.")
+            return StageHealth(stage, resource, "missing", MISSING, _NOT_PROVISIONED)
         return StageHealth(stage, resource, "unknown", ERROR, explain(exc))
     except (botocore.exceptions.BotoCoreError, SalesCdcError) as exc:
         return StageHealth(stage, resource, "unknown", ERROR, explain(exc))
@@ -335,7 +336,9 @@ def pipeline_health(
         return state, status if state != "RUNNING" else WARNING, detail
 
     def athena() -> tuple[str, str, str]:
-        group = factory.client("athena").get_work_group(WorkGroup=s.athena_workgroup)["WorkGroup"]
+        group = factory.client("athena").get_work_group(WorkGroup=s.athena_workgroup).get("WorkGroup")
+        if not group:  # some emulators answer an unknown workgroup with an empty body
+            return "missing", MISSING, _NOT_PROVISIONED
         state = group.get("State", "UNKNOWN")
         config = group.get("Configuration") or {}
         cutoff = config.get("BytesScannedCutoffPerQuery")
