@@ -1,0 +1,189 @@
+"""DynamoDB Streams read API (DescribeStream, GetShardIterator, GetRecords) over moto's tables.
+
+Why not moto's: its iterators never expire and pile up forever (one per
+GetRecords call), an unknown shard or iterator is a 500, and it answers for
+an old stream ARN with the table's current stream. Here, as on AWS:
+iterators expire 15 minutes after they are issued (ExpiredIteratorException),
+a malformed one is a ValidationException, a missing stream or shard is
+ResourceNotFoundException, and a shard closes (no NextShardIterator once read
+to its end) when its table is deleted or its stream disabled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from localcloud.dynamodb.exceptions import (
+    ExpiredIteratorException,
+    ResourceNotFoundException,
+    TrimmedDataAccessException,
+    ValidationException,
+)
+
+ITERATOR_LIFETIME_S = 15 * 60
+GET_RECORDS_MAX = 1000
+ITERATOR_TYPES = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
+
+
+def moto_dynamodb_backend(account_id: str, region: str) -> Any:
+    from moto.backends import get_backend
+
+    return get_backend("dynamodb")[account_id][region]
+
+
+@dataclass
+class _Iterator:
+    stream_arn: str
+    table: Any
+    shard: Any
+    index: int  # position in shard.items of the next record to return
+    issued: float
+
+
+def _parse_stream_arn(arn: str) -> tuple[str, str, str, str]:
+    """arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label> -> (region, account, table, label)."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "dynamodb":
+        raise ValidationException(f"Invalid StreamArn: {arn}")
+    resource = parts[5].split("/")
+    if len(resource) != 4 or resource[0] != "table" or resource[2] != "stream":
+        raise ValidationException(f"Invalid StreamArn: {arn}")
+    return parts[3], parts[4], resource[1], resource[3]
+
+
+def _epoch(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        seconds = value.timestamp()
+        return int(seconds) if seconds == int(seconds) else seconds
+    return value
+
+
+class StreamsReader:
+    """The read side of DynamoDB Streams for every account and region moto holds."""
+
+    def __init__(self) -> None:
+        self._iterators: dict[str, _Iterator] = {}
+        self._lock = threading.Lock()
+        self._last_prune = time.monotonic()
+
+    # -- lookups -------------------------------------------------------
+    def _stream(self, arn: str) -> tuple[Any, Any]:
+        region, account, table_name, label = _parse_stream_arn(arn)
+        try:
+            table = moto_dynamodb_backend(account, region).tables.get(table_name)
+        except KeyError:
+            table = None
+        if table is None or table.latest_stream_label != label or table.stream_shard is None:
+            raise ResourceNotFoundException(f"Requested resource not found: Stream: {arn} not found")
+        return table, table.stream_shard
+
+    @staticmethod
+    def _closed(table: Any, shard: Any) -> bool:
+        """A shard closes when its table is deleted or its stream disabled/replaced."""
+        backend = moto_dynamodb_backend(table.account_id, table.region_name)
+        return backend.tables.get(table.name) is not table or table.stream_shard is not shard
+
+    # -- API actions ---------------------------------------------------
+    def describe_stream(self, arn: str) -> dict[str, Any]:
+        table, shard = self._stream(arn)
+        return {
+            "StreamArn": arn,
+            "StreamLabel": table.latest_stream_label,
+            "StreamStatus": "ENABLED",
+            "StreamViewType": table.stream_specification["StreamViewType"],
+            "CreationRequestDateTime": _epoch(shard.created_on),
+            "TableName": table.name,
+            "KeySchema": table.schema,
+            "Shards": [shard.to_json()],
+        }
+
+    def get_shard_iterator(self, arn: str, shard_id: str, iterator_type: str,
+                           sequence_number: str | None) -> str:
+        table, shard = self._stream(arn)
+        if shard.id != shard_id:
+            raise ResourceNotFoundException(f"Requested resource not found: Shard does not exist: {shard_id}")
+        if iterator_type not in ITERATOR_TYPES:
+            raise ValidationException(
+                f"1 validation error detected: Value '{iterator_type}' at 'shardIteratorType' failed to satisfy "
+                f"constraint: Member must satisfy enum value set: [{', '.join(ITERATOR_TYPES)}]"
+            )
+        start = shard.starting_sequence_number
+        if iterator_type == "TRIM_HORIZON":
+            index = 0
+        elif iterator_type == "LATEST":
+            index = len(shard.items)
+        else:
+            if not sequence_number or not sequence_number.isdigit():
+                raise ValidationException(f"Invalid SequenceNumber for {iterator_type}: {sequence_number!r}")
+            seq = int(sequence_number)
+            if seq < start:
+                raise TrimmedDataAccessException(
+                    f"Sequence number {sequence_number} is before the oldest record of shard {shard_id}"
+                )
+            index = seq - start + (1 if iterator_type == "AFTER_SEQUENCE_NUMBER" else 0)
+            if index > len(shard.items):
+                raise ValidationException(
+                    f"Invalid SequenceNumber {sequence_number}: no such record in shard {shard_id}"
+                )
+        return self._issue(_Iterator(arn, table, shard, index, time.monotonic()))
+
+    def get_records(self, iterator_id: str, limit: int | None) -> dict[str, Any]:
+        if limit is None:
+            limit = GET_RECORDS_MAX
+        if not 1 <= limit <= GET_RECORDS_MAX:
+            raise ValidationException(
+                f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: "
+                f"Member must have value between 1 and {GET_RECORDS_MAX}"
+            )
+        with self._lock:
+            it = self._iterators.get(iterator_id)
+        if it is None:
+            raise ValidationException("Invalid ShardIterator: it was not issued by GetShardIterator or GetRecords.")
+        if time.monotonic() - it.issued > ITERATOR_LIFETIME_S:
+            raise ExpiredIteratorException(
+                f"Iterator expired. The iterator was created {int(time.monotonic() - it.issued)} seconds ago; "
+                f"iterators are valid for {ITERATOR_LIFETIME_S} seconds."
+            )
+        closed = self._closed(it.table, it.shard)
+        items = it.shard.items[it.index : it.index + limit]
+        records = [serialise(r.to_json()) for r in items]
+        end = it.index + len(items)
+        result: dict[str, Any] = {"Records": records}
+        if not (closed and end >= len(it.shard.items)):
+            result["NextShardIterator"] = self._issue(_Iterator(it.stream_arn, it.table, it.shard, end,
+                                                                time.monotonic()))
+        return result
+
+    # -- iterators -----------------------------------------------------
+    def _issue(self, iterator: _Iterator) -> str:
+        token = f"{iterator.stream_arn}|1|{secrets.token_urlsafe(96)}"
+        with self._lock:
+            self._iterators[token] = iterator
+            now = time.monotonic()
+            if now - self._last_prune > 60:
+                self._last_prune = now
+                expired = [k for k, v in self._iterators.items() if now - v.issued > ITERATOR_LIFETIME_S]
+                for k in expired:
+                    del self._iterators[k]
+        return token
+
+    def reset(self) -> None:
+        with self._lock:
+            self._iterators.clear()
+
+
+def serialise(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored record as the JSON the API sends (timestamps as epoch seconds)."""
+    body = dict(record.get("dynamodb", {}))
+    if "ApproximateCreationDateTime" in body:
+        body["ApproximateCreationDateTime"] = _epoch(body["ApproximateCreationDateTime"])
+    out = dict(record)
+    out["dynamodb"] = body
+    return out
