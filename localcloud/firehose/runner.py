@@ -1,0 +1,105 @@
+"""The Firehose runner: finds every Kinesis-sourced delivery stream with an S3 destination and runs it.
+
+Discovery re-reads moto's firehose backends about once a second: a new delivery stream gets a
+`DeliveryStreamWorker` (its own thread), a deleted one is stopped and its positions dropped, an
+updated one (UpdateDestination) gets its new configuration at its next poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from localcloud.checkpoints import CheckpointStore
+from localcloud.firehose.delivery import DeliveryStreamWorker, read_config
+
+log = logging.getLogger("localcloud.firehose")
+
+
+class FirehoseRunner:
+    """Runner protocol: name / start / stop / health."""
+
+    name = "firehose"
+
+    def __init__(self, cloud: Any, poll_interval_s: float = 0.25, discover_interval_s: float = 1.0,
+                 retry_backoff_s: float = 0.2):
+        self.cloud = cloud
+        self.poll_interval_s = poll_interval_s
+        self.discover_interval_s = discover_interval_s
+        self.retry_backoff_s = retry_backoff_s
+        self.workers: dict[str, DeliveryStreamWorker] = {}
+        self.last_error: str | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._checkpoints: CheckpointStore | None = None
+
+    def start(self) -> None:
+        self._checkpoints = CheckpointStore(self.cloud.data_dir, "firehose")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._discover_loop, name="firehose-discovery", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        with self._lock:
+            workers, self.workers = list(self.workers.values()), {}
+        for worker in workers:
+            worker.stop()
+
+    def health(self) -> dict[str, Any]:
+        with self._lock:
+            workers = dict(self.workers)
+        running = self._thread is not None and self._thread.is_alive()
+        return {
+            "state": "running" if running else "stopped",
+            "last_error": self.last_error,
+            "delivery_streams": {w.config.name: w.health() for w in workers.values()},
+        }
+
+    def discover_now(self) -> None:
+        """One discovery pass (the loop calls it every second; tests may call it to skip the wait)."""
+        assert self._checkpoints is not None
+        from moto.firehose.models import firehose_backends
+
+        seen: set[str] = set()
+        for account_id, regions in list(firehose_backends.items()):
+            for region, backend in list(regions.items()):
+                for ds in list(backend.delivery_streams.values()):
+                    config = read_config(ds, account_id, region)
+                    if config is None:
+                        continue
+                    # The creation time is in the key: a re-created stream of the same name starts afresh.
+                    key = f"{config.arn}@{config.created_at:.6f}"
+                    seen.add(key)
+                    with self._lock:
+                        worker = self.workers.get(key)
+                        if worker is None:
+                            worker = DeliveryStreamWorker(key, config, self.cloud, self._checkpoints,
+                                                          self.poll_interval_s, self.retry_backoff_s)
+                            self.workers[key] = worker
+                            worker.start()
+                            log.info("firehose: delivering %s from %s", config.name, config.source_arn)
+                        else:
+                            worker.update_config(config)
+        with self._lock:
+            gone = [key for key in self.workers if key not in seen]
+            removed = [self.workers.pop(key) for key in gone]
+        for worker in removed:
+            worker.stop()
+            self._checkpoints.delete(worker.key)
+            log.info("firehose: delivery stream %s deleted; stopped", worker.config.name)
+
+    def _discover_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.discover_now()
+                self.last_error = None
+            except Exception as exc:  # discovery must keep running
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("firehose discovery failed")
+            self._stop.wait(self.discover_interval_s)
