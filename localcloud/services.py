@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 SERVICE_PACKAGES: list[str] = [
     "localcloud.glue",
     "localcloud.lambda_exec",
+    "localcloud.firehose",
     "localcloud.dynamodb",
     "localcloud.pipes",
     # e.g. "localcloud.glue", "localcloud.lambda_exec", "localcloud.pipes", "localcloud.firehose", "localcloud.athena"
