@@ -17,6 +17,7 @@ SERVICE_PACKAGES: list[str] = [
     "localcloud.firehose",
     "localcloud.dynamodb",
     "localcloud.pipes",
+    "localcloud.athena",
     # e.g. "localcloud.glue", "localcloud.lambda_exec", "localcloud.pipes", "localcloud.firehose", "localcloud.athena"
 ]
 

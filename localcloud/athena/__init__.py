@@ -1,0 +1,29 @@
+"""Athena on DuckDB: the query API, served by the local cloud, over the lake in the emulated S3.
+
+`install(cloud)` routes Athena's query and workgroup actions to our handlers
+(everything else — named queries, data catalogs, tags — stays with moto) and
+registers the query worker pool as a runner, so it stops with the cloud.
+
+Layout: sql.py (parse, police, translate), planner.py (catalog and DDL),
+lake.py (S3 objects and their cache), engine.py (locked DuckDB),
+results.py + types.py (Athena's result shapes), models.py (executions and
+workgroups), responses.py (the JSON protocol).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from localcloud.athena.models import AthenaBackend
+from localcloud.athena.responses import handlers
+
+if TYPE_CHECKING:
+    from localcloud.server import LocalCloud
+
+
+def install(cloud: LocalCloud) -> None:
+    backend = AthenaBackend(cloud)
+    for action, handler in handlers(backend).items():
+        cloud.router.action("athena", action)(handler)
+    cloud.runners.append(backend)
+    cloud.athena = backend  # tests and benchmarks reach the engine's state through the cloud

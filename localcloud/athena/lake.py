@@ -1,0 +1,237 @@
+"""Which S3 objects a catalog table covers, and a local copy of each, cached by ETag.
+
+A table's objects come from its location (unpartitioned), from partition
+projection (`projection.enabled`, with `storage.location.template` or Hive's
+`key=value/` layout), or from the partitions registered in Glue — the same
+three ways Athena finds them. Like Hive, objects whose name starts with `_`
+or `.` are skipped.
+
+Each object is copied once to `<data_dir>/athena/cache/`, named by its key and
+ETag: a repeated query does not transfer unchanged objects again. Athena bills
+(and reports in DataScannedInBytes) the bytes of every object a query scans,
+so a cached object still counts its full size; the cache only saves the
+transfer.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from localcloud.athena.exceptions import QueryFailed
+from localcloud.athena.sql import joda_to_strftime
+
+JSON_SERDES = {
+    "org.openx.data.jsonserde.JsonSerDe",
+    "org.apache.hive.hcatalog.data.JsonSerDe",
+    "org.apache.hadoop.hive.serde2.JsonSerDe",
+}
+PARQUET_MARKERS = ("parquet",)
+
+
+@dataclass(frozen=True)
+class LakeObject:
+    bucket: str
+    key: str
+    etag: str
+    size: int
+    partition: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class TableSource:
+    """Everything needed to turn a catalog table into rows."""
+
+    catalog: str
+    database: str
+    name: str
+    columns: list[tuple[str, str]]
+    partition_keys: list[tuple[str, str]]
+    format: str  # "json" | "parquet"
+    ignore_malformed: bool
+    objects: list[LakeObject] = field(default_factory=list)
+
+    @property
+    def bytes_scanned(self) -> int:
+        return sum(o.size for o in self.objects)
+
+    def fingerprint(self) -> str:
+        """Changes whenever the rows could: schema, format or any object's ETag."""
+        h = hashlib.sha256()
+        h.update(repr((self.catalog, self.database, self.name, self.columns, self.partition_keys,
+                       self.format, self.ignore_malformed)).encode())
+        for o in sorted(self.objects, key=lambda o: (o.bucket, o.key)):
+            h.update(repr((o.bucket, o.key, o.etag, o.partition)).encode())
+        return h.hexdigest()[:24]
+
+
+def split_s3_url(url: str) -> tuple[str, str]:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("s3", "s3a", "s3n") or not parsed.netloc:
+        raise ValueError(f"not an S3 location: {url!r}")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def _table_format(table: dict[str, Any]) -> str:
+    sd = table.get("StorageDescriptor") or {}
+    serde = ((sd.get("SerdeInfo") or {}).get("SerializationLibrary") or "")
+    markers = " ".join([serde, sd.get("InputFormat") or "", (table.get("Parameters") or {}).get("classification", "")])
+    if any(m in markers.lower() for m in PARQUET_MARKERS):
+        return "parquet"
+    if serde in JSON_SERDES or "json" in markers.lower():
+        return "json"
+    raise QueryFailed("NOT_SUPPORTED", f"SerDe {serde or '(none)'!r} of table {table.get('Name')!r} is not supported "
+                      "by the local Athena engine (JSON and Parquet tables are)")
+
+
+class Lake:
+    """Lists a table's objects in the emulated S3 and keeps local copies."""
+
+    def __init__(self, s3: Any, cache_dir: Path):
+        self.s3 = s3
+        self.cache_dir = cache_dir
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- which objects ------------------------------------------------------
+    def table_source(self, table: dict[str, Any], catalog: Any) -> TableSource:
+        sd = table.get("StorageDescriptor") or {}
+        params = table.get("Parameters") or {}
+        serde_params = (sd.get("SerdeInfo") or {}).get("Parameters") or {}
+        source = TableSource(
+            catalog="awsdatacatalog",
+            database=table["DatabaseName"],
+            name=table["Name"],
+            columns=[(c["Name"].lower(), c["Type"].lower()) for c in sd.get("Columns") or []],
+            partition_keys=[(c["Name"].lower(), c["Type"].lower()) for c in table.get("PartitionKeys") or []],
+            format=_table_format(table),
+            ignore_malformed=str(serde_params.get("ignore.malformed.json", "false")).lower() == "true",
+        )
+        location = sd.get("Location") or ""
+        if not source.partition_keys:
+            source.objects = self._list(location)
+        elif str(params.get("projection.enabled", "false")).lower() == "true":
+            source.objects = self._projected(location, source.partition_keys, params)
+        else:
+            for part in catalog.get_partitions(source.database, source.name):
+                values = tuple(zip([k for k, _ in source.partition_keys], part["Values"]))
+                part_location = (part.get("StorageDescriptor") or {}).get("Location") or ""
+                source.objects.extend(self._list(part_location, values))
+        return source
+
+    def _list(self, location: str, partition: tuple[tuple[str, str], ...] = ()) -> list[LakeObject]:
+        if not location:
+            return []
+        bucket, prefix = split_s3_url(location)
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        objects = []
+        try:
+            pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for page in pages:
+                for item in page.get("Contents", []):
+                    key = item["Key"]
+                    base = key.rsplit("/", 1)[-1]
+                    if not base or base.startswith(("_", ".")) or key.endswith("/"):
+                        continue
+                    objects.append(LakeObject(bucket, key, item["ETag"].strip('"'), int(item["Size"]), partition))
+        except self.s3.exceptions.NoSuchBucket:
+            raise QueryFailed("HIVE_CANNOT_OPEN_SPLIT",
+                              f"Error opening Hive split {location}: The specified bucket does not exist") from None
+        return objects
+
+    def _projected(self, location: str, keys: list[tuple[str, str]], params: dict[str, str]) -> list[LakeObject]:
+        names = [k for k, _ in keys]
+        template = params.get("storage.location.template")
+        if not template:
+            template = location.rstrip("/") + "/" + "/".join(f"{k}=${{{k}}}" for k in names) + "/"
+        static = template.split("${", 1)[0]
+        bucket, _ = split_s3_url(template)
+        pattern = re.escape(split_s3_url(template)[1])
+        for k in names:
+            pattern = pattern.replace(re.escape(f"${{{k}}}"), f"(?P<{k}>[^/]+)")
+        regex = re.compile(pattern)
+        base = static if static.endswith("/") else static.rsplit("/", 1)[0] + "/"
+        found = []
+        for obj in self._list(base):
+            m = regex.match(obj.key)
+            if not m:
+                continue
+            values = tuple((k, m.group(k)) for k in names)
+            if all(_projection_accepts(k, v, params) for k, v in values):
+                found.append(LakeObject(obj.bucket, obj.key, obj.etag, obj.size, values))
+        return found
+
+    # -- local copies -------------------------------------------------------
+    def local_path(self, obj: LakeObject, fmt: str) -> Path:
+        digest = hashlib.sha256(f"{obj.bucket}/{obj.key}".encode()).hexdigest()[:32]
+        etag = re.sub(r"[^0-9A-Za-z-]", "", obj.etag)
+        suffix = ".parquet" if fmt == "parquet" else ".json"
+        if obj.key.endswith(".gz"):
+            suffix += ".gz"
+        elif obj.key.endswith(".zst"):
+            suffix += ".zst"
+        return self.cache_dir / f"{digest}-{etag}{suffix}"
+
+    def fetch(self, objects: list[LakeObject], fmt: str) -> list[Path]:
+        """Local copies of `objects` (downloading only those not cached yet), in order."""
+        paths = [self.local_path(o, fmt) for o in objects]
+        missing = [(o, p) for o, p in zip(objects, paths) if not p.exists()]
+        if missing:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(lambda item: self._download(*item), missing))
+        return paths
+
+    def _download(self, obj: LakeObject, path: Path) -> None:
+        body = self.s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read()
+        tmp = path.with_name(path.name + f".{os.getpid()}.{id(body)}.tmp")
+        tmp.write_bytes(body)
+        os.replace(tmp, path)
+
+
+# -- partition projection -------------------------------------------------------
+_RELATIVE = re.compile(r"^NOW\s*(?:([+-])\s*(\d+)\s*(YEAR|MONTH|WEEK|DAY|HOUR|MINUTE|SECOND)S?)?$", re.I)
+
+
+def _projection_accepts(key: str, value: str, params: dict[str, str]) -> bool:
+    """Whether partition projection would produce `value` for `key` (so Athena would read it)."""
+    kind = (params.get(f"projection.{key}.type") or "").lower()
+    if kind == "enum":
+        return value in [v.strip() for v in params.get(f"projection.{key}.values", "").split(",")]
+    if kind == "integer":
+        try:
+            number = int(value)
+        except ValueError:
+            return False
+        low, _, high = params.get(f"projection.{key}.range", "").partition(",")
+        return int(low) <= number <= int(high)
+    if kind == "date":
+        fmt = joda_to_strftime(params.get(f"projection.{key}.format", "yyyy-MM-dd")).replace("%-", "%")
+        try:
+            when = dt.datetime.strptime(value, fmt)
+        except ValueError:
+            return False
+        low, _, high = params.get(f"projection.{key}.range", "").partition(",")
+        return _date_bound(low, fmt, low=True) <= when <= _date_bound(high, fmt, low=False)
+    return True  # injected: any value the query asks for
+
+
+def _date_bound(text: str, fmt: str, low: bool) -> dt.datetime:
+    text = text.strip()
+    m = _RELATIVE.match(text)
+    if not m:
+        return dt.datetime.strptime(text, fmt)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    if m.group(1):
+        n = int(m.group(2)) * (1 if m.group(1) == "+" else -1)
+        unit = m.group(3).upper()
+        days = {"YEAR": 365 * n, "MONTH": 31 * n, "WEEK": 7 * n, "DAY": n}.get(unit)
+        now += dt.timedelta(days=days) if days is not None else dt.timedelta(
+            seconds=n * {"HOUR": 3600, "MINUTE": 60, "SECOND": 1}[unit])
+    return now

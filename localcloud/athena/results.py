@@ -1,0 +1,89 @@
+"""A finished query's result set: ColumnInfo, rows as Athena's text, paging and the result file.
+
+This is the interpreting half (PyAthena's result-set side); it never talks to
+S3 or Glue itself — models.py stores what `to_csv`/`to_txt` produce.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from localcloud.athena.exceptions import InvalidRequestException
+from localcloud.athena.types import column_info, render
+
+
+@dataclass
+class ResultSet:
+    columns: list[dict[str, Any]]
+    rows: list[list[str | None]] = field(default_factory=list)
+    # SELECT results start with a header row in GetQueryResults and carry one in the CSV;
+    # DDL/utility results have neither.
+    has_header: bool = True
+
+    @classmethod
+    def from_duckdb(cls, names: list[str], types: list[Any], rows: list[tuple[Any, ...]]) -> ResultSet:
+        return cls(
+            columns=[column_info(n, t) for n, t in zip(names, types)],
+            rows=[[render(v) for v in row] for row in rows],
+        )
+
+    @classmethod
+    def utility(cls, names: list[str], rows: list[list[str | None]]) -> ResultSet:
+        """SHOW/DESCRIBE output: varchar columns, no header row."""
+        columns = [column_info(n, "varchar") for n in names]
+        for c in columns:
+            c["Type"] = "string"
+        return cls(columns=columns, rows=rows, has_header=False)
+
+    @property
+    def all_rows(self) -> list[list[str | None]]:
+        header = [[c["Label"] for c in self.columns]] if self.has_header else []
+        return header + self.rows
+
+    def page(self, max_results: int | None, next_token: str | None) -> dict[str, Any]:
+        """GetQueryResults' ResultSet for one page; MaxResults counts the header row, like Athena."""
+        if max_results is not None and not 1 <= max_results <= 1000:
+            raise InvalidRequestException("MaxResults must be between 1 and 1000")
+        limit = max_results or 1000
+        start = _decode_token(next_token) if next_token else 0
+        rows = self.all_rows
+        chunk = rows[start:start + limit]
+        payload: dict[str, Any] = {
+            "UpdateCount": 0,
+            "ResultSet": {
+                "Rows": [{"Data": [({"VarCharValue": v} if v is not None else {}) for v in row]} for row in chunk],
+                "ResultSetMetadata": {"ColumnInfo": self.columns},
+            },
+        }
+        if start + limit < len(rows):
+            payload["NextToken"] = _encode_token(start + limit)
+        return payload
+
+    def to_csv(self) -> bytes:
+        """Athena's result CSV: every value double-quoted, NULL as an empty unquoted field."""
+
+        def cell(v: str | None) -> str:
+            return "" if v is None else '"' + v.replace('"', '""') + '"'
+
+        lines = [",".join(cell(v) for v in row) for row in self.all_rows]
+        return ("\n".join(lines) + "\n").encode() if lines else b""
+
+    def to_txt(self) -> bytes:
+        """Athena's DDL/utility result file: tab-separated, no header, no quoting."""
+        if not self.rows:
+            return b""
+        return ("\n".join("\t".join("" if v is None else v for v in row) for row in self.rows) + "\n").encode()
+
+
+def _encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_token(token: str) -> int:
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["offset"])
+    except Exception:
+        raise InvalidRequestException("NextToken is invalid") from None

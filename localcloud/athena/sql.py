@@ -1,0 +1,404 @@
+"""Athena SQL in, DuckDB SQL out: parse (sqlglot, Trino dialect), classify, police, translate.
+
+Security is an allow-list: a statement must be one of the kinds Athena runs
+here (SELECT/WITH/VALUES, SHOW, DESCRIBE, CREATE/DROP VIEW, CREATE EXTERNAL
+TABLE, DROP TABLE); a table reference must name a catalog table (checked by
+the planner); a function must be a known Trino function. Anything that would
+reach files, the network or the engine is refused with ACCESS_DENIED before
+DuckDB sees it — and DuckDB itself runs with external access disabled, so a
+gap here still cannot read a file (see engine.py).
+
+Where sqlglot's Trino -> DuckDB translation is wrong, we translate ourselves
+(Joda patterns, printf-style `format`) or refuse with NOT_SUPPORTED (weighted
+approx_percentile, AT TIME ZONE other than UTC) — never a silently wrong answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from localcloud.athena.exceptions import QueryFailed
+
+READ_DIALECT = "athena"
+WRITE_DIALECT = "duckdb"
+
+# Statements that reach the engine, the filesystem or the network: refused outright.
+_ENGINE_KEYWORDS = {
+    "ATTACH", "DETACH", "COPY", "EXPORT", "IMPORT", "INSTALL", "LOAD", "FORCE", "SET", "RESET",
+    "PRAGMA", "CALL", "USE", "CHECKPOINT", "VACUUM", "UPDATE EXTENSIONS", "SECRET", "CREATE SECRET",
+    "CREATE MACRO", "CREATE FUNCTION", "CREATE TEMP", "CREATE TEMPORARY", "CREATE PERSISTENT",
+}
+# Statements Athena runs that this engine does not implement.
+_UNSUPPORTED_KEYWORDS = {
+    "INSERT", "UPDATE", "DELETE", "MERGE", "ALTER", "UNLOAD", "OPTIMIZE", "PREPARE", "EXECUTE",
+    "DEALLOCATE", "EXPLAIN", "CREATE DATABASE", "CREATE SCHEMA", "DROP DATABASE", "DROP SCHEMA",
+}
+
+# Functions that reach files, the network or the engine's own state (DuckDB names).
+DENIED_FUNCTIONS = {
+    "read_csv", "read_csv_auto", "read_json", "read_json_auto", "read_json_objects",
+    "read_json_objects_auto", "read_ndjson", "read_ndjson_auto", "read_ndjson_objects", "read_parquet",
+    "parquet_scan", "parquet_metadata", "parquet_schema", "parquet_file_metadata", "parquet_kv_metadata",
+    "read_text", "read_blob", "glob", "sniff_csv", "getenv", "current_setting", "duckdb_settings",
+    "duckdb_extensions", "duckdb_secrets", "which_secret", "query", "query_table", "iceberg_scan",
+    "delta_scan", "sqlite_scan", "postgres_scan", "mysql_scan", "load_aws_credentials",
+    "duckdb_databases", "duckdb_tables", "duckdb_views", "duckdb_columns", "duckdb_functions",
+    "duckdb_settings", "pragma_table_info", "pragma_storage_info", "pragma_database_size",
+    "read_xlsx", "read_csv_objects", "httpfs", "set_variable", "getvariable", "current_database",
+    "current_schema", "current_schemas", "checkpoint", "force_checkpoint", "enable_profiling",
+    "file_read", "csv_scan", "json_scan", "read_avro", "sql_auto_complete", "summary", "range_files",
+}
+
+# Trino functions sqlglot leaves as anonymous calls that DuckDB runs with the same name and meaning.
+PASSTHROUGH_FUNCTIONS = {
+    "split_part", "levenshtein_distance", "greatest", "least", "reverse", "ltrim", "rtrim", "trim",
+    "lower", "upper", "replace", "abs", "ceil", "ceiling", "floor", "sqrt", "cbrt", "exp", "ln", "log2",
+    "log10", "sign", "degrees", "radians", "pi", "mod", "power", "pow", "typeof", "array_distinct",
+    "array_max", "array_min", "array_position", "array_sort", "array_remove", "array_intersect",
+    "flatten", "starts_with", "ends_with", "chr", "codepoint", "bit_count", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "bitwise_not", "hamming_distance", "normalize", "nullif", "coalesce",
+    "if", "year", "month", "day", "hour", "minute", "second", "quarter", "week", "day_of_month",
+    "day_of_year", "doy", "dow", "year_of_week", "yow", "last_day_of_month", "to_hex", "from_hex",
+    "md5", "sha1", "sha256", "crc32", "url_extract_host", "map_keys", "map_values", "map_entries",
+    "cosine_similarity", "sequence", "now", "current_timestamp", "localtimestamp", "is_nan",
+    "is_finite", "is_infinite", "nan", "infinity", "rand", "random", "uuid", "width_bucket",
+    "regexp_split", "array_agg", "bool_and", "bool_or", "every", "any_value", "checksum", "geometric_mean",
+    "kurtosis", "skewness", "corr", "covar_pop", "covar_samp", "regr_slope", "regr_intercept",
+    "stddev", "stddev_pop", "stddev_samp", "variance", "var_pop", "var_samp", "histogram",
+    "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "row_number", "lag", "lead",
+    "first_value", "last_value", "nth_value", "truncate", "date", "length", "strpos", "lpad", "rpad",
+    "concat_ws", "translate", "soundex", "to_base64", "from_base64", "json_format", "json_parse",
+    "json_array_length", "json_array_contains", "json_size", "day_of_week", "millisecond",
+    "timezone_hour", "timezone_minute", "from_utf8", "to_utf8", "array_join", "zip", "slice",
+    "to_iso8601",
+}
+
+# Trino functions that have no faithful DuckDB equivalent here.
+NOT_SUPPORTED_FUNCTIONS = {
+    "with_timezone": "with_timezone (time zones other than UTC are not supported by the local engine)",
+    "at_timezone": "at_timezone (time zones other than UTC are not supported by the local engine)",
+    "tdigest_agg": "tdigest_agg", "qdigest_agg": "qdigest_agg", "approx_set": "approx_set",
+    "merge": "merge (HyperLogLog)", "numeric_histogram": "numeric_histogram",
+    "reduce": "reduce", "transform_keys": "transform_keys", "transform_values": "transform_values",
+}
+
+
+# -- statement kinds ---------------------------------------------------------
+@dataclass
+class Statement:
+    """What the planner needs to know about one statement."""
+
+    kind: str  # query | create_view | drop_view | create_table | drop_table | show_* | describe | msck
+    text: str
+    tree: exp.Expression | None = None
+    args: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def statement_type(self) -> str:
+        """Athena's StatementType."""
+        if self.kind == "query":
+            return "DML"
+        if self.kind.startswith(("show", "describe")):
+            return "UTILITY"
+        return "DDL"
+
+    @property
+    def substatement_type(self) -> str:
+        return {
+            "query": "SELECT", "create_view": "CREATE_VIEW", "drop_view": "DROP_VIEW",
+            "create_table": "CREATE_TABLE", "drop_table": "DROP_TABLE", "show_tables": "SHOW_TABLES",
+            "show_databases": "SHOW_SCHEMAS", "show_partitions": "SHOW_PARTITIONS",
+            "describe": "DESCRIBE_TABLE", "show_create_table": "SHOW_CREATE_TABLE",
+            "show_views": "SHOW_VIEWS", "show_columns": "SHOW_COLUMNS", "msck": "MSCK_REPAIR_TABLE",
+            "create_database": "CREATE_DATABASE", "drop_database": "DROP_DATABASE",
+        }.get(self.kind, self.kind.upper())
+
+
+_COMMENTS = re.compile(r"(--[^\n]*)|(/\*.*?\*/)", re.S)
+_NAME = r"(`[^`]+`|\"[^\"]+\"|[\w$]+)"
+_QNAME = rf"{_NAME}(?:\s*\.\s*{_NAME})?"
+_UTILITY = [
+    ("show_tables", re.compile(rf"^SHOW\s+TABLES(?:\s+(?:IN|FROM)\s+{_NAME})?(?:\s+(?:LIKE\s+)?'([^']*)')?$", re.I)),
+    ("show_views", re.compile(rf"^SHOW\s+VIEWS(?:\s+(?:IN|FROM)\s+{_NAME})?(?:\s+LIKE\s+'([^']*)')?$", re.I)),
+    ("show_databases", re.compile(r"^SHOW\s+(?:DATABASES|SCHEMAS)(?:\s+(?:LIKE\s+)?'([^']*)')?$", re.I)),
+    ("show_partitions", re.compile(rf"^SHOW\s+PARTITIONS\s+{_QNAME}$", re.I)),
+    ("show_create_table", re.compile(rf"^SHOW\s+CREATE\s+(?:TABLE|VIEW)\s+{_QNAME}$", re.I)),
+    ("show_columns", re.compile(rf"^SHOW\s+COLUMNS\s+(?:IN|FROM)\s+{_QNAME}$", re.I)),
+    ("describe", re.compile(rf"^(?:DESCRIBE|DESC)(?:\s+(?:FORMATTED|EXTENDED))?\s+{_QNAME}$", re.I)),
+    ("msck", re.compile(rf"^MSCK\s+REPAIR\s+TABLE\s+{_QNAME}$", re.I)),
+]
+
+
+def unquote(name: str | None) -> str | None:
+    if name is None:
+        return None
+    if name[:1] in "`\"" and name[-1:] == name[:1]:
+        return name[1:-1]
+    return name.lower()
+
+
+def position(text: str, offset: int) -> tuple[int, int]:
+    """0-based character offset -> Athena's 1-based (line, column)."""
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def node_position(node: exp.Expression, text: str) -> tuple[int, int]:
+    """Where a parsed node starts in the original text (line 1:1 when unknown)."""
+    starts = [
+        n.meta["start"] for n in node.walk() if isinstance(n, exp.Expression) and "start" in n.meta
+    ]
+    return position(text, min(starts)) if starts else (1, 1)
+
+
+def parse(sql: str) -> Statement:
+    """One Athena statement -> Statement, or QueryFailed (SYNTAX_ERROR, ACCESS_DENIED, NOT_SUPPORTED)."""
+    text = sql.strip().rstrip(";").strip()
+    bare = _COMMENTS.sub(" ", text).strip()
+    words = bare.split()
+    if not words:
+        raise QueryFailed("SYNTAX_ERROR", "mismatched input '<EOF>'. Expecting: 'SELECT', 'WITH', …", 1, 1)
+    head1 = words[0].upper()
+    head2 = " ".join(words[:2]).upper()
+    lead = len(text) - len(text.lstrip())
+    if head1 in _ENGINE_KEYWORDS or head2 in _ENGINE_KEYWORDS:
+        raise QueryFailed(
+            "ACCESS_DENIED",
+            f"Access Denied: {head1} statements reach the query engine itself and are not allowed; "
+            "queries may read only tables of the data catalog",
+            *position(text, lead),
+        )
+    if head2 in _UNSUPPORTED_KEYWORDS or head1 in _UNSUPPORTED_KEYWORDS:
+        keyword = head2 if head2 in _UNSUPPORTED_KEYWORDS else head1
+        raise QueryFailed("NOT_SUPPORTED", f"{keyword} is not supported by the local Athena engine",
+                          *position(text, lead))
+    for kind, pattern in _UTILITY:
+        m = pattern.match(" ".join(words))
+        if m:
+            groups = list(m.groups())
+            if kind in ("show_tables", "show_views", "show_databases"):  # the LIKE pattern keeps its case
+                groups = [unquote(g) for g in groups[:-1]] + [groups[-1]]
+            else:
+                groups = [unquote(g) for g in groups]
+            return Statement(kind, text, None, {"groups": groups})
+    try:
+        trees = sqlglot.parse(text, read=READ_DIALECT, error_level=sqlglot.ErrorLevel.RAISE)
+    except ParseError as exc:
+        err = exc.errors[0] if exc.errors else {}
+        token = err.get("highlight") or ""
+        line, end_col = err.get("line") or 1, err.get("col") or 1
+        col = max(1, end_col - len(token) + 1)
+        raise QueryFailed("SYNTAX_ERROR", f"mismatched input '{token or '<EOF>'}'. "
+                          f"{_clean(err.get('description', 'syntax error'))}", line, col) from None
+    except TokenError as exc:
+        raise QueryFailed("SYNTAX_ERROR", f"token recognition error: {exc}", 1, 1) from None
+    trees = [t for t in trees if t is not None]
+    if len(trees) != 1:
+        raise QueryFailed("SYNTAX_ERROR", "Only one sql statement is allowed. Got: " + str(len(trees)), 1, 1)
+    tree = trees[0]
+    if isinstance(tree, exp.Create):
+        kind = str(tree.args.get("kind") or "").upper()
+        if kind == "VIEW":
+            return Statement("create_view", text, tree)
+        if kind == "TABLE" and tree.find(exp.ExternalProperty) and not tree.expression:
+            return Statement("create_table", text, tree)
+        if kind == "TABLE":
+            raise QueryFailed("NOT_SUPPORTED", "CREATE TABLE AS SELECT and managed tables are not supported "
+                              "by the local Athena engine; use CREATE EXTERNAL TABLE", 1, 1)
+        if kind in ("DATABASE", "SCHEMA"):
+            return Statement("create_database", text, tree)
+        raise QueryFailed("NOT_SUPPORTED", f"CREATE {kind} is not supported by the local Athena engine", 1, 1)
+    if isinstance(tree, exp.Drop):
+        kind = str(tree.args.get("kind") or "").upper()
+        if kind in ("VIEW", "TABLE"):
+            return Statement(f"drop_{kind.lower()}", text, tree)
+        if kind in ("DATABASE", "SCHEMA"):
+            return Statement("drop_database", text, tree)
+        raise QueryFailed("NOT_SUPPORTED", f"DROP {kind} is not supported by the local Athena engine", 1, 1)
+    if isinstance(tree, exp.Describe):
+        return Statement("describe", text, tree, {"groups": [None, None]})
+    if isinstance(tree, (exp.Select, exp.SetOperation, exp.Values, exp.Subquery)):
+        return Statement("query", text, tree)
+    if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
+        raise QueryFailed("NOT_SUPPORTED", f"{type(tree).__name__.upper()} is not supported by the local "
+                          "Athena engine", 1, 1)
+    raise QueryFailed("ACCESS_DENIED", "Access Denied: only SELECT, SHOW, DESCRIBE, CREATE/DROP VIEW, "
+                      "CREATE EXTERNAL TABLE and DROP TABLE statements are allowed", 1, 1)
+
+
+def _clean(description: str) -> str:
+    # sqlglot describes tokens as Python reprs; keep the readable part.
+    return re.sub(r"<Token token_type: TokenType\.(\w+).*?>", r"\1", description)
+
+
+# -- policing and translating a query ----------------------------------------
+def cte_names(tree: exp.Expression) -> set[str]:
+    return {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+
+
+def catalog_tables(tree: exp.Expression) -> list[exp.Table]:
+    """Every table reference that must resolve in the catalog (CTE references excluded)."""
+    ctes = cte_names(tree)
+    tables = []
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            continue  # a table function: police() refuses it
+        if not table.db and table.name.lower() in ctes:
+            continue
+        tables.append(table)
+    return tables
+
+
+def police(tree: exp.Expression, text: str) -> None:
+    """Refuse table functions, engine functions and non-query nodes anywhere in a query."""
+    for node in tree.walk():
+        if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier):
+            name = _function_name(node.this) if isinstance(node.this, exp.Func) else node.this.sql()
+            raise QueryFailed("ACCESS_DENIED", f"Access Denied: Cannot read from '{name}': queries may read only "
+                              "tables of the data catalog", *node_position(node, text))
+        if isinstance(node, (exp.Insert, exp.Create, exp.Drop, exp.Copy, exp.Pragma, exp.Set, exp.Command,
+                             exp.Use, exp.Attach, exp.Detach)):
+            raise QueryFailed("ACCESS_DENIED", f"Access Denied: {type(node).__name__.upper()} is not allowed "
+                              "inside a query", *node_position(node, text))
+        if isinstance(node, exp.Func):
+            name = _function_name(node)
+            if name in DENIED_FUNCTIONS or type(node).__name__.lower().startswith("read"):
+                raise QueryFailed("ACCESS_DENIED", f"Access Denied: Cannot execute function {name}: it reaches "
+                                  "files, the network or the engine", *node_position(node, text))
+            if isinstance(node, exp.Anonymous):
+                if name in NOT_SUPPORTED_FUNCTIONS:
+                    raise QueryFailed("NOT_SUPPORTED", f"{NOT_SUPPORTED_FUNCTIONS[name]} is not supported by "
+                                      "the local Athena engine", *node_position(node, text))
+                if name not in PASSTHROUGH_FUNCTIONS and name not in _TRANSLATED:
+                    raise QueryFailed("FUNCTION_NOT_FOUND", f"Function '{name}' not registered",
+                                      *node_position(node, text))
+
+
+def _function_name(node: exp.Func) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.this).lower()
+    return node.sql_name().lower()
+
+
+# Joda-Time pattern letters -> strftime, for format_datetime / parse_datetime.
+_JODA = {
+    "yyyy": "%Y", "yyy": "%Y", "y": "%Y", "yy": "%y", "YYYY": "%G", "xxxx": "%G",
+    "MMMM": "%B", "MMM": "%b", "MM": "%m", "M": "%-m",
+    "dd": "%d", "d": "%-d", "DDD": "%j",
+    "HH": "%H", "H": "%-H", "hh": "%I", "h": "%-I", "kk": "%H",
+    "mm": "%M", "m": "%-M", "ss": "%S", "s": "%-S",
+    "SSS": "%g", "SSSSSS": "%f", "SSSSSSSSS": "%n",
+    "a": "%p", "EEEE": "%A", "EEE": "%a", "EE": "%a", "E": "%a",
+    "ww": "%V", "w": "%V",
+}
+
+
+def joda_to_strftime(pattern: str) -> str:
+    """A Joda-Time pattern -> strftime, or ValueError naming what cannot be translated."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "'":
+            end = pattern.find("'", i + 1)
+            if end == i + 1:  # '' is a literal quote
+                out.append("'")
+                i += 2
+                continue
+            if end < 0:
+                raise ValueError("unterminated quote")
+            out.append(pattern[i + 1:end].replace("%", "%%"))
+            i = end + 1
+            continue
+        if ch.isalpha():
+            j = i
+            while j < len(pattern) and pattern[j] == ch:
+                j += 1
+            run = pattern[i:j]
+            if run not in _JODA:
+                raise ValueError(f"pattern letters '{run}'")
+            out.append(_JODA[run])
+            i = j
+            continue
+        out.append("%%" if ch == "%" else ch)
+        i += 1
+    return "".join(out)
+
+
+_PRINTF = re.compile(r"%(?P<flags>[-+ 0]*)(?P<width>\d+)?(?:\.(?P<prec>\d+))?(?P<conv>[a-zA-Z%])")
+
+
+def _check_printf(fmt: str) -> None:
+    """Java's Formatter and C printf agree on %s %d %f %x %o %e %% with - + space 0 flags only."""
+    for m in re.finditer(r"%[^a-zA-Z%]*[a-zA-Z%]?", fmt):
+        spec = _PRINTF.fullmatch(m.group(0))
+        if not spec or spec.group("conv") not in "sdfxXoeE%":
+            raise ValueError(f"format specifier '{m.group(0)}'")
+
+
+def _literal(node: exp.Expression | None) -> str | None:
+    return node.this if isinstance(node, exp.Literal) and node.is_string else None
+
+
+def _unsupported(node: exp.Expression, text: str, what: str) -> QueryFailed:
+    return QueryFailed("NOT_SUPPORTED", f"{what} is not supported by the local Athena engine",
+                       *node_position(node, text))
+
+
+def _format_datetime(node: exp.Anonymous, text: str) -> exp.Expression:
+    args = node.expressions
+    pattern = _literal(args[1]) if len(args) == 2 else None
+    if pattern is None:
+        raise _unsupported(node, text, "format_datetime with a non-literal pattern")
+    try:
+        fmt = joda_to_strftime(pattern)
+    except ValueError as exc:
+        raise _unsupported(node, text, f"format_datetime {exc}") from None
+    return exp.Anonymous(this="strftime", expressions=[args[0], exp.Literal.string(fmt)])
+
+
+_TRANSLATED = {"format_datetime"}
+
+
+def translate(tree: exp.Expression, text: str) -> exp.Expression:
+    """Rewrite what sqlglot would translate wrongly; raise NOT_SUPPORTED for what we cannot."""
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() == "format_datetime":
+            return _format_datetime(node, text)
+        if isinstance(node, exp.ParseDatetime):
+            pattern = _literal(node.args.get("format"))
+            if pattern is None:
+                raise _unsupported(node, text, "parse_datetime with a non-literal pattern")
+            try:
+                fmt = joda_to_strftime(pattern)
+            except ValueError as exc:
+                raise _unsupported(node, text, f"parse_datetime {exc}") from None
+            parsed = exp.Anonymous(this="strptime", expressions=[node.this, exp.Literal.string(fmt)])
+            # Trino's parse_datetime returns timestamp with time zone (UTC here).
+            return exp.Cast(this=parsed, to=exp.DataType.build("TIMESTAMPTZ"))
+        if isinstance(node, exp.Format):
+            fmt = _literal(node.this)
+            if fmt is None:
+                raise _unsupported(node, text, "format with a non-literal format string")
+            try:
+                _check_printf(fmt)
+            except ValueError as exc:
+                raise _unsupported(node, text, f"format {exc}") from None
+            return exp.Anonymous(this="printf", expressions=[node.this, *node.expressions])
+        if isinstance(node, exp.ApproxQuantile) and node.args.get("weight") is not None:
+            raise _unsupported(node, text, "approx_percentile with weights")
+        if isinstance(node, exp.AtTimeZone):
+            zone = _literal(node.args.get("zone"))
+            if zone is None or zone.strip().upper() not in ("UTC", "Z", "+00:00", "GMT", "ETC/UTC"):
+                raise _unsupported(node, text, f"AT TIME ZONE {zone or 'with a non-literal zone'!r} "
+                                   "(only UTC)")
+        return node
+
+    return tree.transform(rewrite, copy=True)

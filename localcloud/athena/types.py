@@ -1,0 +1,216 @@
+"""DuckDB result types -> Athena (Trino) type names and Athena's text rendering of values.
+
+Plain dicts of pure functions, so a reader sees the whole mapping at once.
+GetQueryResults and the result CSV carry every value as text, rendered the
+way Athena renders it (timestamps with milliseconds, booleans lower-case,
+arrays `[a, b]`, maps and rows `{k=v}`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+# duckdb type id -> Athena type name. Integers wider than bigint come from
+# DuckDB's SUM over integers, which Athena types as bigint.
+ATHENA_TYPE_NAMES: dict[str, str] = {
+    "varchar": "varchar",
+    "boolean": "boolean",
+    "tinyint": "tinyint",
+    "smallint": "smallint",
+    "integer": "integer",
+    "bigint": "bigint",
+    "hugeint": "bigint",
+    "utinyint": "smallint",
+    "usmallint": "integer",
+    "uinteger": "bigint",
+    "ubigint": "bigint",
+    "uhugeint": "bigint",
+    "float": "real",
+    "double": "double",
+    "decimal": "decimal",
+    "date": "date",
+    "time": "time",
+    "timestamp": "timestamp",
+    "timestamp_ms": "timestamp",
+    "timestamp_s": "timestamp",
+    "timestamp_ns": "timestamp",
+    "timestamp with time zone": "timestamp with time zone",
+    "interval": "interval day to second",
+    "blob": "varbinary",
+    "uuid": "uuid",
+    "list": "array",
+    "array": "array",
+    "map": "map",
+    "struct": "row",
+    "json": "json",
+    "null": "unknown",
+    '"null"': "unknown",
+}
+
+# Athena type name -> (Precision, Scale) it reports in ColumnInfo.
+PRECISION_SCALE: dict[str, tuple[int, int]] = {
+    "varchar": (2147483647, 0),
+    "boolean": (0, 0),
+    "tinyint": (3, 0),
+    "smallint": (5, 0),
+    "integer": (10, 0),
+    "bigint": (19, 0),
+    "real": (17, 0),
+    "double": (17, 0),
+    "date": (0, 0),
+    "time": (3, 0),
+    "timestamp": (3, 0),
+    "timestamp with time zone": (3, 0),
+    "varbinary": (1073741824, 0),
+}
+
+
+def _java_double(value: float) -> str:
+    """Java's Double.toString, which Trino uses: 2.5, 1.0E7, 1.0E-4, NaN, Infinity."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "-0.0" if math.copysign(1, value) < 0 else "0.0"
+    if 1e-3 <= abs(value) < 1e7:
+        text = repr(value)
+        if "e" in text:  # repr picks exponent form for some values in range
+            text = f"{value:.17f}".rstrip("0")
+        return text if "." in text else text + ".0"
+    # Shortest round-tripping digits (what repr gives), laid out like Java: d.dddE<exp>.
+    sign, digits, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
+    text = "".join(map(str, digits))
+    exp10 = exponent + len(text) - 1
+    mantissa = text[0] + "." + (text[1:] or "0")
+    return f"{'-' if sign else ''}{mantissa}E{exp10}"
+
+
+def _timestamp(value: dt.datetime) -> str:
+    text = value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+    if value.tzinfo is not None:
+        text += " UTC" if value.utcoffset() == dt.timedelta(0) else " " + value.strftime("%z")
+    return text
+
+
+def _interval(value: dt.timedelta) -> str:
+    sign = "-" if value < dt.timedelta(0) else ""
+    value = abs(value)
+    hours, rest = divmod(value.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{sign}{value.days} {hours:02d}:{minutes:02d}:{seconds:02d}.{value.microseconds // 1000:03d}"
+
+
+def render(value: Any) -> str | None:
+    """Any value DuckDB returns -> Athena's text for it (None stays None: SQL NULL)."""
+    if value is None:
+        return None
+    renderer = _RENDERERS.get(type(value))
+    if renderer is not None:
+        return renderer(value)
+    for kind, fn in _RENDERERS.items():
+        if isinstance(value, kind):
+            return fn(value)
+    return str(value)
+
+
+def _nested(value: Any) -> str:
+    # Inside arrays, maps and rows Trino prints NULL as "null".
+    text = render(value)
+    return "null" if text is None else text
+
+
+def _mapping(value: dict) -> str:
+    if set(value) == {"key", "value"} and isinstance(value.get("key"), list):
+        pairs = zip(value["key"], value["value"])  # DuckDB MAP as returned by some APIs
+    else:
+        pairs = value.items()
+    return "{" + ", ".join(f"{_nested(k)}={_nested(v)}" for k, v in pairs) + "}"
+
+
+_RENDERERS: dict[type, Callable[[Any], str]] = {
+    bool: lambda v: "true" if v else "false",
+    int: str,
+    float: _java_double,
+    decimal.Decimal: lambda v: format(v, "f"),
+    str: lambda v: v,
+    dt.datetime: _timestamp,
+    dt.date: lambda v: v.isoformat(),
+    dt.time: lambda v: v.strftime("%H:%M:%S.") + f"{v.microsecond // 1000:03d}",
+    dt.timedelta: _interval,
+    bytes: lambda v: " ".join(f"{b:02x}" for b in v),
+    bytearray: lambda v: " ".join(f"{b:02x}" for b in v),
+    uuid.UUID: str,
+    list: lambda v: "[" + ", ".join(_nested(x) for x in v) + "]",
+    tuple: lambda v: "[" + ", ".join(_nested(x) for x in v) + "]",
+    dict: _mapping,
+}
+
+
+def column_info(name: str, duck_type: Any, database: str = "", table: str = "") -> dict[str, Any]:
+    """ColumnInfo for one result column of DuckDB type `duck_type` (a DuckDBPyType)."""
+    type_id = str(getattr(duck_type, "id", duck_type)).lower()
+    athena = ATHENA_TYPE_NAMES.get(type_id, type_id)
+    if athena == "decimal":
+        params = dict(duck_type.children)
+        precision, scale = int(params["precision"]), int(params["scale"])
+    else:
+        precision, scale = PRECISION_SCALE.get(athena, (0, 0))
+    return {
+        "CatalogName": "hive",
+        "SchemaName": database,
+        "TableName": table,
+        "Name": name,
+        "Label": name,
+        "Type": athena,
+        "Precision": precision,
+        "Scale": scale,
+        "Nullable": "UNKNOWN",
+        "CaseSensitive": athena == "varchar",
+    }
+
+
+# Glue (Hive) column types -> DuckDB types for reading lake files.
+HIVE_TO_DUCKDB: dict[str, str] = {
+    "string": "VARCHAR",
+    "varchar": "VARCHAR",
+    "char": "VARCHAR",
+    "int": "INTEGER",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "smallint": "SMALLINT",
+    "tinyint": "TINYINT",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "binary": "BLOB",
+}
+
+
+# Athena (Trino) type names of Glue columns, for DESCRIBE and view definitions.
+HIVE_TO_ATHENA: dict[str, str] = {
+    "string": "varchar",
+    "int": "integer",
+    "float": "real",
+}
+
+# Athena view column types -> Glue (Hive) column types, for views stored in Glue.
+ATHENA_TO_HIVE: dict[str, str] = {
+    "varchar": "string",
+    "integer": "int",
+    "real": "float",
+    "row": "struct",
+    "unknown": "string",
+    "timestamp with time zone": "timestamp",
+    "interval day to second": "string",
+    "json": "string",
+    "uuid": "string",
+    "varbinary": "binary",
+}
