@@ -17,5 +17,5 @@ if TYPE_CHECKING:
 
 
 def install(cloud: LocalCloud) -> None:
-    for action, handler in responses.CLASSIFIER_ACTIONS.items():
+    for action, handler in {**responses.CLASSIFIER_ACTIONS, **responses.CRAWLER_ACTIONS}.items():
         cloud.router.action("glue", action)(handler)

@@ -10,6 +10,7 @@ keeps what moto does not model — the runs of a crawler and their results.
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -18,6 +19,9 @@ from moto.core.base_backend import BackendDict, BaseBackend
 
 from localcloud.glue.exceptions import (
     AlreadyExistsException,
+    CrawlerNotRunningException,
+    CrawlerRunningException,
+    CrawlerStoppingException,
     EntityNotFoundException,
     InvalidInputException,
 )
@@ -139,6 +143,8 @@ class GlueExtrasBackend(BaseBackend):
         super().__init__(region_name, account_id)
         self.classifiers: dict[str, Classifier] = {}
         self.crawls: dict[str, list[CrawlRun]] = {}
+        # crawler name -> folders (s3://bucket/prefix/) its successful crawls have read; for CRAWL_NEW_FOLDERS_ONLY
+        self.crawled_folders: dict[str, set[str]] = {}
         self.lock = threading.RLock()
 
     # -- classifiers ---------------------------------------------------
@@ -160,6 +166,10 @@ class GlueExtrasBackend(BaseBackend):
                 return self.classifiers[name]
             except KeyError:
                 raise EntityNotFoundException(f"Classifier with name {name} not found") from None
+
+    def classifiers_snapshot(self) -> dict[str, Classifier]:
+        with self.lock:
+            return dict(self.classifiers)
 
     def get_classifiers(self) -> list[Classifier]:
         with self.lock:
@@ -188,6 +198,43 @@ class GlueExtrasBackend(BaseBackend):
             del self.classifiers[name]
 
     # -- crawler runs --------------------------------------------------
+    def start_crawler(self, glue: Any, name: str) -> CrawlRun:
+        """Start a real crawl of moto's crawler `name` in the background; `glue` is moto's glue backend."""
+        from localcloud.glue.crawler import Crawl  # the crawl needs these models; import late to avoid a cycle
+
+        crawler = glue.get_crawler(name)
+        with self.lock:
+            last = self.last_run(name)
+            if last is not None and last.state in ("RUNNING", "STOPPING"):
+                raise CrawlerRunningException(f"Crawler with name {name} has already started")
+            run = CrawlRun(crawl_id=str(uuid.uuid4()), crawler_name=name)
+            self.crawls.setdefault(name, []).append(run)
+        Crawl(account_id=self.account_id, region=self.region_name, crawler=crawler, run=run, extras=self,
+              glue=glue).start()
+        return run
+
+    def stop_crawler(self, name: str) -> None:
+        with self.lock:
+            last = self.last_run(name)
+            if last is None or last.state not in ("RUNNING", "STOPPING"):
+                raise CrawlerNotRunningException(f"Crawler with name {name} isn't running")
+            if last.stop_requested.is_set() or last.state == "STOPPING":
+                raise CrawlerStoppingException(f"Crawler with name {name} is stopping")
+            last.stop_requested.set()
+            last.state = "STOPPING"
+
+    def crawler_state(self, name: str) -> str:
+        """RUNNING | STOPPING | READY, as GetCrawler reports it."""
+        last = self.last_run(name)
+        if last is not None and last.state in ("RUNNING", "STOPPING"):
+            return last.state
+        return "READY"
+
+    def last_finished_run(self, name: str) -> CrawlRun | None:
+        with self.lock:
+            finished = [r for r in self.crawls.get(name, []) if r.state in ("COMPLETED", "FAILED", "STOPPED")]
+            return finished[-1] if finished else None
+
     def runs_of(self, crawler_name: str) -> list[CrawlRun]:
         with self.lock:
             return list(self.crawls.get(crawler_name, []))
@@ -197,13 +244,31 @@ class GlueExtrasBackend(BaseBackend):
             runs = self.crawls.get(crawler_name)
             return runs[-1] if runs else None
 
-    def add_run(self, run: CrawlRun) -> None:
-        with self.lock:
-            self.crawls.setdefault(run.crawler_name, []).append(run)
-
-    def forget_runs(self, crawler_name: str) -> None:
+    def forget_crawler(self, crawler_name: str) -> None:
         with self.lock:
             self.crawls.pop(crawler_name, None)
+            self.crawled_folders.pop(crawler_name, None)
+
+    def get_crawler_metrics(self, names: list[str]) -> list[dict[str, Any]]:
+        out = []
+        for name in names:
+            runs = [r for r in self.runs_of(name) if r.end_time is not None]
+            current = self.last_run(name)
+            last = runs[-1] if runs else None
+            durations = sorted(r.runtime_seconds for r in runs)
+            median = durations[len(durations) // 2] if durations else 0.0
+            running = current is not None and current.end_time is None
+            out.append({
+                "CrawlerName": name,
+                "TimeLeftSeconds": max(median - current.runtime_seconds, 0.0) if running and current else 0.0,
+                "StillEstimating": bool(running and not runs),
+                "LastRuntimeSeconds": last.runtime_seconds if last else 0.0,
+                "MedianRuntimeSeconds": median,
+                "TablesCreated": last.tables_created if last else 0,
+                "TablesUpdated": last.tables_updated if last else 0,
+                "TablesDeleted": last.tables_deleted if last else 0,
+            })
+        return out
 
 
 def _one_classifier(request: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -6,10 +6,15 @@ carries them (boto3 turns them back into datetimes).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from localcloud.glue.exceptions import InvalidInputException
+from localcloud.glue.exceptions import (
+    CrawlerRunningException,
+    EntityNotFoundException,
+    InvalidInputException,
+)
 from localcloud.glue.models import GlueExtrasBackend, glue_extras_backends
 from localcloud.routing import AwsRequest, AwsResponse
 
@@ -98,4 +103,216 @@ CLASSIFIER_ACTIONS = {
     "GetClassifiers": get_classifiers,
     "UpdateClassifier": update_classifier,
     "DeleteClassifier": delete_classifier,
+}
+
+
+# -- crawlers ------------------------------------------------------------
+# Crawler definitions are moto's; we answer the calls whose behaviour depends on real runs.
+UPDATABLE_CRAWLER_MEMBERS = {
+    "Role": "role", "DatabaseName": "database_name", "Description": "description", "Targets": "targets",
+    "Classifiers": "classifiers", "TablePrefix": "table_prefix", "SchemaChangePolicy": "schema_change_policy",
+    "RecrawlPolicy": "recrawl_policy", "LineageConfiguration": "lineage_configuration",
+    "Configuration": "configuration", "CrawlerSecurityConfiguration": "crawler_security_configuration",
+}
+
+
+def moto_glue(request: AwsRequest) -> Any:
+    from moto.glue.models import glue_backends
+
+    return glue_backends[request.account_id][request.region]
+
+
+def moto_crawler(request: AwsRequest, name: str) -> Any:
+    """moto's FakeCrawler, with moto's not-found error turned into ours."""
+    crawler = moto_glue(request).crawlers.get(name)
+    if crawler is None:
+        raise EntityNotFoundException(f"Crawler entry with name {name} does not exist")
+    return crawler
+
+
+def crawler_to_api(request: AwsRequest, crawler: Any) -> dict[str, Any]:
+    """moto's crawler description, with State, CrawlElapsedTime and LastCrawl from real runs."""
+    backend = extras(request)
+    body = crawler.as_dict()
+    body["State"] = backend.crawler_state(crawler.name)
+    current = backend.last_run(crawler.name)
+    running = current is not None and current.end_time is None
+    body["CrawlElapsedTime"] = int(current.runtime_seconds * 1000) if running and current else 0
+    body.pop("LastCrawl", None)
+    finished = backend.last_finished_run(crawler.name)
+    if finished is not None:
+        body["LastCrawl"] = {
+            "Status": finished.last_crawl_status,
+            "ErrorMessage": finished.error_message,
+            "LogGroup": finished.log_group,
+            "LogStream": finished.log_stream,
+            "MessagePrefix": finished.message_prefix,
+            "StartTime": finished.start_time,
+        }
+    return body
+
+
+def start_crawler(request: AwsRequest) -> AwsResponse:
+    name = required(params(request), "Name")
+    moto_crawler(request, name)
+    extras(request).start_crawler(moto_glue(request), name)
+    return ok()
+
+
+def stop_crawler(request: AwsRequest) -> AwsResponse:
+    name = required(params(request), "Name")
+    moto_crawler(request, name)
+    extras(request).stop_crawler(name)
+    return ok()
+
+
+def get_crawler(request: AwsRequest) -> AwsResponse:
+    crawler = moto_crawler(request, required(params(request), "Name"))
+    return ok({"Crawler": crawler_to_api(request, crawler)})
+
+
+def get_crawlers(request: AwsRequest) -> AwsResponse:
+    body = params(request)
+    crawlers = sorted(moto_glue(request).crawlers.values(), key=lambda c: c.name)
+    page, token = _page(crawlers, body.get("MaxResults"), body.get("NextToken"))
+    out: dict[str, Any] = {"Crawlers": [crawler_to_api(request, c) for c in page]}
+    if token:
+        out["NextToken"] = token
+    return ok(out)
+
+
+def batch_get_crawlers(request: AwsRequest) -> AwsResponse:
+    names = required(params(request), "CrawlerNames")
+    known = moto_glue(request).crawlers
+    return ok({
+        "Crawlers": [crawler_to_api(request, known[n]) for n in names if n in known],
+        "CrawlersNotFound": [n for n in names if n not in known],
+    })
+
+
+def update_crawler(request: AwsRequest) -> AwsResponse:
+    """UpdateCrawler (moto has none): change the given members, bump Version; refused while running."""
+    from localcloud.glue.settings import CrawlerConfigError, parse_configuration
+
+    body = params(request)
+    name = required(body, "Name")
+    crawler = moto_crawler(request, name)
+    if extras(request).crawler_state(name) != "READY":
+        raise CrawlerRunningException(f"Crawler with name {name} is running and cannot be updated")
+    if body.get("Configuration") is not None:
+        try:
+            parse_configuration(body["Configuration"])
+        except CrawlerConfigError as exc:
+            raise InvalidInputException(str(exc)) from None
+    for member, attribute in UPDATABLE_CRAWLER_MEMBERS.items():
+        if member in body:
+            setattr(crawler, attribute, body[member])
+    if "Schedule" in body:
+        crawler.schedule = body["Schedule"] or None
+    from localcloud.glue.models import utcnow
+
+    crawler.version += 1
+    crawler.last_updated = utcnow()
+    return ok()
+
+
+def delete_crawler(request: AwsRequest) -> AwsResponse:
+    name = required(params(request), "Name")
+    moto_crawler(request, name)
+    if extras(request).crawler_state(name) != "READY":
+        raise CrawlerRunningException(f"Crawler with name {name} is running and cannot be deleted")
+    del moto_glue(request).crawlers[name]
+    extras(request).forget_crawler(name)
+    return ok()
+
+
+def get_crawler_metrics(request: AwsRequest) -> AwsResponse:
+    body = params(request)
+    known = moto_glue(request).crawlers
+    names = body.get("CrawlerNameList") or sorted(known)
+    metrics = extras(request).get_crawler_metrics([n for n in names if n in known])
+    page, token = _page(metrics, body.get("MaxResults"), body.get("NextToken"))
+    out: dict[str, Any] = {"CrawlerMetricsList": page}
+    if token:
+        out["NextToken"] = token
+    return ok(out)
+
+
+_CRAWL_STATES = ("RUNNING", "COMPLETED", "FAILED", "STOPPED")
+
+
+def list_crawls(request: AwsRequest) -> AwsResponse:
+    body = params(request)
+    name = required(body, "CrawlerName")
+    moto_crawler(request, name)
+    crawls = []
+    for run in reversed(extras(request).runs_of(name)):  # newest first, like the console
+        crawls.append({
+            "CrawlId": run.crawl_id,
+            # ListCrawls has no STOPPING: a crawl is RUNNING until it has ended
+            "State": run.state if run.state in _CRAWL_STATES else "RUNNING",
+            "StartTime": run.start_time,
+            "EndTime": run.end_time,
+            "Summary": json.dumps(run.summary()) if run.end_time else None,
+            "ErrorMessage": run.error_message,
+            "LogGroup": run.log_group,
+            "LogStream": run.log_stream,
+            "MessagePrefix": run.message_prefix,
+            "DPUHour": round(run.runtime_seconds / 3600, 6) if run.end_time else None,
+        })
+    for flt in body.get("Filters") or []:
+        crawls = [c for c in crawls if _crawl_matches(c, flt)]
+    page, token = _page(crawls, body.get("MaxResults"), body.get("NextToken"))
+    out: dict[str, Any] = {"Crawls": page}
+    if token:
+        out["NextToken"] = token
+    return ok(out)
+
+
+def _crawl_matches(crawl: dict[str, Any], flt: dict[str, Any]) -> bool:
+    fields = {"CRAWL_ID": "CrawlId", "STATE": "State", "START_TIME": "StartTime", "END_TIME": "EndTime",
+              "DPU_HOUR": "DPUHour"}
+    member = fields.get(flt.get("FieldName", ""))
+    operator = flt.get("FilterOperator")
+    if member is None or operator not in ("GT", "GE", "LT", "LE", "EQ", "NE"):
+        raise InvalidInputException(f"Invalid crawl filter {flt}")
+    value = crawl.get(member)
+    wanted: Any = flt.get("FieldValue")
+    if isinstance(value, datetime):
+        try:
+            wanted = datetime.fromtimestamp(float(wanted), tz=value.tzinfo)
+        except (TypeError, ValueError):
+            wanted = datetime.fromisoformat(str(wanted))
+    elif isinstance(value, float):
+        wanted = float(wanted)
+    if value is None:
+        return operator == "NE"
+    return {
+        "GT": value > wanted, "GE": value >= wanted, "LT": value < wanted, "LE": value <= wanted,
+        "EQ": value == wanted, "NE": value != wanted,
+    }[operator]
+
+
+def _page(items: list[Any], max_results: Any, token: Any) -> tuple[list[Any], str | None]:
+    size = max_results or 100
+    if not isinstance(size, int) or size < 1:
+        raise InvalidInputException("MaxResults must be a positive integer")
+    try:
+        start = int(token) if token else 0
+    except ValueError:
+        raise InvalidInputException("Invalid NextToken") from None
+    end = start + size
+    return items[start:end], (str(end) if end < len(items) else None)
+
+
+CRAWLER_ACTIONS = {
+    "StartCrawler": start_crawler,
+    "StopCrawler": stop_crawler,
+    "GetCrawler": get_crawler,
+    "GetCrawlers": get_crawlers,
+    "BatchGetCrawlers": batch_get_crawlers,
+    "UpdateCrawler": update_crawler,
+    "DeleteCrawler": delete_crawler,
+    "GetCrawlerMetrics": get_crawler_metrics,
+    "ListCrawls": list_crawls,
 }
