@@ -33,7 +33,22 @@ from salescdc.settings import Settings
 
 
 def declared(settings: Settings, factory: ClientFactory, options: ApplyOptions) -> list[Resource]:
+    _check_region(settings, factory)
     return declare(settings, factory.account_id(), options.lambda_source)
+
+
+def _check_region(settings: Settings, factory: ClientFactory) -> None:
+    """On AWS an unknown region only shows up as a DNS failure; say it plainly instead."""
+    if settings.endpoint_url:
+        return  # a custom endpoint (the local cloud) accepts any region name
+    session = factory.session
+    known = set()
+    for partition in ("aws", "aws-cn", "aws-us-gov"):
+        known.update(session.get_available_regions("dynamodb", partition_name=partition))
+    if settings.region not in known:
+        raise ResourceError(
+            f"{settings.region!r} is not an AWS region this SDK knows (for example ap-south-1); check AWS_REGION."
+        )
 
 
 # -- helpers -------------------------------------------------------------
