@@ -1,0 +1,471 @@
+"""EventBridge Pipes over HTTP against a real local cloud: DynamoDB stream -> pipe -> Kinesis.
+
+Every test writes through boto3 to the running server and reads what landed
+on the Kinesis stream, so it checks what a user would see on AWS.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+
+from localcloud.pipes import PipesRunner
+from localcloud.testing import running_localcloud
+
+REGION = "ap-south-1"
+ROLE = "arn:aws:iam::123456789012:role/pipe-role"
+_ids = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory):
+    with running_localcloud(tmp_path_factory.mktemp("lc")) as cloud:
+        runner = _runner(cloud)
+        runner.max_backoff_s = 0.2  # retry quickly: tests wait for recovery
+        yield cloud
+
+
+def _runner(cloud) -> PipesRunner:
+    return next(r for r in cloud.runners if r.name == "pipes")
+
+
+class Rig:
+    """One table + one Kinesis stream + (optionally) one pipe between them, with unique names."""
+
+    def __init__(self, cloud: Any):
+        n = next(_ids)
+        self.cloud = cloud
+        kw = dict(endpoint_url=cloud.url, region_name=REGION, aws_access_key_id="test",
+                  aws_secret_access_key="test")
+        self.ddb = boto3.client("dynamodb", **kw)
+        self.kinesis = boto3.client("kinesis", **kw)
+        self.pipes = boto3.client("pipes", **kw)
+        self.table = f"orders{n}"
+        self.stream = f"sales{n}"
+        self.pipe = f"pipe{n}"
+        self.stream_arn = self.ddb.create_table(
+            TableName=self.table,
+            KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )["TableDescription"]["LatestStreamArn"]
+        self.create_stream()
+
+    def create_stream(self) -> None:
+        self.kinesis.create_stream(StreamName=self.stream, ShardCount=2)
+        self.kinesis_arn = self.kinesis.describe_stream_summary(StreamName=self.stream)[
+            "StreamDescriptionSummary"]["StreamARN"]
+
+    def create_pipe(self, starting_position: str = "TRIM_HORIZON", partition_key: str = "$.dynamodb.Keys.orderid.S",
+                    wait: bool = True, **source: Any) -> dict[str, Any]:
+        params = {"StartingPosition": starting_position, **source}
+        out = self.pipes.create_pipe(
+            Name=self.pipe, RoleArn=ROLE, Source=self.stream_arn, Target=self.kinesis_arn,
+            SourceParameters={"DynamoDBStreamParameters": params},
+            TargetParameters={"KinesisStreamParameters": {"PartitionKey": partition_key}},
+        )
+        if wait:
+            self.wait_state("RUNNING")
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        return self.pipes.describe_pipe(Name=self.pipe)
+
+    def wait_state(self, state: str) -> dict[str, Any]:
+        return wait_for(lambda: (d := self.describe())["CurrentState"] == state and d, f"pipe {state}")
+
+    def put(self, orderid: str, **attrs: Any) -> None:
+        item = {"orderid": {"S": orderid}}
+        for k, v in attrs.items():
+            item[k] = {"N": str(v)} if isinstance(v, int | float) else {"S": str(v)}
+        self.ddb.put_item(TableName=self.table, Item=item)
+
+    def delete(self, orderid: str) -> None:
+        self.ddb.delete_item(TableName=self.table, Key={"orderid": {"S": orderid}})
+
+    def landed(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every (partition key, event) on the Kinesis stream, in order within each shard."""
+        out = []
+        for shard in self.kinesis.describe_stream(StreamName=self.stream)["StreamDescription"]["Shards"]:
+            it = self.kinesis.get_shard_iterator(StreamName=self.stream, ShardId=shard["ShardId"],
+                                                 ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            while it:
+                resp = self.kinesis.get_records(ShardIterator=it, Limit=10000)
+                out.extend((r["PartitionKey"], json.loads(r["Data"])) for r in resp["Records"])
+                if not resp["Records"]:
+                    break
+                it = resp.get("NextShardIterator")
+        return out
+
+    def wait_landed(self, count: int) -> list[tuple[str, dict[str, Any]]]:
+        return wait_for(lambda: (got := self.landed()) and len(got) >= count and got, f"{count} records on Kinesis")
+
+    def by_key(self) -> dict[str, list[dict[str, Any]]]:
+        keys: dict[str, list[dict[str, Any]]] = {}
+        for pk, event in self.landed():
+            keys.setdefault(pk, []).append(event)
+        return keys
+
+    def close(self) -> None:
+        try:
+            self.pipes.delete_pipe(Name=self.pipe)
+        except self.pipes.exceptions.NotFoundException:
+            pass
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout_s: float = 30.0) -> Any:
+    """Poll until `condition()` is truthy; the timeout only stops a broken test from hanging."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def rig(cloud):
+    r = Rig(cloud)
+    yield r
+    r.close()
+
+
+def _image_values(events: list[dict[str, Any]], field: str = "qty") -> list[Any]:
+    return [e["dynamodb"].get("NewImage", {}).get(field, {}).get("N") for e in events]
+
+
+# -- the API -------------------------------------------------------------
+
+
+def test_update_pipe_changes_parameters_keeps_starting_position_and_goes_through_updating(rig) -> None:
+    rig.create_pipe(BatchSize=10)
+    out = rig.pipes.update_pipe(
+        Name=rig.pipe, RoleArn=ROLE, Description="orders to Kinesis",
+        SourceParameters={"DynamoDBStreamParameters": {"BatchSize": 5, "MaximumBatchingWindowInSeconds": 0}},
+    )
+    assert out["CurrentState"] == "UPDATING"
+    assert out["DesiredState"] == "RUNNING"
+    described = rig.wait_state("RUNNING")
+    assert described["Description"] == "orders to Kinesis"
+    assert described["SourceParameters"]["DynamoDBStreamParameters"] == {
+        "BatchSize": 5, "MaximumBatchingWindowInSeconds": 0, "StartingPosition": "TRIM_HORIZON"}
+    assert described["LastModifiedTime"] >= described["CreationTime"]
+    assert described["TargetParameters"] == {"KinesisStreamParameters": {"PartitionKey": "$.dynamodb.Keys.orderid.S"}}
+
+
+def test_pipe_api_errors(rig) -> None:
+    with pytest.raises(rig.pipes.exceptions.NotFoundException):
+        rig.pipes.update_pipe(Name="no-such-pipe", RoleArn=ROLE)
+    with pytest.raises(rig.pipes.exceptions.NotFoundException):
+        rig.pipes.describe_pipe(Name="no-such-pipe")
+    rig.create_pipe()
+    with pytest.raises(rig.pipes.exceptions.ConflictException):
+        rig.create_pipe(wait=False)
+
+
+def test_states_follow_the_runner_stop_then_start_loses_and_duplicates_nothing(rig) -> None:
+    created = rig.create_pipe(wait=False)
+    assert created["CurrentState"] == "CREATING"
+    rig.wait_state("RUNNING")
+    rig.put("1", qty=1)
+    rig.wait_landed(1)
+
+    stopped = rig.pipes.stop_pipe(Name=rig.pipe)
+    assert stopped["DesiredState"] == "STOPPED"
+    assert stopped["CurrentState"] == "STOPPING"
+    rig.wait_state("STOPPED")
+    rig.put("1", qty=2)
+    rig.put("2", qty=1)
+    time.sleep(1.0)  # several poll intervals: a stopped pipe must not deliver
+    assert len(rig.landed()) == 1
+
+    started = rig.pipes.start_pipe(Name=rig.pipe)
+    assert started["CurrentState"] == "STARTING"
+    rig.wait_state("RUNNING")
+    rig.wait_landed(3)
+    time.sleep(0.5)
+    keys = rig.by_key()
+    assert _image_values(keys["1"]) == ["1", "2"]
+    assert _image_values(keys["2"]) == ["1"]
+
+
+# -- the data ------------------------------------------------------------
+
+
+def test_changes_arrive_in_order_with_partition_keys_in_the_pipes_event_shape(rig) -> None:
+    rig.create_pipe()
+    for qty in (1, 2, 3):
+        rig.put("A", qty=qty, price="19.99")
+    rig.put("B", qty=5)
+    rig.delete("A")
+    landed = rig.wait_landed(5)
+    assert {pk for pk, _ in landed} == {"A", "B"}
+    keys = rig.by_key()
+    assert [e["eventName"] for e in keys["A"]] == ["INSERT", "MODIFY", "MODIFY", "REMOVE"]
+    assert _image_values(keys["A"][:3]) == ["1", "2", "3"]
+    remove = keys["A"][3]
+    assert remove["dynamodb"]["OldImage"]["qty"] == {"N": "3"}
+    assert "NewImage" not in remove["dynamodb"]
+
+    event = keys["B"][0]
+    assert set(event) == {"eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "dynamodb",
+                          "eventSourceARN"}
+    assert event["eventSource"] == "aws:dynamodb"
+    assert event["awsRegion"] == REGION
+    assert event["eventSourceARN"] == rig.stream_arn
+    body = event["dynamodb"]
+    assert set(body) == {"ApproximateCreationDateTime", "Keys", "NewImage", "SequenceNumber", "SizeBytes",
+                         "StreamViewType"}
+    assert isinstance(body["ApproximateCreationDateTime"], int)
+    assert abs(body["ApproximateCreationDateTime"] - time.time()) < 3600
+    assert body["Keys"] == {"orderid": {"S": "B"}}
+    assert body["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    seqs = [int(e["dynamodb"]["SequenceNumber"]) for e in keys["A"]]
+    assert seqs == sorted(seqs)
+
+
+def test_latest_starts_after_existing_records_trim_horizon_reads_them(cloud) -> None:
+    latest, horizon = Rig(cloud), Rig(cloud)
+    try:
+        for r in (latest, horizon):
+            r.put("old-1", qty=1)
+            r.put("old-2", qty=1)
+        latest.create_pipe(starting_position="LATEST")
+        horizon.create_pipe(starting_position="TRIM_HORIZON")
+        for r in (latest, horizon):
+            r.put("new", qty=1)
+        horizon.wait_landed(3)
+        latest.wait_landed(1)
+        time.sleep(0.5)
+        assert sorted(pk for pk, _ in latest.landed()) == ["new"]
+        assert sorted(pk for pk, _ in horizon.landed()) == ["new", "old-1", "old-2"]
+    finally:
+        latest.close()
+        horizon.close()
+
+
+def test_batch_size_bounds_every_put_records_call(cloud, rig) -> None:
+    calls: list[int] = []
+
+    def seam(target) -> None:
+        if target.pipe_name != rig.pipe:
+            return
+        real = target.put_records
+
+        def counting(**kwargs):
+            calls.append(len(kwargs["Records"]))
+            return real(**kwargs)
+
+        target.put_records = counting
+
+    runner = _runner(cloud)
+    runner.on_target_created = seam
+    try:
+        for i in range(7):
+            rig.put(f"k{i}", qty=i)
+        rig.create_pipe(BatchSize=3)
+        rig.wait_landed(7)
+    finally:
+        runner.on_target_created = None
+    assert sum(calls) == 7
+    assert max(calls) <= 3
+    assert len(calls) >= 3
+
+
+def test_constant_partition_key(rig) -> None:
+    rig.create_pipe(partition_key="all-orders")
+    rig.put("1", qty=1)
+    rig.put("2", qty=1)
+    assert {pk for pk, _ in rig.wait_landed(2)} == {"all-orders"}
+
+
+def test_partition_key_path_that_matches_nothing_blocks_with_a_reason_until_fixed(rig) -> None:
+    rig.create_pipe(partition_key="$.dynamodb.Keys.customer.S")
+    rig.put("1", qty=1)
+    reason = wait_for(lambda: (rig.describe().get("StateReason") or "").find("matched nothing") >= 0
+                      and rig.describe()["StateReason"], "StateReason about the partition key")
+    assert "$.dynamodb.Keys.customer.S" in reason
+    assert rig.landed() == []
+    rig.pipes.update_pipe(Name=rig.pipe, RoleArn=ROLE,
+                          TargetParameters={"KinesisStreamParameters": {"PartitionKey": "$.dynamodb.Keys.orderid.S"}})
+    assert [pk for pk, _ in rig.wait_landed(1)] == ["1"]
+    assert rig.wait_state("RUNNING").get("StateReason") is None
+
+
+def test_missing_target_stream_shows_in_state_reason_and_resumes_without_loss(rig) -> None:
+    rig.create_pipe()
+    rig.put("1", qty=1)
+    rig.wait_landed(1)
+    rig.kinesis.delete_stream(StreamName=rig.stream)
+    rig.put("1", qty=2)
+    rig.put("2", qty=1)
+    described = wait_for(lambda: "Target stream not found" in (rig.describe().get("StateReason") or "")
+                         and rig.describe(), "StateReason 'Target stream not found'")
+    assert described["CurrentState"] == "RUNNING"  # AWS keeps the pipe running and retrying
+    health = _runner(rig.cloud).health()["pipes"][rig.pipe]
+    assert "Target stream not found" in health["last_error"]
+    rig.create_stream()
+    landed = rig.wait_landed(2)
+    time.sleep(0.5)
+    keys = rig.by_key()
+    assert _image_values(keys["1"]) == ["2"]  # the record from before the deletion went with the old stream
+    assert _image_values(keys["2"]) == ["1"]
+    assert len(landed) == 2
+    wait_for(lambda: rig.describe().get("StateReason") is None, "StateReason cleared after recovery")
+
+
+def test_partial_put_records_failure_retries_only_the_rejected_records_in_key_order(cloud, rig) -> None:
+    calls: list[list[str]] = []
+
+    def seam(target) -> None:
+        if target.pipe_name != rig.pipe:
+            return
+        real = target.put_records
+
+        def flaky(**kwargs):
+            keys = [r["PartitionKey"] for r in kwargs["Records"]]
+            calls.append(keys)
+            if len(calls) == 1:
+                # Reject the first record of key "A" (and "C"); Kinesis takes the rest of the call.
+                reject = {i for i, k in enumerate(keys) if k in ("A", "C")}
+                accepted = [r for i, r in enumerate(kwargs["Records"]) if i not in reject]
+                real_out = real(StreamARN=kwargs["StreamARN"], Records=accepted) if accepted else {"Records": []}
+                it = iter(real_out["Records"])
+                results = [
+                    {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded"}
+                    if i in reject else next(it)
+                    for i in range(len(keys))
+                ]
+                return {"FailedRecordCount": len(reject), "Records": results}
+            return real(**kwargs)
+
+        target.put_records = flaky
+
+    runner = _runner(cloud)
+    runner.on_target_created = seam
+    try:
+        for key in ("A", "B", "C"):
+            for qty in (1, 2, 3):
+                rig.put(key, qty=qty)
+        rig.create_pipe(BatchSize=100)
+        rig.wait_landed(9)
+    finally:
+        runner.on_target_created = None
+    time.sleep(0.5)
+    keys = rig.by_key()
+    for key in ("A", "B", "C"):
+        assert _image_values(keys[key]) == ["1", "2", "3"], key  # all there, once, in order
+    # No call ever carried two records of one key, so a rejected record never let a later one pass it.
+    assert all(len(c) == len(set(c)) for c in calls)
+
+
+def test_deleting_a_pipe_stops_it_and_forgets_its_position(cloud, rig) -> None:
+    runner = _runner(cloud)
+    rig.create_pipe()
+    rig.put("1", qty=1)
+    rig.wait_landed(1)
+    key = next(k for k, w in runner.workers.items() if w.snapshot.name == rig.pipe)
+    assert runner.checkpoints.get(key) is not None
+    deleted = rig.pipes.delete_pipe(Name=rig.pipe)
+    assert deleted["CurrentState"] == "DELETING"
+    wait_for(lambda: rig.pipe not in runner.health()["pipes"], "worker stopped")
+    assert runner.checkpoints.get(key) is None
+    rig.put("2", qty=1)
+    time.sleep(1.0)  # several poll intervals
+    assert len(rig.landed()) == 1
+    with pytest.raises(rig.pipes.exceptions.NotFoundException):
+        rig.describe()
+
+
+def test_a_new_runner_resumes_from_the_persisted_position_without_loss(cloud, rig) -> None:
+    """Two batches acknowledged, the third half-written when the runner dies: a new runner re-sends the third only."""
+    from botocore.exceptions import ClientError
+
+    old = _runner(cloud)
+    calls = 0
+    half_written: list[str] = []
+
+    def seam(target) -> None:
+        real = target.put_records
+
+        def dying(**kwargs):
+            nonlocal calls
+            calls += 1
+            if calls <= 2:
+                return real(**kwargs)
+            if calls == 3:  # Kinesis takes the first two records of the call, rejects the rest
+                taken = kwargs["Records"][:2]
+                half_written.extend(json.loads(r["Data"])["eventID"] for r in taken)
+                results = real(StreamARN=kwargs["StreamARN"], Records=taken)["Records"]
+                results += [{"ErrorCode": "InternalFailure", "ErrorMessage": "boom"}] * (len(kwargs["Records"]) - 2)
+                return {"FailedRecordCount": len(kwargs["Records"]) - 2, "Records": results}
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "PutRecords")
+
+        target.put_records = dying
+
+    for i in range(40):
+        rig.put(f"k{i % 5}", qty=i)  # five keys: one PutRecords call per batch
+    old.on_target_created = seam
+    try:
+        rig.create_pipe(BatchSize=5)
+        wait_for(lambda: calls >= 4, "the third batch to be half written and the target down")
+        old.stop()  # dies mid-batch: only the first two batches were acknowledged
+    finally:
+        old.on_target_created = None
+    assert len(rig.landed()) == 12
+    fresh = PipesRunner(endpoint_url=lambda: cloud.url, data_dir=str(cloud.data_dir), store=old.store,
+                        publish=cloud.metrics.add, max_backoff_s=0.2)  # reads positions from disk
+    cloud.runners[cloud.runners.index(old)] = fresh
+    fresh.start()
+    try:
+        for i in range(40, 50):
+            rig.put(f"k{i % 5}", qty=i)  # five keys: one PutRecords call per batch
+        wait_for(lambda: len({e["eventID"] for _, e in rig.landed()}) >= 50, "all 50 records")
+        time.sleep(0.5)
+        landed = rig.landed()
+        ids = [e["eventID"] for _, e in landed]
+        assert len(set(ids)) == 50  # nothing lost
+        duplicated = sorted({i for i in ids if ids.count(i) > 1})
+        assert duplicated == sorted(half_written)  # only the unacknowledged batch's records came twice
+        for key, events in rig.by_key().items():
+            values = [int(v) for v in _image_values(events)]
+            deduped = [v for i, v in enumerate(values) if v not in values[:i]]
+            assert deduped == sorted(deduped), key
+    finally:
+        rig.close()
+        fresh.stop()
+        cloud.runners[cloud.runners.index(fresh)] = old
+        old.start()
+
+
+def test_health_reports_state_position_lag_and_metrics_are_published(cloud, rig) -> None:
+    rig.create_pipe()
+    rig.put("1", qty=1)
+    rig.wait_landed(1)
+    health = wait_for(lambda: (h := _runner(cloud).health()["pipes"].get(rig.pipe)) and h["records_delivered"]
+                      and h, "health to show the delivery")
+    assert health["state"] == "RUNNING"
+    assert health["lag_ms"] >= 0
+    (shard,) = health["shards"].values()
+    assert shard["position"] == rig.landed()[0][1]["dynamodb"]["SequenceNumber"]
+    cw = boto3.client("cloudwatch", endpoint_url=cloud.url, region_name=REGION,
+                      aws_access_key_id="test", aws_secret_access_key="test")
+
+    def metric_names(namespace: str, dims: list[dict[str, str]]) -> set[str]:
+        return {m["MetricName"] for m in cw.list_metrics(Namespace=namespace, Dimensions=dims)["Metrics"]}
+
+    kinesis = wait_for(lambda: metric_names("AWS/Kinesis", [{"Name": "StreamName", "Value": rig.stream}]) or None,
+                       "Kinesis metrics")
+    assert "IncomingRecords" in kinesis
+    pipes = wait_for(lambda: metric_names("AWS/EventBridge/Pipes", [{"Name": "PipeName", "Value": rig.pipe}])
+                     or None, "Pipes metrics")
+    assert {"Invocations", "EventCount", "Duration"} <= pipes
