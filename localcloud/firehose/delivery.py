@@ -179,6 +179,7 @@ class DeliveryStreamWorker:
             checkpoints.put(key, {"stream": config.arn, "start_at": config.created_at, "shards": {}})
         self.start_at = float(saved.get("start_at", config.created_at))
         self._iterators: dict[str, str | None] = {}
+        self._highest_seen: dict[str, int] = {}
         self._stage1 = _Stage()  # raw records waiting for the processor
         self._stage2 = _Stage()  # processed outcomes waiting for S3
         self._stage2_positions: dict[str, str] = {}
@@ -263,6 +264,7 @@ class DeliveryStreamWorker:
             self._metric("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", self.millis_behind[shard_id],
                          "Milliseconds", {"StreamName": cfg.source_arn.rsplit("/", 1)[-1]})
             records = resp.get("Records", [])
+            new = 0
             for rec in records:
                 arrival = rec["ApproximateArrivalTimestamp"]
                 src = SourceRecord(
@@ -275,11 +277,14 @@ class DeliveryStreamWorker:
                 )
                 self._stage1.add(src, src.size)
                 self.read[shard_id] = rec["SequenceNumber"]
-            if records:
-                self.counters.incoming_records += len(records)
+                # Re-reads after a rewind are not new incoming data.
+                if int(rec["SequenceNumber"]) > self._highest_seen.get(shard_id, -1):
+                    self._highest_seen[shard_id] = int(rec["SequenceNumber"])
+                    new += 1
+            if new:
+                self.counters.incoming_records += new
                 dims = {"DeliveryStreamName": cfg.name}
-                self._metric("AWS/Firehose", "IncomingRecords", len(records), "Count", dims)
-                self._metric("AWS/Firehose", "IncomingBytes", sum(len(r["Data"]) for r in records), "Bytes", dims)
+                self._metric("AWS/Firehose", "IncomingRecords", new, "Count", dims)
 
     def _new_iterator(self, cfg: StreamConfig, shard_id: str) -> str:
         position = self.read.get(shard_id) or self._position_at_creation(cfg, shard_id)
