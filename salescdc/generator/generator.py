@@ -119,7 +119,7 @@ class OrderGenerator:
             if not ops:
                 raise TerminalError("Every order id from 1 to 10000 is in use: nothing left to insert or update.")
             outcome = self.writer.write(ops)
-            planner.acknowledge(outcome.acknowledged)
+            planner.settle(ops, outcome.acknowledged)
             with self._lock:
                 for op in outcome.acknowledged:
                     self._stats.count(op.kind)
@@ -136,7 +136,7 @@ class OrderGenerator:
             failed_batches = failed_batches + 1 if outcome.failed and not outcome.acknowledged else 0
             if failed_batches >= MAX_FAILED_BATCHES:
                 raise TerminalError(f"Stopped after {failed_batches} failed batches in a row: {outcome.error}")
-            planned += n
+            planned += len(ops)
             if time.monotonic() - (t0 + planned / opts.rate_per_s) > MAX_LAG_S:
                 t0, planned = time.monotonic(), 0
 

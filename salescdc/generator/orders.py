@@ -5,10 +5,11 @@ generator and from what was acknowledged so far, so the same seed against the sa
 starting table gives the same sequence of operations. Wall-clock `updated_at`
 values are the only part that differs between two runs.
 
-It updates and deletes only orders this run wrote and that DynamoDB acknowledged,
-and it never plans two operations on one key in one batch (BatchWriteItem rejects
-that). New order ids avoid ids already in the table when the run started, so an
-"insert" really is an insert.
+It updates and deletes only orders this run wrote (an operation on a key is sent
+only after the previous operation on that key was settled), and it never puts two
+operations on one key in one batch (BatchWriteItem rejects that). New order ids
+avoid ids already in the table when the run started, so an "insert" really is an
+insert.
 """
 
 from __future__ import annotations
@@ -51,7 +52,15 @@ class Operation:
 
 
 class OrderPlanner:
-    """Plans batches of operations; learns what exists only from acknowledgements."""
+    """Plans operations one by one against the state it intends; learns the truth from acknowledgements.
+
+    Each drawn operation is applied at once to the *intended* state (what the table
+    holds if every write succeeds), so the sequence of operations depends only on the
+    seed, never on how the generator's pacing happens to cut it into batches. A batch
+    ends early when the next operation touches a key already in it (BatchWriteItem
+    forbids that); that operation opens the next batch. `settle` records what DynamoDB
+    acknowledged and rolls the intended state back to the truth for whatever failed.
+    """
 
     def __init__(
         self,
@@ -65,53 +74,75 @@ class OrderPlanner:
         self.update_share = update_share
         self.delete_share = delete_share
         self._taken = set(taken)  # ids in the table that this run did not write
-        self._live: list[str] = []  # ids this run wrote and that still exist, in acknowledgement order
+        self._acked: dict[str, dict[str, Any]] = {}  # what DynamoDB confirmed: the truth
+        # Intended state: ids in a list (plus index) so a random pick is O(1) and seed-stable.
+        self._ids: list[str] = []
         self._index: dict[str, int] = {}
         self._items: dict[str, dict[str, Any]] = {}
+        self._held: Operation | None = None  # drawn, but its key was already in the last batch
         self._timestamp = timestamp
 
     @property
     def live(self) -> dict[str, dict[str, Any]]:
-        """Orders this run wrote and that still exist, as last acknowledged."""
-        return {oid: dict(self._items[oid]) for oid in self._live}
+        """Orders this run wrote and that still exist, as DynamoDB acknowledged them."""
+        return {oid: dict(item) for oid, item in self._acked.items()}
 
     def plan(self, n: int) -> list[Operation]:
-        """Up to n operations on distinct order ids (fewer only when every id is in use)."""
+        """Up to n operations on distinct order ids (none only when every id is in use)."""
         batch: list[Operation] = []
         used: set[str] = set()
-        for _ in range(n):
-            op = self._next(used)
+        while len(batch) < n:
+            op, self._held = self._held or self._draw(), None
             if op is None:
+                break
+            if op.orderid in used:
+                self._held = op
                 break
             used.add(op.orderid)
             batch.append(op)
         return batch
 
-    def acknowledge(self, ops: Iterable[Operation]) -> None:
-        """Record writes DynamoDB acknowledged (and only those)."""
-        for op in ops:
+    def settle(self, sent: Iterable[Operation], acknowledged: Iterable[Operation]) -> None:
+        """Record what DynamoDB acknowledged (and only that); undo the intent of what failed."""
+        sent_ids = {op.orderid for op in sent}
+        for op in acknowledged:
+            sent_ids.discard(op.orderid)
             if op.kind == DELETE:
-                self._remove(op.orderid)
+                self._acked.pop(op.orderid, None)
             else:
-                if op.orderid not in self._index:
-                    self._index[op.orderid] = len(self._live)
-                    self._live.append(op.orderid)
-                self._items[op.orderid] = dict(op.item or {})
+                self._acked[op.orderid] = dict(op.item or {})
+        for oid in sent_ids:  # not acknowledged: the table still holds what it held
+            if self._held is not None and self._held.orderid == oid:
+                self._held = None
+            if oid in self._acked:
+                self._set(oid, self._acked[oid])
+            else:
+                self._remove(oid)
 
     # -- planning ----------------------------------------------------------
 
-    def _next(self, used: set[str]) -> Operation | None:
+    def _draw(self) -> Operation | None:
+        op = self._choose()
+        if op is not None:
+            if op.kind == DELETE:
+                self._remove(op.orderid)
+            else:
+                self._set(op.orderid, op.item or {})
+        return op
+
+    def _choose(self) -> Operation | None:
         roll = self.rng.random()
-        if roll < self.delete_share + self.update_share:
-            target = self._pick_live(used)
-            if target is not None:
-                if roll < self.delete_share:
-                    return Operation(DELETE, target)
-                return Operation(UPDATE, target, self._updated(self._items[target]))
-        orderid = self._free_id(used)
+        if roll < self.delete_share + self.update_share and self._ids:
+            target = self.rng.choice(self._ids)
+            if roll < self.delete_share:
+                return Operation(DELETE, target)
+            return Operation(UPDATE, target, self._updated(self._items[target]))
+        orderid = self._free_id()
         if orderid is None:
-            target = self._pick_live(used)
-            return None if target is None else Operation(UPDATE, target, self._updated(self._items[target]))
+            if not self._ids:
+                return None
+            target = self.rng.choice(self._ids)
+            return Operation(UPDATE, target, self._updated(self._items[target]))
         return Operation(INSERT, orderid, self._new_order(orderid))
 
     def _new_order(self, orderid: str) -> dict[str, Any]:
@@ -142,18 +173,9 @@ class OrderPlanner:
         # Whole cents, so the price has exactly two decimals (Decimal('193.72'), never a float).
         return Decimal(self.rng.randint(*PRICE_CENTS_RANGE)).scaleb(-2)
 
-    def _pick_live(self, used: set[str]) -> str | None:
-        if len(used) >= len(self._live):
-            candidates = [oid for oid in self._live if oid not in used]
-            return self.rng.choice(candidates) if candidates else None
-        while True:  # used is at most one batch, smaller than live: this ends quickly
-            oid = self.rng.choice(self._live)
-            if oid not in used:
-                return oid
-
-    def _free_id(self, used: set[str]) -> str | None:
+    def _free_id(self) -> str | None:
         def free(oid: str) -> bool:
-            return oid not in self._index and oid not in self._taken and oid not in used
+            return oid not in self._index and oid not in self._taken
 
         for _ in range(_ID_DRAWS):
             oid = str(self.rng.randint(*ORDER_ID_RANGE))
@@ -162,12 +184,18 @@ class OrderPlanner:
         remaining = [str(i) for i in range(ORDER_ID_RANGE[0], ORDER_ID_RANGE[1] + 1) if free(str(i))]
         return self.rng.choice(remaining) if remaining else None
 
+    def _set(self, orderid: str, item: dict[str, Any]) -> None:
+        if orderid not in self._index:
+            self._index[orderid] = len(self._ids)
+            self._ids.append(orderid)
+        self._items[orderid] = dict(item)
+
     def _remove(self, orderid: str) -> None:
         index = self._index.pop(orderid, None)
         if index is None:
             return
-        last = self._live.pop()
+        last = self._ids.pop()
         if last != orderid:  # swap-remove keeps random choice O(1)
-            self._live[index] = last
+            self._ids[index] = last
             self._index[last] = index
         self._items.pop(orderid, None)

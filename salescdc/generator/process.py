@@ -48,6 +48,7 @@ RUNNING = "running"
 STOPPED = "stopped"
 FAILED = "failed"
 NOT_STARTED = "not started"
+STARTING_GRACE_S = 30.0
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -178,7 +179,11 @@ class GeneratorProcess:
             return GeneratorStatus(running, pid if running else None, state, None, None, last_error, None)
         state = data.get("state") or NOT_STARTED
         last_error = data.get("last_error")
-        if not running and state in (STARTING, RUNNING):
+        if state in (STOPPED, FAILED):
+            running = False  # finished generating; the process may take a moment longer to exit
+        elif pid is None and state == STARTING and time.time() - (data.get("updated_at") or 0) < STARTING_GRACE_S:
+            pass  # start() is between writing the status and writing the pid file
+        elif not running and state in (STARTING, RUNNING):
             state = FAILED
             last_error = last_error or self._exit_sentence()
         options = data.get("options")

@@ -1,0 +1,43 @@
+"""The generator rides out an endpoint that goes down and comes back (its own local cloud: it restarts it)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from localcloud.testing import running_localcloud
+from salescdc.clients import ClientFactory
+from salescdc.generator import GeneratorOptions, OrderGenerator
+from salescdc.settings import Settings
+
+
+def test_endpoint_down_then_back_loses_nothing(tmp_path):
+    with running_localcloud(tmp_path) as cloud:
+        settings = Settings(endpoint_url=cloud.url, table_name="OrdersOutage")
+        factory = ClientFactory(settings)
+        dynamodb = factory.client("dynamodb")
+        dynamodb.create_table(
+            TableName=settings.table_name,
+            KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        cloud.stop()  # the endpoint is down; moto keeps the table in this process
+
+        generator = OrderGenerator(settings, factory, GeneratorOptions(rate_per_s=100, count=15))
+        result: dict = {}
+        thread = threading.Thread(target=lambda: result.update(stats=generator.run()))
+        thread.start()
+        deadline = time.monotonic() + 30
+        while generator.stats.transient_retries < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        down = generator.stats
+        assert down.transient_retries >= 3 and down.written == 0
+        assert "Cannot reach" in (down.last_error or "")
+
+        cloud.start()  # back on the same port
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+        stats = result["stats"]
+        assert stats.written == 15 and stats.errors == {}
+        assert dynamodb.scan(TableName=settings.table_name, Select="COUNT")["Count"] == 15
