@@ -314,7 +314,7 @@ def pipeline_health(
         fresh = lake_freshness(settings, factory, now=now)
         if fresh.newest_time is None:
             return "no data yet", WARNING, f"Bucket {bucket} exists; no order objects yet."
-        return "receiving", OK, f"Newest object {fresh.newest_key} ({_age(fresh.age_s)} old)."
+        return "receiving", OK, f"Newest object {fresh.newest_key.rsplit('/', 2)[-2]}/… is {_age(fresh.age_s)} old."
 
     def glue() -> tuple[str, str, str]:
         glue_client = factory.client("glue")
@@ -381,6 +381,8 @@ def _judge_metrics(stage: StageHealth) -> None:
         problems.append("the function reported errors")
     if m.get("processing_success") is not None and m["processing_success"] < 1:
         problems.append("some records failed the transform (see processing-failed records)")
+    if (m.get("incoming") or 0) > 0 and "delivered" in m and not m.get("delivered"):
+        problems.append("records came in but none reached S3 (check the delivery role and bucket policy)")
     if (m.get("iterator_age_ms") or 0) > 60_000:
         problems.append("readers are more than a minute behind")
     if problems:

@@ -1,0 +1,260 @@
+"""Pipeline: where it runs, Provision / Teardown / Run crawler, live status and diagram, the generator."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app import ui
+from salescdc import cost, infra
+from salescdc.errors import explain
+from salescdc.generator import GeneratorOptions, GeneratorProcess
+from salescdc.infra import resources as declared
+from salescdc.settings import Settings
+
+config = ui.settings()
+ss = st.session_state
+
+st.title("Pipeline")
+
+
+# -- target ------------------------------------------------------------------------
+@st.cache_data(ttl=300, show_spinner=False)
+def _account(config: Settings) -> str:
+    return ui.factory_for(config).account_id()
+
+
+with st.container(border=True):
+    st.markdown(f"**Target:** {ui.target_caption(config)}")
+    if not config.is_local:
+        with ui.shown_errors("Cannot identify the AWS account: "):
+            st.markdown(f"**Account:** {_account(config)}")
+    st.caption(
+        f"Table `{config.table_name}` → pipe `{config.pipe_name}` → stream `{config.stream_name}` → "
+        f"Firehose `{config.firehose_name}` (Lambda `{config.lambda_name}`) → S3 → Glue `{config.glue_database}` "
+        f"→ Athena `{config.athena_workgroup}`"
+    )
+
+
+# -- provision / teardown / crawler ------------------------------------------------------
+def _progress_table(events: dict[tuple[str, str], Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"resource": f"{kind} {name}", "step": e.phase, "reason": e.reason} for (kind, name), e in events.items()]
+    )
+
+
+def _run_with_progress(label: str, action: Any) -> None:
+    events: dict[tuple[str, str], Any] = {}
+    with st.status(label, expanded=True) as status:
+        table = st.empty()
+
+        def progress(event: infra.ProgressEvent) -> None:
+            events[(event.kind, event.name)] = event
+            try:
+                table.dataframe(_progress_table(events), hide_index=True, width="stretch")
+            except Exception:  # a callback from a worker thread has no page to draw on
+                pass
+
+        try:
+            results = action(progress)
+        except Exception as exc:
+            table.dataframe(_progress_table(events), hide_index=True, width="stretch")
+            status.update(label=f"{label} failed", state="error")
+            st.error(explain(exc), icon=":material/error:")
+            ss["pipeline_last_action"] = ("error", f"{label} failed: {explain(exc)}")
+            return
+        changed = [r for r in results if r.changed]
+        summary = f"{label} done: {len(changed)} changed, {len(results) - len(changed)} unchanged."
+        status.update(label=summary, state="complete", expanded=False)
+        ss["pipeline_last_action"] = ("success", summary)
+        _inspect.clear()
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _inspect(config: Settings) -> list[infra.ResourceStatus]:
+    return infra.inspect(config, ui.factory_for(config))
+
+
+buttons = st.columns([1, 1, 1, 3])
+if buttons[0].button("Provision", key="pipeline_provision", type="primary"):
+    _run_with_progress("Provisioning", lambda p: infra.provision(config, ui.factory(), progress=p))
+if buttons[1].button("Run crawler", key="pipeline_crawler"):
+    try:
+        state = infra.start_crawler(config, ui.factory())
+        ss["pipeline_last_action"] = ("success", f"Crawler {config.crawler_name}: {state}.")
+    except Exception as exc:
+        ss["pipeline_last_action"] = ("error", explain(exc))
+if buttons[2].button("Refresh status", key="pipeline_refresh"):
+    _inspect.clear()
+
+last = ss.get("pipeline_last_action")
+if last:
+    (st.success if last[0] == "success" else st.error)(last[1])
+
+with st.expander("Teardown"):
+    st.write("Deletes every resource this project created (only resources carrying its tag).")
+    keep = st.radio(
+        "Lake data",
+        ["Keep the data (the bucket stays if it holds objects)", "Delete the data too"],
+        key="pipeline_teardown_data",
+    )
+    typed = st.text_input(f"Type the table name `{config.table_name}` to confirm", key="pipeline_teardown_confirm")
+    if st.button("Teardown", key="pipeline_teardown", disabled=typed.strip() != config.table_name):
+        delete_data = keep.startswith("Delete")
+        _run_with_progress(
+            "Tearing down", lambda p: infra.teardown(config, ui.factory(), delete_data=delete_data, progress=p)
+        )
+
+
+# -- status + diagram ------------------------------------------------------------------
+COLOURS = {"present": "#c8e6c9", "drifted": "#ffe0b2", "missing": "#eeeeee", "failed": "#ffcdd2"}
+BAD_STATES = ("FAILED", "CREATE_FAILED", "UPDATE_FAILED", "START_FAILED", "STOP_FAILED", "DELETING")
+
+
+def _node_status(statuses: dict[str, infra.ResourceStatus], kind: str) -> tuple[str, str]:
+    found = statuses.get(kind)
+    if found is None:
+        return "missing", ""
+    if found.state.upper() in BAD_STATES:
+        return "failed", found.state
+    return found.status, found.state
+
+
+def diagram(statuses: list[infra.ResourceStatus]) -> str:
+    """The pipeline as Graphviz DOT, each box coloured by what `inspect` found."""
+    by_kind = {s.kind: s for s in statuses if s.kind != declared.ROLE}
+    nodes = [
+        (declared.TABLE, "DynamoDB table"),
+        (declared.PIPE, "EventBridge Pipe"),
+        (declared.STREAM, "Kinesis stream"),
+        (declared.FIREHOSE, "Firehose"),
+        (declared.FUNCTION, "Lambda transform"),
+        (declared.BUCKET, "S3 lake"),
+        (declared.CRAWLER, "Glue crawler"),
+        (declared.GLUE_TABLE, f"Glue table\n{config.glue_table}"),
+        (declared.VIEW, f"Athena view\n{config.view_name}"),
+    ]
+    lines = [
+        "digraph pipeline {",
+        "  rankdir=LR; bgcolor=transparent; nodesep=0.3; ranksep=0.35;",
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=16, margin="0.15,0.08"];',
+        '  edge [fontname="Helvetica", fontsize=12];',
+    ]
+    for kind, label in nodes:
+        status, state = _node_status(by_kind, kind)
+        text = label + (f"\n{state}" if state else f"\n{status}")
+        lines.append(f'  "{kind}" [label="{text}", fillcolor="{COLOURS.get(status, "#eeeeee")}"];')
+    edges = [
+        (declared.TABLE, declared.PIPE, "stream"),
+        (declared.PIPE, declared.STREAM, ""),
+        (declared.STREAM, declared.FIREHOSE, ""),
+        (declared.FIREHOSE, declared.FUNCTION, "transform"),
+        (declared.FIREHOSE, declared.BUCKET, "NDJSON"),
+        (declared.BUCKET, declared.CRAWLER, ""),
+        (declared.CRAWLER, declared.GLUE_TABLE, ""),
+        (declared.GLUE_TABLE, declared.VIEW, ""),
+    ]
+    for a, b, label in edges:
+        lines.append(f'  "{a}" -> "{b}" [label="{label}"];')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+st.subheader("Resources")
+statuses: list[infra.ResourceStatus] = []
+try:
+    statuses = _inspect(config)
+except Exception as exc:
+    ui.show_error(exc, "Cannot read the pipeline's resources: ")
+st.graphviz_chart(diagram(statuses))
+if statuses:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"kind": s.kind, "name": s.name, "status": s.status, "state": s.state, "detail": s.detail}
+                for s in statuses
+            ]
+        ).pipe(ui.styled_status),
+        hide_index=True,
+        width="stretch",
+        key="pipeline_status_table",
+    )
+
+
+# -- generator ---------------------------------------------------------------------------
+def generator() -> GeneratorProcess:
+    return GeneratorProcess(ui.generator_dir(), config)
+
+
+st.subheader("Order generator")
+rate_col, update_col, delete_col = st.columns(3)
+rate = rate_col.number_input("Orders per second", min_value=0.05, max_value=500.0, value=1.0, step=0.5,
+                             key="pipeline_rate")
+update_share = update_col.slider("Share of updates", 0.0, 1.0, 0.2, 0.05, key="pipeline_update_share")
+delete_share = delete_col.slider("Share of deletes", 0.0, 1.0, 0.05, 0.05, key="pipeline_delete_share")
+start_col, stop_col, _ = st.columns([1, 1, 4])
+if start_col.button("Start generator", key="pipeline_start_generator", type="primary"):
+    try:
+        options = GeneratorOptions(rate_per_s=float(rate), update_share=update_share, delete_share=delete_share)
+        generator().start(options)
+        ss["pipeline_generator_message"] = None
+    except Exception as exc:
+        ss["pipeline_generator_message"] = explain(exc)
+if stop_col.button("Stop generator", key="pipeline_stop_generator"):
+    try:
+        generator().stop()
+        ss["pipeline_generator_message"] = None
+    except Exception as exc:
+        ss["pipeline_generator_message"] = explain(exc)
+if ss.get("pipeline_generator_message"):
+    st.error(ss["pipeline_generator_message"], icon=":material/error:")
+
+
+@st.fragment(run_every=2)
+def generator_view() -> None:
+    try:
+        status = generator().status()
+    except Exception as exc:
+        ui.show_error(exc, "Cannot read the generator's status: ")
+        return
+    stats = status.stats
+    cols = st.columns(6)
+    cols[0].metric("Generator", status.state)
+    counts = stats.by_kind() if stats else {"insert": 0, "update": 0, "delete": 0}
+    cols[1].metric("Inserts", f"{counts['insert']:,}")
+    cols[2].metric("Updates", f"{counts['update']:,}")
+    cols[3].metric("Deletes", f"{counts['delete']:,}")
+    cols[4].metric("Errors", f"{sum(stats.errors.values()) if stats else 0:,}")
+    cols[5].metric("Rate", f"{stats.achieved_rate_per_s:.2f}/s" if stats else "—")
+    if stats and stats.last_write_at:
+        st.caption(f"Last write {time.strftime('%H:%M:%S', time.gmtime(stats.last_write_at))} UTC"
+                   + (f" · pid {status.pid}" if status.pid else ""))
+    if status.last_error:
+        st.warning(status.last_error)
+    if not config.is_local:
+        running_rate = status.options.rate_per_s if status.running and status.options else 0.0
+        queries_per_hour = len(_sales_query_count()) * 3600 / config.refresh_interval_s
+        estimate = cost.estimate_hourly_cost(
+            config.region, running_rate, config.effective_buffer_interval_s, queries_per_hour
+        )
+        with st.container(border=True):
+            st.markdown(f"**Estimated cost: ${estimate.total_usd_per_hour:.3f} per hour** "
+                        f"({running_rate:g} changes/s, Sales page open)")
+            st.dataframe(
+                pd.DataFrame([{"service": line.service, "usage per hour": line.usage,
+                               "USD per hour": round(line.usd_per_hour, 4)} for line in estimate.lines]),
+                hide_index=True, width="stretch",
+            )
+            st.caption(estimate.note)
+
+
+def _sales_query_count() -> list[str]:
+    from salescdc.analytics import sales_queries
+
+    return list(sales_queries(config))
+
+
+generator_view()

@@ -1,0 +1,122 @@
+"""Sales: KPIs and charts from Athena, refreshing on their own.
+
+Every query goes through `ui.cached_query`, which runs it at most once per
+refresh window for all viewers (ten open dashboards cost one set of scans).
+Each chart has an expander with its SQL, run time and data scanned.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from app import ui
+from salescdc.analytics import QueryResult, sales_queries
+
+config = ui.settings()
+QUERIES = sales_queries(config)
+OP_COLOURS = {"INSERT": "#2e7d32", "MODIFY": "#f9a825", "REMOVE": "#c62828"}
+
+st.title("Sales")
+st.caption(
+    f"From Athena: `{config.view_name}` (live orders) and `{config.glue_table}` (change events). "
+    f"Refreshes every {config.refresh_interval_s} s."
+)
+
+
+def details(name: str, result: QueryResult | None) -> None:
+    with st.expander("SQL, run time and data scanned"):
+        st.code(QUERIES[name].sql, language="sql")
+        if result is not None:
+            st.caption(ui.query_stats(result))
+
+
+def fetch(name: str) -> QueryResult | None:
+    result, error = ui.cached_query(QUERIES[name].sql)
+    if error:
+        st.error(f"{QUERIES[name].title}: {error}", icon=":material/error:")
+        return None
+    return result
+
+
+def number(frame: pd.DataFrame, column: str) -> float:
+    if frame.empty or column not in frame or pd.isna(frame[column].iloc[0]):
+        return 0.0
+    return float(frame[column].iloc[0])
+
+
+@st.fragment(run_every=config.refresh_interval_s)
+def dashboard() -> None:
+    kpis = fetch("kpis")
+    events = fetch("events_last_hour")
+    cols = st.columns(4)
+    if kpis is not None:
+        frame = kpis.frame
+        cols[0].metric("Revenue", f"{number(frame, 'revenue'):,.2f}")
+        cols[1].metric("Live orders", f"{number(frame, 'live_orders'):,.0f}")
+        cols[2].metric("Units", f"{number(frame, 'units'):,.0f}")
+        cols[3].metric("Average order value", f"{number(frame, 'avg_order_value'):,.2f}")
+    details("kpis", kpis)
+
+    st.subheader("Change events in the last hour")
+    cols = st.columns(3)
+    if events is not None:
+        counts = dict(zip(events.frame.get("op", []), events.frame.get("events", [])))
+        for col, (op, label) in zip(cols, [("INSERT", "Inserts"), ("MODIFY", "Updates"), ("REMOVE", "Deletes")]):
+            col.metric(label, f"{int(counts.get(op, 0)):,}")
+    details("events_last_hour", events)
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Revenue and units by product")
+        result = fetch("by_product")
+        if result is not None and not result.empty:
+            frame = result.frame
+            chart = px.bar(frame, x="product_name", y="revenue", hover_data=["units", "orders"],
+                           labels={"product_name": "product", "revenue": "revenue"})
+            st.plotly_chart(chart, key="sales_by_product_revenue")
+            chart = px.bar(frame, x="product_name", y="units", labels={"product_name": "product"})
+            st.plotly_chart(chart, key="sales_by_product_units")
+        elif result is not None:
+            st.info("No live orders yet.")
+        details("by_product", result)
+    with right:
+        st.subheader("Revenue over time")
+        result = fetch("revenue_over_time")
+        if result is not None and not result.empty:
+            chart = px.line(result.frame, x="minute", y="revenue", markers=True)
+            st.plotly_chart(chart, key="sales_revenue_over_time")
+        elif result is not None:
+            st.info("No new orders in the last hour.")
+        details("revenue_over_time", result)
+
+        st.subheader("Operation mix over time")
+        result = fetch("op_mix_over_time")
+        if result is not None and not result.empty:
+            chart = px.bar(result.frame, x="minute", y="events", color="op", color_discrete_map=OP_COLOURS)
+            st.plotly_chart(chart, key="sales_op_mix")
+        elif result is not None:
+            st.info("No change events in the last hour.")
+        details("op_mix_over_time", result)
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Top orders")
+        result = fetch("top_orders")
+        if result is not None:
+            st.dataframe(result.frame, hide_index=True, width="stretch", key="sales_top_orders")
+        details("top_orders", result)
+    with right:
+        st.subheader("Price distribution")
+        result = fetch("price_distribution")
+        if result is not None and not result.empty:
+            chart = px.bar(result.frame, x="price_from", y="orders", labels={"price_from": "unit price from"})
+            st.plotly_chart(chart, key="sales_price_distribution")
+        elif result is not None:
+            st.info("No live orders yet.")
+        details("price_distribution", result)
+    st.caption(f"Updated {pd.Timestamp.now(tz='UTC'):%H:%M:%S} UTC")
+
+
+dashboard()

@@ -1,0 +1,84 @@
+"""The Sales CDC control panel: `streamlit run app/main.py`.
+
+This router builds the Settings once (environment over st.secrets), makes sure
+the local cloud answers when it is the target (starting it in the background
+if needed, and saying so in the sidebar), shows a banner while it does not
+answer, and hands over to the page the user picked. Pages live in app_pages/.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run app/main.py` puts app/ on sys.path, not the project root that holds salescdc/.
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from app import ui  # noqa: E402
+from salescdc import launcher  # noqa: E402
+from salescdc.errors import explain  # noqa: E402
+from salescdc.settings import Settings  # noqa: E402
+
+PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+
+
+@st.cache_resource(show_spinner="Starting the local cloud in the background…")
+def _launch(config: Settings, data_dir: str) -> launcher.LaunchResult:
+    # Once per server process: later reruns only check that it still answers.
+    return launcher.ensure_local_cloud(config, data_dir=data_dir)
+
+
+def _sidebar(config: Settings) -> None:
+    with st.sidebar:
+        st.markdown("### Sales CDC pipeline")
+        st.caption(ui.target_caption(config))
+        if not config.is_local:
+            return
+        result = _launch(config, str(ui.localcloud_dir()))
+        if result.status == launcher.FAILED:
+            st.error(result.message)
+            if st.button("Try again", key="main_retry_launch"):
+                _launch.clear()
+                st.rerun()
+        else:
+            st.caption(result.message)
+
+
+def _banner(config: Settings) -> None:
+    """A clear banner while the local cloud does not answer (e.g. it is restarting)."""
+    if not config.is_local or launcher.is_answering(config, timeout_s=1.0):
+        return
+    st.warning(
+        f"The local cloud at {config.endpoint_url} is not answering — it may be restarting. "
+        "Pages show what they can and catch up as soon as it answers again.",
+        icon=":material/hourglass_top:",
+    )
+    if st.button("Start the local cloud again", key="main_restart_cloud"):
+        _launch.clear()
+        st.rerun()
+
+
+def main() -> None:
+    st.set_page_config(page_title="Sales CDC pipeline", page_icon="📦", layout="wide")
+    try:
+        config = ui.settings()
+    except Exception as exc:  # a bad setting is one sentence, not a traceback
+        st.error(f"The settings are not usable: {explain(exc)}")
+        st.stop()
+    _sidebar(config)
+    _banner(config)
+    pages = [
+        st.Page(str(PAGES_DIR / "pipeline.py"), title="Pipeline", icon=":material/account_tree:", default=True),
+        st.Page(str(PAGES_DIR / "orders.py"), title="Orders", icon=":material/edit_note:"),
+        st.Page(str(PAGES_DIR / "health.py"), title="Health", icon=":material/monitor_heart:"),
+        st.Page(str(PAGES_DIR / "sales.py"), title="Sales", icon=":material/bar_chart:"),
+        st.Page(str(PAGES_DIR / "query.py"), title="Query", icon=":material/terminal:"),
+    ]
+    st.navigation(pages).run()
+
+
+main()

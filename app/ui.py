@@ -1,0 +1,154 @@
+"""What every page shares: the one Settings, cached clients, error display, the local cloud's state.
+
+No AWS logic lives here either: these helpers only cache and display what
+`salescdc` returns. Nothing runs at import time; Streamlit calls these while a
+page renders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from salescdc.analytics import Analytics, QueryError, QueryResult, format_bytes
+from salescdc.clients import ClientFactory
+from salescdc.errors import explain
+from salescdc.settings import Settings
+
+# Status words -> the colour a person reads at a glance (cell backgrounds and badges).
+STATUS_COLOURS = {
+    "ok": ("#c8e6c9", "green"),
+    "present": ("#c8e6c9", "green"),
+    "saved": ("#c8e6c9", "green"),
+    "warning": ("#ffe0b2", "orange"),
+    "drifted": ("#ffe0b2", "orange"),
+    "conflict": ("#ffe0b2", "orange"),
+    "error": ("#ffcdd2", "red"),
+    "failed": ("#ffcdd2", "red"),
+    "invalid": ("#ffcdd2", "red"),
+    "missing": ("#eeeeee", "gray"),
+}
+
+
+def _secrets() -> dict[str, Any]:
+    """st.secrets as a plain dict; {} when there is no secrets.toml (the usual local case)."""
+    try:
+        return {str(k): v for k, v in st.secrets.items()}
+    except Exception:  # Streamlit raises its own error types for a missing or bad secrets file
+        return {}
+
+
+@st.cache_resource(show_spinner=False)
+def _settings_for(environ: tuple[tuple[str, str], ...], secrets: tuple[tuple[str, str], ...]) -> Settings:
+    return Settings.from_env(dict(environ), dict(secrets))
+
+
+def settings() -> Settings:
+    """The app's Settings, built once per distinct environment (os.environ over st.secrets)."""
+    environ = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("SALESCDC_", "AWS_"))))
+    secrets = tuple(sorted((k, str(v)) for k, v in _secrets().items() if isinstance(v, (str, int, float, bool))))
+    return _settings_for(environ, secrets)
+
+
+@st.cache_resource(show_spinner=False)
+def factory_for(config: Settings) -> ClientFactory:
+    return ClientFactory(config)
+
+
+def factory() -> ClientFactory:
+    return factory_for(settings())
+
+
+@st.cache_resource(show_spinner=False)
+def analytics_for(config: Settings) -> Analytics:
+    return Analytics(config, factory_for(config))
+
+
+def analytics() -> Analytics:
+    return analytics_for(settings())
+
+
+def localcloud_dir() -> Path:
+    """The data dir of a local cloud the app starts (checkpoints, caches, its log)."""
+    return Path(os.environ.get("SALESCDC_LOCALCLOUD_DIR", ".localcloud")).resolve()
+
+
+def generator_dir() -> Path:
+    """Where the background generator keeps its cross-process state (pid, options, counters)."""
+    return Path(os.environ.get("SALESCDC_STATE_DIR", ".localcloud/generator")).resolve()
+
+
+def show_error(exc: BaseException, prefix: str = "") -> None:
+    text = explain(exc)
+    st.error(f"{prefix}{text}" if prefix else text, icon=":material/error:")
+
+
+@contextlib.contextmanager
+def shown_errors(prefix: str = "") -> Iterator[None]:
+    """Run a block; any error becomes a readable message on the page instead of a traceback.
+
+    Streamlit's own rerun/stop signals derive from BaseException and pass through.
+    """
+    try:
+        yield
+    except Exception as exc:
+        show_error(exc, prefix)
+
+
+def time_bucket(seconds: float) -> int:
+    """The same number for everyone within one `seconds` window: a cache key shared by all viewers."""
+    return int(time.time() // max(1.0, seconds))
+
+
+@st.cache_data(ttl=3600, max_entries=500, show_spinner=False)
+def _cached_query(config: Settings, sql: str, bucket: int) -> tuple[QueryResult | None, str | None]:
+    # Errors are cached too (for the same window), so a broken table does not cost every viewer a query.
+    try:
+        return analytics_for(config).run(sql), None
+    except QueryError as exc:
+        return None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - any failure becomes a sentence on the page
+        return None, explain(exc)
+
+
+def cached_query(sql: str, ttl_s: float | None = None) -> tuple[QueryResult | None, str | None]:
+    """Run `sql` at most once per refresh window for all viewers; (result, None) or (None, error sentence)."""
+    config = settings()
+    return _cached_query(config, sql, time_bucket(ttl_s or config.refresh_interval_s))
+
+
+def query_stats(result: QueryResult) -> str:
+    run = f"{result.run_time_ms} ms" if result.run_time_ms is not None else "n/a"
+    return (
+        f"Run time {run} · data scanned {format_bytes(result.data_scanned_bytes)} · "
+        f"{len(result.frame)} rows · query id `{result.query_id}`"
+    )
+
+
+def target_caption(config: Settings) -> str:
+    """Where the app points, without any credential."""
+    if config.is_local:
+        return f"Local cloud at {config.endpoint_url} · region {config.region}"
+    profile = f" · profile {config.profile}" if config.profile else ""
+    endpoint = f" · endpoint {config.endpoint_url}" if config.endpoint_url else ""
+    return f"AWS · region {config.region}{profile}{endpoint}"
+
+
+def badge_colour(status: str) -> str:
+    return STATUS_COLOURS.get(status, ("#eeeeee", "gray"))[1]
+
+
+def styled_status(frame: Any, column: str = "status") -> Any:
+    """The frame with its status column coloured (works without emoji fonts)."""
+
+    def colour(value: Any) -> str:
+        background = STATUS_COLOURS.get(str(value), ("", ""))[0]
+        return f"background-color: {background}" if background else ""
+
+    return frame.style.map(colour, subset=[column])
