@@ -31,8 +31,8 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 @pytest.fixture(autouse=True)
 def quick_crawls(monkeypatch: pytest.MonkeyPatch) -> None:
     # Long enough for a poller to see RUNNING and STOPPING, short enough to keep the suite fast.
-    monkeypatch.setattr(crawler_module, "MIN_RUNNING_SECONDS", 0.3)
-    monkeypatch.setattr(crawler_module, "STOPPING_SECONDS", 0.1)
+    monkeypatch.setattr(crawler_module, "MIN_RUNNING_SECONDS", 0.2)
+    monkeypatch.setattr(crawler_module, "STOPPING_SECONDS", 0.05)
 
 
 def client(cloud: object, service: str):  # type: ignore[no-untyped-def]
@@ -400,3 +400,59 @@ def test_update_crawler_changes_definition_and_bumps_version(aws: dict, lake: di
     assert after["Targets"] == before["Targets"]
     with pytest.raises(glue.exceptions.InvalidInputException):
         glue.update_crawler(Name="upd", Configuration="{not json")
+
+
+def test_exclusions_gzip_and_table_level(aws: dict, lake: dict) -> None:
+    import gzip
+
+    glue, s3 = aws["glue"], aws["s3"]
+    s3.put_object(Bucket=lake["bucket"], Key="lake/orders/dt=2024-05-01/a.json.gz",
+                  Body=gzip.compress(b'{"orderid": "1", "quantity": 3}\n{"orderid": "2", "quantity": 4}\n'))
+    s3.put_object(Bucket=lake["bucket"], Key="lake/orders/dt=2024-05-01/skip.tmp", Body=b'{"junk": true}\n')
+    glue.create_crawler(
+        Name="levels", Role=ROLE, DatabaseName=lake["database"],
+        Targets={"S3Targets": [{"Path": f"s3://{lake['bucket']}/lake/", "Exclusions": ["**.tmp"]}]},
+        # bucket = level 1, lake/ = 2, orders/ = 3: the table sits at orders/, not at lake/
+        Configuration=json.dumps({"Version": 1.0, "Grouping": {"TableLevelConfiguration": 3}}),
+    )
+    run_crawler(glue, "levels")
+    table = glue.get_table(DatabaseName=lake["database"], Name="orders")["Table"]
+    assert columns(table) == {"orderid": "string", "quantity": "int"}
+    assert table["Parameters"]["compressionType"] == "gzip" and table["Parameters"]["recordCount"] == "2"
+    assert table["StorageDescriptor"]["Location"] == f"s3://{lake['bucket']}/lake/orders/"
+
+
+def test_combine_compatible_schemas_keeps_one_table(aws: dict, lake: dict) -> None:
+    glue, s3 = aws["glue"], aws["s3"]
+    put_lines(s3, lake["bucket"], "mixed/a/1", [{"x": 1, "y": 2, "z": 3}])
+    put_lines(s3, lake["bucket"], "mixed/b/1", [{"p": "q"}])
+    glue.create_crawler(
+        Name="combine", Role=ROLE, DatabaseName=lake["database"],
+        Targets={"S3Targets": [{"Path": f"s3://{lake['bucket']}/mixed/"}]},
+        Configuration=json.dumps({"Version": 1.0, "Grouping": {"TableGroupingPolicy": "CombineCompatibleSchemas"}}),
+    )
+    run_crawler(glue, "combine")
+    tables = glue.get_tables(DatabaseName=lake["database"])["TableList"]
+    assert [t["Name"] for t in tables] == ["mixed"]
+    assert columns(tables[0]) == {"x": "int", "y": "int", "z": "int", "p": "string"}
+    assert tables[0]["PartitionKeys"] == [{"Name": "partition_0", "Type": "string"}]
+
+
+def test_new_folders_only_adds_new_partitions_and_leaves_known_ones(aws: dict, lake: dict) -> None:
+    glue, s3 = aws["glue"], aws["s3"]
+    write_two_days(s3, lake["bucket"])
+    s3_crawler(glue, lake, "incremental", f"s3://{lake['bucket']}/orders/",
+               SchemaChangePolicy={"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"},
+               RecrawlPolicy={"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"})
+    run_crawler(glue, "incremental")
+    # a change inside a known folder is not looked at; a new folder is
+    put_lines(s3, lake["bucket"], "orders/dt=2024-05-01/late", [change(20, "2024-05-01", late=True)])
+    put_lines(s3, lake["bucket"], "orders/dt=2024-05-04/new", [change(21, "2024-05-04")])
+    run_crawler(glue, "incremental")
+    summary = json.loads(glue.list_crawls(CrawlerName="incremental")["Crawls"][0]["Summary"])
+    assert summary == {"PARTITION": {"ADD": {"Count": 1}}}
+    table = glue.get_table(DatabaseName=lake["database"], Name="orders")["Table"]
+    assert "late" not in columns(table)
+    values = sorted(p["Values"][0] for p in
+                    glue.get_partitions(DatabaseName=lake["database"], TableName="orders")["Partitions"])
+    assert values == ["2024-05-01", "2024-05-02", "2024-05-04"]
