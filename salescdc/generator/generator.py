@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from salescdc.clients import ClientFactory
 from salescdc.errors import TerminalError
@@ -73,6 +72,8 @@ class OrderGenerator:
         if stop_event is not None:
             self._stop = self.writer.stop_event = stop_event
         opts = self.options
+        if opts.duration_s is not None:
+            self.writer.deadline = time.monotonic() + opts.duration_s
         try:
             self.writer.check_table()
             self.planner = OrderPlanner(opts.seed, opts.update_share, opts.delete_share,
@@ -101,6 +102,7 @@ class OrderGenerator:
         assert planner is not None
         t0, planned = time.monotonic(), 0  # schedule: operation k is due at t0 + k / rate
         end = self._started + opts.duration_s if opts.duration_s is not None else None
+        self.writer.deadline = end  # the duration bound also ends a wait for the endpoint to come back
         failed_batches = 0
         while not self._stop.is_set():
             now = time.monotonic()

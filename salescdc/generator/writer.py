@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,7 @@ class BatchWriter:
         self.on_retry = on_retry
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
+        self.deadline: float | None = None  # time.monotonic() past which retrying stops (duration bound)
         self._jitter = random.Random()  # not the planner's seeded generator: retries must not change the plan
 
     def check_table(self) -> None:
@@ -170,7 +172,10 @@ class BatchWriter:
 
     def _sleep(self, attempt: int) -> None:
         delay = min(self.backoff_cap_s, self.backoff_base_s * 2**attempt)
-        if self.stop_event.wait(self._jitter.uniform(delay / 2, delay)):
+        delay = self._jitter.uniform(delay / 2, delay)
+        if self.deadline is not None:
+            delay = min(delay, self.deadline - time.monotonic())
+        if self.stop_event.wait(max(delay, 0.0)) or (self.deadline is not None and time.monotonic() >= self.deadline):
             raise StopRequested
 
 

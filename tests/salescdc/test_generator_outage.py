@@ -41,3 +41,15 @@ def test_endpoint_down_then_back_loses_nothing(tmp_path):
         stats = result["stats"]
         assert stats.written == 15 and stats.errors == {}
         assert dynamodb.scan(TableName=settings.table_name, Select="COUNT")["Count"] == 15
+
+
+def test_duration_bound_ends_the_wait_for_an_endpoint_that_never_answers():
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = Settings(endpoint_url=f"http://127.0.0.1:{port}")
+    stats = OrderGenerator(settings, ClientFactory(settings), GeneratorOptions(rate_per_s=10, duration_s=0.5)).run()
+    assert stats.written == 0 and stats.transient_retries >= 1
+    assert "Cannot reach" in stats.last_error
