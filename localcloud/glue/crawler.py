@@ -177,6 +177,13 @@ class Crawl:
         for target in settings.catalog_targets:
             plans.extend(self._plan_catalog_target(target))
         self._check_stop()
+        if settings.table_threshold is not None:
+            new_tables = [p for p in plans if p.name not in self.glue.databases[settings.database].tables]
+            if len(new_tables) > settings.table_threshold:
+                raise CrawlFailed(
+                    f"The number of tables detected by crawler: {len(new_tables)} is greater than the table "
+                    f"threshold value provided: {settings.table_threshold}"
+                )
         self.log.benchmark(f"Classification complete, writing results to database {settings.database}")
         written = set()
         for plan in plans:

@@ -16,7 +16,7 @@ from localcloud.glue.exceptions import (
     InvalidInputException,
 )
 from localcloud.glue.models import GlueExtrasBackend, glue_extras_backends
-from localcloud.routing import AwsRequest, AwsResponse
+from localcloud.routing import AwsRequest, AwsResponse, AwsServiceError
 
 
 def to_wire(value: Any) -> Any:
@@ -152,6 +152,35 @@ def crawler_to_api(request: AwsRequest, crawler: Any) -> dict[str, Any]:
     return body
 
 
+def _checked(definition: dict[str, Any]) -> None:
+    from localcloud.glue.settings import CrawlerConfigError, check_definition
+
+    try:
+        check_definition(definition)
+    except CrawlerConfigError as exc:
+        raise InvalidInputException(str(exc)) from None
+
+
+def create_crawler(request: AwsRequest) -> AwsResponse:
+    """moto's CreateCrawler, after the checks Glue makes and moto does not (Configuration, recrawl rules)."""
+    from moto.core.exceptions import JsonRESTError
+
+    body = params(request)
+    _checked(body)
+    try:
+        moto_glue(request).create_crawler(
+            name=required(body, "Name"), role=required(body, "Role"), database_name=body.get("DatabaseName"),
+            description=body.get("Description"), targets=required(body, "Targets"), schedule=body.get("Schedule"),
+            classifiers=body.get("Classifiers"), table_prefix=body.get("TablePrefix"),
+            schema_change_policy=body.get("SchemaChangePolicy"), recrawl_policy=body.get("RecrawlPolicy"),
+            lineage_configuration=body.get("LineageConfiguration"), configuration=body.get("Configuration"),
+            crawler_security_configuration=body.get("CrawlerSecurityConfiguration"), tags=body.get("Tags"),
+        )
+    except JsonRESTError as exc:  # moto's AlreadyExistsException and friends, in our error shape
+        raise AwsServiceError(exc.error_type, exc.message, exc.code) from None
+    return ok()
+
+
 def start_crawler(request: AwsRequest) -> AwsResponse:
     name = required(params(request), "Name")
     moto_crawler(request, name)
@@ -192,18 +221,13 @@ def batch_get_crawlers(request: AwsRequest) -> AwsResponse:
 
 def update_crawler(request: AwsRequest) -> AwsResponse:
     """UpdateCrawler (moto has none): change the given members, bump Version; refused while running."""
-    from localcloud.glue.settings import CrawlerConfigError, parse_configuration
-
     body = params(request)
     name = required(body, "Name")
     crawler = moto_crawler(request, name)
     if extras(request).crawler_state(name) != "READY":
         raise CrawlerRunningException(f"Crawler with name {name} is running and cannot be updated")
-    if body.get("Configuration") is not None:
-        try:
-            parse_configuration(body["Configuration"])
-        except CrawlerConfigError as exc:
-            raise InvalidInputException(str(exc)) from None
+    current = crawler_to_api(request, crawler)
+    _checked({**current, **{k: v for k, v in body.items() if v is not None}})
     for member, attribute in UPDATABLE_CRAWLER_MEMBERS.items():
         if member in body:
             setattr(crawler, attribute, body[member])
@@ -306,6 +330,7 @@ def _page(items: list[Any], max_results: Any, token: Any) -> tuple[list[Any], st
 
 
 CRAWLER_ACTIONS = {
+    "CreateCrawler": create_crawler,
     "StartCrawler": start_crawler,
     "StopCrawler": stop_crawler,
     "GetCrawler": get_crawler,

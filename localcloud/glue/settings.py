@@ -48,6 +48,7 @@ class CrawlerSettings:
     inherit_partitions_from_table: bool = False
     combine_compatible_schemas: bool = False
     table_level: int | None = None
+    table_threshold: int | None = None
     s3_targets: list[dict[str, Any]] = field(default_factory=list)
     catalog_targets: list[dict[str, Any]] = field(default_factory=list)
     json_classifiers: list[JsonClassifierRule] = field(default_factory=list)
@@ -74,6 +75,7 @@ class CrawlerSettings:
             == "InheritFromTable",
             combine_compatible_schemas=grouping.get("TableGroupingPolicy") == "CombineCompatibleSchemas",
             table_level=_table_level(grouping.get("TableLevelConfiguration")),
+            table_threshold=(output.get("Tables") or {}).get("TableThreshold"),
             s3_targets=list((crawler.targets or {}).get("S3Targets") or []),
             catalog_targets=list((crawler.targets or {}).get("CatalogTargets") or []),
         )
@@ -116,7 +118,16 @@ def parse_configuration(text: str | None) -> dict[str, Any]:
         raise CrawlerConfigError(f"Crawler Configuration is not valid JSON: {exc}") from None
     if not isinstance(config, dict):
         raise CrawlerConfigError("Crawler Configuration must be a JSON object")
+    _only_keys(config.get("CrawlerOutput"), "CrawlerOutput", ("Partitions", "Tables"))
+    _only_keys((config.get("CrawlerOutput") or {}).get("Partitions"), "CrawlerOutput.Partitions",
+               ("AddOrUpdateBehavior",))
+    _only_keys((config.get("CrawlerOutput") or {}).get("Tables"), "CrawlerOutput.Tables",
+               ("AddOrUpdateBehavior", "TableThreshold"))
+    _only_keys(config.get("Grouping"), "Grouping", ("TableGroupingPolicy", "TableLevelConfiguration"))
     output = config.get("CrawlerOutput") or {}
+    threshold = (output.get("Tables") or {}).get("TableThreshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1):
+        raise CrawlerConfigError("CrawlerOutput.Tables.TableThreshold must be a positive integer")
     tables = (output.get("Tables") or {}).get("AddOrUpdateBehavior")
     if tables not in (None, "MergeNewColumns"):
         raise CrawlerConfigError(f"CrawlerOutput.Tables.AddOrUpdateBehavior {tables!r} is not MergeNewColumns")
@@ -130,6 +141,31 @@ def parse_configuration(text: str | None) -> dict[str, Any]:
         raise CrawlerConfigError(f"Grouping.TableGroupingPolicy {grouping!r} is not CombineCompatibleSchemas")
     _table_level((config.get("Grouping") or {}).get("TableLevelConfiguration"))
     return config
+
+
+def _only_keys(section: Any, where: str, allowed: tuple[str, ...]) -> None:
+    if section is None:
+        return
+    if not isinstance(section, dict):
+        raise CrawlerConfigError(f"{where} must be a JSON object")
+    unsupported = sorted(set(section) - set(allowed))
+    if unsupported:  # Glue's own wording for this mistake
+        raise CrawlerConfigError(f"{where} contains unsupported keys: {', '.join(unsupported)}.")
+
+
+def check_definition(definition: dict[str, Any]) -> None:
+    """Refuse a crawler definition the way CreateCrawler/UpdateCrawler do; `definition` uses API member names."""
+    parse_configuration(definition.get("Configuration"))
+    recrawl = (definition.get("RecrawlPolicy") or {}).get("RecrawlBehavior")
+    if recrawl == "CRAWL_NEW_FOLDERS_ONLY":
+        targets = definition.get("Targets") or {}
+        if any(targets.get(kind) for kind in targets if kind != "S3Targets"):
+            raise CrawlerConfigError('RecrawlBehavior "Crawl new folders only" can only apply to Amazon S3 target.')
+        policy = definition.get("SchemaChangePolicy") or {}
+        if policy.get("UpdateBehavior", "UPDATE_IN_DATABASE") != "LOG" or \
+                policy.get("DeleteBehavior", "DEPRECATE_IN_DATABASE") != "LOG":
+            raise CrawlerConfigError('The SchemaChangePolicy for "Crawl new folders only" Amazon S3 target can have '
+                                     "only LOG DeleteBehavior value and LOG UpdateBehavior value.")
 
 
 def _table_level(value: Any) -> int | None:

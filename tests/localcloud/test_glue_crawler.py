@@ -456,3 +456,41 @@ def test_new_folders_only_adds_new_partitions_and_leaves_known_ones(aws: dict, l
     values = sorted(p["Values"][0] for p in
                     glue.get_partitions(DatabaseName=lake["database"], TableName="orders")["Partitions"])
     assert values == ["2024-05-01", "2024-05-02", "2024-05-04"]
+
+
+def test_definitions_glue_refuses_are_refused(aws: dict, lake: dict) -> None:
+    glue = aws["glue"]
+    base = {"Role": ROLE, "DatabaseName": lake["database"],
+            "Targets": {"S3Targets": [{"Path": f"s3://{lake['bucket']}/orders/"}]}}
+    with pytest.raises(glue.exceptions.InvalidInputException, match="unsupported keys: UpdateBehavior"):
+        glue.create_crawler(Name="bad1", **base, Configuration=json.dumps(
+            {"Version": 1.0, "CrawlerOutput": {"Partitions": {"UpdateBehavior": "LOG"}}}))
+    with pytest.raises(glue.exceptions.InvalidInputException, match="only LOG"):
+        glue.create_crawler(Name="bad2", **base, RecrawlPolicy={"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"})
+    with pytest.raises(glue.exceptions.InvalidInputException, match="only apply to Amazon S3"):
+        glue.create_crawler(
+            Name="bad3", Role=ROLE, DatabaseName=lake["database"],
+            Targets={"CatalogTargets": [{"DatabaseName": lake["database"], "Tables": ["t"]}]},
+            SchemaChangePolicy={"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"},
+            RecrawlPolicy={"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"})
+    assert glue.batch_get_crawlers(CrawlerNames=["bad1", "bad2", "bad3"])["CrawlersNotFound"] == ["bad1", "bad2", "bad3"]
+    glue.create_crawler(Name="good", **base)
+    with pytest.raises(glue.exceptions.AlreadyExistsException):
+        glue.create_crawler(Name="good", **base)
+    with pytest.raises(glue.exceptions.InvalidInputException):
+        glue.update_crawler(Name="good", RecrawlPolicy={"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"})
+
+
+def test_table_threshold_fails_the_crawl_and_creates_nothing(aws: dict, lake: dict) -> None:
+    glue, s3 = aws["glue"], aws["s3"]
+    put_lines(s3, lake["bucket"], "many/a/1", [{"a": 1}])
+    put_lines(s3, lake["bucket"], "many/b/1", [{"b": "x"}])
+    glue.create_crawler(
+        Name="threshold", Role=ROLE, DatabaseName=lake["database"],
+        Targets={"S3Targets": [{"Path": f"s3://{lake['bucket']}/many/"}]},
+        Configuration=json.dumps({"Version": 1.0, "CrawlerOutput": {"Tables": {"TableThreshold": 1}}}),
+    )
+    run_crawler(glue, "threshold")
+    last = glue.get_crawler(Name="threshold")["Crawler"]["LastCrawl"]
+    assert last["Status"] == "FAILED" and "table threshold" in last["ErrorMessage"]
+    assert glue.get_tables(DatabaseName=lake["database"])["TableList"] == []
