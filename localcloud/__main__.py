@@ -18,12 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-requests", action="store_true", help="log every request to the log file")
     args = parser.parse_args(argv)
 
-    cloud = LocalCloud(args.host, args.port, args.data_dir, log_requests=args.log_requests)
-    try:
-        cloud.start()
-    except PortInUseError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
+    # Handlers first: a SIGTERM that arrives while starting still ends in a clean stop.
     stopped = threading.Event()
 
     def shutdown(signum: int, frame: object) -> None:
@@ -31,9 +26,19 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
+    cloud = LocalCloud(args.host, args.port, args.data_dir, log_requests=args.log_requests)
+    try:
+        cloud.start()
+    except PortInUseError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. a privileged port, an address this machine does not have, an unwritable data dir
+        print(f"Cannot start the local cloud on {args.host}:{args.port} with data dir {args.data_dir}: "
+              f"{exc.strerror or exc}.", file=sys.stderr)
+        return 2
     print(f"Local cloud ready at {cloud.url} (log: {cloud.data_dir / 'localcloud.log'}). Ctrl-C stops it.", flush=True)
     stopped.wait()
-    cloud.stop()
+    cloud.stop()  # stops the runners first; their positions are already on disk
     print("Local cloud stopped.", flush=True)
     return 0
 

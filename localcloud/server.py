@@ -74,28 +74,29 @@ class LocalCloud:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._moto_app: Any = None
+        self._installed = False
         # One CloudWatch publisher shared by every service package (`cloud.metrics.add(...)`).
         self.metrics: MetricsPublisher = MetricsPublisher(self.url)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """Where clients (and our own runners) reach it; a wildcard bind is reached on loopback."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     # -- lifecycle -----------------------------------------------------
     def start(self) -> LocalCloud:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
+        """Bind, install the service packages, serve, then start the runners; raises PortInUseError."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         _configure_file_log(self.data_dir / "localcloud.log")
-        self._moto_app = DomainDispatcherApplication(create_backend_app)
-        from localcloud import services
-
-        services.install(self)
         handler = type("Handler", (_QuietHandler,), {"log_requests": self.log_requests})
         in_use = PortInUseError(
             f"Port {self.port} on {self.host} is already in use: is another local cloud running? "
             f"Stop it, or pick another port with --port."
         )
+        # Bind before the slow part (importing moto's services) so a clash fails at once.
         if self.port and not port_is_free(self.host, self.port):
             raise in_use
         try:
@@ -109,6 +110,19 @@ class LocalCloud:
             if exc.errno == errno.EADDRINUSE:
                 raise in_use from None
             raise
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        from localcloud import services
+
+        self._moto_app = DomainDispatcherApplication(create_backend_app)
+        if not self._installed:  # handlers and runners are added once, even if start() runs again
+            try:
+                services.install(self)
+            except BaseException:
+                self._server.server_close()
+                self._server = None
+                raise
+            self._installed = True
         self.port = self._server.server_port
         self.metrics.endpoint_url = self.url  # the real port is known only now (port 0 = any free one)
         self._thread = threading.Thread(target=self._server.serve_forever, name="localcloud-http", daemon=True)
@@ -194,7 +208,10 @@ def _configure_file_log(path: Path) -> None:
 
 
 def port_is_free(host: str, port: int) -> bool:
-    with socket.socket() as s:
+    """True if nothing listens on host:port (a socket lingering in TIME_WAIT does not count, as for the server)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
