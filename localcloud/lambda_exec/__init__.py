@@ -60,7 +60,7 @@ class LambdaRunner:
         self.executor = executor
 
     def start(self) -> None:
-        pass
+        self.executor.start()
 
     def stop(self) -> None:
         self.executor.stop()

@@ -139,6 +139,11 @@ class LambdaExecutor:
             pools = dict(self._pools)
         return {arn: {"workers": pool.pids(), "timeout_s": pool.spec.timeout_s} for arn, pool in pools.items()}
 
+    def start(self) -> None:
+        """Accept asynchronous invocations again after stop() (runners may be restarted)."""
+        if getattr(self._async, "_shutdown", False):
+            self._async = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-async")
+
     def stop(self) -> None:
         self._async.shutdown(wait=False, cancel_futures=True)
         with self._lock:

@@ -262,3 +262,19 @@ def test_health_is_served_by_the_cloud(cloud, role_arn, lambda_arn) -> None:
         health = json.loads(resp.read())
     entry = health["runners"]["firehose"]["delivery_streams"][pipe.name]
     assert set(entry) >= {"state", "position", "lag_records", "lag_ms", "last_error", "counters"}
+
+
+def test_firehose_and_kinesis_metrics_reach_cloudwatch(cloud, role_arn, lambda_arn) -> None:
+    pipe = Pipeline(cloud, role_arn, lambda_arn)
+    pipe.put("metric-me")
+    pipe.wait_for(lambda: pipe.lines("orders/"), "delivery")
+    cw = client(cloud, "cloudwatch")
+    wanted = {"IncomingRecords", "DeliveryToS3.Records", "DeliveryToS3.DataFreshness", "ExecuteProcessing.Success",
+              "ExecuteProcessing.Duration"}
+    dims = [{"Name": "DeliveryStreamName", "Value": pipe.name}]
+    pipe.wait_for(lambda: wanted <= {m["MetricName"] for m in
+                                     cw.list_metrics(Namespace="AWS/Firehose", Dimensions=dims)["Metrics"]},
+                  "Firehose metrics")
+    kinesis_dims = [{"Name": "StreamName", "Value": pipe.name}]
+    assert {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Kinesis", Dimensions=kinesis_dims)["Metrics"]} \
+        >= {"GetRecords.IteratorAgeMilliseconds"}

@@ -221,3 +221,25 @@ def test_workers_are_killed_when_the_cloud_stops(tmp_path: Path) -> None:
         _, body = invoke(lam, "fn", {})
     with pytest.raises(ProcessLookupError):
         os.kill(body["pid"], 0)
+
+
+def test_invocations_errors_and_duration_reach_cloudwatch(lam, role_arn, cloud) -> None:  # noqa: ANN001
+    import datetime as dt
+    import time
+
+    create(lam, role_arn, "metrics-fn", {"handler.py": OK_SOURCE})
+    invoke(lam, "metrics-fn", {})
+    invoke(lam, "metrics-fn", {"raise": "x"})
+    cw = client(cloud, "cloudwatch")
+    dims = [{"Name": "FunctionName", "Value": "metrics-fn"}]
+    deadline = time.monotonic() + 30
+    names: set[str] = set()
+    while time.monotonic() < deadline and names != {"Invocations", "Errors", "Duration"}:
+        time.sleep(0.3)
+        names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Lambda", Dimensions=dims)["Metrics"]}
+    assert names == {"Invocations", "Errors", "Duration"}
+    end = dt.datetime.now(dt.timezone.utc)
+    stats = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Errors", Dimensions=dims,
+                                     StartTime=end - dt.timedelta(minutes=5), EndTime=end + dt.timedelta(minutes=1),
+                                     Period=60, Statistics=["Sum"])
+    assert sum(p["Sum"] for p in stats["Datapoints"]) == 1
