@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from localcloud.glue.inference import Struct, merge_struct, type_of
+from localcloud.glue.inference import INT_MAX, INT_MIN, Struct, merge_struct, type_of
 from localcloud.glue.jsonpaths import records_of
 from localcloud.glue.s3source import S3Object
 from localcloud.glue.settings import JsonClassifierRule
@@ -49,14 +49,24 @@ def scan_object(obj: S3Object, data: bytes, classifiers: list[JsonClassifierRule
     documents, scan.malformed = _documents(text)
     records, scan.classifier = _records(documents, classifiers)
     schema = Struct()
+    # flat shape (names, value types) -> positions of its int values; lake records repeat a few shapes,
+    # and merging a record of a shape already merged changes nothing unless an int outgrows int.
+    flat_shapes: dict[tuple[tuple[str, ...], tuple[type, ...]], tuple[int, ...]] = {}
     for record in records:
-        if isinstance(record, dict):
-            kind = type_of(record)
-            assert isinstance(kind, Struct)
-            schema = merge_struct(schema, kind)
-            scan.records += 1
-        else:
+        if not isinstance(record, dict):
             scan.malformed += 1  # a scalar where a record should be
+            continue
+        scan.records += 1
+        values = tuple(record.values())
+        shape = (tuple(record), tuple(map(type, values)))
+        int_positions = flat_shapes.get(shape)
+        if int_positions is not None and all(INT_MIN <= values[i] <= INT_MAX for i in int_positions):
+            continue
+        kind = type_of(record)
+        assert isinstance(kind, Struct)
+        schema = merge_struct(schema, kind)
+        if int_positions is None and not any(t is dict or t is list for t in shape[1]):
+            flat_shapes[shape] = tuple(i for i, t in enumerate(shape[1]) if t is int)
     scan.schema = schema
     if not scan.records and scan.problem is None:
         scan.problem = "holds no JSON records"
