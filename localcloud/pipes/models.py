@@ -157,7 +157,7 @@ class PipeStore:
             pipe.desired_state = "STOPPED"
             if pipe.status in ("RUNNING", "STARTING", "STOP_FAILED"):
                 pipe.status = "STOPPING"
-            pipe.state_reason = "USER_INITIATED"
+            pipe.state_reason = None  # a user stop is no failure; AWS documents no reason string for it
             self._touch(pipe)
             return pipe
 

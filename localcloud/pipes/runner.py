@@ -99,14 +99,36 @@ class PipesRunner:
             worker.stop()
 
     def health(self) -> dict[str, Any]:
+        """{"state", "last_error", "pipes": {name: {...}}}; see PipeWorker.health for a pipe's keys.
+
+        Pipes without a worker (stopped, or not runnable here) are listed too, with the
+        positions they will resume from.
+        """
         with self._lock:
             workers = dict(self.workers)
         running = bool(self._thread and self._thread.is_alive())
-        return {
-            "state": "running" if running else "stopped",
-            "last_error": self.last_error,
-            "pipes": {w.snapshot.name: w.health() for w in workers.values()},
-        }
+        pipes = {w.snapshot.name: w.health() for w in workers.values()}
+        try:
+            snapshots = list(self.store.snapshots())
+        except Exception:  # health must answer even if moto's state is being reset
+            snapshots = []
+        for snap in snapshots:
+            if snap.key in workers:
+                continue
+            saved = self.checkpoints.get(snap.key) or {}
+            pipes[snap.name] = {
+                "state": snap.current_state,
+                "state_reason": None,
+                "last_error": None,
+                "source": snap.source,
+                "target": snap.target,
+                "records_delivered": 0,
+                "lag_ms": None,
+                "shards": {sid: {"position": pos.get("after"), "pending_records": 0, "closed": False,
+                                 "done": bool(pos.get("done"))}
+                           for sid, pos in saved.get("shards", {}).items()},
+            }
+        return {"state": "running" if running else "stopped", "last_error": self.last_error, "pipes": pipes}
 
     def wake(self) -> None:
         """Reconcile now instead of at the next tick (after an API call changed a pipe)."""
@@ -151,7 +173,7 @@ class PipesRunner:
                 continue
             if snap.desired_state != "RUNNING":
                 if snap.current_state != "STOPPED":
-                    self.store.report(snap, "STOPPED", "USER_INITIATED")
+                    self.store.report(snap, "STOPPED", None)
                 continue
             with self._lock:
                 worker = self.workers.get(key)

@@ -183,6 +183,9 @@ def test_states_follow_the_runner_stop_then_start_loses_and_duplicates_nothing(r
     assert stopped["DesiredState"] == "STOPPED"
     assert stopped["CurrentState"] == "STOPPING"
     rig.wait_state("STOPPED")
+    paused = _runner(rig.cloud).health()["pipes"][rig.pipe]
+    assert paused["state"] == "STOPPED"
+    assert [s["position"] for s in paused["shards"].values()] == [rig.landed()[0][1]["dynamodb"]["SequenceNumber"]]
     rig.put("1", qty=2)
     rig.put("2", qty=1)
     time.sleep(1.0)  # several poll intervals: a stopped pipe must not deliver
@@ -279,6 +282,40 @@ def test_batch_size_bounds_every_put_records_call(cloud, rig) -> None:
     assert sum(calls) == 7
     assert max(calls) <= 3
     assert len(calls) >= 3
+
+
+def test_batching_window_gathers_records_into_one_call(cloud, rig) -> None:
+    calls: list[int] = []
+
+    def seam(target) -> None:
+        if target.pipe_name != rig.pipe:
+            return
+        real = target.put_records
+
+        def counting(**kwargs):
+            calls.append(len(kwargs["Records"]))
+            return real(**kwargs)
+
+        target.put_records = counting
+
+    runner = _runner(cloud)
+    runner.on_target_created = seam
+    try:
+        rig.create_pipe(starting_position="LATEST", BatchSize=100, MaximumBatchingWindowInSeconds=3)
+        for i in range(5):
+            rig.put(f"k{i}", qty=i)
+        rig.wait_landed(5)
+    finally:
+        runner.on_target_created = None
+    assert calls == [5]  # without the window, a poll that saw the first write would have sent it alone
+
+
+def test_a_pipe_the_local_cloud_cannot_run_says_so(rig) -> None:
+    rig.pipes.create_pipe(Name=rig.pipe, RoleArn=ROLE, Source="arn:aws:sqs:ap-south-1:123456789012:queue",
+                          Target=rig.kinesis_arn,
+                          TargetParameters={"KinesisStreamParameters": {"PartitionKey": "x"}})
+    described = rig.wait_state("RUNNING")
+    assert "DynamoDB stream" in described["StateReason"]
 
 
 def test_constant_partition_key(rig) -> None:
