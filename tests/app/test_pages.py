@@ -1,0 +1,224 @@
+"""Every page through AppTest against a provisioned local cloud: buttons, seeded editor edits, live data."""
+
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from salescdc.infra import ApplyOptions, provision
+from salescdc.orders import OrderRepository
+from tests.app.conftest import factory_for, no_exceptions, open_page, settings_for, texts, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def pipeline(cloud: Any) -> None:
+    """Provision once for the module (the Provision button itself is tested in test_pipeline_page)."""
+    from salescdc.settings import Settings
+    from salescdc.clients import ClientFactory
+
+    settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0)
+    provision(settings, ClientFactory(settings),
+              options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+
+
+@pytest.fixture
+def env(app_env: dict[str, str], pipeline: None) -> dict[str, str]:
+    return app_env
+
+
+def put(env: dict[str, str], orderid: str, quantity: int = 2, price: str = "10.50", product: str = "Phone") -> None:
+    table = factory_for(env).resource("dynamodb").Table(settings_for(env).table_name)
+    table.put_item(Item={"orderid": orderid, "product_name": product, "quantity": quantity,
+                         "price": Decimal(price), "updated_at": "2026-01-01T00:00:00.000Z"})
+
+
+def get(env: dict[str, str], orderid: str) -> dict[str, Any] | None:
+    return OrderRepository(settings_for(env), factory_for(env)).get(orderid)
+
+
+def search(at: Any, orderid: str) -> None:
+    at.text_input(key="orders_search").set_value(orderid)
+    at.checkbox(key="orders_exact").check()
+    at.button(key="orders_load").click().run()
+    no_exceptions(at)
+
+
+def editor_key(at: Any) -> str:
+    return f"orders_editor_{at.session_state['orders_editor_version']}"
+
+
+def messages(at: Any) -> list[str]:
+    return [row["message"] for row in at.session_state["orders_rows"]]
+
+
+# -- Orders ----------------------------------------------------------------------------
+def test_orders_edit_is_saved_and_its_journey_becomes_queryable(env):
+    put(env, "7001", quantity=2)
+    at = open_page("app_pages/orders.py")
+    search(at, "7001")
+    assert [r["orderid"] for r in at.session_state["orders_rows"]] == ["7001"]
+    at.session_state[editor_key(at)] = {"edited_rows": {0: {"quantity": 5, "price": 12.34}},
+                                        "added_rows": [], "deleted_rows": []}
+    at.button(key="orders_save").click().run()
+    no_exceptions(at)
+    assert messages(at) == ["saved"]
+    item = get(env, "7001")
+    assert item["quantity"] == 5 and item["price"] == Decimal("12.34")
+    assert item["updated_at"] != "2026-01-01T00:00:00.000Z"
+
+    def queryable() -> bool:
+        at.run()
+        no_exceptions(at)
+        return at.session_state["orders_journey"].complete
+
+    wait_until(queryable, "the saved change to be queryable in Athena", timeout=90)
+    journey = at.session_state["orders_journey"]
+    saved = journey.saved_event
+    assert saved.op == "MODIFY" and saved.quantity == 5
+    assert saved.arrival_time and saved.s3_time and saved.queryable_time
+    assert "The saved change is queryable in Athena." in texts(at)
+
+
+def test_orders_add_and_delete_rows(env):
+    put(env, "7101")
+    at = open_page("app_pages/orders.py")
+    search(at, "7101")
+    at.session_state[editor_key(at)] = {
+        "edited_rows": {},
+        "added_rows": [{"orderid": "7102", "product_name": "Tablet", "quantity": 3, "price": 99.99}],
+        "deleted_rows": [0],
+    }
+    at.button(key="orders_save").click().run()
+    no_exceptions(at)
+    outcomes = {(o[1], o[2]): o[0] for o in at.session_state["orders_outcomes"]}
+    assert outcomes == {("add", "7102"): "saved", ("delete", "7101"): "saved"}
+    assert get(env, "7101") is None
+    assert get(env, "7102")["price"] == Decimal("99.99")
+    assert messages(at) == ["added"]
+
+
+def test_orders_invalid_rows_get_a_message_on_the_row_and_nothing_is_written(env):
+    put(env, "7201", quantity=2)
+    at = open_page("app_pages/orders.py")
+    search(at, "7201")
+    at.session_state[editor_key(at)] = {
+        "edited_rows": {0: {"quantity": 0}},
+        "added_rows": [{"orderid": "7201", "product_name": "", "quantity": 1, "price": 1.234}],
+        "deleted_rows": [],
+    }
+    at.button(key="orders_save").click().run()
+    no_exceptions(at)
+    edited_message, added_message = messages(at)
+    assert edited_message.startswith("invalid:") and "quantity must be a whole number" in edited_message
+    assert added_message.startswith("invalid:")
+    assert "product_name must not be empty" in added_message and "at most 2 decimals" in added_message
+    assert get(env, "7201")["quantity"] == 2
+
+
+def test_orders_conflict_shows_the_current_value_and_keeps_it(env):
+    put(env, "7301", quantity=2)
+    at = open_page("app_pages/orders.py")
+    search(at, "7301")
+    put(env, "7301", quantity=4)  # someone (the generator) writes it after it was loaded
+    at.session_state[editor_key(at)] = {"edited_rows": {0: {"quantity": 9}}, "added_rows": [], "deleted_rows": []}
+    at.button(key="orders_save").click().run()
+    no_exceptions(at)
+    [message] = messages(at)
+    assert message.startswith("conflict:") and "changed since it was loaded" in message
+    assert at.session_state["orders_rows"][0]["quantity"] == 4  # the row now shows the current value
+    assert get(env, "7301")["quantity"] == 4
+
+
+def test_orders_paging(env):
+    for i in range(30):
+        put(env, f"75{i:02d}")
+    at = open_page("app_pages/orders.py")
+    at.text_input(key="orders_search").set_value("75")
+    at.button(key="orders_load").click().run()
+    first = {r["orderid"] for r in at.session_state["orders_rows"]}
+    assert len(first) == 25
+    at.button(key="orders_next").click().run()
+    no_exceptions(at)
+    second = {r["orderid"] for r in at.session_state["orders_rows"]}
+    assert len(second) == 5 and not first & second
+    at.button(key="orders_prev").click().run()
+    assert {r["orderid"] for r in at.session_state["orders_rows"]} == first
+
+
+# -- Sales / Query / Health -------------------------------------------------------------
+def test_sales_page_shows_kpis_from_athena(env):
+    put(env, "7401", quantity=3, price="100.00", product="Laptop")
+    at = open_page("app_pages/sales.py")
+
+    def revenue_shown() -> bool:
+        at.run()
+        no_exceptions(at)
+        assert not at.error, [e.value for e in at.error]
+        metrics = {m.label: m.value for m in at.metric}
+        return metrics.get("Live orders") not in (None, "0")
+
+    wait_until(revenue_shown, "orders to reach the Sales KPIs", timeout=90, interval=1)
+    metrics = {m.label: m.value for m in at.metric}
+    assert decimal.Decimal(metrics["Revenue"].replace(",", "")) >= Decimal("300.00")
+    page = texts(at)
+    assert "SELECT" in page and "orders_current" in page  # each chart's SQL is shown
+    assert "Run time" in page and "data scanned" in page
+
+
+def test_query_page_runs_sql_and_offers_csv(env):
+    at = open_page("app_pages/query.py")
+    at.text_area(key="query_sql").set_value("SELECT 1 AS one, 'a' AS letter")
+    at.button(key="query_run").click().run()
+    no_exceptions(at)
+    assert not at.error
+    result = at.session_state["query_result"]
+    assert result.frame.to_dict("records") == [{"one": 1, "letter": "a"}]
+    assert "Run time" in texts(at)
+
+
+def test_query_page_shows_athenas_error(env):
+    at = open_page("app_pages/query.py")
+    at.text_area(key="query_sql").set_value("SELECT * FROM no_such_table")
+    at.button(key="query_run").click().run()
+    no_exceptions(at)
+    [error] = at.error
+    assert "Athena could not run the query" in error.value
+    assert "no_such_table" in error.value.lower()
+
+
+def test_health_page_shows_every_stage_running(env):
+    at = open_page("app_pages/health.py")
+    no_exceptions(at)
+    page = texts(at)
+    for stage in ("DynamoDB stream", "Pipe", "Kinesis", "Lambda", "Firehose", "S3", "Glue", "Athena"):
+        assert f"**{stage}**" in page
+    assert "RUNNING" in page and "ENABLED" in page
+    assert "Could not read" not in page
+
+
+# -- Pipeline -----------------------------------------------------------------------------
+def test_generator_start_shows_counters_then_stop(env):
+    at = open_page("app_pages/pipeline.py")
+    at.number_input(key="pipeline_rate").set_value(20.0)
+    at.slider(key="pipeline_update_share").set_value(0.3)
+    at.slider(key="pipeline_delete_share").set_value(0.0)
+    at.button(key="pipeline_start_generator").click().run()
+    no_exceptions(at)
+    try:
+        def counted() -> bool:
+            at.run()
+            metrics = {m.label: m.value for m in at.metric}
+            return metrics.get("Generator") == "running" and metrics.get("Inserts", "0") != "0"
+
+        wait_until(counted, "the generator's counters to move", timeout=60)
+    finally:
+        at.button(key="pipeline_stop_generator").click().run()
+    no_exceptions(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Generator"] == "stopped"
+    assert int(metrics["Inserts"].replace(",", "")) > 0
