@@ -32,8 +32,8 @@ from localcloud.athena.results import ResultSet
 
 log = logging.getLogger("localcloud.athena")
 
-# AWS's minimum for a workgroup's per-query data usage control (10 MB).
-MIN_BYTES_CUTOFF = 10_485_760
+# The API's minimum for a workgroup's per-query data usage control (10 MB, as botocore's model says).
+MIN_BYTES_CUTOFF = 10_000_000
 # Finished result sets kept in memory for GetQueryResults.
 _MAX_KEPT_RESULTS = 500
 _WORKERS = 2
@@ -120,6 +120,7 @@ class AthenaBackend:
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._engine: Engine | None = None
         self._lakes: dict[str, Lake] = {}
+        self._catalogs: dict[str, GlueCatalog] = {}
 
     # -- lifecycle (the LocalCloud runner protocol) ------------------------------
     name = "athena"
@@ -305,11 +306,23 @@ class AthenaBackend:
     def stop_query_execution(self, execution_id: str) -> None:
         execution = self.get(execution_id)
         execution.cancel.set()
-        if execution.cursor is not None:
-            interrupt(execution.cursor)
         with self._lock:
             if execution.state == "QUEUED":
                 self._finish(execution, "CANCELLED", "Query was cancelled by user")
+                return
+        # An interrupt that lands between two steps of the worker is lost, so keep
+        # interrupting until the worker has noticed.
+        threading.Thread(target=self._interrupt_until_done, args=(execution,), daemon=True,
+                         name=f"athena-stop-{execution_id[:8]}").start()
+
+    @staticmethod
+    def _interrupt_until_done(execution: QueryExecution, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while execution.state in ("QUEUED", "RUNNING") and time.monotonic() < deadline:
+            cursor = execution.cursor
+            if cursor is not None:
+                interrupt(cursor)
+            time.sleep(0.05)
 
     def get_query_results(self, execution_id: str, max_results: int | None, token: str | None) -> dict[str, Any]:
         execution = self.get(execution_id)
@@ -365,7 +378,11 @@ class AthenaBackend:
                 self._finish(execution, "FAILED", f"GENERIC_INTERNAL_ERROR: {type(exc).__name__}: {exc}", SYSTEM)
 
     def _planner(self, execution: QueryExecution) -> Planner:
-        catalog = GlueCatalog(self.cloud.url, execution.region)
+        # boto3 clients are costly to build and thread-safe: one per region.
+        with self._lock:
+            catalog = self._catalogs.get(execution.region)
+            if catalog is None:
+                catalog = self._catalogs[execution.region] = GlueCatalog(self.cloud.url, execution.region)
         return Planner(catalog, self._lake(execution.region))
 
     def _execute(self, execution: QueryExecution, cutoff: int | None) -> ResultSet:

@@ -105,7 +105,9 @@ class Planner:
         handler = getattr(self, f"_ddl_{statement.kind}")
         return handler(statement, (database or "default").lower(), describe_query)
 
-    def _names(self, table: exp.Table, database: str) -> tuple[str, str]:
+    def _names(self, table: exp.Expression | None, database: str) -> tuple[str, str]:
+        if table is None:
+            raise QueryFailed("SYNTAX_ERROR", "a table name is required")
         return (table.db or database).lower(), table.name.lower()
 
     def _require_db(self, db: str) -> None:
@@ -141,7 +143,7 @@ class Planner:
         return ResultSet.utility([], [])
 
     def _ddl_drop_view(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
-        db, name = self._names(st.tree.this, database)
+        db, name = self._names(_drop_target(st.tree), database)
         existing = self.catalog.get_table(db, name)
         if existing is None or not is_view(existing):
             if st.tree.args.get("exists"):
@@ -151,7 +153,7 @@ class Planner:
         return ResultSet.utility([], [])
 
     def _ddl_drop_table(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
-        db, name = self._names(st.tree.this, database)
+        db, name = self._names(_drop_target(st.tree), database)
         existing = self.catalog.get_table(db, name)
         if existing is None:
             if st.tree.args.get("exists"):
@@ -206,7 +208,7 @@ class Planner:
                 location = prop.this.name
             elif isinstance(prop, exp.SchemaCommentProperty):
                 comment = prop.this.name
-            elif isinstance(prop, exp.Property):
+            elif type(prop) is exp.Property:  # TBLPROPERTIES; subclasses are the clauses above
                 table_params[prop.this.name if isinstance(prop.this, exp.Literal) else prop.name] = \
                     prop.args["value"].name
         if not location:
@@ -247,7 +249,7 @@ class Planner:
         return ResultSet.utility([], [])
 
     def _ddl_drop_database(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
-        name = st.tree.this.name.lower()
+        name = self._names(_drop_target(st.tree), database)[1]
         if self.catalog.get_database(name) is None:
             if st.tree.args.get("exists"):
                 return ResultSet.utility([], [])
@@ -377,6 +379,14 @@ class Planner:
         return ResultSet.utility(["result"], rows)
 
 
+def _drop_target(tree: exp.Drop) -> exp.Expression | None:
+    """The table/view a DROP names (sqlglot keeps DROP TABLE's in `tables`)."""
+    tables = tree.args.get("tables") or []
+    if len(tables) > 1:
+        raise QueryFailed("SYNTAX_ERROR", "DROP takes one table at a time")
+    return tables[0] if tables else tree.this
+
+
 def name_unnamed_columns(tree: exp.Expression) -> exp.Expression:
     """Athena names an unnamed result column `_col<position>` (DuckDB would use the expression text)."""
     select = tree
@@ -392,7 +402,8 @@ def name_unnamed_columns(tree: exp.Expression) -> exp.Expression:
 
 
 def _column(c: exp.ColumnDef) -> dict[str, str]:
-    hive_type = c.args["kind"].sql(dialect="hive").lower()
+    # Glue spells types compactly, as Athena writes them: decimal(10,2), struct<a:int,b:string>.
+    hive_type = re.sub(r"\s*([,:<>()])\s*", r"\1", c.args["kind"].sql(dialect="hive").lower())
     col = {"Name": c.name.lower(), "Type": hive_type}
     comment = c.find(exp.CommentColumnConstraint)
     if comment is not None:
