@@ -69,6 +69,12 @@ class AwsServiceError(Exception):
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
+def signed_service(environ: dict[str, Any]) -> str | None:
+    """The service named in the request's SigV4 credential scope (lower case), if it is signed."""
+    scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return scope.group(2).lower() if scope else None
+
+
 class Router:
     """Maps (service, action) and (service, method, path pattern) to handlers."""
 

@@ -8,6 +8,8 @@ optionally, a background runner (an object with start/stop/health).
 from __future__ import annotations
 
 import errno
+import gzip
+import io
 import json
 import logging
 import socket
@@ -19,7 +21,7 @@ from typing import Any, Protocol
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from localcloud.metrics import MetricsPublisher
-from localcloud.routing import AwsResponse, AwsServiceError, Router
+from localcloud.routing import AwsResponse, AwsServiceError, Router, signed_service
 
 log = logging.getLogger("localcloud")
 
@@ -167,6 +169,10 @@ class LocalCloud:
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO") == HEALTH_PATH:
             return _send(AwsResponse.json(self.health(), content_type="application/json"), start_response)
+        try:
+            _inflate_gzip_body(environ)
+        except AwsServiceError as exc:
+            return _send(exc.to_response(), start_response)
         matched = self.router.match(environ)
         if matched is None:
             return self._moto_app(environ, start_response)
@@ -180,6 +186,32 @@ class LocalCloud:
                       traceback.format_exc())
             response = AwsServiceError("InternalFailure", f"{type(exc).__name__}: {exc}", 500).to_response()
         return _send(response, start_response)
+
+
+def _inflate_gzip_body(environ: dict[str, Any]) -> None:
+    """Undo SDK request compression once, here, for every service but S3.
+
+    botocore gzips large request bodies (e.g. PutMetricData over 10 KB). moto's
+    server inflates such a body in a before_request hook and then its response
+    parser inflates it again, which fails ("Not a gzipped file") and loses the
+    request. For S3, Content-Encoding describes the stored object, so it stays.
+    """
+    if environ.get("HTTP_CONTENT_ENCODING", "").strip().lower() != "gzip":
+        return
+    if signed_service(environ) in (None, "s3"):
+        return
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    raw = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read()
+    try:
+        body = gzip.decompress(raw)
+    except (OSError, EOFError) as exc:
+        raise AwsServiceError("SerializationException", f"The request body is not valid gzip: {exc}") from None
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    del environ["HTTP_CONTENT_ENCODING"]
 
 
 def _send(response: AwsResponse, start_response: Any) -> list[bytes]:

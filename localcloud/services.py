@@ -12,10 +12,12 @@ if TYPE_CHECKING:
     from localcloud.server import LocalCloud
 
 SERVICE_PACKAGES: list[str] = [
+    "localcloud.s3",
     "localcloud.glue",
     "localcloud.lambda_exec",
     "localcloud.firehose",
     "localcloud.dynamodb",
+    "localcloud.kinesis",
     "localcloud.pipes",
     "localcloud.athena",
     # e.g. "localcloud.glue", "localcloud.lambda_exec", "localcloud.pipes", "localcloud.firehose", "localcloud.athena"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -83,7 +82,6 @@ class KinesisTarget:
         client: Any,
         stream_arn: str,
         partition_key: PartitionKey,
-        publish: Callable[..., None],
         pipe_name: str,
         max_backoff_s: float = 2.0,
     ):
@@ -91,7 +89,6 @@ class KinesisTarget:
         self.stream_arn = stream_arn
         self.stream_name = stream_arn.split("/", 1)[-1]
         self.partition_key = partition_key
-        self.publish = publish
         self.pipe_name = pipe_name
         self.max_backoff_s = max_backoff_s
         # Test seam: replace to inject partial failures (same signature as client.put_records).
@@ -127,7 +124,6 @@ class KinesisTarget:
             if stopping():
                 return False
             call = _next_call(pending)
-            started = time.monotonic()
             try:
                 response = self.put_records(
                     StreamARN=self.stream_arn,
@@ -135,7 +131,6 @@ class KinesisTarget:
                 )
             except (ClientError, BotoCoreError) as exc:
                 reason = describe_target_error(exc, self.stream_name)
-                self._count_call(len(call), 0, started, failed_call=True)
                 on_error(reason)
                 log.warning("pipe %s: PutRecords to %s failed: %s", self.pipe_name, self.stream_name, reason)
                 if sleep(backoff):
@@ -147,8 +142,6 @@ class KinesisTarget:
             if len(results) != len(call):  # a malformed answer: trust nothing in it
                 rejected = {id(r) for r in call}
             accepted = [r for r in call if id(r) not in rejected]
-            self._count_call(len(call), len(accepted), started, failed_call=False,
-                             accepted_bytes=sum(len(r.data) for r in accepted))
             done = {id(r) for r in accepted}
             pending = [r for r in pending if id(r) not in done]
             if rejected:
@@ -164,20 +157,6 @@ class KinesisTarget:
                 backoff = 0.1
         on_error(None)
         return True
-
-    def _count_call(self, total: int, accepted: int, started: float, failed_call: bool,
-                    accepted_bytes: int = 0) -> None:
-        dims = {"StreamName": self.stream_name}
-        if not failed_call:
-            self.publish("AWS/Kinesis", "PutRecords.TotalRecords", total, "Count", dims)
-            self.publish("AWS/Kinesis", "PutRecords.SuccessfulRecords", accepted, "Count", dims)
-            self.publish("AWS/Kinesis", "PutRecords.FailedRecords", total - accepted, "Count", dims)
-            self.publish("AWS/Kinesis", "PutRecords.Latency", (time.monotonic() - started) * 1000,
-                         "Milliseconds", dims)
-            if accepted:
-                self.publish("AWS/Kinesis", "IncomingRecords", accepted, "Count", dims)
-                self.publish("AWS/Kinesis", "IncomingBytes", accepted_bytes, "Bytes", dims)
-        self.publish("AWS/Kinesis", "PutRecords.Success", 0 if failed_call else 1, "Count", dims)
 
 
 def _next_call(pending: list[OutgoingRecord]) -> list[OutgoingRecord]:

@@ -297,7 +297,7 @@ class PipeWorker:
             partition_key = None
         self.target = None
         if partition_key is not None:
-            self.target = KinesisTarget(kinesis, target_arn, partition_key, self._publish, self.snapshot.name,
+            self.target = KinesisTarget(kinesis, target_arn, partition_key, self.snapshot.name,
                                         self.runner.max_backoff_s)
             if self.runner.on_target_created:
                 self.runner.on_target_created(self.target)

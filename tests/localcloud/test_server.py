@@ -116,6 +116,13 @@ def test_in_process_start_and_stop_release_the_port(tmp_path: Path) -> None:
         assert not port_is_free("127.0.0.1", port)
         assert {r.name for r in cloud.runners} >= {"pipes"}
         assert cloud.health()["runners"]["pipes"]["state"] == "running"
+        # botocore gzips bodies over 10 KB; moto alone inflates them twice and fails.
+        cw = boto3.client("cloudwatch", endpoint_url=cloud.url, region_name="ap-south-1")
+        data = [{"MetricName": f"m{i}", "Value": 1.0, "Dimensions": [{"Name": "StreamName", "Value": "s" * 60}]}
+                for i in range(300)]
+        cw.put_metric_data(Namespace="Test/Gzip", MetricData=data[:150])
+        cw.put_metric_data(Namespace="Test/Gzip", MetricData=data[150:])
+        assert len(cw.list_metrics(Namespace="Test/Gzip")["Metrics"]) == 300
     assert port_is_free("127.0.0.1", port)
     assert cloud.health()["runners"]["pipes"]["state"] == "stopped"
     reset_moto()
