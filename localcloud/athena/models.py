@@ -163,6 +163,12 @@ class AthenaBackend:
                 self._engine = Engine(self.cache_dir)
             return self._engine
 
+    def clear_cache(self) -> None:
+        """Drop decoded snapshots and cached lake objects: the next query starts cold."""
+        self.engine.drop_snapshots()
+        for path in self.cache_dir.glob("*"):
+            path.unlink(missing_ok=True)
+
     def _lake(self, region: str) -> Lake:
         with self._lock:
             if region not in self._lakes:
