@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from localcloud.glue import responses
+from localcloud.glue.runner import CrawlerRunner
 
 if TYPE_CHECKING:
     from localcloud.server import LocalCloud
@@ -19,3 +20,4 @@ if TYPE_CHECKING:
 def install(cloud: LocalCloud) -> None:
     for action, handler in {**responses.CLASSIFIER_ACTIONS, **responses.CRAWLER_ACTIONS}.items():
         cloud.router.action("glue", action)(handler)
+    cloud.runners.append(CrawlerRunner())

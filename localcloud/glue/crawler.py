@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from localcloud.glue.crawllog import CrawlLog
-from localcloud.glue.inference import Struct, columns_of, merge_struct, similarity
+from localcloud.glue.inference import Struct, columns_of, lowercase_columns, merge_struct, similarity
 from localcloud.glue.models import CrawlRun, GlueExtrasBackend
 from localcloud.glue.s3source import S3Object, S3PathError, S3Reader, split_s3_path
 from localcloud.glue.scanning import FileScan, scan_object
@@ -554,7 +554,7 @@ def _merged(scans: list[FileScan]) -> Struct:
     schema = Struct()
     for scan in scans:
         schema = merge_struct(schema, scan.schema)
-    return schema
+    return lowercase_columns(schema)
 
 
 def _statistics(scans: list[FileScan]) -> dict[str, str]:

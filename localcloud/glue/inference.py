@@ -101,6 +101,15 @@ def columns_of(schema: Struct) -> list[dict[str, str]]:
     return [{"Name": name, "Type": render(kind)} for name, kind in schema.fields.items()]
 
 
+def lowercase_columns(schema: Struct) -> Struct:
+    """Top-level names lowercased, as Glue catalogues columns; names differing only in case merge."""
+    out: dict[str, GlueType] = {}
+    for name, kind in schema.fields.items():
+        low = name.lower()
+        out[low] = merge(out[low], kind) if low in out else kind
+    return Struct(out)
+
+
 def similarity(a: Struct, b: Struct) -> float:
     """Share of column names two schemas have in common (1.0 when both are empty)."""
     names_a, names_b = set(a.fields), set(b.fields)

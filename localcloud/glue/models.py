@@ -100,6 +100,7 @@ class CrawlRun:
     partitions_deleted: int = 0
     malformed_records: int = 0
     stop_requested: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
 
     @property
     def log_group(self) -> str:
@@ -209,8 +210,8 @@ class GlueExtrasBackend(BaseBackend):
                 raise CrawlerRunningException(f"Crawler with name {name} has already started")
             run = CrawlRun(crawl_id=str(uuid.uuid4()), crawler_name=name)
             self.crawls.setdefault(name, []).append(run)
-        Crawl(account_id=self.account_id, region=self.region_name, crawler=crawler, run=run, extras=self,
-              glue=glue).start()
+        run.thread = Crawl(account_id=self.account_id, region=self.region_name, crawler=crawler, run=run,
+                           extras=self, glue=glue).start()
         return run
 
     def stop_crawler(self, name: str) -> None:

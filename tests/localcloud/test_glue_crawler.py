@@ -122,13 +122,16 @@ EXPECTED_INFERRED = {
 }
 
 
-def test_s3_target_creates_table_and_partitions(aws: dict, lake: dict) -> None:
+def test_s3_target_creates_table_and_partitions(aws: dict, lake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    # long enough that even a slow, shared machine answers GetCrawler while the crawl is RUNNING and STOPPING
+    monkeypatch.setattr(crawler_module, "MIN_RUNNING_SECONDS", 1.0)
+    monkeypatch.setattr(crawler_module, "STOPPING_SECONDS", 0.5)
     glue, s3 = aws["glue"], aws["s3"]
     write_two_days(s3, lake["bucket"])
     s3_crawler(glue, lake, "orders-crawler", f"s3://{lake['bucket']}/orders/")
 
     states = run_crawler(glue, "orders-crawler")
-    assert states[0] == "RUNNING" and states[-1] == "READY"
+    assert states == ["RUNNING", "STOPPING", "READY"]
     crawler = glue.get_crawler(Name="orders-crawler")["Crawler"]
     assert crawler["LastCrawl"]["Status"] == "SUCCEEDED"
     assert crawler["LastCrawl"]["LogGroup"] == "/aws-glue/crawlers"
@@ -301,13 +304,14 @@ def test_malformed_lines_are_skipped_counted_and_logged(aws: dict, lake: dict) -
 def test_array_documents_with_json_path_classifier(aws: dict, lake: dict) -> None:
     glue, s3 = aws["glue"], aws["s3"]
     s3.put_object(Bucket=lake["bucket"], Key="batches/b1.json",
-                  Body=json.dumps([{"id": 1, "tags": ["a"]}, {"id": 2 ** 40, "nested": {"x": 1.5}}]).encode())
+                  Body=json.dumps([{"id": 1, "tags": ["a"]}, {"ID": 2 ** 40, "nested": {"x": 1.5}}]).encode())
     glue.create_classifier(JsonClassifier={"Name": f"arr_{lake['suffix']}", "JsonPath": "$[*]"})
     glue.create_crawler(Name="arrays", Role=ROLE, DatabaseName=lake["database"], TablePrefix="raw_",
                         Targets={"S3Targets": [{"Path": f"s3://{lake['bucket']}/batches"}]},
                         Classifiers=[f"arr_{lake['suffix']}"])
     run_crawler(glue, "arrays")
     table = glue.get_table(DatabaseName=lake["database"], Name="raw_batches")["Table"]
+    # Glue lowercases column names, so "id" and "ID" are one column
     assert columns(table) == {"id": "bigint", "tags": "array<string>", "nested": "struct<x:double>"}
     assert table["PartitionKeys"] == []
 
@@ -350,6 +354,7 @@ def test_bucket_root_with_dissimilar_folders_makes_one_table_each(aws: dict, lak
 
 def test_running_twice_refused_and_stop_cancels(aws: dict, lake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(crawler_module, "MIN_RUNNING_SECONDS", 30.0)  # stays RUNNING until we stop it
+    monkeypatch.setattr(crawler_module, "STOPPING_SECONDS", 1.0)  # and STOPPING long enough to be seen
     glue, s3 = aws["glue"], aws["s3"]
     write_two_days(s3, lake["bucket"])
     s3_crawler(glue, lake, "stoppable", f"s3://{lake['bucket']}/orders/")
@@ -369,13 +374,18 @@ def test_running_twice_refused_and_stop_cancels(aws: dict, lake: dict, monkeypat
         glue.stop_crawler(Name="stoppable")
 
 
-def test_failures_are_reported_in_last_crawl(aws: dict, lake: dict) -> None:
+def test_failures_are_reported_in_last_crawl(cloud: object, aws: dict, lake: dict) -> None:
+    import urllib.request
+
     glue = aws["glue"]
     glue.create_crawler(Name="nodb", Role=ROLE, DatabaseName=f"missing_{lake['suffix']}",
                         Targets={"S3Targets": [{"Path": f"s3://{lake['bucket']}/orders/"}]})
     run_crawler(glue, "nodb")
     last = glue.get_crawler(Name="nodb")["Crawler"]["LastCrawl"]
     assert last["Status"] == "FAILED" and "missing_" in last["ErrorMessage"]
+    with urllib.request.urlopen(f"{cloud.url}/_localcloud/health") as resp:  # type: ignore[attr-defined]
+        crawlers = json.load(resp)["runners"]["glue-crawlers"]["crawlers"]
+    assert crawlers["123456789012/ap-south-1/nodb"]["last_status"] == "FAILED"
 
     glue.create_crawler(Name="notable", Role=ROLE, DatabaseName=lake["database"],
                         Targets={"CatalogTargets": [{"DatabaseName": lake["database"], "Tables": ["nope"]}]})
