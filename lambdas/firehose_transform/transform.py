@@ -57,6 +57,7 @@ FIELD_NAMES = (
     "arrival_time",
     "extra",
 )
+_LINE_KEYS = tuple(f'"{name}":' for name in FIELD_NAMES)
 OPS = ("INSERT", "MODIFY", "REMOVE")
 KEY = "orderid"
 # Item attributes that have their own column; everything else goes to `extra`.
@@ -199,7 +200,7 @@ def contract_line(stream_record: Any, arrival_ms: Any = None) -> str:
         arrival_time,
         to_json(extra),
     )
-    return "{" + ",".join(f"{json.dumps(n)}:{to_json(v)}" for n, v in zip(FIELD_NAMES, values)) + "}\n"
+    return "{" + ",".join(key + to_json(v) for key, v in zip(_LINE_KEYS, values)) + "}\n"
 
 
 def to_json(value: Any) -> str:
