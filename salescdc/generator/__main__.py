@@ -65,14 +65,16 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
 
     echo = options.rate_per_s <= ECHO_RATE_PER_S
+    def banner() -> None:
+        where = settings.endpoint_url or settings.region
+        print(f"Writing orders to {settings.table_name} ({where}) at {options.rate_per_s:g}/s; Ctrl-C stops.", flush=True)
+
     generator = OrderGenerator(settings, ClientFactory(settings), options,
-                               on_written=_echo if echo else None)
+                               on_written=_echo if echo else None, on_started=banner)
     if args.status_file:
         reporter = StatusReporter(args.status_file, generator, options, args.status_interval)
         reporter.start()
     progress = None if echo else _Progress(generator)
-    print(f"Writing orders to {settings.table_name} ({settings.endpoint_url or settings.region}) at "
-          f"{options.rate_per_s:g}/s; Ctrl-C stops.", flush=True)
     try:
         stats = generator.run(stop)
     except SalesCdcError as exc:

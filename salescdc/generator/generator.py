@@ -39,10 +39,12 @@ class OrderGenerator:
         options: GeneratorOptions,
         *,
         on_written: Callable[[list[Operation]], None] | None = None,
+        on_started: Callable[[], None] | None = None,
     ):
         self.settings = settings
         self.options = options
-        self.on_written = on_written
+        self.on_written = on_written  # called with each batch of acknowledged operations
+        self.on_started = on_started  # called once the table is known to exist, before the first write
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._stats = GeneratorStats()
@@ -83,6 +85,8 @@ class OrderGenerator:
                 self._started = time.monotonic()
                 self._stats.started_at = time.time()
                 self._running = True
+            if self.on_started is not None:
+                self.on_started()
             self._loop()
         except StopRequested:
             pass
