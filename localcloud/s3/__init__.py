@@ -1,0 +1,20 @@
+"""S3 fidelity the pipeline depends on: bucket-policy conditions see the request's transport.
+
+moto evaluates bucket-policy Conditions with no request context, so every
+conditional Deny matches — the lake's TLS-only statement (Deny when
+aws:SecureTransport is false) would then deny every object request.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from localcloud.s3.policy import RequestContextMiddleware, install_policy_evaluation
+
+if TYPE_CHECKING:
+    from localcloud.server import LocalCloud
+
+
+def install(cloud: LocalCloud) -> None:
+    cloud._moto_app = RequestContextMiddleware(cloud._moto_app)
+    install_policy_evaluation()
