@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localcloud.pipes.exceptions import ConflictException, NotFoundException, ValidationException
+from localcloud.pipes.filters import parse_filter_criteria
 
 REQUESTED_STATES = ("RUNNING", "STOPPED")
 # Keys of Source/TargetParameters that AWS replaces as a whole on UpdatePipe
@@ -47,6 +48,7 @@ class PipeSnapshot:
     source_parameters: dict[str, Any]
     target: str
     target_parameters: dict[str, Any]
+    enrichment: str | None
     version: int  # bumps on every UpdatePipe so the runner reloads the configuration
 
 
@@ -82,6 +84,7 @@ class PipeStore:
             if not body.get(field):
                 raise ValidationException(f"{field} is a required parameter.")
         self._check_desired(body.get("DesiredState"))
+        parse_filter_criteria((body.get("SourceParameters") or {}).get("FilterCriteria"))
         with self.lock:
             backend = moto_pipes_backend(account_id, region)
             if name in backend.pipes:
@@ -114,6 +117,7 @@ class PipeStore:
         if not body.get("RoleArn"):
             raise ValidationException("RoleArn is a required parameter.")
         self._check_desired(body.get("DesiredState"))
+        parse_filter_criteria((body.get("SourceParameters") or {}).get("FilterCriteria"))
         with self.lock:
             pipe = self._get(account_id, region, name)
             if pipe.status in ("CREATING", "UPDATING", "DELETING"):
@@ -216,6 +220,7 @@ class PipeStore:
                             source_parameters=copy.deepcopy(pipe.source_parameters or {}),
                             target=pipe.target,
                             target_parameters=copy.deepcopy(pipe.target_parameters or {}),
+                            enrichment=pipe.enrichment,
                             version=getattr(pipe, "localcloud_version", 1),
                         )
 

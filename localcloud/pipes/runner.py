@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from localcloud.checkpoints import CheckpointStore
 from localcloud.pipes.events import epoch_seconds, to_pipe_event
 from localcloud.pipes.exceptions import PipeRunError, RecordTransformError, SourceUnavailable
+from localcloud.pipes.filters import RecordFilter
 from localcloud.pipes.kinesis_target import KinesisTarget, PartitionKey
 from localcloud.pipes.models import PipeSnapshot, PipeStore
 
@@ -41,12 +42,16 @@ def supported(snapshot: PipeSnapshot) -> str | None:
         return "The local cloud runs pipes whose source is a DynamoDB stream; this source is not moved."
     if ":kinesis:" not in snapshot.target or ":stream/" not in snapshot.target:
         return "The local cloud runs pipes whose target is a Kinesis stream; this target is not written."
+    if snapshot.enrichment:
+        return "The local cloud does not run pipe enrichments; this pipe moves no data here."
+    if "InputTemplate" in snapshot.target_parameters:
+        return "The local cloud does not apply a target InputTemplate; this pipe moves no data here."
     return None
 
 
 def _config_signature(snapshot: PipeSnapshot) -> tuple[Any, ...]:
     return (snapshot.source, repr(sorted(snapshot.source_parameters.items())), snapshot.target,
-            repr(sorted(snapshot.target_parameters.items())))
+            repr(sorted(snapshot.target_parameters.items())), snapshot.enrichment)
 
 
 class PipesRunner:
@@ -123,6 +128,8 @@ class PipesRunner:
                 "source": snap.source,
                 "target": snap.target,
                 "records_delivered": 0,
+                "records_filtered_out": 0,
+                "records_dropped": 0,
                 "lag_ms": None,
                 "shards": {sid: {"position": pos.get("after"), "pending_records": 0, "closed": False,
                                  "done": bool(pos.get("done"))}
@@ -231,6 +238,9 @@ class PipeWorker:
         self.batch_size = int(params.get("BatchSize") or DEFAULT_BATCH_SIZE)
         self.batching_window_s = float(params.get("MaximumBatchingWindowInSeconds") or 0)
         self.max_retry_attempts = int(params.get("MaximumRetryAttempts", -1))
+        self.filter = RecordFilter(snapshot.source_parameters.get("FilterCriteria"))
+        self.records_filtered_out = 0
+        self.records_dropped = 0  # given up after MaximumRetryAttempts
         self.stream_arn = snapshot.source
         self.region = self.stream_arn.split(":")[3]
 
@@ -459,19 +469,23 @@ class PipeWorker:
         """Send the shard's buffered batch; acknowledge it once Kinesis took all of it."""
         batch = state.buffer[: self.batch_size]
         events = [(r["dynamodb"]["SequenceNumber"], to_pipe_event(r, self.stream_arn)) for r in batch]
+        passing = [(seq, e) for seq, e in events if self.filter.passes(e)]
+        self.records_filtered_out += len(events) - len(passing)
+        events = passing
         started = time.monotonic()
         name = {"PipeName": self.snapshot.name}
         size = 0
         attempts = 0
-        while True:
+        delivered = dropped = 0
+        while events:
             try:
                 assert self.target is not None
                 outgoing = self.target.prepare(events)
                 size = sum(len(o.data) for o in outgoing)
                 self._publish("AWS/EventBridge/Pipes", "Invocations", 1, "None", name)
-                delivered = self.target.deliver(outgoing, self._stop.is_set, self._error, self._sleep)
-                if not delivered:
+                if not self.target.deliver(outgoing, self._stop.is_set, self._error, self._sleep):
                     return False
+                delivered = len(events)
                 break
             except PipeRunError as exc:
                 attempts += 1
@@ -481,21 +495,25 @@ class PipeWorker:
                 self._publish("AWS/EventBridge/Pipes", "TargetStageFailed", 1, "None", name)
                 log.warning("pipe %s: batch of %d failed: %s", self.snapshot.name, len(batch), exc)
                 if 0 <= self.max_retry_attempts < attempts:
+                    # AWS would hand them to the DeadLetterConfig; the local cloud has none, so it logs them.
                     log.error("pipe %s: dropping %d records after %d attempts (MaximumRetryAttempts=%d): %s",
-                              self.snapshot.name, len(batch), attempts, self.max_retry_attempts, exc)
+                              self.snapshot.name, len(events), attempts, self.max_retry_attempts, exc)
+                    dropped = len(events)
                     break
                 if self._sleep(min(0.25 * 2 ** attempts, self.runner.max_backoff_s)):
                     return False
-        elapsed_ms = (time.monotonic() - started) * 1000
-        self._publish("AWS/EventBridge/Pipes", "EventCount", len(batch), "None", name)
-        self._publish("AWS/EventBridge/Pipes", "EventSize", size, "Bytes", name)
-        self._publish("AWS/EventBridge/Pipes", "Duration", elapsed_ms, "Milliseconds", name)
-        self._publish("AWS/EventBridge/Pipes", "TargetStageDuration", elapsed_ms, "Milliseconds", name)
+        if delivered:
+            elapsed_ms = (time.monotonic() - started) * 1000
+            self._publish("AWS/EventBridge/Pipes", "EventCount", delivered, "None", name)
+            self._publish("AWS/EventBridge/Pipes", "EventSize", size, "Bytes", name)
+            self._publish("AWS/EventBridge/Pipes", "Duration", elapsed_ms, "Milliseconds", name)
+            self._publish("AWS/EventBridge/Pipes", "TargetStageDuration", elapsed_ms, "Milliseconds", name)
         state.acked_seq = batch[-1]["dynamodb"]["SequenceNumber"]
         state.acked_record_time = _record_time(batch[-1])
         del state.buffer[: len(batch)]
         state.buffer_since = time.monotonic() if state.buffer else None
-        self.records_delivered += len(batch)
+        self.records_delivered += delivered
+        self.records_dropped += dropped
         self._save_positions()
         return True
 
@@ -517,6 +535,8 @@ class PipeWorker:
             "source": self.stream_arn,
             "target": self.snapshot.target,
             "records_delivered": self.records_delivered,
+            "records_filtered_out": self.records_filtered_out,
+            "records_dropped": self.records_dropped,
             "lag_ms": round(lag),
             "shards": {
                 s.shard_id: {

@@ -316,6 +316,57 @@ def test_a_pipe_the_local_cloud_cannot_run_says_so(rig) -> None:
                           TargetParameters={"KinesisStreamParameters": {"PartitionKey": "x"}})
     described = rig.wait_state("RUNNING")
     assert "DynamoDB stream" in described["StateReason"]
+    rig.pipes.delete_pipe(Name=rig.pipe)
+    rig.pipes.create_pipe(Name=rig.pipe, RoleArn=ROLE, Source=rig.stream_arn, Target=rig.kinesis_arn,
+                          SourceParameters={"DynamoDBStreamParameters": {"StartingPosition": "TRIM_HORIZON"}},
+                          TargetParameters={"InputTemplate": '{"id": <$.eventID>}',
+                                            "KinesisStreamParameters": {"PartitionKey": "x"}})
+    described = rig.wait_state("RUNNING")
+    assert "InputTemplate" in described["StateReason"]
+    rig.put("1", qty=1)
+    time.sleep(1.0)  # several poll intervals: it must not deliver untransformed events
+    assert rig.landed() == []
+
+
+def test_filter_criteria_pass_only_matching_records_and_still_advance(rig) -> None:
+    rig.pipes.create_pipe(  # FilterCriteria sits beside DynamoDBStreamParameters, not inside it
+        Name=rig.pipe, RoleArn=ROLE, Source=rig.stream_arn, Target=rig.kinesis_arn,
+        SourceParameters={"DynamoDBStreamParameters": {"StartingPosition": "TRIM_HORIZON"},
+                          "FilterCriteria": {"Filters": [{"Pattern": json.dumps({"eventName": ["MODIFY"]})}]}},
+        TargetParameters={"KinesisStreamParameters": {"PartitionKey": "$.dynamodb.Keys.orderid.S"}},
+    )
+    rig.wait_state("RUNNING")
+    rig.put("1", qty=1)
+    rig.put("1", qty=2)
+    rig.delete("1")
+    rig.put("2", qty=1)
+    rig.put("2", qty=5)
+    landed = rig.wait_landed(2)
+    health = wait_for(lambda: (h := _runner(rig.cloud).health()["pipes"][rig.pipe])["records_filtered_out"] == 3
+                      and h, "the three other records to be filtered out")
+    assert [e["eventName"] for _, e in landed] == ["MODIFY", "MODIFY"]
+    assert sorted(_image_values([e for _, e in landed])) == ["2", "5"]
+    (shard,) = health["shards"].values()
+    assert shard["pending_records"] == 0  # the filtered records' positions were acknowledged too
+
+
+def test_invalid_filter_pattern_is_a_validation_error(rig) -> None:
+    with pytest.raises(rig.pipes.exceptions.ValidationException, match="FilterCriteria"):
+        rig.pipes.create_pipe(
+            Name=rig.pipe, RoleArn=ROLE, Source=rig.stream_arn, Target=rig.kinesis_arn,
+            SourceParameters={"FilterCriteria": {"Filters": [{"Pattern": "{not json"}]}},
+        )
+
+
+def test_maximum_retry_attempts_gives_up_on_a_bad_record_and_moves_on(rig) -> None:
+    rig.create_pipe(partition_key="$.dynamodb.NewImage.orderid.S", BatchSize=1, MaximumRetryAttempts=1)
+    rig.put("1", qty=1)
+    rig.delete("1")  # a REMOVE has no NewImage: its partition key matches nothing
+    rig.put("2", qty=1)
+    landed = rig.wait_landed(2)
+    assert [pk for pk, _ in landed if pk == "1"] == ["1"] and {pk for pk, _ in landed} == {"1", "2"}
+    assert all(e["eventName"] == "INSERT" for _, e in landed)
+    assert _runner(rig.cloud).health()["pipes"][rig.pipe]["records_dropped"] == 1
 
 
 def test_constant_partition_key(rig) -> None:
