@@ -1,0 +1,92 @@
+"""Athena over pipeline-written data: provision with infra, change orders, query the lake.
+
+The whole local pipeline (DynamoDB Streams -> Pipe -> Kinesis -> Firehose with
+the real transform Lambda -> S3) writes the lake; infra defines order_changes
+and creates orders_current through Athena DDL. Then `orders_current`, read with
+pyathena's PandasCursor, must equal a scan of the DynamoDB table.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from localcloud.testing import running_localcloud
+from salescdc.clients import ClientFactory
+from salescdc.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from salescdc.infra import ApplyOptions, provision
+
+    with running_localcloud(tmp_path_factory.mktemp("athena-e2e")) as cloud:
+        settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
+        factory = ClientFactory(settings)
+        provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+        yield {"cloud": cloud, "settings": settings, "factory": factory}
+
+
+def _lake_lines(factory: ClientFactory) -> list[dict[str, Any]]:
+    s3 = factory.client("s3")
+    bucket = factory.bucket_name()
+    lines = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="orders/"):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+            lines += [json.loads(line) for line in body.splitlines() if line.strip()]
+    return lines
+
+
+def test_orders_current_equals_a_scan_of_dynamodb_after_mixed_changes(env: dict[str, Any]) -> None:
+    import pyathena
+    from pyathena.pandas.cursor import PandasCursor
+
+    settings, factory, cloud = env["settings"], env["factory"], env["cloud"]
+    table = factory.resource("dynamodb").Table(settings.table_name)
+    changes = 0
+    for i in range(1, 9):
+        table.put_item(Item={"orderid": str(i), "product_name": "Laptop" if i % 2 else "Phone",
+                             "quantity": i, "price": Decimal(f"{i * 11}.{i:02d}")})
+        changes += 1
+    for i in (2, 3, 5):
+        table.update_item(Key={"orderid": str(i)}, UpdateExpression="SET quantity = :q, price = :p",
+                          ExpressionAttributeValues={":q": 10 + i, ":p": Decimal("0.10")})
+        changes += 1
+    for i in (4, 7):
+        table.delete_item(Key={"orderid": str(i)})
+        changes += 1
+    table.update_item(Key={"orderid": "3"}, UpdateExpression="SET quantity = :q",
+                      ExpressionAttributeValues={":q": 99})
+    changes += 1
+
+    deadline = time.monotonic() + 120
+    while len({line["event_id"] for line in _lake_lines(factory)}) < changes:
+        assert time.monotonic() < deadline, f"lake incomplete; health: {cloud.health()}"
+        time.sleep(0.3)
+
+    expected = {
+        item["orderid"]: (item["product_name"], int(item["quantity"]), Decimal(item["price"]))
+        for item in table.scan()["Items"]
+    }
+    conn = pyathena.connect(
+        s3_staging_dir=f"s3://{factory.bucket_name()}/athena-results/", region_name=settings.region,
+        work_group=settings.athena_workgroup, schema_name=settings.glue_database, endpoint_url=cloud.url,
+        aws_access_key_id="test", aws_secret_access_key="test", poll_interval=0.05,
+    )
+    with conn.cursor(PandasCursor) as cursor:
+        df = cursor.execute("SELECT orderid, product_name, quantity, price FROM orders_current").as_pandas()
+    got = {r.orderid: (r.product_name, int(r.quantity), Decimal(str(r.price))) for r in df.itertuples()}
+    assert got == expected
+    assert {"4", "7"}.isdisjoint(got) and got["3"][1] == 99
+
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT op, count(*) FROM order_changes GROUP BY op ORDER BY op")
+        assert dict(cursor.fetchall()) == {"INSERT": 8, "MODIFY": 4, "REMOVE": 2}
