@@ -16,6 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--data-dir", default=".localcloud", help="checkpoints, caches and the log")
     parser.add_argument("--log-requests", action="store_true", help="log every request to the log file")
+    parser.add_argument("--no-runners", action="store_true",
+                        help="serve the AWS APIs only: pipes, Firehose and the rest move no data")
     args = parser.parse_args(argv)
 
     # Handlers first: a SIGTERM that arrives while starting still ends in a clean stop.
@@ -26,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
-    cloud = LocalCloud(args.host, args.port, args.data_dir, log_requests=args.log_requests)
+    cloud = LocalCloud(args.host, args.port, args.data_dir, log_requests=args.log_requests,
+                       start_runners=not args.no_runners)
     try:
         cloud.start()
     except PortInUseError as exc:

@@ -16,6 +16,7 @@ import socket
 import threading
 import traceback
 from pathlib import Path
+from collections.abc import Collection
 from typing import Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -66,11 +67,16 @@ class LocalCloud:
         port: int = 4566,
         data_dir: str | Path = ".localcloud",
         log_requests: bool = False,
+        start_runners: bool | Collection[str] = True,
     ):
+        """`start_runners`: True starts every runner, False none (APIs only, no data moves), or a
+        collection of runner names (e.g. {"pipes"}) to start only those. Any runner can also be
+        stopped and started later through `cloud.runner(name).stop()/.start()`."""
         self.host = host
         self.port = port
         self.data_dir = Path(data_dir)
         self.log_requests = log_requests
+        self.start_runners = start_runners
         self.router = Router()
         self.runners: list[Runner] = []
         self._server: BaseWSGIServer | None = None
@@ -131,7 +137,11 @@ class LocalCloud:
         self._thread.start()
         self.metrics.start()
         for runner in self.runners:
-            runner.start()
+            if self._should_start(runner.name):
+                try:
+                    runner.start()
+                except Exception:  # one broken runner must not take the APIs down; health shows it
+                    log.exception("runner %s failed to start", runner.name)
         log.info("local cloud serving on %s (data dir %s)", self.url, self.data_dir)
         return self
 
@@ -150,6 +160,18 @@ class LocalCloud:
         self._server = None
         log.info("local cloud stopped")
 
+    def _should_start(self, name: str) -> bool:
+        if isinstance(self.start_runners, bool):
+            return self.start_runners
+        return name in self.start_runners
+
+    def runner(self, name: str) -> Runner:
+        """The runner called `name` ("pipes", "firehose", "lambda", ...)."""
+        for runner in self.runners:
+            if runner.name == name:
+                return runner
+        raise KeyError(f"no runner named {name!r}; this cloud has {[r.name for r in self.runners]}")
+
     def __enter__(self) -> LocalCloud:
         return self.start()
 
@@ -163,7 +185,8 @@ class LocalCloud:
                 runners[runner.name] = runner.health()
             except Exception as exc:  # health must answer even when a runner is broken
                 runners[runner.name] = {"state": "error", "last_error": str(exc)}
-        return {"status": "running", "url": self.url, "runners": runners}
+        return {"status": "running" if self._server is not None else "stopped", "url": self.url,
+                "runners": runners}
 
     # -- WSGI ----------------------------------------------------------
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:

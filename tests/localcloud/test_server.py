@@ -105,6 +105,19 @@ def test_log_requests_writes_each_request_to_the_log_file_and_sigint_stops(tmp_p
     assert '"POST / HTTP/1.1" 200' in (tmp_path / "data" / "localcloud.log").read_text()
 
 
+def test_runners_can_be_left_off_and_started_by_name(tmp_path: Path) -> None:
+    from localcloud.testing import reset_moto
+
+    reset_moto()
+    with LocalCloud(port=0, data_dir=tmp_path / "d", start_runners=False) as cloud:
+        assert cloud.health()["runners"]["pipes"]["state"] == "stopped"
+        cloud.runner("pipes").start()
+        assert cloud.health()["runners"]["pipes"]["state"] == "running"
+        with pytest.raises(KeyError, match="no runner named 'nope'"):
+            cloud.runner("nope")
+    reset_moto()
+
+
 def test_in_process_start_and_stop_release_the_port(tmp_path: Path) -> None:
     from localcloud.testing import reset_moto
 
@@ -124,5 +137,6 @@ def test_in_process_start_and_stop_release_the_port(tmp_path: Path) -> None:
         cw.put_metric_data(Namespace="Test/Gzip", MetricData=data[150:])
         assert len(cw.list_metrics(Namespace="Test/Gzip")["Metrics"]) == 300
     assert port_is_free("127.0.0.1", port)
+    assert cloud.health()["status"] == "stopped"
     assert cloud.health()["runners"]["pipes"]["state"] == "stopped"
     reset_moto()
