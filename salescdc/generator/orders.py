@@ -92,7 +92,7 @@ class OrderPlanner:
         batch: list[Operation] = []
         used: set[str] = set()
         while len(batch) < n:
-            op, self._held = self._held or self._draw(), None
+            op, self._held = (self._restamped(self._held) if self._held else self._draw()), None
             if op is None:
                 break
             if op.orderid in used:
@@ -120,6 +120,14 @@ class OrderPlanner:
                 self._remove(oid)
 
     # -- planning ----------------------------------------------------------
+
+    def _restamped(self, op: Operation) -> Operation:
+        """A held operation goes out one batch later: its updated_at says when it was sent."""
+        if op.item is None:
+            return op
+        item = {**op.item, "updated_at": self._timestamp()}
+        self._items[op.orderid] = dict(item)
+        return Operation(op.kind, op.orderid, item)
 
     def _draw(self) -> Operation | None:
         op = self._choose()
