@@ -57,7 +57,7 @@ TEXT_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat
 
 # Parameters the crawler owns: MergeNewColumns may overwrite these and no others.
 CRAWLER_PARAMETERS = (
-    "CrawlerSchemaDeserializerVersion", "CrawlerSchemaSerializerVersion", "UPDATED_BY_CRAWLER",
+    "CRAWL_RUN_ID", "CrawlerSchemaDeserializerVersion", "CrawlerSchemaSerializerVersion", "UPDATED_BY_CRAWLER",
     "averageRecordSize", "classification", "compressionType", "objectCount", "recordCount", "sizeKey", "typeOfData",
 )
 
@@ -81,7 +81,8 @@ class TablePlan:
     scans: list[FileScan]
     # partition values -> files; files at the table root have no partition
     partitions: dict[tuple[str, ...], list[FileScan]] = field(default_factory=dict)
-    from_catalog: bool = False
+    # the catalog target's database; None means the crawler's own
+    database: str | None = None
 
     @property
     def location(self) -> str:
@@ -348,21 +349,21 @@ class Crawl:
             if not scans:
                 self.log.warning(f"No data found at {location} for table {database}.{name}")
             declared = [k["Name"] for k in table_input.get("PartitionKeys") or []]
-            plan = TablePlan(name, bucket, root, [], scans, from_catalog=True)
-            plan.database = database  # type: ignore[attr-defined]
+            plan = TablePlan(name, bucket, root, [], scans, database=database)
             plans.append(self._plan_partitions(plan, declared_keys=declared))
         return plans
 
     # -- writing -------------------------------------------------------
     def _write_table(self, plan: TablePlan) -> None:
         self._check_stop()
-        database = getattr(plan, "database", self.settings.database)
+        database = plan.database or self.settings.database
         schema = _merged(plan.scans)
         crawled = self._crawled_table_input(plan, schema, _statistics(plan.scans))
         table = self.glue.databases[database].tables.get(plan.name)
         if table is None:
             if not plan.scans:
                 return
+            crawled["Parameters"]["CRAWL_RUN_ID"] = self.run.crawl_id
             self.glue.create_table(database, plan.name, crawled)
             self.run.tables_created += 1
             self.log.info(f"Created table {plan.name} in database {database}")
@@ -370,13 +371,14 @@ class Crawl:
         else:
             current = copy.deepcopy(_table_input(table))
             desired = self._updated_table_input(current, crawled) if plan.scans else current
-            if desired == current:
+            if _without_run_id(desired) == _without_run_id(current):
                 table_input = current
             elif self.settings.update_behavior == "LOG":
                 self.log.info(f"Table {database}.{plan.name} has changes that were not applied "
                               f"(SchemaChangePolicy.UpdateBehavior is LOG): {_describe_change(current, desired)}")
                 table_input = current
             else:
+                desired.setdefault("Parameters", {})["CRAWL_RUN_ID"] = self.run.crawl_id
                 self.glue.update_table(database, plan.name, desired)
                 self.run.tables_updated += 1
                 self.log.info(f"Updated table {database}.{plan.name}: {_describe_change(current, desired)}")
@@ -541,7 +543,8 @@ class Crawl:
             elif self.settings.delete_behavior == "DEPRECATE_IN_DATABASE":
                 if "DEPRECATED_BY_CRAWLER" not in params:
                     deprecated = copy.deepcopy(table_input)
-                    deprecated.setdefault("Parameters", {})["DEPRECATED_BY_CRAWLER"] = str(int(time.time()))
+                    # AWS stamps the deprecation time in epoch milliseconds
+                    deprecated.setdefault("Parameters", {})["DEPRECATED_BY_CRAWLER"] = str(int(time.time() * 1000))
                     self.glue.update_table(self.settings.database, name, deprecated)
                     self.run.tables_updated += 1
                     self.log.info(f"Marked table {name} deprecated: no data at {location} any more")
@@ -568,6 +571,12 @@ def _statistics(scans: list[FileScan]) -> dict[str, str]:
         "recordCount": str(records),
         "sizeKey": str(size),
     }
+
+
+def _without_run_id(table_input: dict[str, Any]) -> dict[str, Any]:
+    """The table input minus CRAWL_RUN_ID, which names the run that last wrote it, not a change."""
+    params = {k: v for k, v in (table_input.get("Parameters") or {}).items() if k != "CRAWL_RUN_ID"}
+    return {**table_input, "Parameters": params}
 
 
 def _table_input(table: Any) -> dict[str, Any]:

@@ -148,6 +148,8 @@ def test_s3_target_creates_table_and_partitions(aws: dict, lake: dict, monkeypat
     assert params["compressionType"] == "none"
     assert params["recordCount"] == "9" and params["objectCount"] == "2"
     assert params["UPDATED_BY_CRAWLER"] == "orders-crawler"
+    first_run = glue.list_crawls(CrawlerName="orders-crawler")["Crawls"][0]["CrawlId"]
+    assert params["CRAWL_RUN_ID"] == first_run
 
     partitions = glue.get_partitions(DatabaseName=lake["database"], TableName="orders")["Partitions"]
     by_value = {tuple(p["Values"]): p for p in partitions}
