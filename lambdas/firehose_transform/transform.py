@@ -15,6 +15,8 @@ The line carries the fields of salescdc/contract.py COLUMNS, in that order
 - orderid, product_name, quantity, price, updated_at come from the item image:
   NewImage for INSERT/MODIFY; OldImage for REMOVE, or only the key when the stream
   has no old image (view type NEW_IMAGE) — the other fields are null then.
+- an INSERT or MODIFY without NewImage (a KEYS_ONLY or OLD_IMAGE stream) cannot
+  say what the order now is: it fails, and its data is kept under the error prefix.
 - numbers keep exactly the item's decimal digits (DynamoDB N "193.72" is written
   193.72, never through a binary float).
 - updated_at is normalised to 'yyyy-MM-dd HH:mm:ss.SSS' UTC when it is an ISO-8601
@@ -163,7 +165,7 @@ def contract_line(stream_record: Any, arrival_ms: Any = None) -> str:
     if not isinstance(event_id, str) or not event_id:
         raise _Reject("eventID is missing or not a string")
     sequence = dynamodb.get("SequenceNumber")
-    if not isinstance(sequence, str) or not sequence.isdigit():
+    if not isinstance(sequence, str) or not (sequence.isascii() and sequence.isdigit()):
         raise _Reject("dynamodb.SequenceNumber is missing or not a digit string")
     keys = _attributes(dynamodb.get("Keys"), "dynamodb.Keys")
     orderid = keys.get(KEY)
