@@ -366,6 +366,16 @@ def _format_datetime(node: exp.Anonymous, text: str) -> exp.Expression:
 _TRANSLATED = {"format_datetime"}
 
 
+def _is_date(node: exp.Expression) -> bool:
+    from sqlglot.optimizer.annotate_types import annotate_types
+
+    try:
+        annotated = annotate_types(node.copy(), dialect=READ_DIALECT)
+    except Exception:  # annotation is best effort; unknown stays as DuckDB computes it
+        return False
+    return annotated.type is not None and annotated.type.this == exp.DataType.Type.DATE
+
+
 def translate(tree: exp.Expression, text: str) -> exp.Expression:
     """Rewrite what sqlglot would translate wrongly; raise NOT_SUPPORTED for what we cannot."""
 
@@ -394,6 +404,12 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
             return exp.Anonymous(this="printf", expressions=[node.this, *node.expressions])
         if isinstance(node, exp.ApproxQuantile) and node.args.get("weight") is not None:
             raise _unsupported(node, text, "approx_percentile with weights")
+        if isinstance(node, (exp.Add, exp.Sub, exp.DateAdd, exp.DateSub)) and not node.meta.get("date_kept"):
+            # Trino keeps date +/- days (date_add('day', …), current_date - INTERVAL '1' DAY) a date;
+            # DuckDB makes it a timestamp, which then casts to varchar as 'yyyy-MM-dd 00:00:00'.
+            if (isinstance(node, (exp.DateAdd, exp.DateSub)) or node.find(exp.Interval)) and _is_date(node):
+                node.meta["date_kept"] = True
+                return exp.Cast(this=node, to=exp.DataType.build("DATE"))
         if isinstance(node, exp.AtTimeZone):
             zone = _literal(node.args.get("zone"))
             if zone is None or zone.strip().upper() not in ("UTC", "Z", "+00:00", "GMT", "ETC/UTC"):

@@ -562,3 +562,24 @@ def test_create_drop_view_and_show(lake: Lake) -> None:
     assert [DB] == [r[0] for r in lake.rows("SHOW DATABASES") if r[0] == DB]
     shown = lake.rows("SHOW TABLES 'orders*'")
     assert shown == [["orders_current"]]
+
+
+def test_the_dashboards_own_queries_run_and_see_yesterdays_partition(lake: Lake) -> None:
+    from salescdc.analytics import order_events_sql, sales_queries
+
+    settings = Settings(glue_table="dash_changes", view_name="orders_current")
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    yesterday = now - dt.timedelta(days=1)
+    lake.glue.create_table(DatabaseName=DB, TableInput=glue_table_input("dash_changes", f"s3://{BUCKET}/dash/"))
+    lake.s3.put_object(Bucket=BUCKET, Key=f"dash/dt={yesterday:%Y-%m-%d}/a", Body=ndjson([
+        change("y1", SEQ21, "INSERT", event_time=format_timestamp(yesterday))]))
+    lake.s3.put_object(Bucket=BUCKET, Key=f"dash/dt={now:%Y-%m-%d}/b", Body=ndjson([
+        change("n1", SEQ21, "INSERT", event_time=format_timestamp(now - dt.timedelta(minutes=2))),
+        change("n1", "100000000000000000002", "MODIFY", event_time=format_timestamp(now - dt.timedelta(minutes=1)))]))
+    for query in sales_queries(settings).values():
+        execution = lake.query(query.sql)
+        assert execution["Status"]["State"] == "SUCCEEDED", (query.name, execution["Status"])
+    assert lake.rows(sales_queries(settings)["events_last_hour"].sql)[1:] == [["INSERT", "1"], ["MODIFY", "1"]]
+    # `dt >= CAST(current_date - INTERVAL '1' DAY AS varchar)` must keep yesterday's 'YYYY-MM-DD' partition.
+    events = lake.rows(order_events_sql(settings, "y1", days_back=1))
+    assert [r[0] for r in events[1:]] == ["INSERT"]

@@ -101,6 +101,14 @@ def test_integer_division_truncates_like_trino(engine: Engine) -> None:
     assert run(engine, "SELECT 5 / 2, -5 / 2, 5.0 / 2, 7 % 3")[1] == ["2", "-2", "2.5", "1"]
 
 
+def test_date_plus_days_stays_a_date(engine: Engine) -> None:
+    assert value(engine, "date_add('day', 1, DATE '2024-01-31')") == "2024-02-01"
+    assert value(engine, "CAST(DATE '2024-03-01' - INTERVAL '1' DAY AS varchar)") == "2024-02-29"
+    yesterday = (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()
+    assert value(engine, "CAST(current_date - INTERVAL '1' DAY AS varchar)") == yesterday
+    assert value(engine, "date_add('hour', 1, TIMESTAMP '2024-01-31 23:30:00')") == "2024-02-01 00:30:00.000"
+
+
 def test_unnamed_columns_are_named_like_athena(engine: Engine) -> None:
     assert run(engine, "SELECT 1, 'a' AS b, 2 + 3")[0] == ["_col0", "b", "_col2"]
 
