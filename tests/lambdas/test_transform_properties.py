@@ -60,7 +60,7 @@ batches = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches)
 def test_any_batch_gets_a_valid_response(batch):
     records = [firehose_record(data, record_id=f"id-{i}", arrival_ms=ts) for i, (data, ts) in enumerate(batch)]
