@@ -201,6 +201,16 @@ def test_states_follow_the_runner_stop_then_start_loses_and_duplicates_nothing(r
     assert _image_values(keys["2"]) == ["1"]
 
 
+def test_a_latest_pipe_stopped_before_its_first_record_still_gets_what_was_written_while_stopped(rig) -> None:
+    rig.create_pipe(starting_position="LATEST")
+    rig.pipes.stop_pipe(Name=rig.pipe)
+    rig.wait_state("STOPPED")
+    rig.put("while-stopped", qty=1)
+    rig.pipes.start_pipe(Name=rig.pipe)
+    rig.wait_state("RUNNING")
+    assert [pk for pk, _ in rig.wait_landed(1)] == ["while-stopped"]
+
+
 # -- the data ------------------------------------------------------------
 
 
