@@ -81,5 +81,12 @@ def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60, int
     raise AssertionError(f"timed out waiting for {what}")
 
 
+_factories: dict[Settings, ClientFactory] = {}
+
+
 def factory_for(env: dict[str, str]) -> ClientFactory:
-    return ClientFactory(settings_for(env))
+    """One factory per settings: a boto3 session costs ~0.5 s to build, too slow to make per call."""
+    settings = settings_for(env)
+    if settings not in _factories:
+        _factories[settings] = ClientFactory(settings)
+    return _factories[settings]

@@ -32,9 +32,11 @@ def env(app_env: dict[str, str], pipeline: None) -> dict[str, str]:
 
 
 def put(env: dict[str, str], orderid: str, quantity: int = 2, price: str = "10.50", product: str = "Phone") -> None:
-    table = factory_for(env).resource("dynamodb").Table(settings_for(env).table_name)
-    table.put_item(Item={"orderid": orderid, "product_name": product, "quantity": quantity,
-                         "price": Decimal(price), "updated_at": "2026-01-01T00:00:00.000Z"})
+    factory_for(env).client("dynamodb").put_item(
+        TableName=settings_for(env).table_name,
+        Item={"orderid": {"S": orderid}, "product_name": {"S": product}, "quantity": {"N": str(quantity)},
+              "price": {"N": price}, "updated_at": {"S": "2026-01-01T00:00:00.000Z"}},
+    )
 
 
 def get(env: dict[str, str], orderid: str) -> dict[str, Any] | None:
