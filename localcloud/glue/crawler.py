@@ -168,6 +168,9 @@ class Crawl:
     def _crawl(self) -> None:
         settings = CrawlerSettings.from_crawler(self.crawler, self.extras.classifiers_snapshot())
         self.settings = settings
+        for kind, targets in (self.crawler.targets or {}).items():
+            if targets and kind not in ("S3Targets", "CatalogTargets"):
+                self.log.warning(f"{kind} are not crawled by the local cloud; only S3 and catalog targets are")
         for name in settings.missing_classifiers:
             self.log.warning(f"Classifier {name} does not exist; the built-in classifiers are used instead")
         if settings.database not in self.glue.databases:

@@ -105,7 +105,9 @@ class CrawlerSettings:
         if not self.database:
             raise CrawlerConfigError("The crawler has no DatabaseName to write its tables to")
         if not self.s3_targets and not self.catalog_targets:
-            raise CrawlerConfigError("The crawler has no S3Targets or CatalogTargets to crawl")
+            raise CrawlerConfigError(
+                "The crawler has no S3Targets or CatalogTargets to crawl (the local cloud crawls only those)"
+            )
 
 
 def parse_configuration(text: str | None) -> dict[str, Any]:
