@@ -389,7 +389,15 @@ class AthenaBackend:
             catalog = self._catalogs.get(execution.region)
             if catalog is None:
                 catalog = self._catalogs[execution.region] = GlueCatalog(self.cloud.url, execution.region)
-        return Planner(catalog, self._lake(execution.region))
+        return Planner(catalog, self._lake(execution.region), evaluate=self._evaluate)
+
+    def _evaluate(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run our own small SQL (partition pruning) on the locked engine."""
+        cursor = self.engine.cursor()
+        try:
+            return cursor.sql(sql).fetchall()
+        finally:
+            cursor.close()
 
     def _execute(self, execution: QueryExecution, cutoff: int | None) -> ResultSet:
         statement = athena_sql.parse(execution.query)

@@ -39,9 +39,11 @@ class QueryPlan:
 
 
 class Planner:
-    def __init__(self, catalog: GlueCatalog, lake: Lake):
+    def __init__(self, catalog: GlueCatalog, lake: Lake, evaluate: Any = None):
         self.catalog = catalog
         self.lake = lake
+        # evaluate(duckdb_sql) -> rows; enables partition pruning when given.
+        self.evaluate = evaluate
 
     # -- queries ---------------------------------------------------------------
     def plan_query(self, statement: athena_sql.Statement, database: str, snapshot_name: Any) -> QueryPlan:
@@ -84,6 +86,7 @@ class Planner:
                 replacements[id(table)] = exp.Subquery(this=resolved, alias=alias.copy())
             else:
                 source = self.lake.table_source(glue_table, self.catalog)
+                self._prune(table, alias.name, source)
                 sources[f"{db}.{name}"] = source
                 replacements[id(table)] = exp.Table(this=exp.to_identifier(snapshot_name(source)),
                                                     alias=alias.copy())
@@ -99,6 +102,53 @@ class Planner:
             return node
 
         return tree.transform(swap, copy=False)
+
+    def _prune(self, table: exp.Table, alias: str, source: TableSource) -> None:
+        """Drop objects of partitions the query's WHERE rules out, as Athena does (and bills).
+
+        Only conjuncts of the WHERE of the SELECT that reads `table` whose every
+        column is one of its partition keys take part (unqualified columns only
+        when that SELECT reads this one table); each is evaluated in DuckDB
+        against the candidate partition values. Rows of pruned partitions would
+        have been filtered out by the same conjunct, so answers do not change.
+        """
+        if self.evaluate is None or not source.partition_keys or not source.objects:
+            return
+        select = table.parent_select
+        where = select.args.get("where") if select is not None else None
+        if where is None:
+            return
+        keys = {k for k, _ in source.partition_keys}
+        single = len(list(select.find_all(exp.Table))) == 1 and not select.args.get("joins")
+        kept = []
+        for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+            columns = list(conjunct.find_all(exp.Column))
+            if not columns or conjunct.find(exp.Subquery, exp.Select, exp.AggFunc, exp.Window):
+                continue
+            if all(c.name.lower() in keys and (c.table.lower() == alias.lower() if c.table else single)
+                   for c in columns):
+                kept.append(conjunct)
+        if not kept:
+            return
+        types = dict(source.partition_keys)
+        candidates = sorted({o.partition for o in source.objects})
+        predicate = exp.and_(*[c.copy() for c in kept]).transform(
+            lambda n: exp.column(n.name.lower(), table="p") if isinstance(n, exp.Column) else n)
+        values = exp.Values(
+            expressions=[exp.Tuple(expressions=[
+                exp.cast(exp.Literal.string(dict(part)[k]), exp.DataType.build(types[k], dialect="hive"))
+                for k in keys_in_order(source)]) for part in candidates],
+            alias=exp.TableAlias(this=exp.to_identifier("p"),
+                                 columns=[exp.to_identifier(k) for k in keys_in_order(source)]),
+        )
+        sql = (f"SELECT {', '.join(keys_in_order(source))} FROM {values.sql(athena_sql.WRITE_DIALECT)} "
+               f"WHERE {predicate.sql(athena_sql.WRITE_DIALECT)}")
+        try:
+            rows = self.evaluate(sql)
+        except Exception:  # pruning is an optimisation: when in doubt, read everything
+            return
+        wanted = {tuple(zip(keys_in_order(source), (str(v) for v in row))) for row in rows}
+        source.objects = [o for o in source.objects if tuple((k, v) for k, v in o.partition) in wanted]
 
     # -- DDL and utility statements ---------------------------------------------
     def run_ddl(self, statement: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
@@ -377,6 +427,10 @@ class Planner:
         rows += [[f"Repair: Added partition to metastore {name}:" +
                   "/".join(f"{k}={v}" for k, v in zip(keys, p['Values']))] for p in new]
         return ResultSet.utility(["result"], rows)
+
+
+def keys_in_order(source: TableSource) -> list[str]:
+    return [k for k, _ in source.partition_keys]
 
 
 def _drop_target(tree: exp.Drop) -> exp.Expression | None:

@@ -583,3 +583,18 @@ def test_the_dashboards_own_queries_run_and_see_yesterdays_partition(lake: Lake)
     # `dt >= CAST(current_date - INTERVAL '1' DAY AS varchar)` must keep yesterday's 'YYYY-MM-DD' partition.
     events = lake.rows(order_events_sql(settings, "y1", days_back=1))
     assert [r[0] for r in events[1:]] == ["INSERT"]
+
+
+def test_partition_predicates_prune_what_is_scanned_and_billed(lake: Lake) -> None:
+    sizes = {o["Key"].split("/")[1]: o["Size"] for o in lake.s3.list_objects_v2(Bucket=BUCKET, Prefix="orders/")["Contents"]}
+    day2 = lake.query("SELECT count(*) FROM order_changes WHERE dt = '2024-05-02'")
+    assert day2["Statistics"]["DataScannedInBytes"] == sizes["dt=2024-05-02"]
+    assert lake.rows("SELECT count(*) FROM order_changes WHERE dt = '2024-05-02'")[1:] == [[str(len(DAY2))]]
+    since = lake.query("SELECT count(*) FROM order_changes c WHERE c.dt >= CAST(DATE '2024-05-02' AS varchar) "
+                       "AND op <> 'REMOVE'")
+    assert since["Statistics"]["DataScannedInBytes"] == sizes["dt=2024-05-02"]
+    # A predicate mixing a partition key with a data column cannot prune: everything is read.
+    mixed = lake.query("SELECT count(*) FROM order_changes WHERE dt = '2024-05-02' OR op = 'INSERT'")
+    assert mixed["Statistics"]["DataScannedInBytes"] == sum(sizes.values())
+    assert lake.rows("SELECT count(*) FROM order_changes WHERE dt = '2024-05-02' OR op = 'INSERT'")[1:] == [
+        [str(len(DAY2) + sum(1 for r in DAY1 if r["op"] == "INSERT"))]]
