@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 import logging
 import threading
 import time
@@ -71,6 +72,8 @@ class StreamConfig:
     proc_interval_s: float
     retries: int
     created_at: float  # epoch seconds
+    log_group: str | None = None  # CloudWatchLoggingOptions, when enabled
+    log_stream: str | None = None
 
 
 def read_config(ds: Any, account_id: str, region: str) -> StreamConfig | None:
@@ -91,6 +94,8 @@ def read_config(ds: Any, account_id: str, region: str) -> StreamConfig | None:
                 proc_params = {p["ParameterName"]: str(p["ParameterValue"]) for p in processor.get("Parameters", [])}
                 lambda_arn = proc_params.get("LambdaArn")
                 break
+    logging_opts = dest.get("CloudWatchLoggingOptions") or {}
+    logging_enabled = logging_opts.get("Enabled", False) in (True, "true", "True")
     created = ds.create_timestamp
     if created.tzinfo is None:
         created = created.replace(tzinfo=dt.timezone.utc)
@@ -115,6 +120,8 @@ def read_config(ds: Any, account_id: str, region: str) -> StreamConfig | None:
         proc_interval_s=float(proc_params.get("BufferIntervalInSeconds", DEFAULT_PROC_INTERVAL_S)),
         retries=int(proc_params.get("NumberOfRetries", DEFAULT_RETRIES)),
         created_at=created.timestamp(),
+        log_group=logging_opts.get("LogGroupName") if logging_enabled else None,
+        log_stream=(logging_opts.get("LogStreamName") or "DestinationDelivery") if logging_enabled else None,
     )
 
 
@@ -364,6 +371,7 @@ class DeliveryStreamWorker:
                 self._metric("AWS/Firehose", "SucceedProcessing.Records", succeeded, "Count", dims)
                 return outcomes
             self.counters.failed_invocations += 1
+            self._log_error(cfg, failure.error_code, failure.message)
             self.last_error = f"processor {cfg.lambda_arn} attempt {attempts}: {failure}"
             log.warning("delivery stream %s: %s", cfg.name, self.last_error)
             if attempts <= cfg.retries:
@@ -378,8 +386,6 @@ class DeliveryStreamWorker:
                         attempts=attempts) for r in records]
 
     def _invoke(self, cfg: StreamConfig, event: dict[str, Any]) -> bytes:
-        import json
-
         from localcloud.routing import AwsServiceError
 
         executor = getattr(self.cloud, "lambda_executor", None)
@@ -434,10 +440,37 @@ class DeliveryStreamWorker:
             self._s3.put_object(Bucket=cfg.bucket, Key=key, Body=body)
         except Exception as exc:
             self._metric("AWS/Firehose", "DeliveryToS3.Success", 0, "Count", {"DeliveryStreamName": cfg.name})
+            self._log_error(cfg, "S3.PutObjectFailed", f"Failed to write to s3://{cfg.bucket}: {exc}")
             raise DeliveryFailed(f"could not write s3://{cfg.bucket}/{key}: {exc}") from exc
         self.counters.objects_written += 1
 
-    # -- health & metrics ------------------------------------------------------
+    # -- health, logs & metrics ------------------------------------------------
+    def _log_error(self, cfg: StreamConfig, error_code: str, message: str) -> None:
+        """Firehose's error logging (CloudWatchLoggingOptions) to the configured group/stream; best effort."""
+        if not cfg.log_group or not cfg.log_stream:
+            return
+        doc = {
+            "deliveryStreamARN": cfg.arn,
+            "destination": f"arn:aws:s3:::{cfg.bucket}",
+            "deliveryStreamVersionId": int(cfg.version) if cfg.version.isdigit() else cfg.version,
+            "message": message,
+            "errorCode": error_code,
+        }
+        if cfg.lambda_arn and error_code.startswith("Lambda."):
+            doc["processor"] = cfg.lambda_arn
+        try:
+            from moto.logs.models import logs_backends
+
+            backend = logs_backends[cfg.account_id][cfg.region]
+            if cfg.log_group not in backend.groups:
+                backend.create_log_group(cfg.log_group, {})
+            if cfg.log_stream not in backend.groups[cfg.log_group].streams:
+                backend.create_log_stream(cfg.log_group, cfg.log_stream)
+            backend.put_log_events(cfg.log_group, cfg.log_stream,
+                                   [{"timestamp": int(time.time() * 1000), "message": json.dumps(doc)}])
+        except Exception as exc:  # logging is best effort; delivery goes on
+            log.debug("could not write Firehose error log: %s", exc)
+
     def _metric(self, namespace: str, name: str, value: float, unit: str, dims: dict[str, str]) -> None:
         metrics = getattr(self.cloud, "metrics", None)
         if metrics is not None:

@@ -7,7 +7,6 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
@@ -210,17 +209,18 @@ def test_function_logs_reach_cloudwatch_logs(lam, role_arn, cloud) -> None:  # n
     assert "got {'k': 'v'}" in messages
 
 
-def test_workers_are_killed_when_the_cloud_stops(tmp_path: Path) -> None:
+def test_stopping_the_lambda_runner_kills_its_workers(lam, role_arn, cloud) -> None:  # noqa: ANN001
     import os
 
-    with running_localcloud(tmp_path) as cloud:
-        lam = client(cloud, "lambda")
-        iam = client(cloud, "iam")
-        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        create(lam, role, "fn", {"handler.py": OK_SOURCE})
-        _, body = invoke(lam, "fn", {})
+    create(lam, role_arn, "stop-fn", {"handler.py": OK_SOURCE})
+    _, body = invoke(lam, "stop-fn", {})
+    runner = next(r for r in cloud.runners if r.name == "lambda")
+    runner.stop()  # what LocalCloud.stop() does
     with pytest.raises(ProcessLookupError):
         os.kill(body["pid"], 0)
+    runner.start()
+    _, again = invoke(lam, "stop-fn", {})
+    assert again["pid"] != body["pid"]
 
 
 def test_invocations_errors_and_duration_reach_cloudwatch(lam, role_arn, cloud) -> None:  # noqa: ANN001
