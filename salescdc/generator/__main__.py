@@ -9,6 +9,7 @@ example a missing table), reported as one sentence without a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     generator = OrderGenerator(settings, ClientFactory(settings), options,
                                on_written=_echo if echo else None, on_started=banner)
     if args.status_file:
-        reporter = StatusReporter(args.status_file, generator, options, args.status_interval)
+        reporter = StatusReporter(args.status_file, generator, options, args.status_interval, stop)
         reporter.start()
     progress = None if echo else _Progress(generator)
     try:
@@ -117,13 +118,19 @@ class _Progress:
 
 
 class StatusReporter:
-    """Writes the status file every `interval` seconds while the generator runs."""
+    """Writes the status file every `interval` seconds while the generator runs.
 
-    def __init__(self, path: Path, generator: OrderGenerator, options: GeneratorOptions, interval: float):
+    The status file is the only handle a managing process has: if it can no longer
+    be written (its folder was removed), nobody can see or stop this run, so it stops.
+    """
+
+    def __init__(self, path: Path, generator: OrderGenerator, options: GeneratorOptions, interval: float,
+                 stop: threading.Event):
         self.path = path
         self.generator = generator
         self.options = options
         self.interval = interval
+        self.stop = stop
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="generator-status", daemon=True)
 
@@ -133,13 +140,19 @@ class StatusReporter:
 
     def _run(self) -> None:
         while not self._done.wait(self.interval):
-            stats = self.generator.stats
-            self.write(RUNNING, stats.last_error)
+            try:
+                self.write(RUNNING, self.generator.stats.last_error)
+            except OSError as exc:
+                print(f"Cannot write the status file {self.path} ({exc.strerror}); stopping, since nothing "
+                      "can manage this run any more.", file=sys.stderr, flush=True)
+                self.stop.set()
+                return
 
     def finish(self, state: str, last_error: str | None) -> None:
         self._done.set()
         self._thread.join()
-        self.write(state, last_error)
+        with contextlib.suppress(OSError):
+            self.write(state, last_error)
 
     def write(self, state: str, last_error: str | None) -> None:
         write_json_atomically(self.path, {

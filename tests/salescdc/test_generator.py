@@ -207,9 +207,23 @@ def test_throttling_is_retried_with_backoff_and_counted(cloud):
 # -- the managed background process -------------------------------------------
 
 
-def test_background_process_start_status_stop_across_instances(cloud, tmp_path):
+@pytest.fixture
+def managed(tmp_path):
+    """GeneratorProcess instances whose children are stopped even when a test fails."""
+    made: list[GeneratorProcess] = []
+
+    def make(settings: Settings) -> GeneratorProcess:
+        made.append(GeneratorProcess(tmp_path, settings, status_interval_s=0.1))
+        return made[-1]
+
+    yield make
+    for process in made:
+        process.stop(timeout=10)
+
+
+def test_background_process_start_status_stop_across_instances(cloud, tmp_path, managed):
     settings, factory = new_table(cloud)
-    starter = GeneratorProcess(tmp_path, settings, status_interval_s=0.1)
+    starter = managed(settings)
     started = starter.start(GeneratorOptions(rate_per_s=50, update_share=0.2, delete_share=0.1, seed=2))
     assert started.pid and started.state in ("starting", "running")
 
@@ -228,18 +242,18 @@ def test_background_process_start_status_stop_across_instances(cloud, tmp_path):
     assert starter.status() == final
 
 
-def test_background_process_ends_at_its_bound(cloud, tmp_path):
+def test_background_process_ends_at_its_bound(cloud, managed):
     settings, factory = new_table(cloud)
-    process = GeneratorProcess(tmp_path, settings, status_interval_s=0.1)
+    process = managed(settings)
     process.start(GeneratorOptions(rate_per_s=100, count=7))
     status = wait_for(lambda: (s := process.status()).state == "stopped" and s)
     assert not status.running and status.stats.written == 7 and status.last_error is None
     assert len(table_items(settings, factory)) == 7
 
 
-def test_background_process_reports_a_missing_table(cloud, tmp_path):
+def test_background_process_reports_a_missing_table(cloud, managed):
     settings, _ = new_table(cloud, create=False)
-    process = GeneratorProcess(tmp_path, settings, status_interval_s=0.1)
+    process = managed(settings)
     process.start(GeneratorOptions(count=1))
     status = wait_for(lambda: (s := process.status()).state == "failed" and s)
     assert not status.running
@@ -257,3 +271,29 @@ def test_a_stale_pid_file_reads_as_not_running(tmp_path):
     assert process.stop().running is False
     (tmp_path / PID_FILE).write_text(str(os.getpid()))  # alive, but not a generator: pid reused
     assert not process.status().running
+
+
+def test_a_run_whose_status_folder_vanished_stops_itself(cloud, tmp_path):
+    import shutil
+    import signal
+
+    settings, _ = new_table(cloud)
+    state_dir = tmp_path / "state"
+    process = GeneratorProcess(state_dir, settings, status_interval_s=0.1)
+    pid = process.start(GeneratorOptions(rate_per_s=20)).pid
+    try:
+        wait_for(lambda: (s := process.status()).running and s.stats)
+        shutil.rmtree(state_dir)  # nobody can see or stop this run any more
+        wait_for(lambda: not _pid_alive(pid))
+    finally:
+        if _pid_alive(pid):  # the behaviour under test failed: do not leave the child behind
+            os.kill(pid, signal.SIGKILL)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
