@@ -5,18 +5,21 @@ Two DuckDB instances, so that the one running users' SQL can touch no file:
 * the *loader* decodes cached lake files (JSON lines, Parquet) into Arrow, with
   the catalog's column names and types; it runs only SQL we write, and may
   read only the cache directory (`allowed_directories`, then locked);
-* the *query* database holds one in-memory table per table snapshot (keyed by
-  the table's schema and its objects' ETags) and runs users' queries with
+* the *query* database holds the decoded rows, one in-memory table per
+  partition ("chunk", keyed by the schema and its objects' ETags) and one view
+  per table snapshot over its chunks; it runs users' queries with
   `enable_external_access=false` and `lock_configuration=true`: no file, no
   network, no extension, no setting can be reached from SQL, whatever the
   AST checks in sql.py might miss.
 
 A snapshot is reused while no object of its table changed, which makes warm
-queries cheap; superseded snapshots are dropped.
+queries cheap; a new object re-decodes only its own partition; chunks no kept
+snapshot uses are dropped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 from typing import Any
@@ -28,8 +31,9 @@ from sqlglot import exp
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.lake import Lake, TableSource
 
-# How many snapshots of one table to keep (a query may still read the previous one).
-_KEEP_PER_TABLE = 2
+# Snapshots of one table to keep: a query may still read an older one, and pruned
+# queries of one table (today only, everything) each have their own.
+_KEEP_PER_TABLE = 4
 
 _SIMPLE_HIVE = {"string", "varchar", "char", "int", "integer", "bigint", "smallint", "tinyint", "double",
                 "float", "boolean", "date", "timestamp", "binary"}
@@ -81,7 +85,9 @@ class Engine:
         self._db.execute("SET enable_external_access=false")
         self._db.execute("SET lock_configuration=true")
         self._load_lock = threading.Lock()
-        self._snapshots: dict[str, list[str]] = {}  # table identity -> snapshot table names, newest last
+        # table identity -> [(snapshot view name, its chunk tables)], newest last
+        self._snapshots: dict[str, list[tuple[str, list[str]]]] = {}
+        self._chunks: set[str] = set()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         return self._db.cursor()
@@ -95,35 +101,67 @@ class Engine:
         with self._load_lock:
             cur = self._db.cursor()
             try:
-                for names in self._snapshots.values():
-                    for name in names:
-                        cur.execute(f"DROP TABLE IF EXISTS {name}")
+                for kept in self._snapshots.values():
+                    for view, _ in kept:
+                        cur.execute(f"DROP VIEW IF EXISTS {view}")
+                for chunk in self._chunks:
+                    cur.execute(f"DROP TABLE IF EXISTS {chunk}")
             finally:
                 cur.close()
             self._snapshots.clear()
+            self._chunks.clear()
 
     @staticmethod
     def snapshot_name(source: TableSource) -> str:
         return f"snap_{source.fingerprint()}"
 
     def ensure_snapshot(self, source: TableSource, lake: Lake) -> str:
-        """The query-database table holding `source`'s rows, loading it when its objects changed."""
+        """The query-database relation holding `source`'s rows, decoding only partitions that changed.
+
+        Rows are decoded per partition ("chunk", keyed by its objects' ETags), so a
+        new object in today's partition re-decodes today only; the table's
+        snapshot is a view over its chunks.
+        """
         name = self.snapshot_name(source)
         identity = f"{source.catalog}.{source.database}.{source.name}"
         with self._load_lock:
-            if name in self._snapshots.get(identity, []):
+            kept = self._snapshots.setdefault(identity, [])
+            if any(view == name for view, _ in kept):
                 return name
-            paths = lake.fetch(source.objects, source.format)
-            table = self._decode(source, paths)
+            groups: dict[tuple[tuple[str, str], ...], list] = {}
+            for obj in source.objects:
+                groups.setdefault(obj.partition, []).append(obj)
             cur = self._db.cursor()
             try:
-                cur.register("incoming_snapshot", table)
-                cur.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM incoming_snapshot")
-                cur.unregister("incoming_snapshot")
-                kept = self._snapshots.setdefault(identity, [])
-                kept.append(name)
+                chunks = []
+                for objects in groups.values():
+                    part = dataclasses.replace(source, objects=objects)
+                    chunk = f"chunk_{part.fingerprint()}"
+                    if chunk not in self._chunks:
+                        table = self._decode(part, lake.fetch(objects, source.format))
+                        cur.register("incoming_chunk", table)
+                        cur.execute(f"CREATE OR REPLACE TABLE {chunk} AS SELECT * FROM incoming_chunk")
+                        cur.unregister("incoming_chunk")
+                        self._chunks.add(chunk)
+                    chunks.append(chunk)
+                if not chunks:
+                    empty = f"chunk_{source.fingerprint()}"
+                    if empty not in self._chunks:
+                        cur.register("incoming_chunk", self._decode(source, []))
+                        cur.execute(f"CREATE OR REPLACE TABLE {empty} AS SELECT * FROM incoming_chunk")
+                        cur.unregister("incoming_chunk")
+                        self._chunks.add(empty)
+                    chunks.append(empty)
+                body = " UNION ALL ".join(f"SELECT * FROM {c}" for c in chunks)
+                cur.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
+                kept.append((name, chunks))
                 while len(kept) > _KEEP_PER_TABLE:
-                    cur.execute(f"DROP TABLE IF EXISTS {kept.pop(0)}")
+                    view, _ = kept.pop(0)
+                    cur.execute(f"DROP VIEW IF EXISTS {view}")
+                in_use = {c for views in self._snapshots.values() for _, cs in views for c in cs}
+                for chunk in self._chunks - in_use:
+                    cur.execute(f"DROP TABLE IF EXISTS {chunk}")
+                self._chunks &= in_use
             finally:
                 cur.close()
         return name

@@ -598,3 +598,16 @@ def test_partition_predicates_prune_what_is_scanned_and_billed(lake: Lake) -> No
     assert mixed["Statistics"]["DataScannedInBytes"] == sum(sizes.values())
     assert lake.rows("SELECT count(*) FROM order_changes WHERE dt = '2024-05-02' OR op = 'INSERT'")[1:] == [
         [str(len(DAY2) + sum(1 for r in DAY1 if r["op"] == "INSERT"))]]
+
+
+def test_a_new_object_re_decodes_only_its_own_partition(lake: Lake) -> None:
+    lake.glue.create_table(DatabaseName=DB, TableInput=glue_table_input("growing", f"s3://{BUCKET}/grow/"))
+    lake.s3.put_object(Bucket=BUCKET, Key="grow/dt=2024-05-01/a", Body=ndjson([change("1", SEQ21, "INSERT")]))
+    lake.s3.put_object(Bucket=BUCKET, Key="grow/dt=2024-05-02/b", Body=ndjson([change("2", SEQ21, "INSERT")]))
+    assert lake.rows("SELECT count(*) FROM growing")[1:] == [["2"]]
+    engine = lake.cloud.athena.engine
+    before = set(engine._chunks)
+    lake.s3.put_object(Bucket=BUCKET, Key="grow/dt=2024-05-02/c", Body=ndjson([change("3", SEQ21, "INSERT")]))
+    assert lake.rows("SELECT count(*) FROM growing")[1:] == [["3"]]
+    added = set(engine._chunks) - before
+    assert len(added) == 1  # day 2 was decoded again; day 1's chunk was reused
