@@ -34,6 +34,8 @@ log = logging.getLogger("localcloud.athena")
 
 # The API's minimum for a workgroup's per-query data usage control (10 MB, as botocore's model says).
 MIN_BYTES_CUTOFF = 10_000_000
+# Athena's (non-adjustable) query string quota.
+MAX_QUERY_BYTES = 262_144
 # Finished result sets kept in memory for GetQueryResults.
 _MAX_KEPT_RESULTS = 500
 _WORKERS = 2
@@ -186,8 +188,10 @@ class AthenaBackend:
                           description: str | None, tags: list[dict[str, str]] | None) -> None:
         _validate_configuration(configuration)
         backend = _moto_backend(account_id, region)
-        if backend.create_work_group(name, copy.deepcopy(configuration), description or "", tags or []) is None:
+        created = backend.create_work_group(name, copy.deepcopy(configuration), description or "", tags or [])
+        if created is None:
             raise InvalidRequestException("WorkGroup is already created")
+        created._localcloud_created = time.time()
 
     def get_work_group(self, account_id: str, region: str, name: str) -> dict[str, Any]:
         wg = self.work_group(account_id, region, name)
@@ -196,7 +200,7 @@ class AthenaBackend:
             "State": wg.state,
             "Configuration": wg.configuration,
             "Description": wg.description or "",
-            "CreationTime": getattr(wg, "creation_time", None) or _creation_time(wg),
+            "CreationTime": _creation_time(wg),
         }
 
     def list_work_groups(self, account_id: str, region: str) -> list[dict[str, Any]]:
@@ -250,6 +254,8 @@ class AthenaBackend:
                               result_config: dict[str, Any], workgroup_name: str | None) -> str:
         if not query or not query.strip():
             raise InvalidRequestException("QueryString must not be empty")
+        if len(query.encode()) > MAX_QUERY_BYTES:
+            raise InvalidRequestException(f"Query string exceeds the maximum length of {MAX_QUERY_BYTES} bytes")
         wg = self.work_group(account_id, region, workgroup_name or "primary")
         if wg.state == "DISABLED":
             raise InvalidRequestException(f"WorkGroup {wg.name} is disabled.")

@@ -611,3 +611,16 @@ def test_a_new_object_re_decodes_only_its_own_partition(lake: Lake) -> None:
     assert lake.rows("SELECT count(*) FROM growing")[1:] == [["3"]]
     added = set(engine._chunks) - before
     assert len(added) == 1  # day 2 was decoded again; day 1's chunk was reused
+
+
+def test_pandas_cursor_reads_utility_results_from_their_txt_file(lake: Lake) -> None:
+    from pyathena.pandas.cursor import PandasCursor
+
+    with _pyathena(lake, cursor_class=PandasCursor).cursor() as cursor:
+        tables = cursor.execute("SHOW TABLES IN cdc_data 'order*'").as_pandas()
+        assert cursor.output_location.endswith(".txt")
+        assert list(tables.columns) == ["tab_name"]
+        assert sorted(tables["tab_name"]) == ["order_changes", "orders_current"]
+        ddl = cursor.execute("CREATE OR REPLACE VIEW pandas_view AS SELECT 1 AS one").as_pandas()
+        assert ddl.empty
+        assert cursor.execute("SELECT * FROM pandas_view").as_pandas().to_dict("records") == [{"one": 1}]
