@@ -49,6 +49,7 @@ DEFAULT_RETRIES = 3
 # Firehose never sends the Lambda more than 3 MB (Lambda's 6 MB limit after base64).
 MAX_PROC_BATCH_BYTES = 3 * MB
 GET_RECORDS_LIMIT = 10000
+SHARD_LIST_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -187,6 +188,8 @@ class DeliveryStreamWorker:
         self.start_at = float(saved.get("start_at", config.created_at))
         self._iterators: dict[str, str | None] = {}
         self._highest_seen: dict[str, int] = {}
+        self._shards: list[dict[str, Any]] = []
+        self._shards_listed_at = float("-inf")
         self._stage1 = _Stage()  # raw records waiting for the processor
         self._stage2 = _Stage()  # processed outcomes waiting for S3
         self._stage2_positions: dict[str, str] = {}
@@ -254,8 +257,11 @@ class DeliveryStreamWorker:
 
     # -- 1. read -----------------------------------------------------------
     def _read_shards(self, cfg: StreamConfig) -> None:
-        shards = self._kinesis.list_shards(StreamARN=cfg.source_arn)["Shards"]
-        for shard in shards:
+        # Shards change rarely (resharding); list them about once a second, not at every poll.
+        if time.monotonic() - self._shards_listed_at > SHARD_LIST_INTERVAL_S:
+            self._shards = self._kinesis.list_shards(StreamARN=cfg.source_arn)["Shards"]
+            self._shards_listed_at = time.monotonic()
+        for shard in self._shards:
             shard_id = shard["ShardId"]
             iterator = self._iterators.get(shard_id)
             if iterator is None:
