@@ -82,6 +82,12 @@ class GlueCatalog:
                 DatabaseName=database, TableName=table, PartitionInputList=partitions[start:start + 100]
             )
 
+    def delete_partitions(self, database: str, table: str, partitions: list[dict[str, Any]]) -> None:
+        for start in range(0, len(partitions), 25):
+            self.glue.batch_delete_partition(
+                DatabaseName=database, TableName=table, PartitionsToDelete=partitions[start:start + 25]
+            )
+
     def create_database(self, name: str) -> None:
         self.glue.create_database(DatabaseInput={"Name": name})
 

@@ -400,6 +400,46 @@ class Planner:
             lines += [f"  '{k}'='{v}'" + ("," if i < len(items) - 1 else ")") for i, (k, v) in enumerate(items)]
         return ResultSet.utility(["createtab_stmt"], [[line] for line in lines])
 
+    def _ddl_alter_add_partition(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+        db, name, table = self._table(st.args["groups"], database)
+        keys = [k["Name"].lower() for k in table.get("PartitionKeys") or []]
+        sd = table.get("StorageDescriptor") or {}
+        existing = {tuple(p["Values"]) for p in self.catalog.get_partitions(db, name)}
+        new = []
+        for spec, location in st.args["specs"]:
+            if sorted(spec) != sorted(keys):
+                raise QueryFailed("INVALID_PARTITION_VALUE" if keys else "NOT_SUPPORTED",
+                                  f"Partition spec {spec} does not match the partition keys {keys} of {name}")
+            values = [spec[k] for k in keys]
+            if tuple(values) in existing:
+                if st.args["if"]:
+                    continue
+                raise QueryFailed("ALREADY_EXISTS", f"Partition already exists: {name}:" +
+                                  "/".join(f"{k}={v}" for k, v in zip(keys, values)))
+            location = location or (sd.get("Location", "").rstrip("/") + "/" +
+                                    "/".join(f"{k}={v}" for k, v in zip(keys, values)) + "/")
+            new.append({"Values": values, "StorageDescriptor": {**sd, "Location": location}})
+        if new:
+            self.catalog.add_partitions(db, name, new)
+        return ResultSet.utility([], [])
+
+    def _ddl_alter_drop_partition(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+        db, name, table = self._table(st.args["groups"], database)
+        keys = [k["Name"].lower() for k in table.get("PartitionKeys") or []]
+        existing = {tuple(p["Values"]) for p in self.catalog.get_partitions(db, name)}
+        doomed = []
+        for spec, _ in st.args["specs"]:
+            values = [spec.get(k) for k in keys]
+            if tuple(values) not in existing:
+                if st.args["if"]:
+                    continue
+                raise QueryFailed("PARTITION_NOT_FOUND", f"Partition not found: {name}:" +
+                                  "/".join(f"{k}={v}" for k, v in spec.items()))
+            doomed.append({"Values": values})
+        if doomed:
+            self.catalog.delete_partitions(db, name, doomed)
+        return ResultSet.utility([], [])
+
     def _ddl_msck(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
         """MSCK REPAIR TABLE: register the `key=value/` folders found under the table's location."""
         db, name, table = self._table(st.args["groups"], database)

@@ -115,6 +115,7 @@ class Statement:
             "show_databases": "SHOW_SCHEMAS", "show_partitions": "SHOW_PARTITIONS",
             "describe": "DESCRIBE_TABLE", "show_create_table": "SHOW_CREATE_TABLE",
             "show_views": "SHOW_VIEWS", "show_columns": "SHOW_COLUMNS", "msck": "MSCK_REPAIR_TABLE",
+            "alter_add_partition": "ALTER_TABLE_ADD_PARTITION", "alter_drop_partition": "ALTER_TABLE_DROP_PARTITION",
             "create_database": "CREATE_DATABASE", "drop_database": "DROP_DATABASE",
         }.get(self.kind, self.kind.upper())
 
@@ -132,6 +133,21 @@ _UTILITY = [
     ("describe", re.compile(rf"^(?:DESCRIBE|DESC)(?:\s+(?:FORMATTED|EXTENDED))?\s+{_QNAME}$", re.I)),
     ("msck", re.compile(rf"^MSCK\s+REPAIR\s+TABLE\s+{_QNAME}$", re.I)),
 ]
+
+
+_ALTER_PARTITION = re.compile(
+    rf"^ALTER\s+TABLE\s+{_QNAME}\s+(ADD|DROP)\s+(IF\s+(?:NOT\s+)?EXISTS\s+)?(PARTITION\s*\(.*)$", re.I | re.S)
+_PARTITION_SPEC = re.compile(r"PARTITION\s*\(([^)]*)\)(?:\s*LOCATION\s+'([^']*)')?\s*,?\s*", re.I)
+
+
+def _partition_spec(text: str) -> dict[str, str]:
+    spec = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise QueryFailed("SYNTAX_ERROR", f"mismatched input '{item.strip()}'. Expecting: '='")
+        spec[key.strip().strip('`"').lower()] = value.strip().strip("'")
+    return spec
 
 
 def unquote(name: str | None) -> str | None:
@@ -174,6 +190,13 @@ def parse(sql: str) -> Statement:
             "queries may read only tables of the data catalog",
             *position(text, lead),
         )
+    m = _ALTER_PARTITION.match(" ".join(words))
+    if m:
+        specs = [(_partition_spec(spec), location) for spec, location in _PARTITION_SPEC.findall(m.group(5))]
+        if not specs:
+            raise QueryFailed("SYNTAX_ERROR", "mismatched input '<EOF>'. Expecting: 'PARTITION'", 1, len(text))
+        return Statement(f"alter_{m.group(3).lower()}_partition", text, None, {
+            "groups": [unquote(m.group(1)), unquote(m.group(2))], "if": bool(m.group(4)), "specs": specs})
     if head2 in _UNSUPPORTED_KEYWORDS or head1 in _UNSUPPORTED_KEYWORDS:
         keyword = head2 if head2 in _UNSUPPORTED_KEYWORDS else head1
         raise QueryFailed("NOT_SUPPORTED", f"{keyword} is not supported by the local Athena engine",

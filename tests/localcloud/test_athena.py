@@ -347,6 +347,14 @@ def test_registered_partitions_and_msck_repair(lake: Lake) -> None:
     lake.ok("MSCK REPAIR TABLE registered")
     assert lake.rows("SHOW PARTITIONS registered") == [["dt=2024-03-01"]]
     assert lake.rows("SELECT orderid, dt FROM registered")[1:] == [["11", "2024-03-01"]]
+    lake.s3.put_object(Bucket=BUCKET, Key="elsewhere/x", Body=ndjson([change("12", SEQ21, "INSERT")]))
+    lake.ok(f"ALTER TABLE registered ADD PARTITION (dt = '2024-03-02') LOCATION 's3://{BUCKET}/elsewhere/'")
+    assert lake.failure("ALTER TABLE registered ADD PARTITION (dt='2024-03-02')").startswith("ALREADY_EXISTS")
+    lake.ok("ALTER TABLE registered ADD IF NOT EXISTS PARTITION (dt='2024-03-02')")
+    assert lake.rows("SELECT orderid, dt FROM registered ORDER BY orderid")[1:] == [
+        ["11", "2024-03-01"], ["12", "2024-03-02"]]
+    lake.ok("ALTER TABLE registered DROP PARTITION (dt='2024-03-01')")
+    assert lake.rows("SHOW PARTITIONS registered") == [["dt=2024-03-02"]]
 
 
 def test_malformed_json_fails_the_query_unless_the_table_ignores_it(lake: Lake) -> None:
