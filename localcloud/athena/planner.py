@@ -16,6 +16,8 @@ from typing import Any
 from sqlglot import exp
 
 from localcloud.athena import sql as athena_sql
+from localcloud.athena.decimals import exact_decimal_division, schema_of
+from localcloud.athena.engine import duckdb_type
 from localcloud.athena.catalog import GlueCatalog, decode_presto_view, is_view, view_table_input
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.lake import Lake, TableSource, split_s3_url
@@ -50,6 +52,7 @@ class Planner:
         sources: dict[str, TableSource] = {}
         tree = name_unnamed_columns(statement.tree.copy())
         tree = self._resolve(tree, statement.text, database, sources, snapshot_name, depth=0)
+        tree = exact_decimal_division(tree, schema_of(list(sources.values()), snapshot_name, duckdb_type))
         return QueryPlan(tree.sql(dialect=athena_sql.WRITE_DIALECT), list(sources.values()))
 
     def _resolve(self, tree: exp.Expression, text: str, database: str, sources: dict[str, TableSource],

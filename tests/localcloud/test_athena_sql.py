@@ -109,6 +109,25 @@ def test_date_plus_days_stays_a_date(engine: Engine) -> None:
     assert value(engine, "date_add('hour', 1, TIMESTAMP '2024-01-31 23:30:00')") == "2024-02-01 00:30:00.000"
 
 
+@pytest.mark.parametrize("expression, expected", [
+    ("CAST(193.72 AS decimal(10,2)) / 50", "3.87"),
+    ("CAST(1.15 AS decimal(10,2)) / 2", "0.58"),  # half-up, where a double would give 0.57499…
+    ("CAST(-1.15 AS decimal(10,2)) / 2", "-0.58"),
+    ("CAST(10 AS decimal(10,2)) / 3", "3.33"),
+    ("CAST(1 AS decimal(10,4)) / CAST(3 AS decimal(10,1))", "0.3333"),
+    ("7 / 2", "3"),
+    ("CAST(7 AS double) / 2", "3.5"),
+])
+def test_decimal_division_is_exact_like_trino(engine: Engine, expression: str, expected: str) -> None:
+    assert value(engine, expression) == expected
+
+
+def test_decimal_division_over_a_catalog_column(engine: Engine) -> None:
+    rows = run(engine, "SELECT sum(p) / count(*) AS aov, floor(max(p) / 50) * 50 AS band "
+                       "FROM (VALUES CAST(193.72 AS decimal(10,2)), CAST(10.01 AS decimal(10,2))) AS t(p)")
+    assert rows[1] == ["101.87", "150"]
+
+
 def test_unnamed_columns_are_named_like_athena(engine: Engine) -> None:
     assert run(engine, "SELECT 1, 'a' AS b, 2 + 3")[0] == ["_col0", "b", "_col2"]
 

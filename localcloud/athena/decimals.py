@@ -1,0 +1,107 @@
+"""Trino's exact decimal division, which DuckDB does not have.
+
+In Trino, `decimal / integer` and `decimal / decimal` are decimals rounded
+half-up to the larger operand scale (193.72 / 50 = 3.87); DuckDB divides them
+as doubles (3.8744). We find such divisions with sqlglot's type annotation
+(the catalog gives column types) and rewrite them into exact HUGEINT
+arithmetic. Only operands whose scale we know for sure are rewritten
+(catalog columns, casts to decimal, decimal literals, integers, SUM/MIN/MAX of
+those); anything else is left to DuckDB.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+
+_INTEGER_TYPES = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
+                  exp.DataType.Type.BIGINT}
+_SCALE_KEEPING = (exp.Sum, exp.Min, exp.Max, exp.AnyValue, exp.Paren, exp.Neg)
+
+
+def _scale(node: exp.Expression) -> int | None:
+    """The operand's decimal scale (0 for integers) when certain, else None."""
+    if isinstance(node, exp.Literal) and not node.is_string:
+        text = node.this
+        if "e" in text.lower():
+            return None  # a double literal in Trino
+        return len(text.split(".", 1)[1]) if "." in text else 0
+    if isinstance(node, exp.Count):
+        return 0
+    if isinstance(node, _SCALE_KEEPING):
+        return _scale(node.this)
+    if isinstance(node, (exp.Nullif, exp.Coalesce)) and node.this is not None:
+        inner = _scale(node.this)
+        others = [_scale(e) for e in node.expressions] if isinstance(node, exp.Coalesce) else []
+        return inner if all(o == inner for o in others) else None
+    node_type = node.type
+    if node_type is None:
+        return None
+    if node_type.this in _INTEGER_TYPES and isinstance(node, (exp.Column, exp.Cast)):
+        return 0
+    if node_type.this == exp.DataType.Type.DECIMAL and isinstance(node, (exp.Column, exp.Cast)):
+        params = node_type.expressions
+        return int(params[1].this.this) if len(params) == 2 else 0
+    return None
+
+
+def _is_decimal(node: exp.Expression) -> bool:
+    if isinstance(node, exp.Literal) and not node.is_string:
+        return "." in node.this and "e" not in node.this.lower()
+    inner = node
+    while isinstance(inner, _SCALE_KEEPING) or isinstance(inner, (exp.Nullif, exp.Coalesce)):
+        inner = inner.this
+    return inner.type is not None and inner.type.this == exp.DataType.Type.DECIMAL
+
+
+def _exact_division(a: exp.Expression, b: exp.Expression, sa: int, sb: int) -> exp.Expression:
+    s = max(sa, sb)
+    num = f"(CAST(({a.sql('duckdb')}) * {10 ** sa} AS HUGEINT) * {10 ** (sb + s - sa)})"
+    den = f"CAST(({b.sql('duckdb')}) * {10 ** sb} AS HUGEINT)"
+    # Half-up on the magnitude (Java's HALF_UP), then the sign.
+    quotient = (f"(sign({num}) * sign({den}) * ((2 * abs({num}) + abs({den})) // (2 * abs({den}))))")
+    if s:
+        unit = "0." + "0" * (s - 1) + "1"  # 10^-s, exactly
+        text = f"CAST(CAST({quotient} AS DECIMAL(38, {s})) * CAST('{unit}' AS DECIMAL(38, {s})) AS DECIMAL(38, {s}))"
+    else:
+        text = f"CAST({quotient} AS DECIMAL(38, 0))"
+    return sqlglot.parse_one(text, read="duckdb")
+
+
+def exact_decimal_division(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
+    """`tree` with decimal divisions made exact, or `tree` unchanged when there are none (or in doubt)."""
+    if not tree.find(exp.Div):
+        return tree
+    try:
+        typed = qualify(tree.copy(), schema=schema, dialect="duckdb", validate_qualify_columns=False,
+                        quote_identifiers=True, identify=False)
+        annotate_types(typed, schema=schema, dialect="duckdb")
+    except Exception:  # annotation is best effort: leave the query as DuckDB computes it
+        return tree
+    changed = False
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        nonlocal changed
+        if not isinstance(node, exp.Div):
+            return node
+        a, b = node.this, node.expression
+        if not (_is_decimal(a) or _is_decimal(b)):
+            return node
+        sa, sb = _scale(a), _scale(b)
+        if sa is None or sb is None:
+            return node
+        changed = True
+        return _exact_division(a, b, sa, sb)
+
+    result = typed.transform(rewrite)
+    return result if changed else tree
+
+
+def schema_of(sources: list[Any], snapshot_name: Any, duckdb_type: Any) -> dict[str, dict[str, str]]:
+    return {
+        snapshot_name(s): {c: duckdb_type(t) for c, t in s.columns + s.partition_keys} for s in sources
+    }
