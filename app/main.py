@@ -8,6 +8,7 @@ answer, and hands over to the page the user picked. Pages live in app_pages/.
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -48,21 +49,36 @@ def _sidebar(config: Settings) -> None:
             st.caption(result.message)
 
 
-def _banner(config: Settings) -> None:
-    """A clear banner while the local cloud does not answer (e.g. it is restarting)."""
+def _banner(config: Settings) -> bool:
+    """A clear banner while the local cloud does not answer (e.g. it is restarting); True when shown.
+
+    The page itself is not rendered meanwhile: every AWS call would wait out its retries against a
+    dead endpoint. A small fragment polls and reruns the app as soon as the local cloud answers again.
+    """
     if not config.is_local or launcher.is_answering(config, timeout_s=1.0):
-        return
+        return False
     st.warning(
         f"The local cloud at {config.endpoint_url} is not answering — it may be restarting. "
-        "Pages show what they can and catch up as soon as it answers again.",
+        "This page comes back by itself as soon as it answers again.",
         icon=":material/hourglass_top:",
     )
     if st.button("Start the local cloud again", key="main_restart_cloud"):
         _launch.clear()
         st.rerun()
 
+    @st.fragment(run_every=2)
+    def wait_for_local_cloud() -> None:
+        if launcher.is_answering(config, timeout_s=1.0):
+            st.rerun(scope="app")
+        st.caption("Waiting for the local cloud…")
+
+    wait_for_local_cloud()
+    return True
+
 
 def main() -> None:
+    # pyathena logs every failed query with a traceback; the page already shows it as a sentence.
+    logging.getLogger("pyathena").setLevel(logging.CRITICAL)
     st.set_page_config(page_title="Sales CDC pipeline", page_icon="📦", layout="wide")
     try:
         config = ui.settings()
@@ -70,7 +86,7 @@ def main() -> None:
         st.error(f"The settings are not usable: {explain(exc)}")
         st.stop()
     _sidebar(config)
-    _banner(config)
+    waiting = _banner(config)
     pages = [
         st.Page(str(PAGES_DIR / "pipeline.py"), title="Pipeline", icon=":material/account_tree:", default=True),
         st.Page(str(PAGES_DIR / "orders.py"), title="Orders", icon=":material/edit_note:"),
@@ -78,7 +94,9 @@ def main() -> None:
         st.Page(str(PAGES_DIR / "sales.py"), title="Sales", icon=":material/bar_chart:"),
         st.Page(str(PAGES_DIR / "query.py"), title="Query", icon=":material/terminal:"),
     ]
-    st.navigation(pages).run()
+    page = st.navigation(pages)
+    if not waiting:
+        page.run()
 
 
 main()

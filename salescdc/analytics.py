@@ -242,7 +242,7 @@ class Analytics:
         except PyAthenaError as exc:
             raise self._query_error(exc, sql, cursor) from None
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
-            raise QueryError(f"The query could not run: {explain(exc)}", sql, cursor.query_id) from None
+            raise QueryError(self._start_failure(exc), sql, cursor.query_id) from None
         return QueryResult(
             frame=frame,
             sql=sql,
@@ -255,10 +255,15 @@ class Analytics:
     def run_named(self, query: NamedQuery) -> QueryResult:
         return self.run(query.sql)
 
+    def _start_failure(self, exc: BaseException) -> str:
+        message = f"Athena could not start the query: {explain(exc)}"
+        hint = _hint(explain(exc), self.settings)
+        return f"{message} {hint}" if hint else message
+
     def _query_error(self, exc: Exception, sql: str, cursor: Any) -> QueryError:
         cause = exc.__cause__
         if isinstance(cause, (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)):
-            return QueryError(f"The query could not start: {explain(cause)}", sql, cursor.query_id)
+            return QueryError(self._start_failure(cause), sql, cursor.query_id)
         reason = str(exc).strip() or None
         query_id = getattr(cursor, "query_id", None)
         if reason is None:
@@ -273,6 +278,8 @@ class Analytics:
 
 def _hint(reason: str, settings: Settings) -> str:
     upper = reason.upper()
+    if "WORKGROUP" in upper and "NOT FOUND" in upper:
+        return f"(The workgroup {settings.athena_workgroup} does not exist: use Provision on the Pipeline page.)"
     if "TABLE_NOT_FOUND" in upper or "SCHEMA_NOT_FOUND" in upper or "DOES NOT EXIST" in upper:
         return (
             f"(Has the pipeline been provisioned and has the crawler created {settings.glue_table}? "

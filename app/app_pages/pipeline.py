@@ -90,10 +90,6 @@ if buttons[1].button("Run crawler", key="pipeline_crawler"):
 if buttons[2].button("Refresh status", key="pipeline_refresh"):
     _inspect.clear()
 
-last = ss.get("pipeline_last_action")
-if last:
-    (st.success if last[0] == "success" else st.error)(last[1])
-
 with st.expander("Teardown"):
     st.write("Deletes every resource this project created (only resources carrying its tag).")
     keep = st.radio(
@@ -108,6 +104,11 @@ with st.expander("Teardown"):
             "Tearing down", lambda p: infra.teardown(config, ui.factory(), delete_data=delete_data, progress=p)
         )
 
+
+# Shown after every action button (Teardown included) so it reflects this run.
+last = ss.get("pipeline_last_action")
+if last:
+    (st.success if last[0] == "success" else st.error)(last[1])
 
 # -- status + diagram ------------------------------------------------------------------
 COLOURS = {"present": "#c8e6c9", "drifted": "#ffe0b2", "missing": "#eeeeee", "failed": "#ffcdd2"}

@@ -1,0 +1,123 @@
+"""The Pipeline page's story on an empty local cloud, the error paths of every page, and the restart banner."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import time
+
+import pytest
+
+from tests.app.conftest import no_exceptions, open_page, texts, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def statuses(at) -> dict[str, str]:
+    [table] = [df for df in at.dataframe if "status" in df.value.columns and "kind" in df.value.columns]
+    return {f"{row.kind} {row['name']}": row.status for _, row in table.value.iterrows()}
+
+
+def test_error_paths_provision_and_teardown(app_env):
+    at = open_page()
+    no_exceptions(at)
+    assert f"Using the local cloud at {app_env['AWS_ENDPOINT_URL']}." in [c.value for c in at.sidebar.caption]
+    assert set(statuses(at).values()) == {"missing"}
+
+    # Every page before provisioning: readable sentences, never a traceback.
+    at.switch_page("app_pages/orders.py").run()
+    no_exceptions(at)
+    assert any("does not exist: provision the pipeline first" in e.value for e in at.error)
+    at.switch_page("app_pages/sales.py").run()
+    no_exceptions(at)
+    assert at.error and all("Traceback" not in e.value for e in at.error)
+    assert any("Athena" in e.value or "Cannot" in e.value for e in at.error)
+    at.switch_page("app_pages/health.py").run()
+    no_exceptions(at)
+    assert texts(at).count("missing") >= 8
+    at.switch_page("app_pages/query.py").run()
+    at.button(key="query_run").click().run()
+    no_exceptions(at)
+    assert len(at.error) == 1
+
+    # Provision through the button; the status table then shows every resource present.
+    at.switch_page("app_pages/pipeline.py").run()
+    at.button(key="pipeline_provision").click().run()
+    no_exceptions(at)
+    assert any(s.value.startswith("Provisioning done") for s in at.success), [e.value for e in at.error]
+    assert set(statuses(at).values()) == {"present"}, statuses(at)
+
+    # Teardown stays disabled until the table name is typed.
+    assert at.button(key="pipeline_teardown").disabled
+    at.text_input(key="pipeline_teardown_confirm").set_value("wrong").run()
+    assert at.button(key="pipeline_teardown").disabled
+    at.radio(key="pipeline_teardown_data").set_value("Delete the data too")
+    at.text_input(key="pipeline_teardown_confirm").set_value("OrdersRawTable").run()
+    assert not at.button(key="pipeline_teardown").disabled
+    at.button(key="pipeline_teardown").click().run()
+    no_exceptions(at)
+    assert any(s.value.startswith("Tearing down done") for s in at.success), [e.value for e in at.error]
+    assert set(statuses(at).values()) == {"missing"}
+
+
+def test_bad_setting_is_one_sentence(app_env, monkeypatch):
+    monkeypatch.setenv("SALESCDC_TARGET", "mars")
+    at = open_page()
+    no_exceptions(at)
+    [error] = at.error
+    assert "SALESCDC_TARGET must be 'local' or 'aws'" in error.value
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_app_starts_the_local_cloud_and_shows_a_banner_while_it_restarts(app_env, monkeypatch):
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    at = open_page("app_pages/health.py")
+    no_exceptions(at)
+    [started] = [c.value for c in at.sidebar.caption if c.value.startswith("Started the local cloud")]
+    assert started.startswith(f"Started the local cloud at {url}")
+    pid = int(re.search(r"pid (\d+)", started).group(1))
+    try:
+        assert not at.warning or all("not answering" not in w.value for w in at.warning)
+        stop(pid)
+        at.run()
+        no_exceptions(at)
+        assert any("is not answering — it may be restarting" in w.value for w in at.warning)
+        assert not at.title  # the page waits instead of hanging on retries against a dead endpoint
+        # The button starts it again; the banner goes away and the page works.
+        at.button(key="main_restart_cloud").click().run()
+        no_exceptions(at)
+        [again] = [c.value for c in at.sidebar.caption if c.value.startswith("Started the local cloud")]
+        pid = int(re.search(r"pid (\d+)", again).group(1))
+        wait_until(lambda: not any("not answering" in w.value for w in at.run().warning), "the banner to go")
+        assert "missing" in texts(at)  # a fresh, empty local cloud answers the Health page
+    finally:
+        stop(pid)
