@@ -293,3 +293,19 @@ def test_firehose_and_kinesis_metrics_reach_cloudwatch(cloud, role_arn, lambda_a
     kinesis_dims = [{"Name": "StreamName", "Value": pipe.name}]
     assert {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Kinesis", Dimensions=kinesis_dims)["Metrics"]} \
         >= {"GetRecords.IteratorAgeMilliseconds"}
+
+
+def test_update_destination_takes_effect_with_the_new_version_in_object_names(cloud, role_arn, lambda_arn) -> None:
+    pipe = Pipeline(cloud, role_arn, lambda_arn)
+    firehose = client(cloud, "firehose")
+    desc = firehose.describe_delivery_stream(DeliveryStreamName=pipe.name)["DeliveryStreamDescription"]
+    firehose.update_destination(
+        DeliveryStreamName=pipe.name, CurrentDeliveryStreamVersionId=desc["VersionId"],
+        DestinationId=desc["Destinations"][0]["DestinationId"],
+        ExtendedS3DestinationUpdate={"Prefix": "v2/!{timestamp:yyyy}/", "ErrorOutputPrefix": ERROR_PREFIX})
+    cloud.firehose_runner.discover_now()
+    pipe.put("after-update")
+    (key,) = pipe.wait_for(lambda: list(pipe.objects("v2/")), "an object under the new prefix")
+    year = dt.datetime.now(dt.timezone.utc).year
+    assert key.startswith(f"v2/{year}/{pipe.name}-2-")
+    assert pipe.lines("v2/") == [b"AFTER-UPDATE"]
