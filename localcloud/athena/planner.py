@@ -22,7 +22,7 @@ from localcloud.athena.catalog import GlueCatalog, decode_presto_view, is_view, 
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.lake import Lake, TableSource, split_s3_url
 from localcloud.athena.results import ResultSet
-from localcloud.athena.types import ATHENA_TO_HIVE, HIVE_TO_ATHENA, column_info
+from localcloud.athena.types import ATHENA_TO_HIVE, column_info
 
 DEFAULT_CATALOG = "awsdatacatalog"
 _MAX_VIEW_DEPTH = 16
@@ -366,10 +366,7 @@ class Planner:
         keys = [k["Name"] for k in table.get("PartitionKeys") or []]
         if not keys:
             raise QueryFailed("NOT_SUPPORTED", f"Table {name} is not partitioned")
-        params = table.get("Parameters") or {}
-        if str(params.get("projection.enabled", "false")).lower() == "true":
-            # Athena lists only registered partitions, even for projected tables.
-            pass
+        # Athena lists registered partitions only, even for a table with partition projection.
         parts = self.catalog.get_partitions(db, name)
         rows = sorted("/".join(f"{k}={v}" for k, v in zip(keys, p["Values"])) for p in parts)
         return ResultSet.utility(["partition"], [[r] for r in rows])
@@ -521,8 +518,3 @@ _VIEW_BODY = re.compile(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+\S+\s+AS\s+(.*
 def _view_body_text(text: str) -> str | None:
     m = _VIEW_BODY.match(text)
     return m.group(1).strip() if m else None
-
-
-def athena_view_type(hive_type: str) -> str:
-    base = hive_type.split("(", 1)[0]
-    return HIVE_TO_ATHENA.get(base, base) + hive_type[len(base):]

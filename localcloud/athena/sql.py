@@ -48,7 +48,7 @@ DENIED_FUNCTIONS = {
     "duckdb_extensions", "duckdb_secrets", "which_secret", "query", "query_table", "iceberg_scan",
     "delta_scan", "sqlite_scan", "postgres_scan", "mysql_scan", "load_aws_credentials",
     "duckdb_databases", "duckdb_tables", "duckdb_views", "duckdb_columns", "duckdb_functions",
-    "duckdb_settings", "pragma_table_info", "pragma_storage_info", "pragma_database_size",
+    "pragma_table_info", "pragma_storage_info", "pragma_database_size",
     "read_xlsx", "read_csv_objects", "httpfs", "set_variable", "getvariable", "current_database",
     "current_schema", "current_schemas", "checkpoint", "force_checkpoint", "enable_profiling",
     "file_read", "csv_scan", "json_scan", "read_avro", "sql_auto_complete", "summary", "range_files",

@@ -175,32 +175,6 @@ def column_info(name: str, duck_type: Any, database: str = "", table: str = "") 
     }
 
 
-# Glue (Hive) column types -> DuckDB types for reading lake files.
-HIVE_TO_DUCKDB: dict[str, str] = {
-    "string": "VARCHAR",
-    "varchar": "VARCHAR",
-    "char": "VARCHAR",
-    "int": "INTEGER",
-    "integer": "INTEGER",
-    "bigint": "BIGINT",
-    "smallint": "SMALLINT",
-    "tinyint": "TINYINT",
-    "double": "DOUBLE",
-    "float": "FLOAT",
-    "boolean": "BOOLEAN",
-    "timestamp": "TIMESTAMP",
-    "date": "DATE",
-    "binary": "BLOB",
-}
-
-
-# Athena (Trino) type names of Glue columns, for DESCRIBE and view definitions.
-HIVE_TO_ATHENA: dict[str, str] = {
-    "string": "varchar",
-    "int": "integer",
-    "float": "real",
-}
-
 # Athena view column types -> Glue (Hive) column types, for views stored in Glue.
 ATHENA_TO_HIVE: dict[str, str] = {
     "varchar": "string",
