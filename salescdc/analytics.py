@@ -160,11 +160,12 @@ LIMIT 10""",
         NamedQuery(
             "price_distribution",
             "Live orders by unit price (50-wide bands)",
+            # In double: Trino's decimal division keeps the dividend's scale, so 499.99 / 50 = 10.00.
             f"""SELECT
-  CAST(floor(price / 50) * 50 AS integer) AS price_from,
+  CAST(floor(CAST(price AS double) / 50) * 50 AS integer) AS price_from,
   count(*) AS orders
 FROM {current}
-GROUP BY floor(price / 50) * 50
+GROUP BY floor(CAST(price AS double) / 50) * 50
 ORDER BY price_from""",
         ),
     ]

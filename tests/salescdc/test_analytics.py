@@ -1,0 +1,159 @@
+"""The Sales queries, the pyathena runner and the order journey against a real provisioned local cloud.
+
+Lake lines are written straight to S3 (the contract's shape), so every expected
+number is known exactly; nothing is written to DynamoDB, so the pipeline adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+
+from localcloud.testing import running_localcloud
+from salescdc import journey as journeys
+from salescdc.analytics import Analytics, QueryError, dataframe_to_csv, order_events_sql, sales_queries
+from salescdc.clients import ClientFactory
+from salescdc.contract import format_timestamp
+from salescdc.infra import ApplyOptions, provision
+from salescdc.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+NOW = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0) - dt.timedelta(minutes=2)
+SEQ = iter(range(10**20, 10**21))
+
+
+def line(orderid, op, quantity, price, minute=0, event_id=None, product="Phone", deleted=False):
+    at = NOW + dt.timedelta(minutes=minute)
+    return {
+        "orderid": orderid, "product_name": product, "quantity": quantity, "price": Decimal(price),
+        "updated_at": format_timestamp(at), "op": op, "is_deleted": deleted,
+        "event_id": event_id or f"e-{orderid}-{op}-{minute}", "sequence_number": str(next(SEQ)),
+        "event_time": format_timestamp(at), "arrival_time": format_timestamp(at + dt.timedelta(milliseconds=300)),
+        "extra": "{}",
+    }
+
+
+LINES = [
+    line("1", "INSERT", 2, "10.00", 0, product="Phone"),
+    line("1", "MODIFY", 3, "10.00", 1, product="Phone"),  # latest state of order 1: 3 x 10.00
+    line("2", "INSERT", 1, "499.99", 0, product="Laptop"),
+    line("2", "INSERT", 1, "499.99", 0, product="Laptop"),  # a duplicate delivery (same event_id)
+    line("3", "INSERT", 5, "20.50", 0, product="Tablet"),
+    line("3", "REMOVE", 5, "20.50", 1, product="Tablet", deleted=True),  # deleted: not live
+    line("4", "INSERT", 4, "12.25", 1, product="Phone"),
+]
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    with running_localcloud(tmp_path_factory.mktemp("cloud")) as cloud:
+        settings = Settings(endpoint_url=cloud.url)
+        factory = ClientFactory(settings)
+        provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+        body = "".join(json.dumps(x, default=str) + "\n" for x in LINES).encode()
+        factory.client("s3").put_object(
+            Bucket=factory.bucket_name(),
+            Key=f"orders/dt={NOW:%Y-%m-%d}/{settings.firehose_name}-1-{NOW:%Y-%m-%d-%H-%M-%S}-test",
+            Body=body,
+        )
+        yield settings, factory, Analytics(settings, factory)
+
+
+def run(lake, name):
+    settings, _, analytics = lake
+    return analytics.run(sales_queries(settings)[name].sql)
+
+
+def test_kpis_count_live_orders_once(lake):
+    result = run(lake, "kpis")
+    [row] = result.frame.to_dict("records")
+    # live: order 1 (3 x 10.00), order 2 (1 x 499.99, duplicate counted once), order 4 (4 x 12.25)
+    assert row["live_orders"] == 3
+    assert row["units"] == 8
+    assert row["revenue"] == pytest.approx(30.00 + 499.99 + 49.00)
+    assert row["avg_order_value"] == pytest.approx((30.00 + 499.99 + 49.00) / 3)
+    assert result.run_time_ms is not None and result.data_scanned_bytes > 0 and result.query_id
+    assert result.sql.startswith("SELECT")
+
+
+def test_events_last_hour_per_op(lake):
+    frame = run(lake, "events_last_hour").frame
+    assert dict(zip(frame["op"], frame["events"])) == {"INSERT": 4, "MODIFY": 1, "REMOVE": 1}
+
+
+def test_revenue_and_units_by_product(lake):
+    frame = run(lake, "by_product").frame
+    by = {r["product_name"]: r for r in frame.to_dict("records")}
+    assert set(by) == {"Laptop", "Phone"}
+    assert by["Phone"]["units"] == 7 and by["Phone"]["revenue"] == pytest.approx(79.00)
+    assert list(frame["product_name"]) == ["Laptop", "Phone"]  # by revenue, highest first
+
+
+def test_time_series_by_minute(lake):
+    revenue = run(lake, "revenue_over_time").frame
+    assert len(revenue) == 2 and revenue["orders"].sum() == 4
+    mix = run(lake, "op_mix_over_time").frame
+    assert mix["events"].sum() == 6
+    assert set(mix["op"]) == {"INSERT", "MODIFY", "REMOVE"}
+
+
+def test_top_orders_and_price_bands(lake):
+    top = run(lake, "top_orders").frame
+    assert list(top["orderid"]) == ["2", "4", "1"]
+    assert top["order_value"].iloc[0] == pytest.approx(499.99)
+    bands = run(lake, "price_distribution").frame
+    assert dict(zip(bands["price_from"], bands["orders"])) == {0: 2, 450: 1}
+
+
+def test_failed_query_carries_athenas_reason(lake):
+    _, _, analytics = lake
+    with pytest.raises(QueryError) as caught:
+        analytics.run("SELECT * FROM no_such_table")
+    assert "Athena could not run the query:" in str(caught.value)
+    assert caught.value.reason and "no_such_table" in caught.value.reason.lower()
+    with pytest.raises(QueryError, match="empty"):
+        analytics.run("  ;  ")
+
+
+def test_ad_hoc_query_and_csv(lake):
+    _, _, analytics = lake
+    result = analytics.run("SELECT orderid, op FROM order_changes WHERE orderid = '3' ORDER BY op")
+    assert result.frame.to_dict("records") == [{"orderid": "3", "op": "INSERT"}, {"orderid": "3", "op": "REMOVE"}]
+    assert dataframe_to_csv(result.frame).decode().splitlines() == ["orderid,op", "3,INSERT", "3,REMOVE"]
+
+
+def test_order_events_sql_quotes_the_orderid(lake):
+    settings, _, analytics = lake
+    assert "'it''s'" in order_events_sql(settings, "it's")
+    assert analytics.run(order_events_sql(settings, "it's")).frame.empty
+
+
+def test_journey_follows_a_saved_change_to_queryable(lake):
+    settings, factory, analytics = lake
+    # A delete two hours ago keeps this line out of every other test's numbers (not live, outside the hour).
+    written = NOW - dt.timedelta(hours=2)
+    record = {**line("9", "REMOVE", 1, "1.00", event_id="journey-event", deleted=True),
+              "updated_at": format_timestamp(written), "event_time": format_timestamp(written),
+              "arrival_time": format_timestamp(written + dt.timedelta(milliseconds=300))}
+    journey = journeys.start("9", saved_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1),
+                             saved_stamp=written.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")
+    journeys.refresh(journey, settings, factory)  # nothing in the lake yet
+    assert journey.events == {} and journey.last_error is None
+    factory.client("s3").put_object(
+        Bucket=factory.bucket_name(),
+        Key=f"orders/dt={dt.datetime.now(dt.timezone.utc):%Y-%m-%d}/journey-test",
+        Body=(json.dumps(record, default=str) + "\n").encode(),
+    )
+    journeys.refresh(journey, settings, factory, analytics)
+    assert journey.last_error is None
+    event = journey.saved_event
+    assert event is not None and event.op == "REMOVE" and event.event_id == "journey-event"
+    assert event.arrival_time - event.written_time == dt.timedelta(milliseconds=300)
+    assert event.s3_key.endswith("journey-test") and event.s3_time is not None
+    assert event.queryable_time is not None and journey.complete
+    [row] = journey.rows()
+    assert row["this save"] == "yes" and row["Kinesis arrival +s"] == 0.3
