@@ -369,12 +369,13 @@ def test_malformed_json_fails_the_query_unless_the_table_ignores_it(lake: Lake) 
         ["1", "1"], [None, None]]
 
 
-def test_missing_fields_read_as_null_and_iso_timestamps_parse(lake: Lake) -> None:
+def test_missing_fields_read_as_null_and_iso_or_epoch_millis_timestamps_parse(lake: Lake) -> None:
     lake.glue.create_table(DatabaseName=DB, TableInput=glue_table_input("sparse", f"s3://{BUCKET}/sparse/"))
     lake.s3.put_object(Bucket=BUCKET, Key="sparse/dt=2024-05-01/x",
-                       Body=b'{"orderid": "1", "event_time": "2024-05-01T10:00:00.5Z", "surprise": 1}\n')
-    assert lake.rows("SELECT orderid, price, event_time FROM sparse")[1:] == [
-        ["1", None, "2024-05-01 10:00:00.500"]]
+                       Body=b'{"orderid": "1", "event_time": "2024-05-01T10:00:00.5Z", "surprise": 1}\n'
+                            b'{"orderid": "2", "event_time": 1714557600250}\n')
+    assert lake.rows("SELECT orderid, price, event_time FROM sparse ORDER BY orderid")[1:] == [
+        ["1", None, "2024-05-01 10:00:00.500"], ["2", None, "2024-05-01 10:00:00.250"]]
 
 
 # -- clients -----------------------------------------------------------------------------
