@@ -4,7 +4,8 @@
 (everything else — named queries, data catalogs, tags — stays with moto) and
 registers the query worker pool as a runner, so it stops with the cloud.
 
-Layout: sql.py (parse, police, translate), planner.py (catalog and DDL),
+Layout: sql.py (parse, police, translate), decimals.py (Trino's exact
+decimal division), planner.py (catalog, partition pruning and DDL),
 lake.py (S3 objects and their cache), engine.py (locked DuckDB),
 results.py + types.py (Athena's result shapes), models.py (executions and
 workgroups), responses.py (the JSON protocol).
