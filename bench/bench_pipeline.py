@@ -223,7 +223,8 @@ def sustain(url: str, factory: ClientFactory, settings: Settings, rate: float, s
         "end_backlog": end_backlog,
         "drained_in_s": round(drain_s, 2) if backlog <= 0 else None,
         "kept_up": kept_up,
-        # The writer could not offer this rate: DynamoDB (not the pipeline) is the ceiling.
+        # The writer could not offer this rate: the local cloud's write path (DynamoDB sharing the
+        # CPU with the running pipeline), not the pipeline's delivery, is the ceiling.
         "writer_capped": written["n"] / timing["elapsed"] < 0.9 * rate,
     }
 
@@ -275,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
             result = sustain(url, factory, settings, rate, args.duration)
             verdict = "kept up" if result["kept_up"] else "FELL BEHIND"
             if result["writer_capped"]:
-                verdict += " (the writer could not offer this rate: DynamoDB is the ceiling)"
+                verdict += (" (the writer could not offer this rate: the local cloud — DynamoDB sharing the CPU "
+                            "with the pipeline — is the ceiling)")
             print(f"offered {rate:.0f}/s for {args.duration:.0f}s: wrote {result['achieved_write_rate']:.1f}/s, "
                   f"max backlog {result['max_backlog']}, end backlog {result['end_backlog']}, drained in "
                   f"{result['drained_in_s']} s -> {verdict}", flush=True)
