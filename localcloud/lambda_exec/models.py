@@ -292,6 +292,8 @@ class LambdaExecutor:
                 reusable = not reply.get("init_error")
         except WorkerTimedOut as exc:
             reusable = False
+            if worker is not None:
+                function_logs += worker.spooled_logs()
             limit = exc.limit_s or spec.timeout_s
             error = {
                 "errorType": "Sandbox.Timedout",
@@ -299,6 +301,8 @@ class LambdaExecutor:
             }
         except WorkerCrashed as exc:
             reusable = False
+            if worker is not None:
+                function_logs += worker.spooled_logs()
             error = {
                 "errorType": "Runtime.ExitError",
                 "errorMessage": f"RequestId: {request_id} Error: Runtime exited without providing a reason ({exc})",

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,8 @@ class WorkerProcess:
         self.log_stream_name = log_stream_name
         self.cold = True
         spec.stderr_path.parent.mkdir(parents=True, exist_ok=True)
+        # What the function printed so far, readable even after a timeout kill.
+        self.spool_path = spec.stderr_path.parent / f"spool-{uuid.uuid4().hex}.log"
         self._stderr = open(spec.stderr_path, "ab")  # noqa: SIM115 - lives as long as the worker
         self.proc = subprocess.Popen(
             [sys.executable, "-I", str(WORKER_SCRIPT)],
@@ -76,6 +79,7 @@ class WorkerProcess:
                 "memory_limit_in_mb": spec.memory_mb,
                 "log_group_name": spec.log_group_name,
                 "log_stream_name": log_stream_name,
+                "log_spool": str(self.spool_path),
             }
         )
         # The worker imports the handler, then says "ready"; AWS gives that init phase 10 s of
@@ -83,7 +87,11 @@ class WorkerProcess:
         try:
             ready = self._read_frame(time.monotonic() + INIT_TIMEOUT_S)
         except WorkerTimedOut:
+            self.spool_path.unlink(missing_ok=True)
             raise WorkerTimedOut(INIT_TIMEOUT_S) from None
+        except WorkerCrashed:
+            self.spool_path.unlink(missing_ok=True)
+            raise
         self.init_logs = ready.get("logs", "")
 
     @property
@@ -135,6 +143,18 @@ class WorkerProcess:
                 remaining -= len(chunk)
         return b"".join(chunks)
 
+    def spooled_logs(self) -> str:
+        """The current invocation's output so far (used when the worker had to be killed)."""
+        try:
+            return self.spool_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def discard(self) -> None:
+        """Kill the worker and remove its files."""
+        self.kill()
+        self.spool_path.unlink(missing_ok=True)
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             try:
@@ -171,7 +191,7 @@ class FunctionPool:
                 if worker.alive():
                     self._busy.add(worker)
                     return worker
-                worker.kill()
+                worker.discard()
         worker = WorkerProcess(self.spec, new_log_stream())
         with self._lock:
             self._busy.add(worker)
@@ -184,7 +204,7 @@ class FunctionPool:
             if keep:
                 self._idle.append(worker)
         if not keep:
-            worker.kill()
+            worker.discard()
 
     def retire(self) -> None:
         """Kill idle workers now; busy ones are killed when they finish their invocation."""
@@ -192,7 +212,7 @@ class FunctionPool:
             self.retired = True
             idle, self._idle = self._idle, []
         for worker in idle:
-            worker.kill()
+            worker.discard()
 
     def kill_all(self) -> None:
         with self._lock:
@@ -200,7 +220,7 @@ class FunctionPool:
             workers = self._idle + list(self._busy)
             self._idle, self._busy = [], set()
         for worker in workers:
-            worker.kill()
+            worker.discard()
 
     def pids(self) -> list[int]:
         with self._lock:

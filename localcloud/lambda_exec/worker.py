@@ -8,7 +8,7 @@ For that reason this file imports nothing but the standard library.
 Protocol (on the process's original stdout/stdin; frames are a 4-byte big-endian length then
 UTF-8 JSON):
   parent -> worker  {"type": "init", "handler", "function_name", "function_version",
-                     "memory_limit_in_mb", "log_group_name", "log_stream_name"}   (once)
+                     "memory_limit_in_mb", "log_group_name", "log_stream_name", "log_spool"}   (once)
   worker -> parent  {"type": "ready", "logs"}   (after importing the handler, even if that failed)
   parent -> worker  {"type": "invoke", "request_id", "payload" (JSON text), "deadline_ms",
                      "invoked_function_arn", "client_context"}
@@ -42,6 +42,11 @@ class _Capture(io.TextIOBase):
     def __init__(self) -> None:
         self._parts: list[str] = []
         self._lock = threading.Lock()
+        self._spool: Any = None
+
+    def spool_to(self, path: str) -> None:
+        """Also write through to a file, so the parent still has the logs if it must kill us (timeout)."""
+        self._spool = open(path, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the worker
 
     def writable(self) -> bool:
         return True
@@ -49,11 +54,17 @@ class _Capture(io.TextIOBase):
     def write(self, text: str) -> int:
         with self._lock:
             self._parts.append(text)
+            if self._spool is not None:
+                self._spool.write(text)
+                self._spool.flush()
         return len(text)
 
     def take(self) -> str:
         with self._lock:
             text, self._parts = "".join(self._parts), []
+            if self._spool is not None:
+                self._spool.seek(0)
+                self._spool.truncate()
         return text
 
 
@@ -160,6 +171,8 @@ def main() -> int:
     init = _read_frame(proto_in)
     if init is None:
         return 0
+    if init.get("log_spool"):
+        capture.spool_to(init["log_spool"])
     sys.path.insert(0, os.getcwd())
     func, init_error = _load_handler(init["handler"])
     _write_frame(proto_out, {"type": "ready", "logs": capture.take()})

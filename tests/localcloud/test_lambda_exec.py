@@ -151,10 +151,13 @@ def test_an_exception_gives_awss_unhandled_error_shape(lam, role_arn) -> None:  
 def test_a_timeout_is_reported_like_aws_and_the_next_call_works(lam, role_arn) -> None:  # noqa: ANN001
     create(lam, role_arn, "slow-fn", {"handler.py": OK_SOURCE}, timeout=1)
     _, before = invoke(lam, "slow-fn", {})
-    resp, body = invoke(lam, "slow-fn", {"sleep": 30})
+    resp, body = invoke(lam, "slow-fn", {"sleep": 30}, LogType="Tail")
     assert resp["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Sandbox.Timedout"
     assert body["errorMessage"].endswith("Task timed out after 1.00 seconds")
+    tail = base64.b64decode(resp["LogResult"]).decode()
+    assert "got {'sleep': 30}" in tail  # what the function printed before it was killed is kept
+    assert "Task timed out after 1.00 seconds" in tail
     resp, after = invoke(lam, "slow-fn", {"n": 2})
     assert "FunctionError" not in resp
     assert after["echo"] == {"n": 2}
