@@ -170,7 +170,7 @@ try:
     statuses = _inspect(config)
 except Exception as exc:
     ui.show_error(exc, "Cannot read the pipeline's resources: ")
-st.graphviz_chart(diagram(statuses))
+st.graphviz_chart(diagram(statuses), width="stretch")
 if statuses:
     st.dataframe(
         pd.DataFrame(

@@ -85,7 +85,7 @@ def dashboard() -> None:
         st.subheader("Revenue over time")
         result = fetch("revenue_over_time")
         if result is not None and not result.empty:
-            chart = px.line(result.frame, x="minute", y="revenue", markers=True)
+            chart = px.bar(result.frame, x="minute", y="revenue", hover_data=["orders"])
             st.plotly_chart(chart, key="sales_revenue_over_time")
         elif result is not None:
             st.info("No new orders in the last hour.")
@@ -104,8 +104,13 @@ def dashboard() -> None:
     with left:
         st.subheader("Top orders")
         result = fetch("top_orders")
-        if result is not None:
+        if result is not None and not result.empty:
             st.dataframe(result.frame, hide_index=True, width="stretch", key="sales_top_orders")
+            top = result.frame.iloc[0]
+            st.caption(f"Largest order: {top['orderid']} — {top['product_name']}, {int(top['quantity'])} × "
+                       f"{float(top['price']):,.2f} = {float(top['order_value']):,.2f}")
+        elif result is not None:
+            st.info("No live orders yet.")
         details("top_orders", result)
     with right:
         st.subheader("Price distribution")

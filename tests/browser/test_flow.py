@@ -1,0 +1,272 @@
+"""The whole user flow in a real browser: Chromium (Playwright) on `streamlit run app/main.py` + a local cloud.
+
+Open the app, Provision, Start generator, change one order's quantity in the editor,
+see the change reach Athena in its journey and on the Sales page. Screenshots of
+every page go to test-artifacts/ (gitignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REFRESH_S = 3
+QUANTITY = 777  # no generated order has it (they have 1-5), so it is unmistakably ours
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        time.sleep(0.3)
+    raise AssertionError(f"{what} did not answer at {url} within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def background(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    with open(log, "wb") as out:
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def app_url(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+    cloud_port, app_port = free_port(), free_port()
+    endpoint = f"http://127.0.0.1:{cloud_port}"
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": endpoint,
+        "SALESCDC_TARGET": "local",
+        "SALESCDC_BUFFER_INTERVAL_S": "0",
+        "SALESCDC_REFRESH_INTERVAL_S": str(REFRESH_S),
+        "SALESCDC_STATE_DIR": str(tmp_path / "generator"),
+        "SALESCDC_LOCALCLOUD_DIR": str(tmp_path / "localcloud"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    cloud_argv = [sys.executable, "-m", "localcloud", "--port", str(cloud_port), "--data-dir", str(tmp_path / "lc")]
+    app_argv = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(app_port),
+                "--server.headless", "true", "--server.fileWatcherType", "none"]
+    with background(cloud_argv, env, tmp_path / "localcloud.out"):
+        wait_http(f"{endpoint}/_localcloud/health", "the local cloud")
+        with background(app_argv, env, tmp_path / "streamlit.out"):
+            wait_http(f"http://localhost:{app_port}/_stcore/health", "streamlit")
+            try:
+                yield f"http://localhost:{app_port}", env
+            finally:
+                # The generator is a background process of its own: stop it whatever happened.
+                from salescdc.generator import GeneratorProcess
+                from salescdc.settings import Settings
+
+                GeneratorProcess(tmp_path / "generator", Settings.from_env(env)).stop()
+
+
+def shot(page, name: str) -> None:
+    """Screenshot the whole page: Streamlit scrolls inside its own container, so grow the viewport to fit."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section, main')]"
+        ".map(e => e.scrollHeight), document.body.scrollHeight)"
+    )
+    viewport = page.viewport_size
+    page.set_viewport_size({"width": viewport["width"], "height": min(max(height, 1000), 6000)})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(viewport)
+
+
+def click(page, name: str) -> None:
+    """Click a button once the page has settled (while Streamlit reruns, a stale copy can linger)."""
+    from playwright.sync_api import expect
+
+    button = page.get_by_role("button", name=name, exact=True)
+    expect(button).to_have_count(1, timeout=30_000)
+    button.click()
+
+
+def go(page, title: str) -> None:
+    page.get_by_role("link", name=title).click()
+    page.get_by_role("heading", name=title, level=1).wait_for(timeout=30_000)
+
+
+def set_slider_to_zero(page, label: str) -> None:
+    from playwright.sync_api import expect
+
+    slider = page.get_by_role("slider", name=label)
+    for _ in range(5):  # a rerun triggered by the previous widget can swallow the key press
+        slider.focus()
+        slider.press("Home")
+        try:
+            expect(slider).to_have_value("0", timeout=3_000)
+            page.wait_for_timeout(1_000)  # let the rerun that commits the value finish
+            return
+        except AssertionError:
+            continue
+    expect(slider).to_have_value("0")
+
+
+def selected_cell(page) -> tuple[int, int] | None:
+    """(column, row) of the editor's selected cell, read from the grid's accessibility table."""
+    cell = page.locator('[data-testid^="glide-cell-"][aria-selected="true"]')
+    if cell.count() == 0:
+        return None
+    _, _, column, row = cell.first.get_attribute("data-testid").split("-")
+    return int(column), int(row)
+
+
+def edit_cell(page, column: int, row: int, value: str) -> None:
+    """Type `value` into one cell of st.data_editor (a canvas grid: click, then move with the keyboard)."""
+    from playwright.sync_api import expect
+
+    grid = page.get_by_test_id("stDataFrame").first
+    box = grid.bounding_box()
+    assert box is not None
+    # Into the first data row, right of the row-marker column.
+    page.mouse.click(box["x"] + 70, box["y"] + 35 + 17)
+    expect(page.locator('[data-testid^="glide-cell-"][aria-selected="true"]')).to_have_count(1, timeout=5_000)
+    current = selected_cell(page)
+    assert current is not None and current[1] == row, current
+    key = "ArrowRight" if current[0] < column else "ArrowLeft"
+    for _ in range(abs(column - current[0])):
+        page.keyboard.press(key)
+        page.wait_for_timeout(150)
+    expect(page.get_by_test_id(f"glide-cell-{column}-{row}")).to_have_attribute("aria-selected", "true",
+                                                                                timeout=5_000)
+    # Enter opens the cell's editor; typing into a closed editor drops keys while it opens.
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+    page.keyboard.press("Control+A")
+    page.keyboard.type(value, delay=50)
+    page.keyboard.press("Enter")
+
+
+def an_order_id(env: dict[str, str]) -> str:
+    from salescdc.clients import ClientFactory
+    from salescdc.settings import Settings
+
+    settings = Settings.from_env(env)
+    items = ClientFactory(settings).client("dynamodb").scan(TableName=settings.table_name, Limit=1)["Items"]
+    return items[0]["orderid"]["S"] if items else ""
+
+
+def order_quantity(env: dict[str, str], orderid: str) -> int:
+    from salescdc.clients import ClientFactory
+    from salescdc.orders import OrderRepository
+    from salescdc.settings import Settings
+
+    settings = Settings.from_env(env)
+    return OrderRepository(settings, ClientFactory(settings)).get(orderid)["quantity"]
+
+
+def test_provision_generate_edit_and_see_it_in_sales(app_url):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, env = app_url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            page.get_by_role("heading", name="Pipeline", level=1).wait_for(timeout=60_000)
+            expect(page.get_by_text(f"Using the local cloud at {env['AWS_ENDPOINT_URL']}")).to_be_visible()
+
+            # Provision, with live per-resource progress.
+            click(page, "Provision")
+            expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Provisioning done")).to_be_visible(
+                timeout=180_000
+            )
+            shot(page, "1-pipeline-provisioned")
+
+            # Start the generator: inserts only, so no generated update races our edit.
+            set_slider_to_zero(page, "Share of updates")
+            set_slider_to_zero(page, "Share of deletes")
+            click(page, "Start generator")
+            expect(page.get_by_test_id("stMetricValue").filter(has_text="running")).to_be_visible(timeout=60_000)
+            deadline = time.monotonic() + 60
+            while not (orderid := an_order_id(env)) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert orderid, "the generator wrote no order"
+            shot(page, "2-pipeline-generating")
+
+            # Orders: find that order, change its quantity in the editor, save.
+            go(page, "Orders")
+            page.get_by_label("Search by orderid (prefix)").fill(orderid)
+            page.get_by_text("Exact", exact=True).click()
+            click(page, "Load")
+            expect(page.get_by_text("Page 1 · 1 rows")).to_be_visible(timeout=30_000)
+            edit_cell(page, column=3, row=0, value=str(QUANTITY))  # columns: 1 orderid, 2 product, 3 quantity
+            page.wait_for_timeout(1000)
+            click(page, "Save changes")
+            expect(page.get_by_text(f"Change journey of order {orderid}")).to_be_visible(timeout=30_000)
+            assert order_quantity(env, orderid) == QUANTITY  # the edit really reached DynamoDB
+            expect(page.get_by_text("The saved change is queryable in Athena.")).to_be_visible(timeout=120_000)
+            shot(page, "3-orders-journey")
+
+            # Sales: the edited order is now the largest one, within the refresh interval.
+            go(page, "Sales")
+            expect(page.get_by_text(re.compile(rf"Largest order: {orderid} — .*{QUANTITY} ×"))).to_be_visible(
+                timeout=(REFRESH_S * 2 + 60) * 1000
+            )
+            shot(page, "4-sales")
+
+            go(page, "Health")
+            expect(page.get_by_text("Latest objects in the lake")).to_be_visible(timeout=30_000)
+            shot(page, "5-health")
+
+            go(page, "Query")
+            click(page, "Run query")
+            expect(page.get_by_text(re.compile(r"Run time \d+ ms"))).to_be_visible(timeout=60_000)
+            expect(page.get_by_role("button", name="Download CSV")).to_be_visible()
+            shot(page, "6-query")
+        except Exception:
+            with contextlib.suppress(Exception):
+                shot(page, "failure")
+            raise
+        finally:
+            browser.close()
