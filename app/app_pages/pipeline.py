@@ -140,7 +140,8 @@ def diagram(statuses: list[infra.ResourceStatus]) -> str:
     ]
     lines = [
         "digraph pipeline {",
-        "  rankdir=LR; bgcolor=transparent; nodesep=0.3; ranksep=0.35;",
+        # Two rows (capture, then lake and catalogue) so the boxes stay readable at page width.
+        "  rankdir=TB; bgcolor=transparent; nodesep=0.35; ranksep=0.45;",
         '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=16, margin="0.15,0.08"];',
         '  edge [fontname="Helvetica", fontsize=12];',
     ]
@@ -160,6 +161,10 @@ def diagram(statuses: list[infra.ResourceStatus]) -> str:
     ]
     for a, b, label in edges:
         lines.append(f'  "{a}" -> "{b}" [label="{label}"];')
+    top = [declared.TABLE, declared.PIPE, declared.STREAM, declared.FIREHOSE, declared.FUNCTION]
+    bottom = [declared.BUCKET, declared.CRAWLER, declared.GLUE_TABLE, declared.VIEW]
+    for row in (top, bottom):
+        lines.append("  { rank=same; " + " ".join(f'"{kind}";' for kind in row) + " }")
     lines.append("}")
     return "\n".join(lines)
 
