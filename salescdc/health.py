@@ -428,16 +428,39 @@ def _list(s3: Any, bucket: str, prefix: str, start_after: str | None = None) -> 
     return objects
 
 
+def _object_name_start(settings: Settings, factory: ClientFactory, when: dt.datetime) -> str | None:
+    """The first possible object name written at `when` or later, or None when it cannot be known.
+
+    Firehose names objects `<stream>-<version>-yyyy-MM-dd-HH-mm-ss-<random>` (UTC), so within one
+    partition names sort by time and a listing can start just before `when` instead of reading
+    the whole day (tens of thousands of objects at zero buffering).
+    """
+    try:
+        described = factory.client("firehose").describe_delivery_stream(DeliveryStreamName=settings.firehose_name)
+        version = described["DeliveryStreamDescription"]["VersionId"]
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, KeyError):
+        return None
+    return f"{settings.firehose_name}-{version}-{when.astimezone(dt.timezone.utc):%Y-%m-%d-%H-%M-%S}"
+
+
+# Object names carry the second they were written; LastModified can differ from it by a little.
+_NAME_CLOCK_SLACK = dt.timedelta(seconds=60)
+_RECENT_WINDOW = dt.timedelta(minutes=10)
+
+
 def newest_objects(
     settings: Settings,
     factory: ClientFactory,
     prefix: str = LAKE_PREFIX,
     limit: int = 10,
     since: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> list[LakeObject]:
-    """The newest objects under `prefix` (newest first), looking only at partitions that can hold them.
+    """The newest objects under `prefix` (newest first), reading only what can hold them.
 
-    With `since`, only objects modified at or after it, from the partitions of its day onwards.
+    With `since`: every object modified at or after it, from the partitions of its day onwards,
+    listed from the first name Firehose could have given it. Without: the `limit` newest, looking
+    at the last minutes of the newest partition first and at whole partitions only if needed.
     """
     s3 = factory.client("s3")
     bucket = factory.bucket_name()
@@ -445,17 +468,28 @@ def newest_objects(
     if since is not None:
         # A partition is named after the delivery day, which can be a day before `since` only at midnight.
         earlier = f"{prefix}dt={(since - dt.timedelta(days=1)).astimezone(dt.timezone.utc):%Y-%m-%d}/"
-        partitions = [p for p in partitions if p >= earlier]
-    objects: list[LakeObject] = []
+        start = _object_name_start(settings, factory, since - _NAME_CLOCK_SLACK)
+        objects: list[LakeObject] = []
+        for partition in (p for p in partitions if p >= earlier):
+            found = _list(s3, bucket, partition, start_after=partition + start if start else None)
+            objects += [o for o in found if o.last_modified >= since - dt.timedelta(seconds=1)]
+        objects.sort(key=lambda o: (o.last_modified, o.key), reverse=True)
+        return objects
+    if partitions:
+        cutoff = (now or dt.datetime.now(dt.timezone.utc)) - _RECENT_WINDOW
+        start = _object_name_start(settings, factory, cutoff)
+        if start:
+            recent = _list(s3, bucket, partitions[-1], start_after=partitions[-1] + start)
+            if len(recent) >= limit:
+                recent.sort(key=lambda o: (o.last_modified, o.key), reverse=True)
+                return recent[:limit]
+    objects = []
     for partition in reversed(partitions):
-        found = _list(s3, bucket, partition)
-        if since is not None:
-            found = [o for o in found if o.last_modified >= since - dt.timedelta(seconds=1)]
-        objects += found
-        if since is None and len(objects) >= limit:
+        objects += _list(s3, bucket, partition)
+        if len(objects) >= limit:
             break
     objects.sort(key=lambda o: (o.last_modified, o.key), reverse=True)
-    return objects[:limit] if since is None else objects
+    return objects[:limit]
 
 
 def lake_freshness(settings: Settings, factory: ClientFactory, now: dt.datetime | None = None) -> Freshness:

@@ -143,9 +143,13 @@ def test_journey_follows_a_saved_change_to_queryable(lake):
                              saved_stamp=written.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")
     journeys.refresh(journey, settings, factory)  # nothing in the lake yet
     assert journey.events == {} and journey.last_error is None
+    # Named the way Firehose names objects: the journey lists from the name matching the save time.
+    version = factory.client("firehose").describe_delivery_stream(
+        DeliveryStreamName=settings.firehose_name)["DeliveryStreamDescription"]["VersionId"]
+    now = dt.datetime.now(dt.timezone.utc)
     factory.client("s3").put_object(
         Bucket=factory.bucket_name(),
-        Key=f"orders/dt={dt.datetime.now(dt.timezone.utc):%Y-%m-%d}/journey-test",
+        Key=f"orders/dt={now:%Y-%m-%d}/{settings.firehose_name}-{version}-{now:%Y-%m-%d-%H-%M-%S}-journey-test",
         Body=(json.dumps(record, default=str) + "\n").encode(),
     )
     journeys.refresh(journey, settings, factory, analytics)
