@@ -16,6 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=4566)
     parser.add_argument("--data-dir", default=".localcloud", help="checkpoints, caches and the log")
     parser.add_argument("--log-requests", action="store_true", help="log every request to the log file")
+    parser.add_argument("--no-persist", action="store_true",
+                        help="start empty and do not save the AWS state (tables, streams, buckets, ...) on exit")
     parser.add_argument("--no-runners", action="store_true",
                         help="serve the AWS APIs only: pipes, Firehose and the rest move no data")
     args = parser.parse_args(argv)
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
     cloud = LocalCloud(args.host, args.port, args.data_dir, log_requests=args.log_requests,
-                       start_runners=not args.no_runners)
+                       start_runners=not args.no_runners, persist_state=not args.no_persist)
     try:
         cloud.start()
     except PortInUseError as exc:
@@ -42,7 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Local cloud ready at {cloud.url} (log: {cloud.data_dir / 'localcloud.log'}). Ctrl-C stops it.", flush=True)
     stopped.wait()
     cloud.stop()  # stops the runners first; their positions are already on disk
-    print("Local cloud stopped.", flush=True)
+    try:
+        print("Local cloud stopped.", flush=True)
+    except OSError:  # whoever started us may have closed our stdout already; the stop itself went fine
+        pass
     return 0
 
 

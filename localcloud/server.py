@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from localcloud import moto_state
 from localcloud.metrics import MetricsPublisher
 from localcloud.routing import AwsResponse, AwsServiceError, Router, signed_service
 
@@ -68,15 +69,19 @@ class LocalCloud:
         data_dir: str | Path = ".localcloud",
         log_requests: bool = False,
         start_runners: bool | Collection[str] = True,
+        persist_state: bool = False,
     ):
         """`start_runners`: True starts every runner, False none (APIs only, no data moves), or a
         collection of runner names (e.g. {"pipes"}) to start only those. Any runner can also be
-        stopped and started later through `cloud.runner(name).stop()/.start()`."""
+        stopped and started later through `cloud.runner(name).stop()/.start()`.
+        `persist_state`: load moto's AWS state from the data dir on start and save it on stop
+        (see localcloud/moto_state.py); `python -m localcloud` turns it on."""
         self.host = host
         self.port = port
         self.data_dir = Path(data_dir)
         self.log_requests = log_requests
         self.start_runners = start_runners
+        self.persist_state = persist_state
         self.router = Router()
         self.runners: list[Runner] = []
         self._server: BaseWSGIServer | None = None
@@ -131,6 +136,10 @@ class LocalCloud:
                 self._server = None
                 raise
             self._installed = True
+        if self.persist_state:
+            restored = moto_state.load(self.data_dir)
+            if restored:
+                log.info("restored AWS state of %s from %s", ", ".join(restored), self.data_dir)
         self.port = self._server.server_port
         self.metrics.endpoint_url = self.url  # the real port is known only now (port 0 = any free one)
         self._thread = threading.Thread(target=self._server.serve_forever, name="localcloud-http", daemon=True)
@@ -157,6 +166,9 @@ class LocalCloud:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self.persist_state and self._server is not None:
+            saved = moto_state.save(self.data_dir)  # no request can change it any more
+            log.info("saved AWS state of %s to %s", ", ".join(saved), self.data_dir)
         self._server = None
         log.info("local cloud stopped")
 

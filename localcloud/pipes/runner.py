@@ -436,7 +436,8 @@ class PipeWorker:
             resp = self.streams.get_records(ShardIterator=state.iterator, Limit=min(room, GET_RECORDS_MAX))
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
-            if code in ("ExpiredIteratorException", "TrimmedDataAccessException"):
+            # ValidationException: an iterator the stream no longer knows (e.g. kept across a server restart).
+            if code in ("ExpiredIteratorException", "TrimmedDataAccessException", "ValidationException"):
                 state.iterator = None
                 state.iterator = self._iterator_for(state)
                 return True

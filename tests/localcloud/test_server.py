@@ -140,3 +140,70 @@ def test_in_process_start_and_stop_release_the_port(tmp_path: Path) -> None:
     assert cloud.health()["status"] == "stopped"
     assert cloud.health()["runners"]["pipes"]["state"] == "stopped"
     reset_moto()
+
+
+def _kinesis_events(kinesis, stream: str) -> list[dict]:
+    events = []
+    for shard in kinesis.describe_stream(StreamName=stream)["StreamDescription"]["Shards"]:
+        it = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        events.extend(json.loads(r["Data"]) for r in kinesis.get_records(ShardIterator=it, Limit=10000)["Records"])
+    return events
+
+
+def _wait(condition, what: str, timeout_s: float = 60.0):
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.1)
+    return result
+
+
+def test_a_restarted_server_keeps_the_aws_state_and_its_pipe_resumes_without_loss(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    region = "ap-south-1"
+
+    def clients(url: str):
+        return (boto3.client("dynamodb", endpoint_url=url, region_name=region),
+                boto3.client("kinesis", endpoint_url=url, region_name=region),
+                boto3.client("pipes", endpoint_url=url, region_name=region))
+
+    first = Server(data)
+    try:
+        ddb, kinesis, pipes = clients(first.url)
+        stream_arn = ddb.create_table(
+            TableName="orders", KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )["TableDescription"]["LatestStreamArn"]
+        kinesis.create_stream(StreamName="sales", ShardCount=1)
+        pipes.create_pipe(
+            Name="p", RoleArn="arn:aws:iam::123456789012:role/r", Source=stream_arn,
+            Target=kinesis.describe_stream_summary(StreamName="sales")["StreamDescriptionSummary"]["StreamARN"],
+            SourceParameters={"DynamoDBStreamParameters": {"StartingPosition": "TRIM_HORIZON"}},
+            TargetParameters={"KinesisStreamParameters": {"PartitionKey": "$.dynamodb.Keys.orderid.S"}},
+        )
+        for i in range(3):
+            ddb.put_item(TableName="orders", Item={"orderid": {"S": str(i)}})
+        _wait(lambda: len(_kinesis_events(kinesis, "sales")) == 3, "3 records before the restart")
+        code, _ = first.signal_and_wait(signal.SIGTERM)
+        assert code == 0
+    finally:
+        if first.proc.poll() is None:
+            first.proc.kill()
+
+    second = Server(data)
+    try:
+        ddb, kinesis, pipes = clients(second.url)
+        assert ddb.scan(TableName="orders")["Count"] == 3
+        _wait(lambda: pipes.describe_pipe(Name="p")["CurrentState"] == "RUNNING", "the pipe to run again")
+        for i in range(3, 5):
+            ddb.put_item(TableName="orders", Item={"orderid": {"S": str(i)}})
+        events = _wait(lambda: (e := _kinesis_events(kinesis, "sales")) and len(e) >= 5 and e, "5 records")
+        assert sorted(e["dynamodb"]["Keys"]["orderid"]["S"] for e in events) == ["0", "1", "2", "3", "4"]
+    finally:
+        second.signal_and_wait(signal.SIGTERM)
