@@ -181,6 +181,8 @@ def test_query_page_runs_sql_and_offers_csv(env):
     result = at.session_state["query_result"]
     assert result.frame.to_dict("records") == [{"one": 1, "letter": "a"}]
     assert "Run time" in texts(at)
+    [download] = at.get("download_button")
+    assert download.proto.label == "Download CSV"
 
 
 def test_query_page_shows_athenas_error(env):
@@ -224,3 +226,25 @@ def test_generator_start_shows_counters_then_stop(env):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Generator"] == "stopped"
     assert int(metrics["Inserts"].replace(",", "")) > 0
+
+
+def test_run_crawler_button(env):
+    at = open_page("app_pages/pipeline.py")
+    at.button(key="pipeline_crawler").click().run()
+    no_exceptions(at)
+    assert any(s.value.startswith("Crawler Kinesis-s3-data-crawler:") for s in at.success), [e.value for e in at.error]
+
+
+def test_aws_target_shows_account_and_hourly_cost_never_a_credential(env, monkeypatch):
+    # The AWS code path (credential chain, no local-cloud launcher) pointed at the local cloud's endpoint.
+    monkeypatch.setenv("SALESCDC_TARGET", "aws")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLESECRETID1")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "do-not-show-this-secret")
+    at = open_page("app_pages/pipeline.py")
+    no_exceptions(at)
+    page = texts(at)
+    assert "AWS · region ap-south-1" in page
+    assert "123456789012" in page  # the account id
+    assert "Estimated cost: $" in page and "per hour" in page
+    assert "do-not-show-this-secret" not in page and "AKIAEXAMPLESECRETID1" not in page
+    assert not [c for c in at.sidebar.caption if "local cloud" in c.value.lower()]
