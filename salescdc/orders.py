@@ -14,7 +14,7 @@ import datetime as dt
 import decimal
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,13 +190,6 @@ def _to_dynamo_value(value: Any) -> Any:
 
 def _to_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _to_dynamo_value(v) for k, v in item.items() if not _is_missing(v)}
-
-
-def _same_value(loaded: Any, current: Any) -> bool:
-    a, b = to_decimal(loaded), to_decimal(current)
-    if a is not None and b is not None and not isinstance(loaded, str) and not isinstance(current, str):
-        return a == b
-    return loaded == current
 
 
 class OrderRepository:
@@ -428,32 +421,3 @@ def describe(item: Mapping[str, Any]) -> str:
     if item.get("updated_at"):
         text += f", updated {item['updated_at']}"
     return text
-
-
-def changes_from_rows(
-    loaded: Iterable[Mapping[str, Any]],
-    edited_rows: Mapping[int, Mapping[str, Any]],
-    added_rows: Iterable[Mapping[str, Any]],
-    deleted_rows: Iterable[int],
-) -> Changes:
-    """Build Changes from the shape st.data_editor reports (row positions into the loaded page).
-
-    Kept here, free of Streamlit, so it is unit-tested with the rest of the repository.
-    """
-    rows = [dict(r) for r in loaded]
-    changes = Changes()
-    deleted = sorted(set(int(i) for i in deleted_rows))
-    for position, patch in sorted(edited_rows.items(), key=lambda kv: int(kv[0])):
-        position = int(position)
-        if position in deleted or not 0 <= position < len(rows):
-            continue
-        original = rows[position]
-        merged = {**original, **{k: v for k, v in patch.items() if k in COLUMNS}}
-        changes.edited.append((original, merged))
-    for row in added_rows:
-        if any(not _is_missing(v) and v != "" for v in row.values()):
-            changes.added.append(dict(row))
-    for position in deleted:
-        if 0 <= position < len(rows):
-            changes.deleted.append(rows[position])
-    return changes

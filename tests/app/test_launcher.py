@@ -7,8 +7,6 @@ import signal
 import socket
 import time
 
-import pytest
-
 from salescdc.launcher import FAILED, NOT_LOCAL, STARTED, USING, ensure_local_cloud, health, is_answering
 from salescdc.settings import Settings
 

@@ -17,7 +17,6 @@ from salescdc.orders import (
     SAVED,
     Changes,
     OrderRepository,
-    changes_from_rows,
     normalize,
     utc_timestamp,
 )
@@ -81,19 +80,6 @@ def test_validation_accepts_and_normalises_editor_values():
     assert messages == []
     assert item == {"orderid": "42", "product_name": "Phone", "quantity": 3, "price": Decimal("193.72")}
     assert normalize({"orderid": "1", "product_name": "x", "quantity": "2", "price": "0"})[1] == []
-
-
-def test_changes_from_editor_shape():
-    loaded = [{"orderid": "a", "quantity": 1}, {"orderid": "b", "quantity": 2}, {"orderid": "c", "quantity": 3}]
-    changes = changes_from_rows(
-        loaded,
-        edited_rows={0: {"quantity": 5}, 2: {"quantity": 9}},
-        added_rows=[{"orderid": "d", "quantity": 1}, {}],
-        deleted_rows=[2],
-    )
-    assert changes.edited == [(loaded[0], {"orderid": "a", "quantity": 5})]
-    assert changes.added == [{"orderid": "d", "quantity": 1}]
-    assert changes.deleted == [loaded[2]]
 
 
 # -- reading -----------------------------------------------------------------
