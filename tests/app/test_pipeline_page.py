@@ -121,3 +121,19 @@ def test_app_starts_the_local_cloud_and_shows_a_banner_while_it_restarts(app_env
         assert "missing" in texts(at)  # a fresh, empty local cloud answers the Health page
     finally:
         stop(pid)
+
+
+def test_secrets_feed_the_settings_and_the_environment_wins(app_env, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import MAIN
+
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.secrets["SALESCDC_TABLE"] = "TableFromSecrets"
+    at.secrets["SALESCDC_STREAM"] = "stream-from-secrets"
+    monkeypatch.setenv("SALESCDC_STREAM", "stream-from-env")
+    at.run()
+    no_exceptions(at)
+    page = texts(at)
+    assert "TableFromSecrets" in page
+    assert "stream-from-env" in page and "stream-from-secrets" not in page
