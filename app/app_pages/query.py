@@ -17,7 +17,11 @@ st.caption(
 )
 
 if "query_sql" not in st.session_state:
-    st.session_state["query_sql"] = f"SELECT *\nFROM {config.glue_table}\nORDER BY arrival_time DESC\nLIMIT 20"
+    # The dt filter prunes partitions: Athena bills by data scanned.
+    st.session_state["query_sql"] = (
+        f"SELECT *\nFROM {config.glue_table}\nWHERE dt >= CAST(current_date - INTERVAL '1' DAY AS varchar)\n"
+        "ORDER BY arrival_time DESC\nLIMIT 20"
+    )
 
 st.text_area("SQL", key="query_sql", height=180)
 run = st.button("Run query", key="query_run", type="primary")
