@@ -32,10 +32,13 @@ def details(name: str, result: QueryResult | None) -> None:
             st.caption(ui.query_stats(result))
 
 
-def fetch(name: str) -> QueryResult | None:
+def fetch(name: str, shown: set[str]) -> QueryResult | None:
     result, error = ui.cached_query(QUERIES[name].sql)
     if error:
-        st.error(f"{QUERIES[name].title}: {error}", icon=":material/error:")
+        # One missing table fails every chart the same way: say it once.
+        if error not in shown:
+            shown.add(error)
+            st.error(f"{QUERIES[name].title}: {error}", icon=":material/error:")
         return None
     return result
 
@@ -48,8 +51,9 @@ def number(frame: pd.DataFrame, column: str) -> float:
 
 @st.fragment(run_every=config.refresh_interval_s)
 def dashboard() -> None:
-    kpis = fetch("kpis")
-    events = fetch("events_last_hour")
+    shown: set[str] = set()
+    kpis = fetch("kpis", shown)
+    events = fetch("events_last_hour", shown)
     cols = st.columns(4)
     if kpis is not None:
         frame = kpis.frame
@@ -70,7 +74,7 @@ def dashboard() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Revenue and units by product")
-        result = fetch("by_product")
+        result = fetch("by_product", shown)
         if result is not None and not result.empty:
             frame = result.frame
             chart = px.bar(frame, x="product_name", y="revenue", hover_data=["units", "orders"],
@@ -83,7 +87,7 @@ def dashboard() -> None:
         details("by_product", result)
     with right:
         st.subheader("Revenue over time")
-        result = fetch("revenue_over_time")
+        result = fetch("revenue_over_time", shown)
         if result is not None and not result.empty:
             chart = px.bar(result.frame, x="minute", y="revenue", hover_data=["orders"])
             st.plotly_chart(chart, key="sales_revenue_over_time")
@@ -92,7 +96,7 @@ def dashboard() -> None:
         details("revenue_over_time", result)
 
         st.subheader("Operation mix over time")
-        result = fetch("op_mix_over_time")
+        result = fetch("op_mix_over_time", shown)
         if result is not None and not result.empty:
             chart = px.bar(result.frame, x="minute", y="events", color="op", color_discrete_map=OP_COLOURS)
             st.plotly_chart(chart, key="sales_op_mix")
@@ -103,7 +107,7 @@ def dashboard() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Top orders")
-        result = fetch("top_orders")
+        result = fetch("top_orders", shown)
         if result is not None and not result.empty:
             st.dataframe(result.frame, hide_index=True, width="stretch", key="sales_top_orders")
             top = result.frame.iloc[0]
@@ -114,7 +118,7 @@ def dashboard() -> None:
         details("top_orders", result)
     with right:
         st.subheader("Price distribution")
-        result = fetch("price_distribution")
+        result = fetch("price_distribution", shown)
         if result is not None and not result.empty:
             chart = px.bar(result.frame, x="price_from", y="orders", labels={"price_from": "unit price from"})
             st.plotly_chart(chart, key="sales_price_distribution")
