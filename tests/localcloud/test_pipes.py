@@ -561,9 +561,11 @@ def test_health_reports_state_position_lag_and_metrics_are_published(cloud, rig)
     def metric_names(namespace: str, dims: list[dict[str, str]]) -> set[str]:
         return {m["MetricName"] for m in cw.list_metrics(Namespace=namespace, Dimensions=dims)["Metrics"]}
 
-    kinesis = wait_for(lambda: metric_names("AWS/Kinesis", [{"Name": "StreamName", "Value": rig.stream}]) or None,
-                       "Kinesis metrics")
+    # Metrics are flushed in batches: wait for the ones this test is about, not just any.
+    kinesis = wait_for(lambda: (names := metric_names("AWS/Kinesis", [{"Name": "StreamName", "Value": rig.stream}]))
+                       and "IncomingRecords" in names and names, "Kinesis IncomingRecords")
     assert "IncomingRecords" in kinesis
-    pipes = wait_for(lambda: metric_names("AWS/EventBridge/Pipes", [{"Name": "PipeName", "Value": rig.pipe}])
-                     or None, "Pipes metrics")
-    assert {"Invocations", "EventCount", "Duration"} <= pipes
+    wanted = {"Invocations", "EventCount", "Duration"}
+    pipes = wait_for(lambda: (names := metric_names("AWS/EventBridge/Pipes", [{"Name": "PipeName", "Value": rig.pipe}]))
+                     and wanted <= names and names, "Pipes metrics")
+    assert wanted <= pipes
