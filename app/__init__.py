@@ -1,0 +1,1 @@
+"""The Streamlit control panel (UI only; the logic lives in salescdc)."""

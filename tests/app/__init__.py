@@ -1,0 +1,1 @@
+"""Tests for the Streamlit pages, run with streamlit.testing.v1.AppTest."""

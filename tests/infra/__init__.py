@@ -1,0 +1,1 @@
+"""Tests for provisioning (salescdc.infra and infra_bootstrap.py)."""
