@@ -119,6 +119,15 @@ class Journey:
                 "this save": "yes" if event.is_save else "",
             }
             for stage, when in event.stage_times():
+                if stage == "S3 object":
+                    # S3 keeps LastModified in whole seconds (as AWS does): the object was written
+                    # within that second, so show the second and an upper bound on the delay.
+                    row[stage] = when.strftime("%H:%M:%S") if when else "…"
+                    row[f"{stage} +s"] = (
+                        f"≤ {(when + dt.timedelta(seconds=1) - start).total_seconds():.3f}"
+                        if when and start else None
+                    )
+                    continue
                 row[stage] = when.strftime("%H:%M:%S.%f")[:-3] if when else "…"
                 if stage != STAGES[0]:
                     row[f"{stage} +s"] = (

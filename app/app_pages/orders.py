@@ -274,7 +274,8 @@ if journey is not None:
             journeys.refresh(current, config, ui.factory(), ui.analytics())
         st.subheader(f"Change journey of order {current.orderid}")
         st.caption("When the change reached each stage: DynamoDB write → Kinesis arrival → S3 object → "
-                   "queryable in Athena (seconds after the write in the +s columns).")
+                   "queryable in Athena (seconds after the write in the +s columns; S3 records whole seconds, "
+                   "so its delay is an upper bound).")
         if current.last_error:
             st.warning(current.last_error)
         rows = current.rows()
