@@ -36,6 +36,16 @@ class AwsRequest:
             return {}
         return json.loads(self.body)
 
+    def json_object(self, invalid: Callable[[str], Exception]) -> dict[str, Any]:
+        """The body as a JSON object; anything else raises `invalid(message)` (the service's own error)."""
+        try:
+            body = self.json()
+        except ValueError:
+            raise invalid("The request body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise invalid("The request body must be a JSON object.")
+        return body
+
 
 @dataclass
 class AwsResponse:

@@ -56,7 +56,8 @@ def _parse_stream_arn(arn: str) -> tuple[str, str, str, str]:
     return parts[3], parts[4], resource[1], resource[3]
 
 
-def _epoch(value: Any) -> Any:
+def epoch_seconds(value: Any) -> Any:
+    """A stream timestamp as epoch seconds, whole when it is whole (as DynamoDB Streams and Pipes send it)."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=dt.timezone.utc)
@@ -98,7 +99,7 @@ class StreamsReader:
             "StreamLabel": table.latest_stream_label,
             "StreamStatus": "ENABLED",
             "StreamViewType": table.stream_specification["StreamViewType"],
-            "CreationRequestDateTime": _epoch(shard.created_on),
+            "CreationRequestDateTime": epoch_seconds(shard.created_on),
             "TableName": table.name,
             "KeySchema": table.schema,
             "Shards": [shard.to_json()],
@@ -183,7 +184,7 @@ def serialise(record: dict[str, Any]) -> dict[str, Any]:
     """A stored record as the JSON the API sends (timestamps as epoch seconds)."""
     body = dict(record.get("dynamodb", {}))
     if "ApproximateCreationDateTime" in body:
-        body["ApproximateCreationDateTime"] = _epoch(body["ApproximateCreationDateTime"])
+        body["ApproximateCreationDateTime"] = epoch_seconds(body["ApproximateCreationDateTime"])
     out = dict(record)
     out["dynamodb"] = body
     return out

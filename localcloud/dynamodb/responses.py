@@ -12,13 +12,7 @@ _CONTENT_TYPE = "application/x-amz-json-1.0"
 
 
 def _params(request: AwsRequest) -> dict[str, Any]:
-    try:
-        body = request.json()
-    except ValueError:
-        raise ValidationException("The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise ValidationException("The request body must be a JSON object.")
-    return body
+    return request.json_object(ValidationException)
 
 
 def _required(params: dict[str, Any], name: str) -> Any:

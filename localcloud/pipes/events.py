@@ -14,21 +14,12 @@ the stream record's fields plus `eventSourceARN` (the stream ARN), with
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
+
+from localcloud.dynamodb.models import epoch_seconds
 
 _DYNAMODB_FIELDS = ("ApproximateCreationDateTime", "Keys", "NewImage", "OldImage", "SequenceNumber",
                     "SizeBytes", "StreamViewType")
-
-
-def epoch_seconds(value: Any) -> int | float:
-    """boto3 parses the timestamp into a datetime; Pipes sends epoch seconds (whole seconds on AWS)."""
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        seconds = value.timestamp()
-        return int(seconds) if seconds == int(seconds) else seconds
-    return value
 
 
 def to_pipe_event(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:

@@ -54,13 +54,7 @@ def _name(request: AwsRequest) -> str:
 
 
 def _body(request: AwsRequest) -> dict[str, Any]:
-    try:
-        body = request.json()
-    except ValueError:
-        raise ValidationException("The request body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise ValidationException("The request body must be a JSON object.")
-    return body
+    return request.json_object(ValidationException)
 
 
 def register(router: Router, store: PipeStore, on_change: Callable[[], None] = lambda: None) -> None:
