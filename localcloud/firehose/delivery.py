@@ -247,6 +247,9 @@ class DeliveryStreamWorker:
     def poll_once(self) -> None:
         cfg = self.config
         self._read_shards(cfg)
+        # An UpdateDestination may land while we read: process and deliver with the configuration
+        # in force now, so a record put after the update never goes out under the old one.
+        cfg = self.config
         proc_size, proc_interval = (cfg.proc_size_bytes, cfg.proc_interval_s) if cfg.lambda_arn else (0, 0.0)
         if self._stage1.due(proc_size, proc_interval) and not self._stop.is_set():
             self._process(cfg)
