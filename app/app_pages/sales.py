@@ -7,6 +7,8 @@ Each chart has an expander with its SQL, run time and data scanned.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -41,6 +43,13 @@ def fetch(name: str, shown: set[str]) -> QueryResult | None:
             st.error(f"{QUERIES[name].title}: {error}", icon=":material/error:")
         return None
     return result
+
+
+def _per_minute(chart: Any) -> Any:
+    """Bars a minute wide with minute ticks: with one bucket plotly would otherwise zoom to milliseconds."""
+    chart.update_traces(xperiod=60_000, xperiodalignment="start")
+    chart.update_xaxes(tickformat="%H:%M", dtick=60_000)
+    return chart
 
 
 def number(frame: pd.DataFrame, column: str) -> float:
@@ -90,7 +99,7 @@ def dashboard() -> None:
         result = fetch("revenue_over_time", shown)
         if result is not None and not result.empty:
             chart = px.bar(result.frame, x="minute", y="revenue", hover_data=["orders"])
-            st.plotly_chart(chart, key="sales_revenue_over_time")
+            st.plotly_chart(_per_minute(chart), key="sales_revenue_over_time")
         elif result is not None:
             st.info("No new orders in the last hour.")
         details("revenue_over_time", result)
@@ -99,7 +108,7 @@ def dashboard() -> None:
         result = fetch("op_mix_over_time", shown)
         if result is not None and not result.empty:
             chart = px.bar(result.frame, x="minute", y="events", color="op", color_discrete_map=OP_COLOURS)
-            st.plotly_chart(chart, key="sales_op_mix")
+            st.plotly_chart(_per_minute(chart), key="sales_op_mix")
         elif result is not None:
             st.info("No change events in the last hour.")
         details("op_mix_over_time", result)
