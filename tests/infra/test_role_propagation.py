@@ -18,9 +18,22 @@ def _error(code: str, message: str) -> botocore.exceptions.ClientError:
 NOT_ASSUMABLE = _error("InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda.")
 
 
+class _AnyDriver(Driver):
+    """The shared retry lives in the base class; this subclass only makes it constructible."""
+
+    def read(self, res: object) -> None:
+        return None
+
+    def create(self, res: object) -> None:
+        return None
+
+    def delete(self, res: object, observed: object, delete_data: bool) -> None:
+        return None
+
+
 def _driver(propagation_s: float) -> Driver:
     options = ApplyOptions(poll_interval_s=0.01, timeout_s=5, role_propagation_s=propagation_s)
-    return Driver(ClientFactory(Settings()), options)
+    return _AnyDriver(ClientFactory(Settings()), options)
 
 
 def test_a_role_that_is_not_yet_assumable_is_retried_until_it_is() -> None:

@@ -8,6 +8,7 @@ delete, and tell whether it is usable yet.
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -58,8 +59,8 @@ def tag_list(tags: dict[str, str], key: str = "Key", value: str = "Value") -> li
     return [{key: k, value: v} for k, v in sorted(tags.items())]
 
 
-class Driver:
-    """Base class; subclasses set `kind` and implement the operations."""
+class Driver(ABC):
+    """Base class; subclasses set `kind` and implement read, create and delete."""
 
     kind = ""
     # Desired keys that cannot change in place.
@@ -75,9 +76,9 @@ class Driver:
         return self.factory.client(service)
 
     # -- to implement --------------------------------------------------
+    @abstractmethod
     def read(self, res: Resource) -> Observed | None:
         """The resource as it exists, or None when it does not."""
-        raise NotImplementedError
 
     def desired(self, res: Resource) -> dict[str, Any]:
         """The configuration to compare with `Observed.actual` (resolved spec by default)."""
@@ -87,14 +88,16 @@ class Driver:
         """What differs between the declared and the observed configuration."""
         return subset_diff(self.desired(res), observed.actual)
 
+    @abstractmethod
     def create(self, res: Resource) -> None:
-        raise NotImplementedError
+        """Create the resource as declared."""
 
     def update(self, res: Resource, observed: Observed, drift: list[str]) -> None:
         raise ResourceError(f"{self.kind} {res.name} drifted ({', '.join(drift)}) and cannot be updated in place.")
 
+    @abstractmethod
     def delete(self, res: Resource, observed: Observed, delete_data: bool) -> None:
-        raise NotImplementedError
+        """Delete the resource (the engine has checked the tag and the data guard)."""
 
     def usable(self, observed: Observed) -> bool:
         """Whether the resource can be used by the next one in line."""
