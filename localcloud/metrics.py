@@ -2,7 +2,7 @@
 
 Runners call `MetricsPublisher.add(...)`; a background flush sends them with
 PutMetricData to the local cloud itself (AWS namespaces and names, e.g.
-AWS/Firehose DeliveryToS3.Records).
+AWS/Firehose DeliveryToS3.Records), through the service plane's cached clients.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
+if TYPE_CHECKING:
+    from localcloud.plane import ServicePlane
 
 log = logging.getLogger("localcloud.metrics")
 
@@ -20,15 +21,14 @@ log = logging.getLogger("localcloud.metrics")
 class MetricsPublisher:
     """Buffers metric data points and flushes them every `interval_s` seconds."""
 
-    def __init__(self, endpoint_url: str, region: str = "ap-south-1", interval_s: float = 1.0):
-        self.endpoint_url = endpoint_url
+    def __init__(self, plane: ServicePlane, region: str = "ap-south-1", interval_s: float = 1.0):
+        self._plane = plane
         self.region = region
         self.interval_s = interval_s
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._client: Any = None
 
     def add(
         self,
@@ -68,13 +68,7 @@ class MetricsPublisher:
             pending, self._pending = self._pending, {}
         for key, data in pending.items():
             region, namespace = key.split("|", 1)
-            client = boto3.client(
-                "cloudwatch",
-                endpoint_url=self.endpoint_url,
-                region_name=region,
-                aws_access_key_id="test",
-                aws_secret_access_key="test",
-            )
+            client = self._plane.client("cloudwatch", region)
             for start in range(0, len(data), 500):
                 try:
                     client.put_metric_data(Namespace=namespace, MetricData=data[start : start + 500])

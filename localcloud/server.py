@@ -23,6 +23,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from localcloud import moto_state
 from localcloud.metrics import MetricsPublisher
+from localcloud.plane import ServicePlane
 from localcloud.routing import AwsResponse, AwsServiceError, Router, signed_service
 
 log = logging.getLogger("localcloud")
@@ -88,8 +89,9 @@ class LocalCloud:
         self._thread: threading.Thread | None = None
         self._moto_app: Any = None
         self._installed = False
-        # One CloudWatch publisher shared by every service package (`cloud.metrics.add(...)`).
-        self.metrics: MetricsPublisher = MetricsPublisher(self.url)
+        # The one way packages reach each other (clients, logs, metrics): see localcloud/plane.py.
+        self.plane = ServicePlane(self.url)
+        self.metrics: MetricsPublisher = self.plane.metrics
 
     @property
     def url(self) -> str:
@@ -141,7 +143,7 @@ class LocalCloud:
             if restored:
                 log.info("restored AWS state of %s from %s", ", ".join(restored), self.data_dir)
         self.port = self._server.server_port
-        self.metrics.endpoint_url = self.url  # the real port is known only now (port 0 = any free one)
+        self.plane.set_endpoint(self.url)  # the real port is known only now (port 0 = any free one)
         self._thread = threading.Thread(target=self._server.serve_forever, name="localcloud-http", daemon=True)
         self._thread.start()
         self.metrics.start()

@@ -18,9 +18,6 @@ __all__ = ["FirehoseRunner", "install"]
 
 
 def install(cloud: LocalCloud) -> None:
-    from localcloud.lambda_exec import shared_metrics
-
-    shared_metrics(cloud)
     runner = FirehoseRunner(cloud)
     cloud.firehose_runner = runner  # type: ignore[attr-defined]
     cloud.runners.append(runner)

@@ -17,8 +17,4 @@ __all__ = ["install"]
 
 
 def install(cloud: LocalCloud) -> None:
-    from localcloud.metrics import MetricsPublisher
-
-    if getattr(cloud, "metrics", None) is None:
-        cloud.metrics = MetricsPublisher(cloud.url)  # type: ignore[attr-defined]
-    models.install(cloud.metrics.add)  # type: ignore[attr-defined]
+    models.install(cloud.metrics.add)

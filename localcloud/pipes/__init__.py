@@ -20,16 +20,12 @@ __all__ = ["install", "PipesRunner", "PipeStore"]
 
 
 def install(cloud: LocalCloud) -> None:
-    from localcloud.metrics import MetricsPublisher
-
-    if getattr(cloud, "metrics", None) is None:
-        cloud.metrics = MetricsPublisher(cloud.url)  # type: ignore[attr-defined]
     store = PipeStore()
     runner = PipesRunner(
         endpoint_url=lambda: cloud.url,
         data_dir=str(cloud.data_dir),
         store=store,
-        publish=cloud.metrics.add,  # type: ignore[attr-defined]
+        publish=cloud.metrics.add,
     )
     register(cloud.router, store, on_change=runner.wake)
     cloud.runners.append(runner)
