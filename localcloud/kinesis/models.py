@@ -8,6 +8,11 @@ metrics (IncomingRecords, IncomingBytes, PutRecords.*, GetRecords.*,
 OutgoingRecords, dimension StreamName) for every writer and reader, so that
 is where we count them. Both by wrapping moto's backend methods at install
 time (never by editing moto).
+
+Newer moto publishes some of those metrics itself (5.2.5: IncomingRecords and
+IncomingBytes on every put). Counting them again would double every "records
+in", so at install time we probe what moto emits for one put, in a scratch
+account, and publish only the names it does not.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from moto.kinesis.utils import decompose_shard_iterator
 _WRITE_LOCK = threading.RLock()
 _publish: Callable[..., None] | None = None  # the running cloud's MetricsPublisher.add (one cloud per process)
 _WRAPPED = "_localcloud_wrapped"
+_moto_emits: frozenset[str] = frozenset()  # AWS/Kinesis metric names moto already publishes on a put
+_PROBE_ACCOUNT = "000000000042"  # a scratch account, reset after the probe; never a real one
+_PROBE_REGION = "us-east-1"
 
 
 def _stream_name(stream_arn: str | None, stream_name: str | None) -> str:
@@ -31,7 +39,7 @@ def _stream_name(stream_arn: str | None, stream_name: str | None) -> str:
 
 
 def _emit(region: str, name: str, value: float, unit: str, stream: str) -> None:
-    if _publish is not None:
+    if _publish is not None and name not in _moto_emits:
         _publish("AWS/Kinesis", name, value, unit, {"StreamName": stream}, region)
 
 
@@ -61,6 +69,7 @@ def _wrap_put_record(original: Callable[..., Any]) -> Callable[..., Any]:
         return result
 
     setattr(put_record, _WRAPPED, True)
+    put_record.__wrapped_original__ = original  # type: ignore[attr-defined]
     return put_record
 
 
@@ -112,10 +121,32 @@ def _wrap_get_records(original: Callable[..., Any]) -> Callable[..., Any]:
     return get_records
 
 
+def metrics_moto_emits() -> frozenset[str]:
+    """The AWS/Kinesis metric names moto itself publishes when a record is put (probed, not assumed).
+
+    Puts one record on a stream in a scratch account with moto's unwrapped backend and reads
+    which names reached that account's CloudWatch backend; both backends are reset afterwards.
+    """
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.kinesis.models import kinesis_backends
+
+    kinesis = kinesis_backends[_PROBE_ACCOUNT][_PROBE_REGION]
+    cloudwatch = cloudwatch_backends[_PROBE_ACCOUNT][_PROBE_REGION]
+    put = getattr(KinesisBackend.put_record, "__wrapped_original__", KinesisBackend.put_record)
+    try:
+        kinesis.create_stream("localcloud-probe", shard_count=1, stream_mode={"StreamMode": "PROVISIONED"})
+        put(kinesis, None, "localcloud-probe", "k", None, "cHJvYmU=")
+        return frozenset(m.name for m in cloudwatch.get_all_metrics() if m.namespace == "AWS/Kinesis")
+    finally:
+        kinesis_backends[_PROBE_ACCOUNT].reset()
+        cloudwatch_backends[_PROBE_ACCOUNT].reset()
+
+
 def install(publish: Callable[..., None] | None) -> None:
     """Wrap moto's Kinesis backend once per process; metrics go to `publish` (MetricsPublisher.add)."""
-    global _publish
+    global _publish, _moto_emits
     _publish = publish
+    _moto_emits = metrics_moto_emits()
     for name, wrap in (("put_record", _wrap_put_record), ("put_records", _wrap_put_records),
                        ("get_records", _wrap_get_records)):
         current = getattr(KinesisBackend, name)

@@ -71,8 +71,10 @@ def test_the_stream_publishes_incoming_and_get_records_metrics_for_any_client(cl
     deadline = time.monotonic() + 30
     while total("OutgoingRecords") < 4 and time.monotonic() < deadline:
         time.sleep(0.2)  # the publisher flushes about once a second
-    assert total("IncomingRecords") == 4
-    assert total("IncomingBytes") == 11
+    assert total("IncomingRecords") == 4  # once: by moto where it publishes it, else by us
+    # AWS documents "bytes successfully put" without saying whether partition keys count; ours counts
+    # the data (3*3 + 2 = 11), moto 5.2.5+ adds the keys (+4 = 15). Either way it is counted once.
+    assert total("IncomingBytes") in (11, 15)
     assert total("PutRecords.SuccessfulRecords") == 3
     assert total("OutgoingRecords") == 4
 
