@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from localcloud import moto_patches
 from localcloud.dynamodb.exceptions import (
     ExpiredIteratorException,
     ResourceNotFoundException,
@@ -28,12 +29,6 @@ from localcloud.dynamodb.exceptions import (
 ITERATOR_LIFETIME_S = 15 * 60
 GET_RECORDS_MAX = 1000
 ITERATOR_TYPES = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
-
-
-def moto_dynamodb_backend(account_id: str, region: str) -> Any:
-    from moto.backends import get_backend
-
-    return get_backend("dynamodb")[account_id][region]
 
 
 @dataclass
@@ -77,10 +72,7 @@ class StreamsReader:
     # -- lookups -------------------------------------------------------
     def _stream(self, arn: str) -> tuple[Any, Any]:
         region, account, table_name, label = _parse_stream_arn(arn)
-        try:
-            table = moto_dynamodb_backend(account, region).tables.get(table_name)
-        except KeyError:
-            table = None
+        table = moto_patches.dynamodb_table(account, region, table_name)
         if table is None or table.latest_stream_label != label or table.stream_shard is None:
             raise ResourceNotFoundException(f"Requested resource not found: Stream: {arn} not found")
         return table, table.stream_shard
@@ -88,8 +80,8 @@ class StreamsReader:
     @staticmethod
     def _closed(table: Any, shard: Any) -> bool:
         """A shard closes when its table is deleted or its stream disabled/replaced."""
-        backend = moto_dynamodb_backend(table.account_id, table.region_name)
-        return backend.tables.get(table.name) is not table or table.stream_shard is not shard
+        current = moto_patches.dynamodb_table(table.account_id, table.region_name, table.name)
+        return current is not table or table.stream_shard is not shard
 
     # -- API actions ---------------------------------------------------
     def describe_stream(self, arn: str) -> dict[str, Any]:

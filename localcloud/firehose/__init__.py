@@ -1,8 +1,9 @@
 """Firehose data plane: Kinesis-sourced delivery streams really deliver to S3 (moto moves no data).
 
-`install(cloud)` adds a `FirehoseRunner` (runner name "firehose") to `cloud.runners`. It invokes
-processor Lambdas through `cloud.lambda_executor` (localcloud.lambda_exec) and publishes metrics
-through `cloud.metrics`.
+`install(cloud)` adds a `FirehoseRunner` (runner name "firehose") to `cloud.runners` and sets the
+typed field `cloud.firehose_runner`. The runner gets the Lambda executor (installed before it) as a
+constructor argument to invoke processor Lambdas, and reaches Kinesis, S3, logs and metrics through
+the service plane.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ __all__ = ["FirehoseRunner", "install"]
 
 
 def install(cloud: LocalCloud) -> None:
-    runner = FirehoseRunner(cloud)
-    cloud.firehose_runner = runner  # type: ignore[attr-defined]
+    if cloud.lambda_executor is None:
+        raise RuntimeError("localcloud.lambda_exec must be installed before localcloud.firehose")
+    runner = FirehoseRunner(cloud.plane, cloud.data_dir, cloud.lambda_executor)
+    cloud.firehose_runner = runner
     cloud.runners.append(runner)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from localcloud.glue import responses
+from localcloud.glue.responses import ROUTES, GlueResponses
 from localcloud.glue.runner import CrawlerRunner
 
 if TYPE_CHECKING:
@@ -18,6 +18,6 @@ if TYPE_CHECKING:
 
 
 def install(cloud: LocalCloud) -> None:
-    for action, handler in {**responses.CLASSIFIER_ACTIONS, **responses.CRAWLER_ACTIONS}.items():
-        cloud.router.action("glue", action)(handler)
-    cloud.runners.append(CrawlerRunner())
+    runner = CrawlerRunner(cloud.plane)
+    cloud.router.register("glue", ROUTES, GlueResponses(runner))
+    cloud.runners.append(runner)

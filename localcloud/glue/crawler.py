@@ -26,19 +26,22 @@ import copy
 import hashlib
 import logging
 import re
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from localcloud import moto_patches
 from localcloud.glue.crawllog import CrawlLog
 from localcloud.glue.inference import Struct, columns_of, lowercase_columns, merge_struct, similarity
 from localcloud.glue.models import CrawlRun, GlueExtrasBackend
 from localcloud.glue.s3source import S3Object, S3PathError, S3Reader, split_s3_path
 from localcloud.glue.scanning import FileScan, scan_object
 from localcloud.glue.settings import CrawlerConfigError, CrawlerSettings
+
+if TYPE_CHECKING:
+    from localcloud.plane import LogWriter
 
 log = logging.getLogger("localcloud.glue.crawler")
 
@@ -110,6 +113,8 @@ class Crawl:
         run: CrawlRun,
         extras: GlueExtrasBackend,
         glue: Any,
+        logs: LogWriter,
+        s3: Any,
     ):
         self.account_id = account_id
         self.region = region
@@ -117,16 +122,11 @@ class Crawl:
         self.run = run
         self.extras = extras
         self.glue = glue
-        self.reader = S3Reader(account_id)
-        self.log = CrawlLog(account_id, region, crawler.name, run.crawl_id)
+        self.reader = S3Reader(s3)
+        self.log = CrawlLog(logs, account_id, region, crawler.name, run.crawl_id)
         self.seen_folders: set[str] = set()
 
     # -- lifecycle -----------------------------------------------------
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.execute, name=f"glue-crawl-{self.crawler.name}", daemon=True)
-        thread.start()
-        return thread
-
     def execute(self) -> None:
         started = time.monotonic()
         outcome, error = "COMPLETED", None
@@ -584,7 +584,7 @@ def _without_run_id(table_input: dict[str, Any]) -> dict[str, Any]:
 
 def _table_input(table: Any) -> dict[str, Any]:
     """The current TableInput of moto's FakeTable."""
-    return table.get_version(str(table._current_version))
+    return moto_patches.glue_table_input(table)
 
 
 def _folder_url(obj: S3Object) -> str:

@@ -23,8 +23,9 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
+from localcloud import moto_patches
 from localcloud.lambda_exec.exceptions import (
     WorkerCrashed,
     WorkerTimedOut,
@@ -33,9 +34,12 @@ from localcloud.lambda_exec.exceptions import (
     invalid_request_content,
     request_too_large,
 )
-from localcloud.lambda_exec.logs import new_log_stream_name, write_function_log
+from localcloud.lambda_exec.logs import new_log_stream_name
 from localcloud.lambda_exec.pool import FunctionPool, WorkerSpec
 from localcloud.routing import DEFAULT_ACCOUNT_ID
+
+if TYPE_CHECKING:
+    from localcloud.plane import ServicePlane
 
 log = logging.getLogger("localcloud.lambda_exec")
 
@@ -73,15 +77,9 @@ class InvocationResult:
 class LambdaExecutor:
     """Finds the function in moto, keeps its warm workers, runs invocations."""
 
-    def __init__(
-        self,
-        data_dir: str | Path,
-        endpoint_url: Callable[[], str],
-        metrics: Any = None,
-    ):
+    def __init__(self, data_dir: str | Path, plane: ServicePlane):
         self.code_root = Path(data_dir) / "lambda"
-        self._endpoint_url = endpoint_url
-        self.metrics = metrics
+        self._plane = plane  # the endpoint functions call back to, the log writer, the metrics
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
         self._async = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-async")
@@ -153,12 +151,9 @@ class LambdaExecutor:
 
     # -- internals -------------------------------------------------------
     def _get_function(self, name: str, qualifier: str | None, region: str, account_id: str) -> Any:
-        from moto.awslambda.models import lambda_backends
-
-        backend = lambda_backends[account_id][region]
         try:
-            return backend.get_function(name, qualifier)
-        except Exception:
+            return moto_patches.lambda_function(account_id, region, name, qualifier)
+        except KeyError:
             if name.startswith("arn:"):
                 arn = name
             else:
@@ -223,7 +218,7 @@ class LambdaExecutor:
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_SESSION_TOKEN": "test",
-            "AWS_ENDPOINT_URL": self._endpoint_url(),
+            "AWS_ENDPOINT_URL": self._plane.endpoint_url,
         }
         return WorkerSpec(
             function_name=fn.function_name,
@@ -324,7 +319,9 @@ class LambdaExecutor:
             f"Billed Duration: {max(1, int(duration_ms + 0.999))} ms\tMemory Size: {spec.memory_mb} MB\n"
         )
         if worker is not None:
-            write_function_log(account_id, region, spec.log_group_name, worker.log_stream_name, logs)
+            # Function logs never delay or fail the invocation: the plane's writer is best effort.
+            self._plane.logs.write(account_id, region, spec.log_group_name, worker.log_stream_name,
+                                   logs.splitlines())
         self._publish(fn.function_name, region, duration_ms, error is not None)
         return InvocationResult(
             status=200,
@@ -338,12 +335,11 @@ class LambdaExecutor:
         )
 
     def _publish(self, function_name: str, region: str, duration_ms: float, failed: bool) -> None:
-        if self.metrics is None:
-            return
         dims = {"FunctionName": function_name}
-        self.metrics.add("AWS/Lambda", "Invocations", 1, "Count", dims, region=region)
-        self.metrics.add("AWS/Lambda", "Errors", 1 if failed else 0, "Count", dims, region=region)
-        self.metrics.add("AWS/Lambda", "Duration", duration_ms, "Milliseconds", dims, region=region)
+        metrics = self._plane.metrics
+        metrics.add("AWS/Lambda", "Invocations", 1, "Count", dims, region=region)
+        metrics.add("AWS/Lambda", "Errors", 1 if failed else 0, "Count", dims, region=region)
+        metrics.add("AWS/Lambda", "Duration", duration_ms, "Milliseconds", dims, region=region)
 
 
 def _extract(code: bytes, target: Path) -> Path:

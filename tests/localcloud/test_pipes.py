@@ -520,8 +520,7 @@ def test_a_new_runner_resumes_from_the_persisted_position_without_loss(cloud, ri
     finally:
         old.on_target_created = None
     assert len(rig.landed()) == 12
-    fresh = PipesRunner(endpoint_url=lambda: cloud.url, data_dir=str(cloud.data_dir), store=old.store,
-                        publish=cloud.metrics.add, max_backoff_s=0.2)  # reads positions from disk
+    fresh = PipesRunner(cloud.plane, cloud.data_dir, store=old.store, max_backoff_s=0.2)  # reads positions from disk
     cloud.runners[cloud.runners.index(old)] = fresh
     fresh.start()
     try:
