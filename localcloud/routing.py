@@ -115,6 +115,21 @@ class AwsServiceError(Exception):
         return resp
 
 
+class ServiceError(AwsServiceError):
+    """The one declarative style for a package's `exceptions.py`: a class per AWS error code.
+
+    Subclasses declare the AWS error `code` and HTTP `status` as class attributes and are
+    raised with a message only, e.g. `class NotFoundException(ServiceError): code =
+    "NotFoundException"; status = 404`.
+    """
+
+    code = "InternalFailure"
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(type(self).code, message, type(self).status)
+
+
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 

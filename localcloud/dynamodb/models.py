@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from moto.core.base_backend import BackendDict, BaseBackend
+
 from localcloud import moto_patches
 from localcloud.dynamodb.exceptions import (
     ExpiredIteratorException,
@@ -61,10 +63,15 @@ def epoch_seconds(value: Any) -> Any:
     return value
 
 
-class StreamsReader:
-    """The read side of DynamoDB Streams for every account and region moto holds."""
+class DynamoDBStreamsBackend(BaseBackend):
+    """The read side of DynamoDB Streams for one account and region: the iterators it has issued.
 
-    def __init__(self) -> None:
+    The records themselves are moto's (each table's stream shard); `moto_api` reset clears
+    the iterators together with the tables.
+    """
+
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
         self._iterators: dict[str, _Iterator] = {}
         self._lock = threading.Lock()
         self._last_prune = time.monotonic()
@@ -167,9 +174,6 @@ class StreamsReader:
                     del self._iterators[k]
         return token
 
-    def reset(self) -> None:
-        with self._lock:
-            self._iterators.clear()
 
 
 def serialise(record: dict[str, Any]) -> dict[str, Any]:
@@ -180,3 +184,6 @@ def serialise(record: dict[str, Any]) -> dict[str, Any]:
     out = dict(record)
     out["dynamodb"] = body
     return out
+
+
+dynamodbstreams_backends = BackendDict(DynamoDBStreamsBackend, "dynamodbstreams")

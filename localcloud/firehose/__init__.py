@@ -4,6 +4,10 @@
 typed field `cloud.firehose_runner`. The runner gets the Lambda executor (installed before it) as a
 constructor argument to invoke processor Lambdas, and reaches Kinesis, S3, logs and metrics through
 the service plane.
+
+No `responses.py`: moto answers every Firehose API call; this package is the data
+plane only (`runner.py` discovery, `delivery.py` one stream, `processing.py` / `prefixes.py`
+the pure rules).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from localcloud.lambda_exec.models import InvocationResult, LambdaExecutor
-from localcloud.lambda_exec.responses import INVOKE_PATH, invoke_handler
+from localcloud.lambda_exec.responses import ROUTES, LambdaResponses
 
 if TYPE_CHECKING:
     from localcloud.server import LocalCloud
@@ -40,5 +40,5 @@ class LambdaRunner:
 def install(cloud: LocalCloud) -> None:
     executor = LambdaExecutor(cloud.data_dir, cloud.plane)
     cloud.lambda_executor = executor
-    cloud.router.rest("lambda", "POST", INVOKE_PATH)(invoke_handler(executor))
+    cloud.router.register("lambda", ROUTES, LambdaResponses(executor))
     cloud.runners.append(LambdaRunner(executor))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localcloud.routing import AwsServiceError
+from localcloud.routing import ServiceError
 
 
 class LambdaExecError(Exception):
@@ -21,21 +21,24 @@ class WorkerCrashed(LambdaExecError):
     """The worker process exited mid-invocation (os._exit, a segfault, out of memory…)."""
 
 
-def function_not_found(arn: str) -> AwsServiceError:
-    return AwsServiceError("ResourceNotFoundException", f"Function not found: {arn}", 404)
+# -- what Invoke answers: one class per AWS code, raised with a message ----------------
+class LambdaApiError(LambdaExecError, ServiceError):
+    """An error the Invoke API returns to the caller."""
 
 
-def invalid_request_content(detail: str) -> AwsServiceError:
-    return AwsServiceError("InvalidRequestContentException", f"Could not parse request body into json: {detail}", 400)
+class ResourceNotFoundException(LambdaApiError):
+    code = "ResourceNotFoundException"
+    status = 404
 
 
-def request_too_large(size: int, limit: int) -> AwsServiceError:
-    return AwsServiceError(
-        "RequestTooLargeException",
-        f"{size} byte payload is too large for the RequestResponse invocation type (limit {limit} bytes)",
-        413,
-    )
+class InvalidRequestContentException(LambdaApiError):
+    code = "InvalidRequestContentException"
 
 
-def invalid_parameter(message: str) -> AwsServiceError:
-    return AwsServiceError("InvalidParameterValueException", message, 400)
+class RequestTooLargeException(LambdaApiError):
+    code = "RequestTooLargeException"
+    status = 413
+
+
+class InvalidParameterValueException(LambdaApiError):
+    code = "InvalidParameterValueException"

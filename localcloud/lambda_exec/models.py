@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud import moto_patches
 from localcloud.lambda_exec.exceptions import (
+    InvalidParameterValueException,
+    InvalidRequestContentException,
+    RequestTooLargeException,
+    ResourceNotFoundException,
     WorkerCrashed,
     WorkerTimedOut,
-    function_not_found,
-    invalid_parameter,
-    invalid_request_content,
-    request_too_large,
 )
 from localcloud.lambda_exec.logs import new_log_stream_name
 from localcloud.lambda_exec.pool import FunctionPool, WorkerSpec
@@ -98,7 +98,7 @@ class LambdaExecutor:
     ) -> InvocationResult:
         """Invoke like the Lambda API; raises AwsServiceError for request errors (404, 400, 413)."""
         if invocation_type not in INVOCATION_TYPES:
-            raise invalid_parameter(
+            raise InvalidParameterValueException(
                 f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to satisfy "
                 f"constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
             )
@@ -109,12 +109,15 @@ class LambdaExecutor:
             return InvocationResult(204, b"", request_id, version)
         limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
         if len(payload) > limit:
-            raise request_too_large(len(payload), limit)
+            raise RequestTooLargeException(
+                f"{len(payload)} byte payload is too large for the RequestResponse invocation type "
+                f"(limit {limit} bytes)"
+            )
         if payload:
             try:
                 json.loads(payload)
             except ValueError as exc:
-                raise invalid_request_content(str(exc)) from None
+                raise InvalidRequestContentException(f"Could not parse request body into json: {exc}") from None
         pool = self._pool_for(fn, version, region, account_id)
         arn = fn.function_arn if not qualifier or fn.function_arn.endswith(f":{qualifier}") else f"{fn.function_arn}:{qualifier}"
         if invocation_type == "Event":
@@ -160,7 +163,7 @@ class LambdaExecutor:
                 arn = f"arn:aws:lambda:{region}:{account_id}:function:{name}"
             if qualifier:
                 arn += f":{qualifier}"
-            raise function_not_found(arn) from None
+            raise ResourceNotFoundException(f"Function not found: {arn}") from None
 
     def _pool_for(self, fn: Any, version: str, region: str, account_id: str) -> FunctionPool:
         spec = self._spec_for(fn, version, region)
@@ -179,7 +182,7 @@ class LambdaExecutor:
     def _spec_for(self, fn: Any, version: str, region: str) -> WorkerSpec:
         code: bytes = getattr(fn, "code_bytes", b"") or b""
         if not code:
-            raise invalid_parameter(
+            raise InvalidParameterValueException(
                 f"Function {fn.function_name} has no zip code to run (image functions and missing S3 code "
                 f"are not supported by the local cloud)"
             )

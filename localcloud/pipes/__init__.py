@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from localcloud.pipes.models import PipeStore
-from localcloud.pipes.responses import register
+from localcloud.pipes.responses import ROUTES, PipesResponses
 from localcloud.pipes.runner import PipesRunner
 
 if TYPE_CHECKING:
@@ -22,5 +22,5 @@ __all__ = ["install", "PipesRunner", "PipeStore"]
 def install(cloud: LocalCloud) -> None:
     store = PipeStore()
     runner = PipesRunner(cloud.plane, cloud.data_dir, store)
-    register(cloud.router, store, on_change=runner.wake)
+    cloud.router.register("pipes", ROUTES, PipesResponses(store, on_change=runner.wake))
     cloud.runners.append(runner)

@@ -20,6 +20,7 @@ from typing import Any
 from localcloud import moto_patches
 from localcloud.pipes.exceptions import ConflictException, NotFoundException, ValidationException
 from localcloud.pipes.filters import parse_filter_criteria
+from localcloud.routing import paginate
 
 REQUESTED_STATES = ("RUNNING", "STOPPED")
 # Keys of Source/TargetParameters that AWS replaces as a whole on UpdatePipe
@@ -189,16 +190,7 @@ class PipeStore:
         for field, value in filters.items():
             if value:
                 pipes = [p for p in pipes if checks[field](p, value)]
-        start = 0
-        if next_token:
-            try:
-                start = int(next_token)
-            except ValueError:
-                raise ValidationException("The NextToken is not valid.") from None
-        limit = limit or 100
-        page = pipes[start : start + limit]
-        more = start + limit < len(pipes)
-        return page, (str(start + limit) if more else None)
+        return paginate(pipes, limit, next_token, ValidationException, invalid_token="The NextToken is not valid.")
 
     # -- for the runner ------------------------------------------------
     def snapshots(self) -> Iterator[PipeSnapshot]:
