@@ -11,6 +11,7 @@ to its end) when its table is deleted or its stream disabled.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import secrets
 import threading
@@ -176,11 +177,29 @@ class DynamoDBStreamsBackend(BaseBackend):
 
 
 
+def base64_binaries(value: Any) -> Any:
+    """DynamoDB JSON with every Binary (B, and each BS member, at any depth) as base64 text.
+
+    moto keeps binary values as bytes; DynamoDB's JSON protocol carries them base64-encoded
+    (the SDKs decode them back to bytes), never as Python's b'...' text.
+    """
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {k: base64_binaries(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [base64_binaries(v) for v in value]
+    return value
+
+
 def serialise(record: dict[str, Any]) -> dict[str, Any]:
-    """A stored record as the JSON the API sends (timestamps as epoch seconds)."""
+    """A stored record as the JSON the API sends (timestamps as epoch seconds, binaries as base64)."""
     body = dict(record.get("dynamodb", {}))
     if "ApproximateCreationDateTime" in body:
         body["ApproximateCreationDateTime"] = epoch_seconds(body["ApproximateCreationDateTime"])
+    for part in ("Keys", "NewImage", "OldImage"):
+        if part in body:
+            body[part] = base64_binaries(body[part])
     out = dict(record)
     out["dynamodb"] = body
     return out
