@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 from localcloud.routing import ServiceError
 
 
@@ -18,7 +20,28 @@ class WorkerTimedOut(LambdaExecError):
 
 
 class WorkerCrashed(LambdaExecError):
-    """The worker process exited mid-invocation (os._exit, a segfault, out of memory…)."""
+    """The worker process exited mid-invocation (os._exit, a segfault, out of memory…).
+
+    `exit_code` is the process's return code (negative: the signal that ended it), None if unknown.
+    """
+
+    def __init__(self, message: str, exit_code: int | None = None):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    @property
+    def reason(self) -> str:
+        """What AWS's runtime reports in Runtime.ExitError (Go's wording of the process state)."""
+        code = self.exit_code
+        if code is None or code == 0:
+            return "Runtime exited without providing a reason"
+        if code > 0:
+            return f"Runtime exited with error: exit status {code}"
+        try:
+            name = signal.strsignal(-code) or f"signal {-code}"
+        except ValueError:
+            name = f"signal {-code}"
+        return f"Runtime exited with error: signal: {name.lower()}"
 
 
 # -- what Invoke answers: one class per AWS code, raised with a message ----------------

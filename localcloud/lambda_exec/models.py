@@ -303,7 +303,7 @@ class LambdaExecutor:
                 function_logs += worker.spooled_logs()
             error = {
                 "errorType": "Runtime.ExitError",
-                "errorMessage": f"RequestId: {request_id} Error: Runtime exited without providing a reason ({exc})",
+                "errorMessage": f"RequestId: {request_id} Error: {exc.reason}",
             }
         finally:
             if worker is not None:
