@@ -10,14 +10,13 @@ from __future__ import annotations
 import errno
 import gzip
 import io
-import json
 import logging
 import socket
 import threading
 import traceback
 from pathlib import Path
 from collections.abc import Collection
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -25,6 +24,11 @@ from localcloud import moto_state
 from localcloud.metrics import MetricsPublisher
 from localcloud.plane import ServicePlane
 from localcloud.routing import AwsResponse, AwsServiceError, Router, signed_service
+
+if TYPE_CHECKING:
+    from localcloud.athena.models import AthenaBackend
+    from localcloud.firehose.runner import FirehoseRunner
+    from localcloud.lambda_exec.models import LambdaExecutor
 
 log = logging.getLogger("localcloud")
 
@@ -92,6 +96,12 @@ class LocalCloud:
         # The one way packages reach each other (clients, logs, metrics): see localcloud/plane.py.
         self.plane = ServicePlane(self.url)
         self.metrics: MetricsPublisher = self.plane.metrics
+        # Set by the service packages' install(), in SERVICE_PACKAGES order; declared here so the
+        # wiring is visible and typed. Later packages receive earlier ones as constructor arguments
+        # (the Firehose runner gets the Lambda executor); tests and benchmarks reach them here.
+        self.lambda_executor: LambdaExecutor | None = None
+        self.firehose_runner: FirehoseRunner | None = None
+        self.athena: AthenaBackend | None = None
 
     @property
     def url(self) -> str:
@@ -125,11 +135,9 @@ class LocalCloud:
             if exc.errno == errno.EADDRINUSE:
                 raise in_use from None
             raise
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from localcloud import moto_patches, services
 
-        from localcloud import services
-
-        self._moto_app = DomainDispatcherApplication(create_backend_app)
+        self._moto_app = moto_patches.moto_wsgi_app()
         if not self._installed:  # handlers and runners are added once, even if start() runs again
             try:
                 services.install(self)
@@ -287,6 +295,3 @@ def port_is_free(host: str, port: int) -> bool:
             return False
     return True
 
-
-def health_json(cloud: LocalCloud) -> str:
-    return json.dumps(cloud.health(), indent=2, default=str)

@@ -11,6 +11,7 @@ to its end) when its table is deleted or its stream disabled.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import secrets
 import threading
@@ -18,6 +19,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from moto.core.base_backend import BackendDict, BaseBackend
+
+from localcloud import moto_patches
 from localcloud.dynamodb.exceptions import (
     ExpiredIteratorException,
     ResourceNotFoundException,
@@ -28,12 +32,6 @@ from localcloud.dynamodb.exceptions import (
 ITERATOR_LIFETIME_S = 15 * 60
 GET_RECORDS_MAX = 1000
 ITERATOR_TYPES = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
-
-
-def moto_dynamodb_backend(account_id: str, region: str) -> Any:
-    from moto.backends import get_backend
-
-    return get_backend("dynamodb")[account_id][region]
 
 
 @dataclass
@@ -66,10 +64,15 @@ def epoch_seconds(value: Any) -> Any:
     return value
 
 
-class StreamsReader:
-    """The read side of DynamoDB Streams for every account and region moto holds."""
+class DynamoDBStreamsBackend(BaseBackend):
+    """The read side of DynamoDB Streams for one account and region: the iterators it has issued.
 
-    def __init__(self) -> None:
+    The records themselves are moto's (each table's stream shard); `moto_api` reset clears
+    the iterators together with the tables.
+    """
+
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
         self._iterators: dict[str, _Iterator] = {}
         self._lock = threading.Lock()
         self._last_prune = time.monotonic()
@@ -77,10 +80,7 @@ class StreamsReader:
     # -- lookups -------------------------------------------------------
     def _stream(self, arn: str) -> tuple[Any, Any]:
         region, account, table_name, label = _parse_stream_arn(arn)
-        try:
-            table = moto_dynamodb_backend(account, region).tables.get(table_name)
-        except KeyError:
-            table = None
+        table = moto_patches.dynamodb_table(account, region, table_name)
         if table is None or table.latest_stream_label != label or table.stream_shard is None:
             raise ResourceNotFoundException(f"Requested resource not found: Stream: {arn} not found")
         return table, table.stream_shard
@@ -88,8 +88,8 @@ class StreamsReader:
     @staticmethod
     def _closed(table: Any, shard: Any) -> bool:
         """A shard closes when its table is deleted or its stream disabled/replaced."""
-        backend = moto_dynamodb_backend(table.account_id, table.region_name)
-        return backend.tables.get(table.name) is not table or table.stream_shard is not shard
+        current = moto_patches.dynamodb_table(table.account_id, table.region_name, table.name)
+        return current is not table or table.stream_shard is not shard
 
     # -- API actions ---------------------------------------------------
     def describe_stream(self, arn: str) -> dict[str, Any]:
@@ -175,16 +175,34 @@ class StreamsReader:
                     del self._iterators[k]
         return token
 
-    def reset(self) -> None:
-        with self._lock:
-            self._iterators.clear()
+
+
+def base64_binaries(value: Any) -> Any:
+    """DynamoDB JSON with every Binary (B, and each BS member, at any depth) as base64 text.
+
+    moto keeps binary values as bytes; DynamoDB's JSON protocol carries them base64-encoded
+    (the SDKs decode them back to bytes), never as Python's b'...' text.
+    """
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {k: base64_binaries(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [base64_binaries(v) for v in value]
+    return value
 
 
 def serialise(record: dict[str, Any]) -> dict[str, Any]:
-    """A stored record as the JSON the API sends (timestamps as epoch seconds)."""
+    """A stored record as the JSON the API sends (timestamps as epoch seconds, binaries as base64)."""
     body = dict(record.get("dynamodb", {}))
     if "ApproximateCreationDateTime" in body:
         body["ApproximateCreationDateTime"] = epoch_seconds(body["ApproximateCreationDateTime"])
+    for part in ("Keys", "NewImage", "OldImage"):
+        if part in body:
+            body[part] = base64_binaries(body[part])
     out = dict(record)
     out["dynamodb"] = body
     return out
+
+
+dynamodbstreams_backends = BackendDict(DynamoDBStreamsBackend, "dynamodbstreams")

@@ -1,35 +1,34 @@
 """EventBridge Pipes errors: the API's error codes, and the runner's own failures.
 
-`PipesError` is the root. API errors are `AwsServiceError`s so the router
+`PipesError` is the root. API errors are `ServiceError`s so the router
 serialises them in AWS's shape; runner errors say whether a retry can help.
 """
 
 from __future__ import annotations
 
-from localcloud.routing import AwsServiceError
+from localcloud.routing import ServiceError
 
 
 class PipesError(Exception):
     """Root of every error raised by localcloud.pipes."""
 
 
-class PipesApiError(PipesError, AwsServiceError):
-    """An error the Pipes API returns to the caller."""
+class PipesApiError(PipesError, ServiceError):
+    """An error the Pipes API returns to the caller: one class per AWS code, raised with a message."""
 
 
 class ValidationException(PipesApiError):
-    def __init__(self, message: str):
-        super().__init__("ValidationException", message, 400)
+    code = "ValidationException"
 
 
 class NotFoundException(PipesApiError):
-    def __init__(self, message: str):
-        super().__init__("NotFoundException", message, 404)
+    code = "NotFoundException"
+    status = 404
 
 
 class ConflictException(PipesApiError):
-    def __init__(self, message: str):
-        super().__init__("ConflictException", message, 409)
+    code = "ConflictException"
+    status = 409
 
 
 class PipeRunError(PipesError):

@@ -17,10 +17,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from localcloud.checkpoints import CheckpointStore
@@ -29,6 +28,9 @@ from localcloud.pipes.exceptions import PipeRunError, RecordTransformError, Sour
 from localcloud.pipes.filters import RecordFilter
 from localcloud.pipes.kinesis_target import KinesisTarget, PartitionKey
 from localcloud.pipes.models import PipeSnapshot, PipeStore
+
+if TYPE_CHECKING:
+    from localcloud.plane import ServicePlane
 
 log = logging.getLogger("localcloud.pipes")
 
@@ -61,17 +63,16 @@ class PipesRunner:
 
     def __init__(
         self,
-        endpoint_url: Callable[[], str],
-        data_dir: str,
+        plane: ServicePlane,
+        data_dir: str | Path,
         store: PipeStore,
-        publish: Callable[..., None],
         discover_interval_s: float = 1.0,
         poll_interval_s: float = 0.25,
         max_backoff_s: float = 2.0,
     ):
-        self._endpoint_url = endpoint_url
+        self._plane = plane
         self.store = store
-        self.publish = publish
+        self.publish = plane.metrics.add
         self.discover_interval_s = discover_interval_s
         self.poll_interval_s = poll_interval_s
         self.max_backoff_s = max_backoff_s
@@ -194,14 +195,8 @@ class PipesRunner:
                 worker.republish_state()
 
     def client(self, service: str, region: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self._endpoint_url(),
-            region_name=region,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30),
-        )
+        """The source stream and the target stream are read and written over HTTP, as AWS's Pipes does."""
+        return self._plane.client(service, region)
 
 
 @dataclass

@@ -145,3 +145,21 @@ def test_a_deleted_tables_shard_closes_after_its_last_record(cloud) -> None:
     closed_read = streams.get_records(ShardIterator=open_read["NextShardIterator"])
     assert closed_read["Records"] == []
     assert "NextShardIterator" not in closed_read
+
+
+def test_binary_values_travel_base64_encoded_as_on_aws(table) -> None:
+    name, ddb, streams, arn = table
+    item = {"orderid": {"S": "b1"}, "blob": {"B": b"\x00\xff"}, "blobs": {"BS": [b"\x01", b"\x02"]},
+            "nested": {"M": {"inner": {"B": b"\x03"}}}, "listed": {"L": [{"B": b"\x04"}]}}
+    ddb.put_item(TableName=name, Item=item)
+    raw: list[bytes] = []
+    streams.meta.events.register("before-parse.dynamodbstreams.GetRecords",
+                                 lambda response_dict, **_: raw.append(response_dict["body"]))
+    (record,) = _all_records(streams, arn)
+    # boto3 decodes base64 back to the very bytes written; anything else (e.g. "b'\\x00\\xff'") fails to parse.
+    image = record["dynamodb"]["NewImage"]
+    assert image["blob"] == {"B": b"\x00\xff"}
+    assert sorted(image["blobs"]["BS"]) == [b"\x01", b"\x02"]
+    assert image["nested"] == {"M": {"inner": {"B": b"\x03"}}}
+    assert image["listed"] == {"L": [{"B": b"\x04"}]}
+    assert b'"blob": {"B": "AP8="}' in raw[0]

@@ -246,3 +246,37 @@ def test_invocations_errors_and_duration_reach_cloudwatch(lam, role_arn, cloud) 
                                      StartTime=end - dt.timedelta(minutes=5), EndTime=end + dt.timedelta(minutes=1),
                                      Period=60, Statistics=["Sum"])
     assert sum(p["Sum"] for p in stats["Datapoints"]) == 1
+
+
+CRASH_SOURCE = """
+import os, signal, sys
+
+def handler(event, context):
+    print("about to die")
+    if event["how"] == "exit":
+        os._exit(3)
+    if event["how"] == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if event["how"] == "sys.exit":
+        sys.exit(0)
+    return {"pid": os.getpid()}
+"""
+
+
+@pytest.mark.parametrize(("how", "reason"), [
+    ("exit", "Runtime exited with error: exit status 3"),
+    ("kill", "Runtime exited with error: signal: killed"),
+    ("sys.exit", "Runtime exited without providing a reason"),
+])
+def test_a_worker_dying_mid_invocation_is_an_unhandled_runtime_exit_error(lam, role_arn, how, reason) -> None:  # noqa: ANN001
+    name = f"crash-{how.replace('.', '-')}"
+    create(lam, role_arn, name, {"handler.py": CRASH_SOURCE})
+    resp, body = invoke(lam, name, {"how": how}, LogType="Tail")
+    assert resp["StatusCode"] == 200
+    assert resp["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
+    request_id = resp["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    assert body["errorMessage"] == f"RequestId: {request_id} Error: {reason}"
+    assert "about to die" in base64.b64decode(resp["LogResult"]).decode()
+    _, alive = invoke(lam, name, {"how": "live"})  # a fresh environment serves the next call
+    assert isinstance(alive["pid"], int)

@@ -338,6 +338,20 @@ def test_a_pipe_the_local_cloud_cannot_run_says_so(rig) -> None:
     assert rig.landed() == []
 
 
+def test_binary_attributes_reach_kinesis_base64_encoded_and_the_pipe_moves_on(rig) -> None:
+    rig.create_pipe()
+    rig.ddb.put_item(TableName=rig.table, Item={"orderid": {"S": "bin"}, "blob": {"B": b"\x00\xff"},
+                                                "blobs": {"BS": [b"\x01", b"\x02"]}})
+    rig.put("after", qty=1)  # a record behind the binary one: it lands only if the pipe did not stall
+    landed = rig.wait_landed(2)
+    assert {pk for pk, _ in landed} == {"bin", "after"}
+    (event,) = rig.by_key()["bin"]
+    image = event["dynamodb"]["NewImage"]
+    assert image["blob"] == {"B": "AP8="}  # base64 of 00 ff, as Pipes puts a Binary in the event
+    assert sorted(image["blobs"]["BS"]) == ["AQ==", "Ag=="]
+    assert rig.describe().get("StateReason") is None
+
+
 def test_filter_criteria_pass_only_matching_records_and_still_advance(rig) -> None:
     rig.pipes.create_pipe(  # FilterCriteria sits beside DynamoDBStreamParameters, not inside it
         Name=rig.pipe, RoleArn=ROLE, Source=rig.stream_arn, Target=rig.kinesis_arn,
@@ -520,8 +534,7 @@ def test_a_new_runner_resumes_from_the_persisted_position_without_loss(cloud, ri
     finally:
         old.on_target_created = None
     assert len(rig.landed()) == 12
-    fresh = PipesRunner(endpoint_url=lambda: cloud.url, data_dir=str(cloud.data_dir), store=old.store,
-                        publish=cloud.metrics.add, max_backoff_s=0.2)  # reads positions from disk
+    fresh = PipesRunner(cloud.plane, cloud.data_dir, store=old.store, max_backoff_s=0.2)  # reads positions from disk
     cloud.runners[cloud.runners.index(old)] = fresh
     fresh.start()
     try:
