@@ -183,6 +183,7 @@ class DeliveryStreamWorker:
         self.millis_behind: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._polls = 0
         saved = checkpoints.get(key) or {}
         # Acknowledged positions (persisted) and read positions (in memory, ahead of them).
         self.acked: dict[str, str] = dict(saved.get("shards", {}))
@@ -215,6 +216,11 @@ class DeliveryStreamWorker:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def polls(self) -> int:
+        """Rounds of the loop completed: a test waits for more of them to show nothing more was delivered."""
+        return self._polls
+
     def update_config(self, config: StreamConfig) -> None:
         self.config = config  # read by the loop at its next poll
 
@@ -237,6 +243,7 @@ class DeliveryStreamWorker:
                 backoff = 30.0 if not getattr(exc, "transient", True) else min(5.0, 0.25 * 2 ** failures)
                 self._stop.wait(backoff)
             self._stop.wait(self.poll_interval_s)
+            self._polls += 1
 
     def _rewind(self) -> None:
         """Forget everything unacknowledged; the next poll re-reads it from the persisted positions."""

@@ -43,6 +43,12 @@ class FirehoseRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._checkpoints: CheckpointStore | None = None
+        self._polls = 0
+
+    @property
+    def polls(self) -> int:
+        """Discovery rounds completed: a test waits for more of them to show a stream was NOT picked up."""
+        return self._polls
 
     def start(self) -> None:
         self._checkpoints = CheckpointStore(self._data_dir, "firehose")
@@ -112,3 +118,4 @@ class FirehoseRunner:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("firehose discovery failed")
             self._stop.wait(self.discover_interval_s)
+            self._polls += 1

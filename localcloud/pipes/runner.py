@@ -85,6 +85,12 @@ class PipesRunner:
         self.last_error: str | None = None
         # Test seam: called with each new KinesisTarget (e.g. to wrap its put_records).
         self.on_target_created: Callable[[KinesisTarget], None] | None = None
+        self._polls = 0
+
+    @property
+    def polls(self) -> int:
+        """Reconcile rounds completed: a test waits for more of them to show a pipe was NOT started."""
+        return self._polls
 
     # -- Runner protocol -----------------------------------------------
     def start(self) -> None:
@@ -153,6 +159,7 @@ class PipesRunner:
                 log.exception("pipes runner reconcile failed")
             self._wake.wait(self.discover_interval_s)
             self._wake.clear()
+            self._polls += 1
 
     def reconcile(self) -> None:
         snapshots = {s.key: s for s in self.store.snapshots()}
@@ -238,6 +245,12 @@ class PipeWorker:
         self.records_dropped = 0  # given up after MaximumRetryAttempts
         self.stream_arn = snapshot.source
         self.region = self.stream_arn.split(":")[3]
+        self._polls = 0
+
+    @property
+    def polls(self) -> int:
+        """Rounds of the worker's loop completed: a test waits for more of them to show nothing more came."""
+        return self._polls
 
     # -- lifecycle -----------------------------------------------------
     def start(self) -> None:
@@ -330,6 +343,8 @@ class PipeWorker:
                 log.exception("pipe %s failed", self.snapshot.name)
                 self._sleep(backoff)
                 backoff = min(backoff * 2, self.runner.max_backoff_s)
+            finally:
+                self._polls += 1
         # Where a LATEST start saw no record yet, keep the iterator for a later restart.
         if self.shards:
             self._save_positions()

@@ -10,9 +10,8 @@ import pytest
 
 from salescdc.infra import ApplyOptions, provision
 from salescdc.orders import OrderRepository
-from tests.app.conftest import factory_for, no_exceptions, open_page, settings_for, texts, wait_until
-
-pytestmark = pytest.mark.e2e
+from tests.app.conftest import factory_for, no_exceptions, open_page, settings_for, texts
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +77,7 @@ def test_orders_edit_is_saved_and_its_journey_becomes_queryable(env):
         no_exceptions(at)
         return at.session_state["orders_journey"].complete
 
-    wait_until(queryable, "the saved change to be queryable in Athena", timeout=90)
+    eventually(queryable, "the saved change to be queryable in Athena", timeout=90, interval=0.5)
     journey = at.session_state["orders_journey"]
     saved = journey.saved_event
     assert saved.op == "MODIFY" and saved.quantity == 5
@@ -164,7 +163,7 @@ def test_sales_page_shows_kpis_from_athena(env):
         metrics = {m.label: m.value for m in at.metric}
         return metrics.get("Live orders") not in (None, "0")
 
-    wait_until(revenue_shown, "orders to reach the Sales KPIs", timeout=90, interval=1)
+    eventually(revenue_shown, "orders to reach the Sales KPIs", timeout=90, interval=1)
     metrics = {m.label: m.value for m in at.metric}
     assert decimal.Decimal(metrics["Revenue"].replace(",", "")) >= Decimal("300.00")
     page = texts(at)
@@ -219,7 +218,7 @@ def test_generator_start_shows_counters_then_stop(env):
             metrics = {m.label: m.value for m in at.metric}
             return metrics.get("Generator") == "running" and metrics.get("Inserts", "0") != "0"
 
-        wait_until(counted, "the generator's counters to move", timeout=60)
+        eventually(counted, "the generator's counters to move", timeout=60, interval=0.5)
     finally:
         at.button(key="pipeline_stop_generator").click().run()
     no_exceptions(at)

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
-import socket
-import time
 
-import pytest
-
-from tests.app.conftest import no_exceptions, open_page, texts, wait_until
-
-pytestmark = pytest.mark.e2e
+from tests.app.conftest import no_exceptions, open_page, texts
+from tests.support.processes import free_port, stop_process
+from tests.support.waiting import eventually
 
 
 def statuses(at) -> dict[str, str]:
@@ -71,32 +64,6 @@ def test_bad_setting_is_one_sentence(app_env, monkeypatch):
     assert "SALESCDC_TARGET must be 'local' or 'aws'" in error.value
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0]:
-                return
-        except ChildProcessError:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
 def test_app_starts_the_local_cloud_and_shows_a_banner_while_it_restarts(app_env, monkeypatch):
     url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
@@ -107,7 +74,7 @@ def test_app_starts_the_local_cloud_and_shows_a_banner_while_it_restarts(app_env
     pid = int(re.search(r"pid (\d+)", started).group(1))
     try:
         assert not at.warning or all("not answering" not in w.value for w in at.warning)
-        stop(pid)
+        stop_process(pid)
         at.run()
         no_exceptions(at)
         assert any("is not answering — it may be restarting" in w.value for w in at.warning)
@@ -117,10 +84,11 @@ def test_app_starts_the_local_cloud_and_shows_a_banner_while_it_restarts(app_env
         no_exceptions(at)
         [again] = [c.value for c in at.sidebar.caption if c.value.startswith("Started the local cloud")]
         pid = int(re.search(r"pid (\d+)", again).group(1))
-        wait_until(lambda: not any("not answering" in w.value for w in at.run().warning), "the banner to go")
+        eventually(lambda: not any("not answering" in w.value for w in at.run().warning), "the banner to go",
+                   interval=0.5)
         assert "missing" in texts(at)  # a fresh, empty local cloud answers the Health page
     finally:
-        stop(pid)
+        stop_process(pid)
 
 
 def test_secrets_feed_the_settings_and_the_environment_wins(app_env, monkeypatch):

@@ -10,32 +10,20 @@ import re
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
+from localcloud.firehose.delivery import DeliveryStreamWorker
 from localcloud.server import LocalCloud
-from localcloud.testing import running_localcloud
+from tests.support.aws import REGION, client
+from tests.support.waiting import after_polls, eventually
 
-REGION = "ap-south-1"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "lambdas" / "firehose_on_demand" / "handler.py"
 PREFIX = "orders/dt=!{timestamp:yyyy-MM-dd}/"
 ERROR_PREFIX = "errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/"
-
-
-def client(cloud: LocalCloud, service: str) -> Any:
-    # Module-scoped fixtures run before conftest's per-test dummy credentials, so pass them here.
-    return boto3.client(service, endpoint_url=cloud.url, region_name=REGION,
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    with running_localcloud(tmp_path_factory.mktemp("firehose-cloud")) as cloud:
-        yield cloud
 
 
 @pytest.fixture(scope="module")
@@ -110,13 +98,13 @@ class Pipeline:
         return self.cloud.firehose_runner.health()["delivery_streams"][self.name]
 
     def wait_for(self, predicate: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; health: {self.health()}")
+        return eventually(predicate, what, timeout=timeout, interval=0.1, context=lambda: f"health: {self.health()}")
+
+    def worker(self) -> DeliveryStreamWorker:
+        """The runner's worker delivering this stream."""
+        workers = self.cloud.firehose_runner.workers
+        return eventually(lambda: next((w for w in list(workers.values()) if w.config.name == self.name), None),
+                          f"a worker for {self.name}")
 
 
 def today() -> str:
@@ -128,7 +116,7 @@ def test_records_land_in_s3_under_the_evaluated_prefix_with_aws_object_names(clo
     pipe = Pipeline(cloud, role_arn, lambda_arn, before_create=lambda p: p.put("before-creation"))
     pipe.put("alpha", "beta", "gamma", "drop-me", "delta")
     lines = pipe.wait_for(lambda: (ls := pipe.lines("orders/")) and len(ls) >= 4 and ls, "4 delivered lines")
-    time.sleep(0.5)  # anything extra (the pre-creation record, the dropped one) would have landed by now
+    after_polls(pipe.worker())  # anything extra (the pre-creation record, the dropped one) would have landed by now
     assert sorted(pipe.lines("orders/")) == [b"ALPHA", b"BETA", b"DELTA", b"GAMMA"]
     assert pipe.objects("errors/") == {}
     name_re = re.compile(

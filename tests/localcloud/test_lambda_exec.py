@@ -6,15 +6,12 @@ import base64
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 
-import boto3
 import pytest
 
 from localcloud.server import LocalCloud
-from localcloud.testing import running_localcloud
-
-REGION = "ap-south-1"
+from tests.support.aws import REGION, client
+from tests.support.waiting import eventually
 
 OK_SOURCE = """
 import os, sys, time
@@ -49,24 +46,12 @@ def _can_import(name):
 """
 
 
-def client(cloud: LocalCloud, service: str):  # noqa: ANN201
-    # Module-scoped fixtures run before conftest's per-test dummy credentials, so pass them here.
-    return boto3.client(service, endpoint_url=cloud.url, region_name=REGION,
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
 def make_zip(files: dict[str, str]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for name, text in files.items():
             zf.writestr(name, text)
     return buf.getvalue()
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    with running_localcloud(tmp_path_factory.mktemp("lambda-cloud")) as cloud:
-        yield cloud
 
 
 @pytest.fixture(scope="module")
@@ -228,19 +213,18 @@ def test_stopping_the_lambda_runner_kills_its_workers(lam, role_arn, cloud) -> N
 
 def test_invocations_errors_and_duration_reach_cloudwatch(lam, role_arn, cloud) -> None:  # noqa: ANN001
     import datetime as dt
-    import time
 
     create(lam, role_arn, "metrics-fn", {"handler.py": OK_SOURCE})
     invoke(lam, "metrics-fn", {})
     invoke(lam, "metrics-fn", {"raise": "x"})
     cw = client(cloud, "cloudwatch")
     dims = [{"Name": "FunctionName", "Value": "metrics-fn"}]
-    deadline = time.monotonic() + 30
-    names: set[str] = set()
-    while time.monotonic() < deadline and names != {"Invocations", "Errors", "Duration"}:
-        time.sleep(0.3)
-        names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Lambda", Dimensions=dims)["Metrics"]}
-    assert names == {"Invocations", "Errors", "Duration"}
+
+    def names() -> set[str]:
+        return {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Lambda", Dimensions=dims)["Metrics"]}
+
+    eventually(lambda: names() == {"Invocations", "Errors", "Duration"}, "Lambda metrics", timeout=30, interval=0.3)
+    assert names() == {"Invocations", "Errors", "Duration"}
     end = dt.datetime.now(dt.timezone.utc)
     stats = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Errors", Dimensions=dims,
                                      StartTime=end - dt.timedelta(minutes=5), EndTime=end + dt.timedelta(minutes=1),

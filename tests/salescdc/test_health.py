@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from localcloud.testing import running_localcloud
 from salescdc.clients import ClientFactory
 from salescdc.health import (
     MISSING,
@@ -22,12 +21,7 @@ from salescdc.health import (
     processing_failed_records,
 )
 from salescdc.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory):
-    with running_localcloud(tmp_path_factory.mktemp("cloud")) as c:
-        yield c
+from tests.support.aws import create_orders_table
 
 
 @pytest.fixture
@@ -57,13 +51,7 @@ def test_nothing_provisioned_reports_every_stage_missing(env):
 
 def test_table_with_stream_and_bucket_are_reported_with_state(env):
     settings, factory = env
-    factory.client("dynamodb").create_table(
-        TableName=settings.table_name,
-        KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
+    create_orders_table(factory.client("dynamodb"), settings.table_name)
     make_bucket(factory)
     try:
         by_stage = {s.stage: s for s in pipeline_health(settings, factory)}

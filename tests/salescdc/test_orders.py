@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from localcloud.testing import running_localcloud
 from salescdc.clients import ClientFactory
 from salescdc.errors import TerminalError
 from salescdc.orders import (
@@ -21,26 +20,16 @@ from salescdc.orders import (
     utc_timestamp,
 )
 from salescdc.settings import Settings
+from tests.support.aws import create_orders_table
 
 _names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory):
-    with running_localcloud(tmp_path_factory.mktemp("cloud")) as c:
-        yield c
 
 
 @pytest.fixture
 def repo(cloud):
     settings = Settings(endpoint_url=cloud.url, table_name=f"orders_{next(_names)}")
     factory = ClientFactory(settings)
-    factory.client("dynamodb").create_table(
-        TableName=settings.table_name,
-        KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_orders_table(factory.client("dynamodb"), settings.table_name, stream=None)
     return OrderRepository(settings, factory)
 
 
