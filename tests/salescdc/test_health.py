@@ -10,17 +10,8 @@ import pytest
 
 from localcloud.testing import running_localcloud
 from salescdc.clients import ClientFactory
-from salescdc.health import (
-    MISSING,
-    OK,
-    WARNING,
-    decode_raw_data,
-    fetch_metrics,
-    lake_freshness,
-    newest_objects,
-    pipeline_health,
-    processing_failed_records,
-)
+from salescdc.health import MISSING, OK, WARNING, fetch_metrics, pipeline_health
+from salescdc.lake import decode_raw_data, lake_freshness, newest_objects, processing_failed_records
 from salescdc.settings import Settings
 
 

@@ -68,6 +68,17 @@ def put(repo, orderid, product="Phone", quantity=2, price="19.99", **extra):
         ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": 1.234}, "at most 2 decimals"),
         ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": float("nan")}, "price must be a number"),
         ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": "abc"}, "price must be a number"),
+        # The pipeline's own limits (issue 11): a Kinesis partition key, the lake's int and decimal(10,2).
+        ({"orderid": " 42", "product_name": "Phone", "quantity": 1, "price": 1}, "must not start or end with spaces"),
+        ({"orderid": "x" * 257, "product_name": "Phone", "quantity": 1, "price": 1}, "at most 256 characters"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 2**31, "price": 1}, "from 1 to 2,147,483,647"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1e20, "price": 1}, "from 1 to 2,147,483,647"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": "1e40"}, "at most 99,999,999.99"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": 100_000_000}, "at most 99,999,999.99"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": "-0"}, "at least 0.01"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": 0}, "at least 0.01"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": float("inf")}, "price must be a number"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": "Infinity"}, "price must be a number"),
     ],
 )
 def test_validation_rejects_each_bad_value(row, fragment):
@@ -76,10 +87,11 @@ def test_validation_rejects_each_bad_value(row, fragment):
 
 
 def test_validation_accepts_and_normalises_editor_values():
-    item, messages = normalize({"orderid": " 42 ", "product_name": "Phone", "quantity": 3.0, "price": 193.72})
+    item, messages = normalize({"orderid": "42", "product_name": " Phone ", "quantity": 3.0, "price": 193.72})
     assert messages == []
     assert item == {"orderid": "42", "product_name": "Phone", "quantity": 3, "price": Decimal("193.72")}
-    assert normalize({"orderid": "1", "product_name": "x", "quantity": "2", "price": "0"})[1] == []
+    assert normalize({"orderid": "1", "product_name": "x", "quantity": "2", "price": "0.01"})[1] == []
+    assert normalize({"orderid": "x" * 256, "product_name": "x", "quantity": 2**31 - 1, "price": "99999999.99"})[1] == []
 
 
 # -- reading -----------------------------------------------------------------
