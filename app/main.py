@@ -4,6 +4,10 @@ This router builds the Settings once (environment over st.secrets), makes sure
 the local cloud answers when it is the target (starting it in the background
 if needed, and saying so in the sidebar), shows a banner while it does not
 answer, and hands over to the page the user picked. Pages live in app_pages/.
+
+On every run, whatever the page, it also shows the outcome of the actions a
+person started (a toast, and the last one in the sidebar) and, while a long
+action runs in the background, polls it so its outcome appears once it ends.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app import ui  # noqa: E402
+from app import actions, ui  # noqa: E402
 from salescdc import launcher  # noqa: E402
 from salescdc.errors import explain  # noqa: E402
 from salescdc.settings import Settings  # noqa: E402
@@ -39,7 +43,7 @@ def _sidebar(config: Settings) -> None:
         st.caption(ui.target_caption(config))
         if not config.is_local:
             return
-        result = _launch(config, str(ui.localcloud_dir()))
+        result = _launch(config, str(config.localcloud_dir))
         if result.status == launcher.FAILED:
             st.error(result.message)
             if st.button("Try again", key="main_retry_launch"):
@@ -47,6 +51,25 @@ def _sidebar(config: Settings) -> None:
                 st.rerun()
         else:
             st.caption(result.message)
+
+
+def _actions() -> None:
+    """Outcomes of the person's actions on whatever page renders; a poll while a long one still runs."""
+    actions.collect()
+    ui.show_announcements()
+    if not actions.running():
+        return
+
+    @st.fragment(run_every=1)
+    def watch_actions() -> None:
+        busy = actions.running()
+        if not busy:
+            st.rerun(scope="app")  # the next full run announces the outcome
+        for action in busy:
+            st.caption(f":material/progress_activity: {action.label}… ({len(action.snapshot())} resources so far)")
+
+    with st.sidebar:
+        watch_actions()
 
 
 def _banner(config: Settings) -> bool:
@@ -86,6 +109,7 @@ def main() -> None:
         st.error(f"The settings are not usable: {explain(exc)}")
         st.stop()
     _sidebar(config)
+    _actions()
     waiting = _banner(config)
     pages = [
         st.Page(str(PAGES_DIR / "pipeline.py"), title="Pipeline", icon=":material/account_tree:", default=True),

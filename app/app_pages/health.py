@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from salescdc import health, launcher
+from salescdc import health, lake, launcher
 from salescdc.settings import Settings
 
 config = ui.settings()
@@ -21,9 +21,9 @@ def _stages(config: Settings, bucket: int) -> list[health.StageHealth]:
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
-def _lake(config: Settings, bucket: int) -> tuple[list[health.LakeObject], list[health.FailedRecord]]:
+def _lake(config: Settings, bucket: int) -> tuple[list[lake.LakeObject], list[lake.FailedRecord]]:
     factory = ui.factory_for(config)
-    return health.newest_objects(config, factory, limit=10), health.processing_failed_records(config, factory)
+    return lake.newest_objects(config, factory, limit=10), lake.processing_failed_records(config, factory)
 
 
 def _metric_lines(stage: health.StageHealth) -> list[str]:

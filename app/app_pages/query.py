@@ -1,4 +1,8 @@
-"""Query: an Athena SQL editor for ad-hoc questions (the tutorial's Step 11), with CSV export."""
+"""Query: an Athena SQL editor for ad-hoc questions (the tutorial's Step 11), with CSV export.
+
+Run query acts in an `on_click` callback (run before the next script run), so the
+query runs and its outcome is announced even if the person moves to another page.
+"""
 
 from __future__ import annotations
 
@@ -23,20 +27,24 @@ if "query_sql" not in st.session_state:
         "ORDER BY arrival_time DESC\nLIMIT 20"
     )
 
-st.text_area("SQL", key="query_sql", height=180)
-run = st.button("Run query", key="query_run", type="primary")
 
-if run:
+def on_run() -> None:
+    ss = st.session_state
     try:
-        with st.spinner("Running on Athena…"):
-            st.session_state["query_result"] = ui.analytics().run(st.session_state["query_sql"])
-        st.session_state["query_error"] = None
+        result = ui.analytics().run(ss["query_sql"])
     except QueryError as exc:
-        st.session_state["query_result"] = None
-        st.session_state["query_error"] = str(exc)
-    except Exception as exc:  # any other failure is a sentence on the page
-        st.session_state["query_result"] = None
-        st.session_state["query_error"] = explain(exc)
+        ss["query_result"], ss["query_error"] = None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - any other failure is a sentence on the page
+        ss["query_result"], ss["query_error"] = None, explain(exc)
+    else:
+        ss["query_result"], ss["query_error"] = result, None
+        ui.announce("success", f"Query finished: {len(result.frame)} rows.", "Query")
+        return
+    ui.announce("error", f"The query failed: {ss['query_error'][:300]}", "Query")
+
+
+st.text_area("SQL", key="query_sql", height=180)
+st.button("Run query", key="query_run", type="primary", on_click=on_run)
 
 error = st.session_state.get("query_error")
 result = st.session_state.get("query_result")

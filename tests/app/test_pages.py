@@ -50,11 +50,15 @@ def search(at: Any, orderid: str) -> None:
 
 
 def editor_key(at: Any) -> str:
-    return f"orders_editor_{at.session_state['orders_editor_version']}"
+    return f"orders_editor_{at.session_state['orders_edit'].version}"
+
+
+def rows(at: Any) -> list[dict[str, Any]]:
+    return at.session_state["orders_edit"].rows
 
 
 def messages(at: Any) -> list[str]:
-    return [row["message"] for row in at.session_state["orders_rows"]]
+    return [row["message"] for row in rows(at)]
 
 
 # -- Orders ----------------------------------------------------------------------------
@@ -62,7 +66,7 @@ def test_orders_edit_is_saved_and_its_journey_becomes_queryable(env):
     put(env, "7001", quantity=2)
     at = open_page("app_pages/orders.py")
     search(at, "7001")
-    assert [r["orderid"] for r in at.session_state["orders_rows"]] == ["7001"]
+    assert [r["orderid"] for r in rows(at)] == ["7001"]
     at.session_state[editor_key(at)] = {"edited_rows": {0: {"quantity": 5, "price": 12.34}},
                                         "added_rows": [], "deleted_rows": []}
     at.button(key="orders_save").click().run()
@@ -96,7 +100,7 @@ def test_orders_add_and_delete_rows(env):
     }
     at.button(key="orders_save").click().run()
     no_exceptions(at)
-    outcomes = {(o[1], o[2]): o[0] for o in at.session_state["orders_outcomes"]}
+    outcomes = {(o[1], o[2]): o[0] for o in at.session_state["orders_edit"].last_save}
     assert outcomes == {("add", "7102"): "saved", ("delete", "7101"): "saved"}
     assert get(env, "7101") is None
     assert get(env, "7102")["price"] == Decimal("99.99")
@@ -131,7 +135,7 @@ def test_orders_conflict_shows_the_current_value_and_keeps_it(env):
     no_exceptions(at)
     [message] = messages(at)
     assert message.startswith("conflict:") and "changed since it was loaded" in message
-    assert at.session_state["orders_rows"][0]["quantity"] == 4  # the row now shows the current value
+    assert rows(at)[0]["quantity"] == 4  # the row now shows the current value
     assert get(env, "7301")["quantity"] == 4
 
 
@@ -141,14 +145,14 @@ def test_orders_paging(env):
     at = open_page("app_pages/orders.py")
     at.text_input(key="orders_search").set_value("75")
     at.button(key="orders_load").click().run()
-    first = {r["orderid"] for r in at.session_state["orders_rows"]}
+    first = {r["orderid"] for r in rows(at)}
     assert len(first) == 25
     at.button(key="orders_next").click().run()
     no_exceptions(at)
-    second = {r["orderid"] for r in at.session_state["orders_rows"]}
+    second = {r["orderid"] for r in rows(at)}
     assert len(second) == 5 and not first & second
     at.button(key="orders_prev").click().run()
-    assert {r["orderid"] for r in at.session_state["orders_rows"]} == first
+    assert {r["orderid"] for r in rows(at)} == first
 
 
 # -- Sales / Query / Health -------------------------------------------------------------

@@ -14,6 +14,17 @@ def statuses(at) -> dict[str, str]:
     return {f"{row.kind} {row['name']}": row.status for _, row in table.value.iterrows()}
 
 
+def finished(at, label: str) -> None:
+    """Provision and Teardown run in a thread of their own: rerun until the page shows how it ended."""
+
+    def ended() -> bool:
+        at.run()
+        no_exceptions(at)
+        return any(m.value.startswith(f"{label} ") for m in [*at.success, *at.error])
+
+    wait_until(ended, f"{label} to finish", timeout=180)
+
+
 def test_error_paths_provision_and_teardown(app_env):
     at = open_page()
     no_exceptions(at)
@@ -40,6 +51,7 @@ def test_error_paths_provision_and_teardown(app_env):
     at.switch_page("app_pages/pipeline.py").run()
     at.button(key="pipeline_provision").click().run()
     no_exceptions(at)
+    finished(at, "Provisioning")
     assert any(s.value.startswith("Provisioning done") for s in at.success), [e.value for e in at.error]
     assert set(statuses(at).values()) == {"present"}, statuses(at)
 
@@ -52,6 +64,7 @@ def test_error_paths_provision_and_teardown(app_env):
     assert not at.button(key="pipeline_teardown").disabled
     at.button(key="pipeline_teardown").click().run()
     no_exceptions(at)
+    finished(at, "Tearing down")
     assert any(s.value.startswith("Tearing down done") for s in at.success), [e.value for e in at.error]
     assert set(statuses(at).values()) == {"missing"}
 

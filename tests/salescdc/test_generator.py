@@ -275,3 +275,28 @@ def _pid_alive(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat")
     return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def test_writer_refuses_orders_the_pipeline_cannot_carry_and_writes_the_rest(cloud):
+    from salescdc.generator.orders import Operation
+    from salescdc.generator.stats import DELETE, INSERT
+    from salescdc.generator.writer import INVALID_ORDER, BatchWriter, dynamodb_client
+
+    settings, factory = new_table(cloud)
+    writer = BatchWriter(dynamodb_client(factory), settings.table_name, settings.region)
+
+    def insert(orderid: str, quantity=1, price="10.00") -> Operation:
+        return Operation(INSERT, orderid, {"orderid": orderid, "product_name": "Phone", "quantity": quantity,
+                                           "price": Decimal(price), "updated_at": "2026-01-01T00:00:00.000Z"})
+
+    ops = [insert("ok"), insert("big", price="1E+40"), insert("o" * 257), insert(" 7"),
+           insert("q", quantity=2**31), insert("cents", price="0.001"), Operation(DELETE, "")]
+    outcome = writer.write(ops)
+    assert [op.orderid for op in outcome.acknowledged] == ["ok"]
+    assert sorted(outcome.refused) == sorted(op.orderid for op in ops[1:])
+    assert len(outcome.failed[INVALID_ORDER]) == 6
+    assert "at most 99,999,999.99" in outcome.refused["big"]
+    assert "at most 256 characters" in outcome.refused["o" * 257]
+    assert "orderid must not be empty" in outcome.refused[""]
+    assert "refused" in outcome.error
+    assert set(table_items(settings, factory)) == {"ok"}

@@ -9,17 +9,8 @@ import json
 import pytest
 
 from salescdc.clients import ClientFactory
-from salescdc.health import (
-    MISSING,
-    OK,
-    WARNING,
-    decode_raw_data,
-    fetch_metrics,
-    lake_freshness,
-    newest_objects,
-    pipeline_health,
-    processing_failed_records,
-)
+from salescdc.health import MISSING, OK, WARNING, fetch_metrics, pipeline_health
+from salescdc.lake import decode_raw_data, lake_freshness, newest_objects, processing_failed_records
 from salescdc.settings import Settings
 from tests.support.aws import create_orders_table
 
