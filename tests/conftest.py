@@ -58,7 +58,11 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
 
 @pytest.fixture
 def fresh_cloud(tmp_path: Path) -> Iterator[LocalCloud]:
-    """A local cloud of the test's own: for tests that stop or restart it, or need an empty account."""
+    """A local cloud of the test's own: for tests that stop or restart it, or need an empty account.
+
+    Not in a module that also uses `cloud`: moto's state is per process, and starting this one
+    resets it under the module's cloud.
+    """
     from localcloud.testing import running_localcloud
 
     with running_localcloud(tmp_path / "cloud") as running:
