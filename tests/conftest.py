@@ -4,6 +4,10 @@ A test that asks for `cloud` (module-scoped) or `fresh_cloud` (its own, for test
 restart or provision from scratch) runs against a real local cloud over HTTP, and is marked
 `e2e` automatically, as is any test that starts a server in its body; `-m "not e2e"` is the fast
 lane. Plain helpers (waiting, clients, the orders table) are in tests/support/.
+
+Layout: tests/<package>/ mirrors the code (app, lambdas, localcloud, salescdc, salescdc/infra), and
+test_<module or service>[_<topic>].py names what it tests (tests/localcloud/test_glue_crawler.py tests
+localcloud/glue's crawler); tests of the whole pipeline across packages sit at the top, tests/test_*.py.
 """
 
 from __future__ import annotations
@@ -54,7 +58,11 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
 
 @pytest.fixture
 def fresh_cloud(tmp_path: Path) -> Iterator[LocalCloud]:
-    """A local cloud of the test's own: for tests that stop or restart it, or need an empty account."""
+    """A local cloud of the test's own: for tests that stop or restart it, or need an empty account.
+
+    Not in a module that also uses `cloud`: moto's state is per process, and starting this one
+    resets it under the module's cloud.
+    """
     from localcloud.testing import running_localcloud
 
     with running_localcloud(tmp_path / "cloud") as running:

@@ -11,7 +11,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,12 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
+from tests.support.processes import free_port
+from tests.support.waiting import eventually
+
+# Provisioning, generating and waiting for Athena through a real browser: about 75 s alone, twice that
+# when the suite shares the machine, so more than the default 180 s.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(360)]
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -39,21 +43,14 @@ REFRESH_S = 3
 QUANTITY = 777  # no generated order has it (they have 1-5), so it is unmistakably ours
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_http(url: str, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         with contextlib.suppress(OSError):
             with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return
-        time.sleep(0.3)
-    raise AssertionError(f"{what} did not answer at {url} within {timeout:.0f} s")
+                return response.status == 200
+        return False
+
+    eventually(answers, f"{what} to answer at {url}", timeout=timeout, interval=0.3)
 
 
 @contextlib.contextmanager

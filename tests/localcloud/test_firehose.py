@@ -8,7 +8,6 @@ import io
 import json
 import re
 import time
-import uuid
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 
 from localcloud.firehose.delivery import DeliveryStreamWorker
 from localcloud.server import LocalCloud
-from tests.support.aws import REGION, client
+from tests.support.aws import REGION, client, unique_name
 from tests.support.waiting import after_polls, eventually
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "lambdas" / "firehose_on_demand" / "handler.py"
@@ -50,7 +49,7 @@ class Pipeline:
     def __init__(self, cloud: LocalCloud, role_arn: str, lambda_arn: str, retries: int = 1,
                  before_create: Callable[[Pipeline], None] | None = None):
         self.cloud = cloud
-        self.name = f"fh-{uuid.uuid4().hex[:8]}"
+        self.name = unique_name("fh-")
         self.bucket = f"lake-{self.name}"
         self.kinesis = client(cloud, "kinesis")
         self.s3 = client(cloud, "s3")

@@ -12,7 +12,6 @@ from salescdc.contract import COLUMNS
 from salescdc.infra import ApplyOptions, ProgressEvent, ResourceError, inspect, provision, start_crawler, teardown
 from salescdc.infra.model import DEFAULT_LAMBDA_SOURCE
 from salescdc.infra.package import build_zip, code_sha256
-from salescdc.infra.views import orders_current_select_sql
 
 ACCOUNT = "123456789012"
 TAG = {"project": "sales-cdc"}
