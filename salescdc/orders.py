@@ -268,10 +268,6 @@ class OrderRepository:
             if not key:
                 return OrderPage(items, None)
 
-    def approximate_count(self) -> int:
-        """DynamoDB's ItemCount (AWS refreshes it about every six hours)."""
-        return int(self._call("describe_table")["Table"].get("ItemCount", 0))
-
     # -- validating ------------------------------------------------------
     def validate(self, row: Mapping[str, Any]) -> list[str]:
         """Messages for one row's values; empty when the row is valid."""

@@ -15,8 +15,6 @@ from typing import Any
 from salescdc.errors import ConfigError
 
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
-# moto's fixed account id; the local cloud answers GetCallerIdentity with it.
-LOCAL_ACCOUNT_ID = "123456789012"
 # Dummy credentials for the local cloud; never used against AWS.
 LOCAL_ACCESS_KEY = "test"
 LOCAL_SECRET_KEY = "test"
