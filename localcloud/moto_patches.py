@@ -145,7 +145,7 @@ def trim_stream_labels(trim: Callable[[str], str]) -> None:
 
     with _PATCH_LOCK:
         current = Table.set_stream_specification
-        original = getattr(current, "__wrapped__", current)
+        original = current.__wrapped__ if getattr(current, _MARK, False) else current
 
         def set_stream_specification(self: Any, streams: dict[str, Any] | None) -> None:
             original(self, streams)
