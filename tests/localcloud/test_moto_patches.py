@@ -254,7 +254,10 @@ def test_glue_table_input_is_the_current_version() -> None:
     assert moto_patches.glue_table_input(table)["Parameters"] == {"v": "2"}
     for method in ("create_partition", "update_partition", "delete_partition"):
         assert callable(getattr(table, method)), method
-    assert isinstance(table.partitions, dict)
+    partition = {"Values": ["1"], "StorageDescriptor": {"Location": "s3://lake/t/p=1/"}, "Parameters": {}}
+    table.create_partition(partition)
+    (key,) = table.partitions
+    assert key == str(["1"]) and table.partitions[key].partition_input == partition
 
 
 def test_glue_crawler_attributes_the_crawler_and_its_api_read() -> None:
@@ -274,6 +277,10 @@ def test_glue_crawler_attributes_the_crawler_and_its_api_read() -> None:
     assert isinstance(crawler.version, int) and hasattr(crawler, "last_updated") and hasattr(crawler, "schedule")
     assert crawler.as_dict()["Name"] == "c"
     assert glue.crawlers["c"] is crawler
+    from localcloud.glue.responses import UPDATABLE_CRAWLER_MEMBERS  # what UpdateCrawler sets on it
+
+    for attribute in UPDATABLE_CRAWLER_MEMBERS.values():
+        assert hasattr(crawler, attribute), attribute
 
 
 # -- Firehose ----------------------------------------------------------------------------
