@@ -167,6 +167,8 @@ def wrap_kinesis_backend(method: str, wrap: Callable[[Callable[..., Any]], Calla
         if getattr(current, _MARK, False):
             return
         wrapped = wrap(current)
+        if wrapped is current:
+            return
         wrapped.__wrapped__ = current  # type: ignore[attr-defined]
         setattr(wrapped, _MARK, True)
         setattr(KinesisBackend, method, wrapped)

@@ -149,14 +149,31 @@ def test_kinesis_backend_methods_have_the_signatures_we_wrap() -> None:
         "self", "stream_arn", "shard_iterator", "limit"]
 
 
-def test_wrap_kinesis_backend_is_idempotent_and_reversible() -> None:
+def test_wrap_kinesis_backend_is_idempotent_and_unwraps_to_motos_method() -> None:
     from moto.kinesis.models import KinesisBackend
 
-    moto_patches.wrap_kinesis_backend("describe_stream_summary", lambda original: original)
-    first = KinesisBackend.describe_stream_summary
-    moto_patches.wrap_kinesis_backend("describe_stream_summary", lambda original: original)
-    assert KinesisBackend.describe_stream_summary is first
-    assert moto_patches.kinesis_unwrapped("describe_stream_summary") is not None
+    original = KinesisBackend.describe_stream_summary
+    calls = []
+
+    def wrap(method):
+        def wrapper(self, *args, **kwargs):
+            calls.append(method)
+            return method(self, *args, **kwargs)
+
+        return wrapper
+
+    try:
+        moto_patches.wrap_kinesis_backend("describe_stream_summary", wrap)
+        first = KinesisBackend.describe_stream_summary
+        moto_patches.wrap_kinesis_backend("describe_stream_summary", wrap)
+        assert KinesisBackend.describe_stream_summary is first is not original  # wrapped once
+        assert moto_patches.kinesis_unwrapped("describe_stream_summary") is original
+        kinesis = moto_patches.backend("kinesis", ACCOUNT, REGION)
+        kinesis.create_stream("w", shard_count=1, stream_mode={"StreamMode": "PROVISIONED"})
+        kinesis.describe_stream_summary(stream_arn=None, stream_name="w")
+        assert calls == [original]
+    finally:
+        KinesisBackend.describe_stream_summary = original
 
 
 def test_kinesis_positions_lag_and_iterator_stream_name() -> None:
