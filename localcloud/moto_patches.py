@@ -18,6 +18,7 @@ Checked against moto 5.1.x and 5.2.5.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -71,23 +72,6 @@ def all_backends(service: str) -> Iterator[tuple[str, str, Any]]:
     for account_id, regions in list(get_backend(service).items()):  # type: ignore[call-overload]
         for region, service_backend in list(regions.items()):
             yield account_id, region, service_backend
-
-
-# -- CloudWatch Logs ---------------------------------------------------------------
-def put_log_events(account_id: str, region: str, group: str, stream: str, events: list[dict[str, Any]]) -> None:
-    """Append events to a CloudWatch Logs stream, creating the group and stream as AWS services do.
-
-    Touches: moto.logs.models.logs_backends, LogsBackend.groups / LogGroup.streams,
-    create_log_group, create_log_stream, put_log_events.
-    """
-    from moto.logs.models import logs_backends
-
-    logs = logs_backends[account_id][region]
-    if group not in logs.groups:
-        logs.create_log_group(group, {})
-    if stream not in logs.groups[group].streams:
-        logs.create_log_stream(group, stream)
-    logs.put_log_events(group, stream, events)
 
 
 # -- DynamoDB (Streams) --------------------------------------------------------------
@@ -145,7 +129,7 @@ def trim_stream_labels(trim: Callable[[str], str]) -> None:
 
     with _PATCH_LOCK:
         current = Table.set_stream_specification
-        original = getattr(current, "__wrapped__", current)
+        original = current.__wrapped__ if getattr(current, _MARK, False) else current
 
         def set_stream_specification(self: Any, streams: dict[str, Any] | None) -> None:
             original(self, streams)
@@ -183,6 +167,8 @@ def wrap_kinesis_backend(method: str, wrap: Callable[[Callable[..., Any]], Calla
         if getattr(current, _MARK, False):
             return
         wrapped = wrap(current)
+        if wrapped is current:
+            return
         wrapped.__wrapped__ = current  # type: ignore[attr-defined]
         setattr(wrapped, _MARK, True)
         setattr(KinesisBackend, method, wrapped)
@@ -192,8 +178,8 @@ def kinesis_unwrapped(method: str) -> Callable[..., Any]:
     """moto's own KinesisBackend.<method>, without our wrapper."""
     from moto.kinesis.models import KinesisBackend
 
-    current = getattr(KinesisBackend, method)
-    return getattr(current, "__wrapped__", current) if getattr(current, _MARK, False) else current
+    # inspect.unwrap follows every __wrapped__, ours and any other wrapper's (e.g. durability capture).
+    return inspect.unwrap(getattr(KinesisBackend, method))
 
 
 def stream_name_of_iterator(shard_iterator: str) -> str:
@@ -352,3 +338,20 @@ def glue_backend(account_id: str, region: str) -> Any:
 def glue_table_input(table: Any) -> dict[str, Any]:
     """The current TableInput of moto's FakeTable. Touches: FakeTable.get_version, ._current_version."""
     return table.get_version(str(table._current_version))
+
+
+# -- CloudWatch Logs (the plane's log writer) ------------------------------------------------
+def put_log_events(account_id: str, region: str, group: str, stream: str, events: list[dict[str, Any]]) -> None:
+    """Append events to a CloudWatch Logs stream, creating the group and stream as AWS services do.
+
+    Touches: moto.logs.models.logs_backends, LogsBackend.groups / .streams,
+    create_log_group, create_log_stream, put_log_events.
+    """
+    from moto.logs.models import logs_backends
+
+    backend = logs_backends[account_id][region]
+    if group not in backend.groups:
+        backend.create_log_group(group, {})
+    if stream not in backend.groups[group].streams:
+        backend.create_log_stream(group, stream)
+    backend.put_log_events(group, stream, events)

@@ -14,6 +14,8 @@ The request helpers every package needs (`required`, `paginate`) live here too.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -137,6 +139,32 @@ def signed_service(environ: dict[str, Any]) -> str | None:
     """The service named in the request's SigV4 credential scope (lower case), if it is signed."""
     scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     return scope.group(2).lower() if scope else None
+
+
+# -- values as AWS's JSON protocols carry them ----------------------------------------
+def epoch_seconds(value: Any) -> Any:
+    """A stream timestamp as epoch seconds, whole when it is whole (as DynamoDB Streams and Pipes send it)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        seconds = value.timestamp()
+        return int(seconds) if seconds == int(seconds) else seconds
+    return value
+
+
+def base64_binaries(value: Any) -> Any:
+    """DynamoDB JSON with every Binary (B, and each BS member, at any depth) as base64 text.
+
+    moto keeps binary values as bytes; DynamoDB's JSON protocol carries them base64-encoded
+    (the SDKs decode them back to bytes), never as Python's b'...' text.
+    """
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {k: base64_binaries(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [base64_binaries(v) for v in value]
+    return value
 
 
 class Router:

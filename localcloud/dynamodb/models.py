@@ -11,8 +11,6 @@ to its end) when its table is deleted or its stream disabled.
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import secrets
 import threading
 import time
@@ -28,6 +26,7 @@ from localcloud.dynamodb.exceptions import (
     TrimmedDataAccessException,
     ValidationException,
 )
+from localcloud.routing import base64_binaries, epoch_seconds
 
 ITERATOR_LIFETIME_S = 15 * 60
 GET_RECORDS_MAX = 1000
@@ -52,16 +51,6 @@ def _parse_stream_arn(arn: str) -> tuple[str, str, str, str]:
     if len(resource) != 4 or resource[0] != "table" or resource[2] != "stream":
         raise ValidationException(f"Invalid StreamArn: {arn}")
     return parts[3], parts[4], resource[1], resource[3]
-
-
-def epoch_seconds(value: Any) -> Any:
-    """A stream timestamp as epoch seconds, whole when it is whole (as DynamoDB Streams and Pipes send it)."""
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        seconds = value.timestamp()
-        return int(seconds) if seconds == int(seconds) else seconds
-    return value
 
 
 class DynamoDBStreamsBackend(BaseBackend):
@@ -174,22 +163,6 @@ class DynamoDBStreamsBackend(BaseBackend):
                 for k in expired:
                     del self._iterators[k]
         return token
-
-
-
-def base64_binaries(value: Any) -> Any:
-    """DynamoDB JSON with every Binary (B, and each BS member, at any depth) as base64 text.
-
-    moto keeps binary values as bytes; DynamoDB's JSON protocol carries them base64-encoded
-    (the SDKs decode them back to bytes), never as Python's b'...' text.
-    """
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, dict):
-        return {k: base64_binaries(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [base64_binaries(v) for v in value]
-    return value
 
 
 def serialise(record: dict[str, Any]) -> dict[str, Any]:

@@ -398,7 +398,7 @@ class DeliveryStreamWorker:
     def _invoke(self, cfg: StreamConfig, event: dict[str, Any]) -> bytes:
         try:
             result = self._executor.invoke(cfg.lambda_arn, json.dumps(event).encode("utf-8"), region=cfg.region,
-                                     account_id=cfg.account_id)
+                                           account_id=cfg.account_id)
         except AwsServiceError as exc:
             code = NOT_FOUND if exc.code == "ResourceNotFoundException" else (f"Lambda.{exc.code}", exc.message)
             raise InvocationFailed(code[0], code[1] if code is not NOT_FOUND else f"{NOT_FOUND[1]} {exc.message}")

@@ -162,7 +162,8 @@ class Crawl:
             if scan.malformed:
                 self.run.malformed_records += scan.malformed
                 self.log.warning(
-                    f"s3://{obj.bucket}/{obj.key}: skipped {scan.malformed} malformed record(s) that are not JSON objects"
+                    f"s3://{obj.bucket}/{obj.key}: skipped {scan.malformed} malformed record(s) "
+                    f"that are not JSON objects"
                 )
             if scan.usable:
                 scans.append(scan)

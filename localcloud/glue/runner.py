@@ -2,7 +2,7 @@
 
 StartCrawler records a run in the state backend (`models.py`) and hands it to
 `CrawlerRunner.launch`, which runs the crawl on its own thread with what it
-needs from the service plane (the log writer). The runner makes crawls visible
+needs from the service plane (its S3 client and log writer). The runner makes crawls visible
 (`/_localcloud/health`) and makes sure none outlives the server.
 """
 

@@ -83,6 +83,7 @@ class LambdaExecutor:
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
         self._async = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-async")
+        self._async_stopped = False  # stop() shuts the pool down; start() makes a new one
 
     # -- public API ------------------------------------------------------
     def invoke(
@@ -142,11 +143,13 @@ class LambdaExecutor:
 
     def start(self) -> None:
         """Accept asynchronous invocations again after stop() (runners may be restarted)."""
-        if getattr(self._async, "_shutdown", False):
+        if self._async_stopped:
             self._async = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-async")
+            self._async_stopped = False
 
     def stop(self) -> None:
         self._async.shutdown(wait=False, cancel_futures=True)
+        self._async_stopped = True
         with self._lock:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:

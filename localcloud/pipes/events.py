@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localcloud.dynamodb.models import base64_binaries, epoch_seconds
+from localcloud.routing import base64_binaries, epoch_seconds
 
 _DYNAMODB_FIELDS = ("ApproximateCreationDateTime", "Keys", "NewImage", "OldImage", "SequenceNumber",
                     "SizeBytes", "StreamViewType")

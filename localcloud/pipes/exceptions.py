@@ -37,10 +37,6 @@ class PipeRunError(PipesError):
     transient = True
 
 
-class TargetUnavailable(PipeRunError):
-    """The target rejected the whole call (missing stream, throttling, endpoint down): retry later."""
-
-
 class RecordTransformError(PipeRunError):
     """A record cannot be turned into a target request (e.g. its PartitionKey path matches nothing).
 

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from jsonpath_ng import parse as parse_jsonpath
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 
-from localcloud.pipes.exceptions import RecordTransformError, TargetUnavailable
+from localcloud.pipes.exceptions import RecordTransformError
 
 log = logging.getLogger("localcloud.pipes")
 
@@ -187,4 +187,4 @@ def describe_target_error(exc: Exception, stream_name: str) -> str:
     return f"Target stream {stream_name} is unreachable: {exc}"
 
 
-__all__ = ["KinesisTarget", "PartitionKey", "OutgoingRecord", "TargetUnavailable"]
+__all__ = ["KinesisTarget", "PartitionKey", "OutgoingRecord"]

@@ -234,6 +234,7 @@ class PipeWorker:
         self.state_reason: str | None = None
         self.last_error: str | None = None
         self.shards: dict[str, ShardState] = {}
+        self._shards_checked = 0.0  # monotonic time the shard list was last read
         self.records_delivered = 0
         params = snapshot.source_parameters.get("DynamoDBStreamParameters", {})
         self.starting_position = params.get("StartingPosition", "LATEST")
@@ -352,7 +353,7 @@ class PipeWorker:
     def _discover_shards(self, saved: dict[str, Any]) -> None:
         """Learn shards (new ones appear when DynamoDB splits/rolls them) and get an iterator for each."""
         if self.shards and all(s.iterator or s.done or s.closed for s in self.shards.values()) \
-                and getattr(self, "_shards_checked", 0) > time.monotonic() - 10:
+                and self._shards_checked > time.monotonic() - 10:
             return
         try:
             shards: list[dict[str, Any]] = []

@@ -241,7 +241,8 @@ def test_positions_survive_a_new_runner_on_the_same_data_dir(cloud, role_arn, la
     pipe.wait_for(lambda: pipe.health()["position"], "acknowledged position")
     cloud.firehose_runner.stop()
     pipe.put("second")
-    fresh = FirehoseRunner(cloud.plane, cloud.data_dir, cloud.lambda_executor)  # a new process would build exactly this from the data dir
+    # a new process would build exactly this from the data dir
+    fresh = FirehoseRunner(cloud.plane, cloud.data_dir, cloud.lambda_executor)
     cloud.runners[cloud.runners.index(cloud.firehose_runner)] = fresh
     cloud.firehose_runner = fresh
     fresh.start()

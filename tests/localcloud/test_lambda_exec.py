@@ -252,7 +252,8 @@ def handler(event, context):
     ("kill", "Runtime exited with error: signal: killed"),
     ("sys.exit", "Runtime exited without providing a reason"),
 ])
-def test_a_worker_dying_mid_invocation_is_an_unhandled_runtime_exit_error(lam, role_arn, how, reason) -> None:  # noqa: ANN001
+def test_a_worker_dying_mid_invocation_is_an_unhandled_runtime_exit_error(
+        lam, role_arn, how: str, reason: str) -> None:  # noqa: ANN001
     name = f"crash-{how.replace('.', '-')}"
     create(lam, role_arn, name, {"handler.py": CRASH_SOURCE})
     resp, body = invoke(lam, name, {"how": how}, LogType="Tail")

@@ -8,6 +8,7 @@ backends (no server needed) or checks the exact signature it wraps.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import inspect
 import json
@@ -148,14 +149,31 @@ def test_kinesis_backend_methods_have_the_signatures_we_wrap() -> None:
         "self", "stream_arn", "shard_iterator", "limit"]
 
 
-def test_wrap_kinesis_backend_is_idempotent_and_reversible() -> None:
+def test_wrap_kinesis_backend_is_idempotent_and_unwraps_to_motos_method() -> None:
     from moto.kinesis.models import KinesisBackend
 
-    moto_patches.wrap_kinesis_backend("describe_stream_summary", lambda original: original)
-    first = KinesisBackend.describe_stream_summary
-    moto_patches.wrap_kinesis_backend("describe_stream_summary", lambda original: original)
-    assert KinesisBackend.describe_stream_summary is first
-    assert moto_patches.kinesis_unwrapped("describe_stream_summary") is not None
+    original = KinesisBackend.describe_stream_summary
+    calls = []
+
+    def wrap(method):
+        def wrapper(self, *args, **kwargs):
+            calls.append(method)
+            return method(self, *args, **kwargs)
+
+        return wrapper
+
+    try:
+        moto_patches.wrap_kinesis_backend("describe_stream_summary", wrap)
+        first = KinesisBackend.describe_stream_summary
+        moto_patches.wrap_kinesis_backend("describe_stream_summary", wrap)
+        assert KinesisBackend.describe_stream_summary is first is not original  # wrapped once
+        assert moto_patches.kinesis_unwrapped("describe_stream_summary") is original
+        kinesis = moto_patches.backend("kinesis", ACCOUNT, REGION)
+        kinesis.create_stream("w", shard_count=1, stream_mode={"StreamMode": "PROVISIONED"})
+        kinesis.describe_stream_summary(stream_arn=None, stream_name="w")
+        assert calls == [original]
+    finally:
+        KinesisBackend.describe_stream_summary = original
 
 
 def test_kinesis_positions_lag_and_iterator_stream_name() -> None:
@@ -253,4 +271,73 @@ def test_glue_table_input_is_the_current_version() -> None:
     assert moto_patches.glue_table_input(table)["Parameters"] == {"v": "2"}
     for method in ("create_partition", "update_partition", "delete_partition"):
         assert callable(getattr(table, method)), method
-    assert isinstance(table.partitions, dict)
+    partition = {"Values": ["1"], "StorageDescriptor": {"Location": "s3://lake/t/p=1/"}, "Parameters": {}}
+    table.create_partition(partition)
+    (key,) = table.partitions
+    assert key == str(["1"]) and table.partitions[key].partition_input == partition
+
+
+def test_glue_crawler_attributes_the_crawler_and_its_api_read() -> None:
+    glue = moto_patches.glue_backend(ACCOUNT, REGION)
+    glue.create_crawler(
+        name="c", role="arn:aws:iam::0:role/r", database_name="db", description=None,
+        targets={"S3Targets": [{"Path": "s3://lake/orders/"}]}, schedule=None, classifiers=["j"],
+        table_prefix="raw_", schema_change_policy={"UpdateBehavior": "LOG"}, recrawl_policy=None,
+        lineage_configuration=None, configuration='{"Version": 1.0}', crawler_security_configuration=None,
+        tags=None)
+    crawler = glue.get_crawler("c")
+    assert (crawler.name, crawler.role, crawler.database_name, crawler.table_prefix) == (
+        "c", "arn:aws:iam::0:role/r", "db", "raw_")
+    assert crawler.targets == {"S3Targets": [{"Path": "s3://lake/orders/"}]}
+    assert crawler.classifiers == ["j"] and crawler.schema_change_policy == {"UpdateBehavior": "LOG"}
+    assert crawler.configuration == '{"Version": 1.0}' and crawler.recrawl_policy is None
+    assert isinstance(crawler.version, int) and hasattr(crawler, "last_updated") and hasattr(crawler, "schedule")
+    assert crawler.as_dict()["Name"] == "c"
+    assert glue.crawlers["c"] is crawler
+    from localcloud.glue.responses import UPDATABLE_CRAWLER_MEMBERS  # what UpdateCrawler sets on it
+
+    for attribute in UPDATABLE_CRAWLER_MEMBERS.values():
+        assert hasattr(crawler, attribute), attribute
+
+
+# -- Firehose ----------------------------------------------------------------------------
+def test_firehose_delivery_stream_attributes_read_by_the_runner() -> None:
+    from localcloud.firehose.delivery import read_config
+
+    firehose = moto_patches.backend("firehose", ACCOUNT, REGION)
+    source = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/src"
+    firehose.create_delivery_stream(
+        REGION, "ds", "KinesisStreamAsSource",
+        {"KinesisStreamARN": source, "RoleARN": "arn:aws:iam::0:role/r"}, None, None,
+        {"BucketARN": "arn:aws:s3:::lake", "RoleARN": "arn:aws:iam::0:role/r", "Prefix": "orders/",
+         "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
+         "ProcessingConfiguration": {"Enabled": True, "Processors": [{"Type": "Lambda", "Parameters": [
+             {"ParameterName": "LambdaArn", "ParameterValue": "arn:aws:lambda:eu-west-1:0:function:f"}]}]}},
+        None, None, None, None, None, None, None)
+    ((account, region, backend),) = [b for b in moto_patches.all_backends("firehose") if b[0] == ACCOUNT]
+    config = read_config(backend.delivery_streams["ds"], account, region)
+    assert config is not None
+    assert (config.name, config.source_arn, config.bucket, config.prefix) == ("ds", source, "lake", "orders/")
+    assert config.lambda_arn == "arn:aws:lambda:eu-west-1:0:function:f"
+    assert config.dest_size_bytes == 1024 * 1024 and config.dest_interval_s == 60
+    assert config.created_at > 0 and config.version == "1"
+
+
+def test_lambda_function_attributes_the_executor_reads() -> None:
+    import io
+    import zipfile
+
+    iam = moto_patches.backend("iam", ACCOUNT, "global")
+    role = iam.create_role("r", json.dumps({"Version": "2012-10-17", "Statement": []}), "/", None, "", [], None)
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as zf:
+        zf.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    moto_patches.backend("lambda", ACCOUNT, REGION).create_function({
+        "FunctionName": "f", "Runtime": "python3.11", "Role": role.arn, "Handler": "handler.handler",
+        "Code": {"ZipFile": base64.b64encode(code.getvalue()).decode()}, "Timeout": 3, "MemorySize": 256,
+        "Environment": {"Variables": {"K": "v"}}})
+    fn = moto_patches.lambda_function(ACCOUNT, REGION, "f", None)
+    assert fn.function_name == "f" and fn.function_arn.endswith(":function:f") and fn.account_id == ACCOUNT
+    assert zipfile.ZipFile(io.BytesIO(fn.code_bytes)).namelist() == ["handler.py"]
+    assert (fn.handler, fn.run_time, int(fn.timeout), int(fn.memory_size)) == ("handler.handler", "python3.11", 3, 256)
+    assert fn.environment_vars == {"K": "v"} and str(fn.version) == "$LATEST"
