@@ -12,6 +12,7 @@ action runs in the background, polls it so its outcome appears once it ends.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 from pathlib import Path
@@ -29,6 +30,34 @@ from salescdc.errors import explain  # noqa: E402
 from salescdc.settings import Settings  # noqa: E402
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def served_to_network() -> str | None:
+    """The one-sentence refusal when the panel is reachable from the network, else None.
+
+    app/.streamlit/config.toml binds 127.0.0.1 wherever `streamlit run` starts; a flag or environment
+    variable can still override it, and a person connecting from another machine is then refused,
+    since the panel can create and delete cloud resources.
+    """
+    address = st.get_option("server.address")
+    if address and address not in LOOPBACK:
+        return (f"This panel can create and delete cloud resources, so it only serves 127.0.0.1: "
+                f"restart it without --server.address {address} (or STREAMLIT_SERVER_ADDRESS).")
+    client = st.context.ip_address  # None for a loopback client
+    if isinstance(client, str) and not _is_loopback(client):
+        return ("This panel can create and delete cloud resources, so it only serves this machine: "
+                "open it at http://127.0.0.1 on the machine that runs it.")
+    return None
+
+
+def _is_loopback(text: str) -> bool:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack socket
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 @st.cache_resource(show_spinner="Starting the local cloud in the background…")
@@ -103,6 +132,10 @@ def main() -> None:
     # pyathena logs every failed query with a traceback; the page already shows it as a sentence.
     logging.getLogger("pyathena").setLevel(logging.CRITICAL)
     st.set_page_config(page_title="Sales CDC pipeline", page_icon="📦", layout="wide")
+    refusal = served_to_network()
+    if refusal:
+        st.error(refusal)
+        st.stop()
     try:
         config = ui.settings()
     except Exception as exc:  # a bad setting is one sentence, not a traceback
