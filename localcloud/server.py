@@ -157,7 +157,7 @@ class LocalCloud:
         self._thread = threading.Thread(target=self._server.serve_forever, name="localcloud-http", daemon=True)
         self._thread.start()
         self.metrics.start()
-        self._retention = RetentionTask(self.retention_seconds).start()
+        self.retention = RetentionTask(self.retention_seconds).start()
         for runner in self.runners:
             if self._should_start(runner.name):
                 try:
@@ -174,8 +174,8 @@ class LocalCloud:
             except Exception:  # a runner failing to stop must not keep the port bound
                 log.exception("runner %s failed to stop", getattr(runner, "name", runner))
         self.metrics.stop()  # flushes what the runners published last
-        if getattr(self, "_retention", None) is not None:
-            self._retention.stop()
+        if getattr(self, "retention", None) is not None:
+            self.retention.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
