@@ -499,6 +499,8 @@ class RequestGuard:
             op = self._models.rest_operation(service, environ.get("REQUEST_METHOD", "GET"),
                                              environ.get("PATH_INFO", "/"))
             if op is not None and op.input_shape is not None and op.input_shape.serialization.get("payload"):
+                if op.name == "Invoke":
+                    _check_invoke_nesting(body)
                 return body  # the body is the payload itself (Lambda Invoke's event): its handler judges it
         is_json = "json" in content_type or target
         if op is None and not is_json:
@@ -525,6 +527,18 @@ class RequestGuard:
         if cleaned == parsed:
             return body  # unchanged: pass the client's own bytes on
         return json.dumps(cleaned).encode()
+
+
+def _check_invoke_nesting(body: bytes) -> None:
+    """Lambda's event must be JSON (its handler says so when it is not); one nested deeper than a JSON
+    parser can follow is refused here with Lambda's error for an event it cannot parse."""
+    try:
+        json.loads(body)
+    except RecursionError:
+        raise Refused("InvalidRequestContentException",
+                      "Could not parse request body into json: the document nests too deeply.") from None
+    except (ValueError, UnicodeDecodeError):
+        return  # Lambda's handler answers InvalidRequestContentException with its own detail
 
 
 def _chunks(stream: Any, declared: int | None) -> Iterable[bytes]:
