@@ -298,3 +298,64 @@ def install_retention_hooks() -> None:
     stream append lock and Kinesis numbering that survives an emptied shard."""
     _install_stream_lock()
     _install_kinesis_numbering()
+
+
+class _WeakInstances:
+    """A list-like of weak references: what moto's `instances_tracked` holds once patched.
+
+    Supports what moto does with it: append, iterate (live instances only), len.
+    """
+
+    def __init__(self, initial: Any = ()) -> None:
+        self._refs: list[Any] = []
+        self._appends = 0
+        for instance in initial:
+            self.append(instance)
+
+    def append(self, instance: Any) -> None:
+        try:
+            self._refs.append(_weakref.ref(instance))
+        except TypeError:  # a model without weak reference support: not tracked (only the dashboard lists them)
+            return
+        self._appends += 1
+        if self._appends % 1024 == 0:  # drop dead references now and then: amortised O(1) per append
+            self._refs = [r for r in self._refs if r() is not None]
+
+    def __iter__(self) -> Any:
+        return iter([o for o in (r() for r in self._refs) if o is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for r in self._refs if r() is not None)
+
+
+def track_model_instances_weakly() -> None:
+    """Stop moto keeping every model object it ever created alive (idempotent).
+
+    moto's BaseModel.__new__ appends each instance (every Kinesis Record, stream record, S3 key
+    version, metric datum, ...) to its class's `instances_tracked` list, for the /moto-api/
+    dashboard and S3's reset; nothing ever removes them, so trimmed records and overwritten
+    objects stay in RAM for good. We keep the tracking, with weak references.
+    Touches: moto.core.common_models.BaseModel.__new__, moto.core.model_instances.model_data,
+    each model class's `instances_tracked`.
+    """
+    from moto.core.common_models import BaseModel
+    from moto.core.model_instances import model_data
+
+    if getattr(BaseModel.__new__, "_localcloud_weak", False):
+        return
+
+    def __new__(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        instance = super(BaseModel, cls).__new__(cls)
+        tracked = cls.__dict__.get("instances_tracked")
+        if not isinstance(tracked, _WeakInstances):
+            tracked = _WeakInstances(tracked or ())
+            cls.instances_tracked = tracked
+        tracked.append(instance)
+        return instance
+
+    __new__._localcloud_weak = True  # type: ignore[attr-defined]
+    BaseModel.__new__ = __new__  # type: ignore[method-assign]
+    for models in list(model_data.values()):
+        for model in list(models.values()):
+            if not isinstance(getattr(model, "instances_tracked", None), _WeakInstances):
+                model.instances_tracked = _WeakInstances(getattr(model, "instances_tracked", ()) or ())

@@ -138,6 +138,7 @@ class LocalCloud:
         from localcloud import services
 
         moto_patches.disable_moto_cors()
+        moto_patches.track_model_instances_weakly()  # else every record ever made stays in RAM
         moto_patches.keep_s3_bodies_on_disk(self.data_dir / "tmp" / "s3-bodies")
         self._moto_app = DomainDispatcherApplication(create_backend_app)
         if not self._installed:  # handlers and runners are added once, even if start() runs again
