@@ -344,7 +344,7 @@ def _read_capped(stream: Any, declared: int | None, limit: BodyLimit) -> bytes:
         if remaining is not None:
             remaining -= len(chunk)
         if out.tell() > limit.max_bytes:
-            raise _too_large(limit, out.tell())
+            raise _too_large(limit, out.tell(), exact=False)
     return out.getvalue()
 
 
@@ -358,7 +358,7 @@ def _inflate_capped(raw_chunks: Iterable[bytes], limit: BodyLimit) -> bytes:
             while data:
                 out.write(inflater.decompress(data, _CHUNK))
                 if out.tell() > limit.max_bytes:
-                    raise _too_large(limit, out.tell(), inflated=True)
+                    raise _too_large(limit, out.tell(), inflated=True, exact=False)
                 data = inflater.unconsumed_tail
         out.write(inflater.flush())
     except zlib.error as exc:
@@ -370,9 +370,9 @@ def _inflate_capped(raw_chunks: Iterable[bytes], limit: BodyLimit) -> bytes:
     return out.getvalue()
 
 
-def _too_large(limit: BodyLimit, size: int, inflated: bool = False) -> Refused:
-    message = limit.message.format(size=f"more than {limit.max_bytes}" if size > limit.max_bytes else size,
-                                   limit=limit.max_bytes)
+def _too_large(limit: BodyLimit, size: int, inflated: bool = False, exact: bool = True) -> Refused:
+    """`exact`: `size` is the body's whole size (declared); else only how far reading got before stopping."""
+    message = limit.message.format(size=size if exact else f"more than {limit.max_bytes}", limit=limit.max_bytes)
     if inflated:
         message += " (measured after gzip decompression)"
     return Refused(limit.code, message, limit.status)
@@ -524,9 +524,28 @@ class RequestGuard:
             cleaned = check_shape(op.input_shape, parsed)
         except RecursionError:
             raise Refused("SerializationException", "The request body nests too deeply.") from None
+        if service == "kinesis" and op.name == "PutRecords":
+            _check_put_records_size(cleaned)
         if cleaned == parsed:
             return body  # unchanged: pass the client's own bytes on
         return json.dumps(cleaned).encode()
+
+
+KINESIS_PUT_RECORDS_MAX = 5 * MiB  # API_PutRecords.html: "5 MiB for the entire request, including partition keys"
+
+
+def _check_put_records_size(body: dict[str, Any]) -> None:
+    """Kinesis counts PutRecords' limit on the decoded data plus the partition keys, not on the JSON."""
+    total = 0
+    for record in body.get("Records") or []:
+        if not isinstance(record, dict):
+            continue
+        data = record.get("Data") or ""
+        total += len(data) * 3 // 4 - data[-2:].count("=") + len(str(record.get("PartitionKey", "")).encode())
+    if total > KINESIS_PUT_RECORDS_MAX:
+        raise Refused("InvalidArgumentException",
+                      f"Records size of {total} bytes exceeds the limit of {KINESIS_PUT_RECORDS_MAX} bytes for "
+                      f"the entire PutRecords request, including partition keys.")
 
 
 def _check_invoke_nesting(body: bytes) -> None:

@@ -115,12 +115,35 @@ def test_moto_api_answers_when_enabled(tmp_path: Path) -> None:
         reset_moto()
 
 
-def test_the_cli_flag_turns_the_moto_api_on() -> None:
-    from localcloud.__main__ import main  # parsing only: --help-like check of the flag's wiring
+@pytest.mark.e2e
+def test_python_m_localcloud_keeps_the_moto_api_off_unless_the_flag_is_given(tmp_path: Path) -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
 
-    with pytest.raises(SystemExit) as exc:
-        main(["--enable-moto-api", "--bogus"])
-    assert exc.value.code == 2  # argparse knows --enable-moto-api; only --bogus is refused
+    root = Path(__file__).resolve().parents[2]
+    for flag, expected in (([], 404), (["--enable-moto-api"], 200)):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "localcloud", "--port", "0", "--no-persist", "--no-runners",
+             "--data-dir", str(tmp_path / f"d{len(flag)}"), *flag],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, PYTHONPATH=str(root), PYTHONUNBUFFERED="1"))
+        try:
+            match = re.search(r"ready at (http://127\.0\.0\.1:\d+)", proc.stdout.readline())
+            assert match, proc.stderr.read()
+            req = urllib.request.Request(match.group(1) + "/moto-api/reset", data=b"", method="POST")
+            try:
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    status = resp.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            assert status == expected, flag
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=60)
 
 
 # -- CORS and foreign origins ----------------------------------------------
@@ -281,3 +304,29 @@ def test_a_handlers_own_aws_error_still_passes_through(cloud: LocalCloud) -> Non
     with pytest.raises(ClientError) as exc:
         glue.get_crawler(Name="does-not-exist")
     assert exc.value.response["Error"]["Code"] == "EntityNotFoundException"
+
+
+def test_kinesis_put_records_is_limited_on_its_decoded_data_plus_keys(cloud: LocalCloud) -> None:
+    import base64
+
+    kinesis = boto3.client("kinesis", endpoint_url=cloud.url, region_name=REGION)
+    kinesis.create_stream(StreamName="guard-size", ShardCount=1)
+    blob = base64.b64encode(b"x" * (1024 * 1024 - 16)).decode()  # each record just under 1 MiB with its key
+
+    def put(count: int, extra: int = 0) -> tuple[int, bytes]:
+        records = [{"Data": blob, "PartitionKey": f"key-{i}"} for i in range(count)]
+        if extra:
+            records.append({"Data": base64.b64encode(b"y" * extra).decode(), "PartitionKey": "extra"})
+        status, _, body = request(cloud, "POST", "/", json.dumps({"StreamName": "guard-size", "Records": records}).encode(), {
+            "Authorization": auth("kinesis"), "X-Amz-Target": "Kinesis_20131202.PutRecords",
+            "Content-Type": "application/x-amz-json-1.1"})
+        return status, body
+
+    status, body = put(5)  # 5 MiB minus a little: taken
+    assert status == 200, body
+    status, body = put(5, extra=1024)  # over 5 MiB decoded, though the JSON is under the HTTP cap
+    payload = assert_json_error(status, body, 400, "InvalidArgumentException")
+    assert "5242880" in payload["message"]
+    shard = kinesis.list_shards(StreamName="guard-size")["Shards"][0]["ShardId"]
+    it = kinesis.get_shard_iterator(StreamName="guard-size", ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    assert len(kinesis.get_records(ShardIterator=it["ShardIterator"])["Records"]) == 5
