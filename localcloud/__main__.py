@@ -20,6 +20,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="start empty and do not save the AWS state (tables, streams, buckets, ...) on exit")
     parser.add_argument("--no-runners", action="store_true",
                         help="serve the AWS APIs only: pipes, Firehose and the rest move no data")
+    parser.add_argument("--enable-moto-api", action="store_true",
+                        help="serve moto's /moto-api/ endpoints (reset, seed, data, ...); off by default, "
+                             "as any web page in a browser on this machine could call them")
+    parser.add_argument("--retention-seconds", type=float, default=None,
+                        help="keep DynamoDB stream and Kinesis records this long (default: AWS's, 24 h or "
+                             "the stream's RetentionPeriodHours); short values are for tests and soaks")
     args = parser.parse_args(argv)
 
     # Handlers first: a SIGTERM that arrives while starting still ends in a clean stop.
@@ -31,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
     cloud = LocalCloud(args.host, args.port, args.data_dir, log_requests=args.log_requests,
-                       start_runners=not args.no_runners, persist_state=not args.no_persist)
+                       start_runners=not args.no_runners, persist_state=not args.no_persist,
+                       moto_api=args.enable_moto_api, retention_seconds=args.retention_seconds)
     try:
         cloud.start()
     except PortInUseError as exc:

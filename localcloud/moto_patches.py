@@ -355,3 +355,334 @@ def put_log_events(account_id: str, region: str, group: str, stream: str, events
     if stream not in backend.groups[group].streams:
         backend.create_log_stream(group, stream)
     backend.put_log_events(group, stream, events)
+
+
+# -- closed by default and bounded memory (localcloud/guard.py, localcloud/retention.py) ----------
+import itertools as _itertools
+import os as _os
+import tempfile as _tempfile
+import threading as _threading
+import types as _types
+import weakref as _weakref
+from collections import OrderedDict as _OrderedDict
+from pathlib import Path as _Path
+
+# Held while a stream shard is trimmed and while one of its records is appended, so a write
+# never lands in the list a trim is about to replace, nor gets a sequence number a trim just moved.
+_STREAM_LOCK = _threading.RLock()
+_KINESIS_LAST_SEQ = "_localcloud_last_sequence_number"  # a Kinesis shard's last number, kept past a trim
+
+
+def disable_moto_cors() -> None:
+    """Stop moto's server answering CORS for any origin (the local cloud takes no browser requests).
+
+    Touches: moto.moto_server.werkzeug_app.DISABLE_GLOBAL_CORS, read each time a backend app is
+    created (flask_cors.CORS(app) reflects every Origin and answers every preflight otherwise).
+    """
+    from moto.moto_server import werkzeug_app
+
+    werkzeug_app.DISABLE_GLOBAL_CORS = True
+
+
+class _DiskBody:
+    """An S3 object body kept in a file of its own, opened only while it is read or written.
+
+    Replaces the SpooledTemporaryFile moto keeps per key (which holds bodies up to ~5 MB in RAM,
+    and, once rolled over, an open file descriptor per key). Supports the calls FakeKey makes:
+    seek, read, truncate, write, close. The file goes when the key is disposed or collected.
+    """
+
+    def __init__(self, directory: _Path, max_size: int = 0, *args: Any, **kwargs: Any) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, name = _tempfile.mkstemp(prefix="body-", dir=directory)
+        _os.close(fd)
+        self.path = name
+        self._pos = 0
+        self._finalizer = _weakref.finalize(self, _unlink_quietly, name)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._pos = offset if whence == 0 else (self._pos + offset if whence == 1 else self._size() + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def _size(self) -> int:
+        try:
+            return _os.path.getsize(self.path)
+        except OSError:
+            return 0
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._pos)
+                data = f.read() if size is None or size < 0 else f.read(size)
+        except FileNotFoundError:  # closed (disposed) key: moto reads it as empty
+            data = b""
+        self._pos += len(data)
+        return data
+
+    def truncate(self, size: int | None = None) -> int:
+        size = self._pos if size is None else size
+        if _os.path.exists(self.path):
+            _os.truncate(self.path, size)
+        return size
+
+    def write(self, data: bytes) -> int:
+        with open(self.path, "r+b" if _os.path.exists(self.path) else "wb") as f:
+            f.seek(self._pos)
+            f.write(data)
+        self._pos += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        _os.unlink(path)
+    except OSError:
+        pass
+
+
+def keep_s3_bodies_on_disk(directory: _Path) -> None:
+    """Make every S3 object body moto stores from now on live in a file under `directory`, not in RAM.
+
+    Touches: moto.s3.models.tempfile — the module whose SpooledTemporaryFile FakeKey.__init__ and
+    FakeKey.__setstate__ create a key's `_value_buffer` with (its in-memory size is
+    MOTO_S3_DEFAULT_KEY_BUFFER_SIZE, 5 MB - 1 KB by default). We hand moto a module whose
+    SpooledTemporaryFile is `_DiskBody`; left-overs of an earlier run in `directory` are removed.
+    """
+    from moto.s3 import models as s3_models
+
+    directory = _Path(directory)
+    if directory.is_dir():
+        for stale in directory.glob("body-*"):
+            _unlink_quietly(str(stale))
+    namespace = _types.SimpleNamespace(**{k: getattr(_tempfile, k) for k in dir(_tempfile) if not k.startswith("__")})
+    namespace.SpooledTemporaryFile = lambda *args, **kwargs: _DiskBody(directory, *args, **kwargs)
+    s3_models.tempfile = namespace
+
+
+def s3_body_in_memory_bytes() -> int:
+    """Bytes of S3 object bodies held in RAM by moto's keys (0 once `keep_s3_bodies_on_disk` ran).
+
+    Touches: moto.s3.models.s3_backends, S3Backend.buckets, FakeBucket.keys (a MultiDict of
+    FakeKey lists), FakeKey._value_buffer.
+    """
+    from moto.s3.models import s3_backends
+
+    total = 0
+    for account in list(s3_backends.values()):
+        for backend in list(account.values()):
+            for bucket in list(backend.buckets.values()):
+                for key in bucket.keys.lists():
+                    for version in key[1]:
+                        buffer = getattr(version, "_value_buffer", None)
+                        if isinstance(buffer, _tempfile.SpooledTemporaryFile) and not buffer._rolled:
+                            total += len(buffer._file.getvalue())
+    return total
+
+
+def _backends(service: str) -> list[Any]:
+    from moto.backends import get_backend
+
+    return [backend for account in list(get_backend(service).values()) for backend in list(account.values())]
+
+
+def _install_stream_lock() -> None:
+    """Make moto's DynamoDB StreamShard.add take `_STREAM_LOCK` (idempotent).
+
+    Touches: moto.dynamodb.models.table.StreamShard.add (our FaithfulStreamShard calls it via super()).
+    """
+    from moto.dynamodb.models.table import StreamShard
+
+    if getattr(StreamShard.add, "_localcloud_locked", False):
+        return
+    original = StreamShard.add
+
+    def add(self: Any, old: Any, new: Any) -> None:
+        with _STREAM_LOCK:
+            original(self, old, new)
+
+    add._localcloud_locked = True  # type: ignore[attr-defined]
+    StreamShard.add = add  # type: ignore[method-assign]
+
+
+def dynamodb_stream_window(shard: Any) -> tuple[int, list[Any]]:
+    """(sequence number of the shard's oldest retained record, its records), read consistently with trims.
+
+    Touches: moto.dynamodb.models.table.StreamShard.starting_sequence_number and .items.
+    """
+    with _STREAM_LOCK:
+        return shard.starting_sequence_number, shard.items
+
+
+def trim_dynamodb_streams(retention_seconds: float, now: float) -> int:
+    """Drop DynamoDB stream records older than `retention_seconds`; returns how many went.
+
+    The shard's numbering is kept: records are dropped from the front and
+    `starting_sequence_number` moves up by as many, so moto's next record still gets
+    "starting number + len(items)" and a reader asking for a trimmed number can tell.
+    Touches: moto.dynamodb backends' .tables, Table.stream_shard, StreamShard.items /
+    .starting_sequence_number, StreamRecord.created_at (epoch seconds).
+    """
+    _install_stream_lock()
+    cutoff = now - retention_seconds
+    dropped = 0
+    for backend in _backends("dynamodb"):
+        for table in list(backend.tables.values()):
+            shard = getattr(table, "stream_shard", None)
+            if shard is None:
+                continue
+            with _STREAM_LOCK:
+                items = shard.items
+                expired = 0
+                for record in items:
+                    if getattr(record, "created_at", now) >= cutoff:
+                        break
+                    expired += 1
+                if expired:
+                    shard.items = items[expired:]  # a new list: readers holding the old one stay consistent
+                    shard.starting_sequence_number += expired
+                    dropped += expired
+    return dropped
+
+
+def _install_kinesis_numbering() -> None:
+    """Keep a Kinesis shard's sequence numbers rising after every record was trimmed (idempotent).
+
+    Touches: moto.kinesis.models.Shard.put_record and .get_max_sequence_number (moto numbers a
+    record "last + 1", and "last" is 0 for an empty shard), Record.
+    """
+    from moto.kinesis.models import Record, Shard
+
+    if getattr(Shard.put_record, "_localcloud_numbered", False):
+        return
+    original_put = Shard.put_record
+    original_max = Shard.get_max_sequence_number
+
+    def put_record(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
+        with _STREAM_LOCK:
+            floor = getattr(self, _KINESIS_LAST_SEQ, 0)
+            if not self.records and floor:
+                sequence_number = floor + 1
+                self.records[sequence_number] = Record(partition_key, data, sequence_number, explicit_hash_key)
+                return str(sequence_number)
+            return original_put(self, partition_key, data, explicit_hash_key)
+
+    def get_max_sequence_number(self: Any) -> int:
+        records = self.records
+        if records:
+            return next(reversed(records))
+        return max(original_max(self), getattr(self, _KINESIS_LAST_SEQ, 0))
+
+    put_record._localcloud_numbered = True  # type: ignore[attr-defined]
+    Shard.put_record = put_record  # type: ignore[method-assign]
+    Shard.get_max_sequence_number = get_max_sequence_number  # type: ignore[method-assign]
+
+
+def trim_kinesis_streams(now: float, retention_seconds: float | None = None) -> int:
+    """Drop Kinesis records older than their stream's retention; returns how many went.
+
+    Retention is the stream's RetentionPeriodHours (24 by default, changed by
+    Increase/DecreaseStreamRetentionPeriod) unless `retention_seconds` overrides it. A shard's
+    records are replaced by a new OrderedDict of the retained ones (moto's GetRecords iterates
+    the dict; an in-place delete would break a read in flight); numbering goes on from the last.
+    Touches: moto.kinesis backends' .streams, Stream.retention_period_hours, Stream.shards,
+    Shard.records (OrderedDict seq -> Record), Record.created_at (epoch seconds).
+    """
+    _install_kinesis_numbering()
+    dropped = 0
+    for backend in _backends("kinesis"):
+        for stream in list(backend.streams.values()):
+            keep = retention_seconds if retention_seconds is not None else stream.retention_period_hours * 3600
+            cutoff = now - keep
+            for shard in list(stream.shards.values()):
+                with _STREAM_LOCK:
+                    records = shard.records
+                    expired = 0
+                    for record in records.values():
+                        if record.created_at >= cutoff:
+                            break
+                        expired += 1
+                    if not expired:
+                        continue
+                    last = next(reversed(records))
+                    setattr(shard, _KINESIS_LAST_SEQ, max(last, getattr(shard, _KINESIS_LAST_SEQ, 0)))
+                    shard.records = _OrderedDict(_itertools.islice(records.items(), expired, None))
+                    dropped += expired
+    return dropped
+
+
+def install_retention_hooks() -> None:
+    """Everything trimming relies on, installed before the first trim (idempotent): the DynamoDB
+    stream append lock and Kinesis numbering that survives an emptied shard."""
+    _install_stream_lock()
+    _install_kinesis_numbering()
+
+
+class _WeakInstances:
+    """A list-like of weak references: what moto's `instances_tracked` holds once patched.
+
+    Supports what moto does with it: append, iterate (live instances only), len.
+    """
+
+    def __init__(self, initial: Any = ()) -> None:
+        self._refs: list[Any] = []
+        self._appends = 0
+        for instance in initial:
+            self.append(instance)
+
+    def append(self, instance: Any) -> None:
+        try:
+            self._refs.append(_weakref.ref(instance))
+        except TypeError:  # a model without weak reference support: not tracked (only the dashboard lists them)
+            return
+        self._appends += 1
+        if self._appends % 1024 == 0:  # drop dead references now and then: amortised O(1) per append
+            self._refs = [r for r in self._refs if r() is not None]
+
+    def __iter__(self) -> Any:
+        return iter([o for o in (r() for r in self._refs) if o is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for r in self._refs if r() is not None)
+
+
+def track_model_instances_weakly() -> None:
+    """Stop moto keeping every model object it ever created alive (idempotent).
+
+    moto's BaseModel.__new__ appends each instance (every Kinesis Record, stream record, S3 key
+    version, metric datum, ...) to its class's `instances_tracked` list, for the /moto-api/
+    dashboard and S3's reset; nothing ever removes them, so trimmed records and overwritten
+    objects stay in RAM for good. We keep the tracking, with weak references.
+    Touches: moto.core.common_models.BaseModel.__new__, moto.core.model_instances.model_data,
+    each model class's `instances_tracked`.
+    """
+    from moto.core.common_models import BaseModel
+    from moto.core.model_instances import model_data
+
+    if getattr(BaseModel.__new__, "_localcloud_weak", False):
+        return
+
+    def __new__(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        instance = super(BaseModel, cls).__new__(cls)
+        tracked = cls.__dict__.get("instances_tracked")
+        if not isinstance(tracked, _WeakInstances):
+            tracked = _WeakInstances(tracked or ())
+            cls.instances_tracked = tracked
+        tracked.append(instance)
+        return instance
+
+    __new__._localcloud_weak = True  # type: ignore[attr-defined]
+    BaseModel.__new__ = __new__  # type: ignore[method-assign]
+    for models in list(model_data.values()):
+        for model in list(models.values()):
+            if not isinstance(getattr(model, "instances_tracked", None), _WeakInstances):
+                model.instances_tracked = _WeakInstances(getattr(model, "instances_tracked", ()) or ())

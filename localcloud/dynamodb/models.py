@@ -26,6 +26,7 @@ from localcloud.dynamodb.exceptions import (
     TrimmedDataAccessException,
     ValidationException,
 )
+from localcloud.moto_patches import dynamodb_stream_window
 from localcloud.routing import base64_binaries, epoch_seconds
 
 ITERATOR_LIFETIME_S = 15 * 60
@@ -38,7 +39,7 @@ class _Iterator:
     stream_arn: str
     table: Any
     shard: Any
-    index: int  # position in shard.items of the next record to return
+    next_seq: int  # sequence number of the next record to return (a position that survives trimming)
     issued: float
 
 
@@ -104,11 +105,11 @@ class DynamoDBStreamsBackend(BaseBackend):
                 f"1 validation error detected: Value '{iterator_type}' at 'shardIteratorType' failed to satisfy "
                 f"constraint: Member must satisfy enum value set: [{', '.join(ITERATOR_TYPES)}]"
             )
-        start = shard.starting_sequence_number
+        start, retained = dynamodb_stream_window(shard)  # records older than the retention are trimmed
         if iterator_type == "TRIM_HORIZON":
             index = 0
         elif iterator_type == "LATEST":
-            index = len(shard.items)
+            index = len(retained)
         else:
             if not sequence_number or not sequence_number.isdigit():
                 raise ValidationException(f"Invalid SequenceNumber for {iterator_type}: {sequence_number!r}")
@@ -118,11 +119,11 @@ class DynamoDBStreamsBackend(BaseBackend):
                     f"Sequence number {sequence_number} is before the oldest record of shard {shard_id}"
                 )
             index = seq - start + (1 if iterator_type == "AFTER_SEQUENCE_NUMBER" else 0)
-            if index > len(shard.items):
+            if index > len(retained):
                 raise ValidationException(
                     f"Invalid SequenceNumber {sequence_number}: no such record in shard {shard_id}"
                 )
-        return self._issue(_Iterator(arn, table, shard, index, time.monotonic()))
+        return self._issue(_Iterator(arn, table, shard, start + index, time.monotonic()))
 
     def get_records(self, iterator_id: str, limit: int | None) -> dict[str, Any]:
         if limit is None:
@@ -142,12 +143,19 @@ class DynamoDBStreamsBackend(BaseBackend):
                 f"iterators are valid for {ITERATOR_LIFETIME_S} seconds."
             )
         closed = self._closed(it.table, it.shard)
-        items = it.shard.items[it.index : it.index + limit]
+        start, retained = dynamodb_stream_window(it.shard)
+        index = it.next_seq - start
+        if index < 0:
+            raise TrimmedDataAccessException(
+                f"The iterator points at sequence number {it.next_seq}, which was trimmed: it is older than "
+                f"the stream's retention period."
+            )
+        items = retained[index : index + limit]
         records = [serialise(r.to_json()) for r in items]
-        end = it.index + len(items)
+        end = index + len(items)
         result: dict[str, Any] = {"Records": records}
-        if not (closed and end >= len(it.shard.items)):
-            result["NextShardIterator"] = self._issue(_Iterator(it.stream_arn, it.table, it.shard, end,
+        if not (closed and end >= len(retained)):
+            result["NextShardIterator"] = self._issue(_Iterator(it.stream_arn, it.table, it.shard, start + end,
                                                                 time.monotonic()))
         return result
 
