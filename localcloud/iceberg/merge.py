@@ -1,0 +1,166 @@
+"""MERGE INTO planned over DuckDB: which target rows a MERGE updates or deletes and which rows it inserts.
+
+Input is a parsed `exp.Merge` (Trino SQL read by sqlglot), the target's rows
+(with `cow.ROW_ID`) and the source's rows, both Arrow. DuckDB evaluates the ON
+condition and the WHEN clauses over the two Arrow tables; the caller commits
+the result copy-on-write as one snapshot (`cow.commit_row_changes`).
+
+Trino's MERGE semantics, which Athena has:
+- the WHEN clauses are tried in order; the first whose condition holds acts,
+  and a row no clause applies to is left as it is;
+- a target row matched by more than one source row fails the statement with
+  MERGE_TARGET_ROW_MULTIPLE_MATCHES, "One MERGE target table row matched more
+  than one source row";
+- UPDATE SET names target columns unqualified; an INSERT without a column list
+  gives values in the table's column order; unlisted columns become NULL;
+- `WHEN NOT MATCHED BY SOURCE` is not Trino syntax and is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from localcloud.iceberg.cow import FILE_INDEX, ROW_ID, RowChanges
+from localcloud.iceberg.exceptions import IcebergError, not_supported
+from localcloud.iceberg.schema import duckdb_type
+
+TARGET_VIEW = "__iceberg_merge_target"
+SOURCE_VIEW = "__iceberg_merge_source"
+SOURCE_ID = "__iceberg_merge_source_id"
+ACTION = "__iceberg_merge_action"
+
+Translate = Callable[[exp.Expression], str]
+
+
+def trino_to_duckdb(expression: exp.Expression) -> str:
+    """Default translation of one Trino expression to DuckDB SQL (sqlglot's dialects)."""
+    return expression.sql(dialect="duckdb")
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def relation_alias(relation: exp.Expression) -> str:
+    """The name a MERGE's target or source is referred to by: its alias, else its table name."""
+    alias = relation.alias
+    if alias:
+        return alias
+    if isinstance(relation, exp.Table):
+        return relation.name
+    raise not_supported("MERGE source subquery needs an alias")
+
+
+def duckdb_error(exc: duckdb.Error) -> IcebergError:
+    """DuckDB's message is an engine's text; name the column the way Trino does where we can."""
+    text = str(exc)
+    if "Referenced column" in text and "not found" in text:
+        column = text.split('"')[1] if '"' in text else "?"
+        return IcebergError("COLUMN_NOT_FOUND", f"Column '{column}' cannot be resolved")
+    return IcebergError("GENERIC_USER_ERROR", text.splitlines()[0])
+
+
+def plan_merge(merge: exp.Merge, target: pa.Table, source: pa.Table,
+               translate: Translate = trino_to_duckdb) -> RowChanges:
+    """Evaluate `merge` over Arrow `target` (with ROW_ID) and `source`; nothing is written."""
+    columns = [name for name in target.schema.names if name not in (ROW_ID, FILE_INDEX)]
+    types = {name: duckdb_type(target.schema.field(name).type) for name in columns}
+    target_alias = quote(relation_alias(merge.this))
+    source_alias = quote(relation_alias(merge.args["using"]))
+    on = translate(merge.args["on"])
+    whens = merge.args["whens"].expressions if merge.args.get("whens") else []
+    matched = [when for when in whens if when.args.get("matched")]
+    not_matched = [when for when in whens if not when.args.get("matched")]
+    for when in whens:
+        if when.args.get("source"):
+            raise not_supported("WHEN NOT MATCHED BY SOURCE is not supported")
+
+    def condition(when: exp.When) -> str:
+        cond = when.args.get("condition")
+        return f"({translate(cond)})" if cond is not None else "TRUE"
+
+    # Target rows a WHEN MATCHED clause acts on.
+    action_cases, value_cases = [], {name: [] for name in columns}
+    for when in matched:
+        then = when.args["then"]
+        if isinstance(then, exp.Update):
+            assignments = {}
+            for assignment in then.expressions:
+                name = assignment.this.name.lower()
+                if name not in types:
+                    raise IcebergError("COLUMN_NOT_FOUND", f"Column '{name}' cannot be resolved")
+                assignments[name] = translate(assignment.expression)
+            action_cases.append(f"WHEN {condition(when)} THEN 'U'")
+            for name in columns:
+                value = assignments.get(name, f"{target_alias}.{quote(name)}")
+                value_cases[name].append(f"WHEN {condition(when)} THEN CAST({value} AS {types[name]})")
+        elif isinstance(then, exp.Var) and then.name.upper() == "DELETE":
+            action_cases.append(f"WHEN {condition(when)} THEN 'D'")
+            for name in columns:
+                value_cases[name].append(f"WHEN {condition(when)} THEN {target_alias}.{quote(name)}")
+        else:
+            raise not_supported(f"MERGE WHEN MATCHED THEN {then.sql(dialect='trino')} is not supported")
+
+    # Source rows a WHEN NOT MATCHED clause inserts.
+    insert_cases, insert_values = [], {name: [] for name in columns}
+    for when in not_matched:
+        then = when.args["then"]
+        if not isinstance(then, exp.Insert):
+            raise not_supported("WHEN NOT MATCHED supports only INSERT")
+        names = [column.name.lower() for column in then.this.expressions] if then.this is not None else columns
+        values = then.expression.expressions
+        if len(names) != len(values):
+            raise IcebergError("SYNTAX_ERROR", "Insert query has mismatched column types")
+        for name in names:
+            if name not in types:
+                raise IcebergError("COLUMN_NOT_FOUND", f"Column '{name}' cannot be resolved")
+        given = dict(zip(names, (translate(value) for value in values)))
+        insert_cases.append(f"WHEN {condition(when)} THEN 'I'")
+        for name in columns:
+            insert_values[name].append(
+                f"WHEN {condition(when)} THEN CAST({given.get(name, 'NULL')} AS {types[name]})")
+
+    connection = duckdb.connect()
+    try:
+        connection.register(TARGET_VIEW, target)
+        connection.register(SOURCE_VIEW, source.append_column(SOURCE_ID, pa.array(range(source.num_rows), pa.int64())))
+        join = (f"FROM {TARGET_VIEW} AS {target_alias} JOIN {SOURCE_VIEW} AS {source_alias} ON ({on})")
+        try:
+            duplicate = connection.execute(
+                f"SELECT {target_alias}.{ROW_ID} {join} GROUP BY 1 HAVING count(*) > 1 LIMIT 1").fetchall()
+            if duplicate:
+                raise IcebergError("MERGE_TARGET_ROW_MULTIPLE_MATCHES",
+                                   "One MERGE target table row matched more than one source row")
+            updated = _empty_changes(target, columns)
+            deleted_ids = pa.array([], pa.int64())
+            if matched:
+                select = ", ".join(
+                    [f"{target_alias}.{ROW_ID} AS {ROW_ID}", f"CASE {' '.join(action_cases)} ELSE 'N' END AS {ACTION}"]
+                    + [f"CASE {' '.join(value_cases[name])} ELSE {target_alias}.{quote(name)} END AS {quote(name)}"
+                       for name in columns])
+                acted = connection.sql(f"SELECT {select} {join}").to_arrow_table()
+                updated = acted.filter(pc.equal(acted.column(ACTION), "U")).drop_columns([ACTION])
+                deleted_ids = pc.filter(acted.column(ROW_ID), pc.equal(acted.column(ACTION), "D")).combine_chunks()
+            inserted = _empty_changes(target, columns).drop_columns([ROW_ID])
+            if not_matched:
+                select = ", ".join(
+                    [f"CASE {' '.join(insert_cases)} ELSE 'N' END AS {ACTION}"]
+                    + [f"CASE {' '.join(insert_values[name])} END AS {quote(name)}" for name in columns])
+                unmatched = (f"FROM {SOURCE_VIEW} AS {source_alias} WHERE NOT EXISTS "
+                             f"(SELECT 1 FROM {TARGET_VIEW} AS {target_alias} WHERE ({on}))")
+                candidates = connection.sql(f"SELECT {select} {unmatched}").to_arrow_table()
+                inserted = candidates.filter(pc.equal(candidates.column(ACTION), "I")).drop_columns([ACTION])
+        except duckdb.Error as exc:
+            raise duckdb_error(exc) from exc
+    finally:
+        connection.close()
+    return RowChanges(updated=updated, deleted_ids=deleted_ids, inserted=inserted)
+
+
+def _empty_changes(target: pa.Table, columns: list[str]) -> pa.Table:
+    return target.select([ROW_ID, *columns]).slice(0, 0)
