@@ -164,3 +164,34 @@ def plan_merge(merge: exp.Merge, target: pa.Table, source: pa.Table,
 
 def _empty_changes(target: pa.Table, columns: list[str]) -> pa.Table:
     return target.select([ROW_ID, *columns]).slice(0, 0)
+
+
+def evaluate_source(merge: exp.Merge, relations: dict[str, pa.Table],
+                    translate: Translate = trino_to_duckdb) -> pa.Table:
+    """The rows of a MERGE's USING relation, with each table it names bound to an Arrow table.
+
+    `relations` maps a table name as written (`db.table` or `table`, lower
+    case) to its rows. This is what the local Athena does with its own engine
+    before calling `IcebergTables.merge`; the CDC apply uses it directly.
+    """
+    using = merge.args["using"].copy()
+    relation = using.this if isinstance(using, exp.Subquery) else using
+    if isinstance(relation, exp.Table):
+        relation = exp.select("*").from_(relation.copy())
+    views = {}
+    connection = duckdb.connect()
+    try:
+        for index, table in enumerate(relation.find_all(exp.Table)):
+            written = ".".join(part for part in (table.db, table.name) if part).lower()
+            if written not in relations:
+                raise IcebergError("TABLE_NOT_FOUND", f"Table 'awsdatacatalog.{written}' does not exist")
+            view = views.setdefault(written, f"__iceberg_source_{index}")
+            connection.register(view, relations[written])
+            alias = table.alias or table.name
+            table.replace(exp.alias_(exp.to_table(view), alias, table=True))
+        try:
+            return connection.sql(translate(relation)).to_arrow_table()
+        except duckdb.Error as exc:
+            raise duckdb_error(exc) from exc
+    finally:
+        connection.close()
