@@ -54,8 +54,8 @@ def read_with_files(table: Table) -> FileRows:
 
 
 def commit_rewrite(table: Table, removed: Sequence[DataFile], added_rows: pa.Table,
-                   operation: Operation | None = None) -> bool:
-    """Replace `removed` data files by files holding `added_rows`, as one snapshot; False if nothing changed.
+                   operation: Operation | None = None) -> int | None:
+    """Replace `removed` data files by files holding `added_rows`, as one snapshot; its id, None if no change.
 
     The operation recorded in the snapshot is `append` (only additions),
     `delete` (only removals) or `overwrite` (both), as Iceberg defines them,
@@ -64,13 +64,14 @@ def commit_rewrite(table: Table, removed: Sequence[DataFile], added_rows: pa.Tab
     schema = arrow_schema(table.schema())
     added_rows = added_rows.select(schema.names).cast(schema)
     if not removed and added_rows.num_rows == 0:
-        return False
+        return None
     if not removed:
         table.append(added_rows)
-        return True
+        return table.metadata.current_snapshot_id
     if operation is None:
         operation = Operation.OVERWRITE if added_rows.num_rows else Operation.DELETE
-    with table.transaction() as transaction:
+    committing = _without_commit_retries(table)
+    with committing.transaction() as transaction:
         # pyiceberg's public overwrite() deletes by predicate in one snapshot and appends in
         # another; its file-level producer lets both happen in one snapshot, as Iceberg's
         # OverwriteFiles does, and takes the operation to record.
@@ -84,7 +85,23 @@ def commit_rewrite(table: Table, removed: Sequence[DataFile], added_rows: pa.Tab
                 for data_file in _dataframe_to_data_files(transaction.table_metadata, added_rows, table.io,
                                                           write_uuid=commit_uuid):
                     overwrite.append_data_file(data_file)
-    return True
+    return committing.metadata.current_snapshot_id
+
+
+def _without_commit_retries(table: Table) -> Table:
+    """The same table whose commits fail on a concurrent commit instead of being rebased and retried.
+
+    A rewrite was planned from every row of the snapshot it read; rebased onto
+    someone else's newer snapshot it could undo their change. So, as Athena
+    does for a conflicting DELETE/UPDATE/MERGE, the statement fails
+    (ICEBERG_COMMIT_ERROR) and the caller runs it again on the new state.
+    pyiceberg reads its retry count from the table's properties when it
+    commits; this override lives only in memory (the catalog builds the new
+    metadata from what Glue points at, so it is never written).
+    """
+    properties = {**table.metadata.properties, "commit.retry.num-retries": "0"}
+    metadata = table.metadata.model_copy(update={"properties": properties})
+    return Table(table.name(), metadata, table.metadata_location, table.io, table.catalog)
 
 
 @dataclass
@@ -104,7 +121,7 @@ class RowChanges:
         return self.updated.num_rows + len(self.deleted_ids) + self.inserted.num_rows
 
 
-def commit_row_changes(table: Table, current: FileRows, changes: RowChanges) -> bool:
+def commit_row_changes(table: Table, current: FileRows, changes: RowChanges) -> int | None:
     """Rewrite only the files holding an updated or deleted row, add the inserts: one snapshot."""
     import pyarrow.compute as pc
 

@@ -79,11 +79,10 @@ def optimize(table: Table) -> OptimizeResult:
     rows = ArrowScan(table.metadata, table.io, table.schema(), AlwaysTrue()).to_table(tasks)
     rows = rows.select(schema.names).cast(schema) if rows.num_rows else schema.empty_table()
     before = {data_file.file_path for data_file in live_data_files(table)}
-    commit_rewrite(table, candidates, rows)
+    snapshot_id = commit_rewrite(table, candidates, rows)
     table.refresh()
     added = [data_file for data_file in live_data_files(table) if data_file.file_path not in before]
-    return OptimizeResult(rewritten_files=len(candidates), added_files=len(added),
-                          snapshot_id=table.metadata.current_snapshot_id)
+    return OptimizeResult(rewritten_files=len(candidates), added_files=len(added), snapshot_id=snapshot_id)
 
 
 def _referenced_files(table: Table, snapshot_ids: list[int]) -> set[str]:

@@ -60,7 +60,7 @@ def snapshots(table: Table) -> pa.Table:
         "operation": snapshot.summary.operation.value if snapshot.summary else None,
         "manifest_list": snapshot.manifest_list,
         "summary": list((snapshot.summary.additional_properties if snapshot.summary else {}).items()),
-    } for snapshot in sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)]
+    } for snapshot in sorted(table.metadata.snapshots, key=lambda s: (s.timestamp_ms, s.sequence_number or 0))]
     return pa.Table.from_pylist(rows, schema=SNAPSHOTS_SCHEMA)
 
 

@@ -127,8 +127,7 @@ class IcebergTables:
         """INSERT INTO: one `append` snapshot (none for zero rows); returns the snapshot id."""
         table = self.table(database, name)
         with self._committing(database, name):
-            changed = cow.commit_rewrite(table, [], rows)
-        return table.metadata.current_snapshot_id if changed else None
+            return cow.commit_rewrite(table, [], rows)
 
     def delete_where(self, database: str, name: str, predicate: str | exp.Expression | None,
                      translate: Translate = trino_to_duckdb) -> int:
@@ -178,10 +177,9 @@ class IcebergTables:
         current = cow.read_with_files(table)
         changes = plan_merge(merge, current.rows, source, translate)
         with self._committing(database, target_ref.name):
-            changed = cow.commit_row_changes(table, current, changes)
+            snapshot_id = cow.commit_row_changes(table, current, changes)
         return MergeResult(inserted=changes.inserted.num_rows, updated=changes.updated.num_rows,
-                           deleted=len(changes.deleted_ids),
-                           snapshot_id=table.metadata.current_snapshot_id if changed else None)
+                           deleted=len(changes.deleted_ids), snapshot_id=snapshot_id)
 
     # -- maintenance ---------------------------------------------------------------------
 
