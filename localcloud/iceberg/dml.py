@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from localcloud.iceberg.cow import FILE_INDEX, ROW_ID, RowChanges
 from localcloud.iceberg.exceptions import IcebergError
-from localcloud.iceberg.merge import Translate, duckdb_error, quote, trino_to_duckdb
+from localcloud.iceberg.merge import Translate, connect, duckdb_error, quote, trino_to_duckdb
 from localcloud.iceberg.schema import duckdb_type
 
 TARGET_VIEW = "__iceberg_dml_target"
@@ -34,7 +34,7 @@ def parse_expression(sql: str | exp.Expression | None) -> exp.Expression | None:
 def _selected(target: pa.Table, table_name: str, select: str, predicate: exp.Expression | None,
               translate: Translate) -> pa.Table:
     where = f"WHERE ({translate(predicate)})" if predicate is not None else ""
-    connection = duckdb.connect()
+    connection = connect()
     try:
         connection.register(TARGET_VIEW, target)
         try:

@@ -33,6 +33,7 @@ from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.table import Table
 
 from localcloud.iceberg.cow import commit_rewrite
+from localcloud.iceberg.exceptions import IcebergError
 from localcloud.iceberg.metadata_tables import live_data_files
 from localcloud.iceberg.schema import arrow_schema
 from localcloud.plane import parse_s3_url
@@ -112,6 +113,10 @@ def snapshots_to_expire(table: Table, now_ms: int) -> list[int]:
 
 def vacuum(table: Table, s3: Any, now_ms: int | None = None) -> VacuumResult:
     """Expire old snapshots, then delete the files nothing retained refers to."""
+    bucket, prefix = parse_s3_url(table.metadata.location.rstrip("/") + "/")
+    if not prefix.strip("/"):
+        # Athena's VACUUM wants the table in a folder, not at a bucket's root (its documented error).
+        raise IcebergError("GENERIC_INTERNAL_ERROR", f"Path missing in file system location: s3://{bucket}")
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     max_age_ms = _int_property(table, "vacuum_max_snapshot_age_seconds", DEFAULT_MAX_SNAPSHOT_AGE_SECONDS) * 1000
     keep_metadata = _int_property(table, "vacuum_max_metadata_files_to_keep", DEFAULT_MAX_METADATA_FILES_TO_KEEP)
@@ -128,10 +133,11 @@ def vacuum(table: Table, s3: Any, now_ms: int | None = None) -> VacuumResult:
     logged = [entry.metadata_file for entry in table.metadata.metadata_log]
     kept_metadata = {table.metadata_location, *(logged[-keep_metadata:] if keep_metadata > 0 else [])}
     dropped_metadata = set(logged) - kept_metadata
-    bucket, prefix = parse_s3_url(table.metadata.location.rstrip("/") + "/")
     doomed: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
+            if obj["Key"].endswith("/"):
+                continue  # a folder marker pyarrow's S3 filesystem writes, not a file of the table
             path = f"s3://{bucket}/{obj['Key']}"
             if path in retained or path in kept_metadata:
                 continue

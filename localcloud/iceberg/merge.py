@@ -42,6 +42,13 @@ def trino_to_duckdb(expression: exp.Expression) -> str:
     return expression.sql(dialect="duckdb")
 
 
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB whose session time zone is UTC, as Athena's is (timestamp casts depend on it)."""
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    return connection
+
+
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -125,7 +132,7 @@ def plan_merge(merge: exp.Merge, target: pa.Table, source: pa.Table,
             insert_values[name].append(
                 f"WHEN {condition(when)} THEN CAST({given.get(name, 'NULL')} AS {types[name]})")
 
-    connection = duckdb.connect()
+    connection = connect()
     try:
         connection.register(TARGET_VIEW, target)
         connection.register(SOURCE_VIEW, source.append_column(SOURCE_ID, pa.array(range(source.num_rows), pa.int64())))
@@ -179,7 +186,7 @@ def evaluate_source(merge: exp.Merge, relations: dict[str, pa.Table],
     if isinstance(relation, exp.Table):
         relation = exp.select("*").from_(relation.copy())
     views = {}
-    connection = duckdb.connect()
+    connection = connect()
     try:
         for index, table in enumerate(relation.find_all(exp.Table)):
             written = ".".join(part for part in (table.db, table.name) if part).lower()

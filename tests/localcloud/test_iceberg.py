@@ -363,3 +363,29 @@ def test_drop_table_with_purge_removes_the_glue_entry_and_every_file(cloud, tabl
     assert s3_keys(cloud, f"s3://{BUCKET}/{database}/t2")
     names = [t["Name"] for t in glue(cloud).get_tables(DatabaseName=database)["TableList"]]
     assert names == ["t2"]
+
+
+def test_vacuum_removes_orphan_files_only_once_they_are_older_than_the_retention(cloud, tables, database) -> None:
+    schema = make_table(tables, database, vacuum_max_snapshot_age_seconds="60")
+    tables.append(database, "t", rows(schema, record("a", 1)))
+    s3 = cloud.plane.client("s3", REGION)
+    orphan = f"{database}/t/data/left-by-a-failed-writer.parquet"
+    s3.put_object(Bucket=BUCKET, Key=orphan, Body=b"not referenced by any snapshot")
+
+    assert tables.vacuum(database, "t").deleted_files == []  # young: it may be a commit in flight
+    assert orphan in s3_keys(cloud, f"s3://{BUCKET}/{database}/t")
+
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=61)
+    assert tables.vacuum(database, "t", now=later).deleted_files == [f"s3://{BUCKET}/{orphan}"]
+    assert orphan not in s3_keys(cloud, f"s3://{BUCKET}/{database}/t")
+    assert tables.scan(database, "t").to_pylist() == [record("a", 1)]
+
+
+def test_vacuum_refuses_a_table_at_a_bucket_root_as_athena_does(cloud, tables, database) -> None:
+    bucket = f"ice-root-{uuid.uuid4().hex[:8]}"
+    cloud.plane.client("s3", REGION).create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    tables.create_table(database, "rooted", [("id", "string")], f"s3://{bucket}/")
+    with pytest.raises(IcebergError) as refused:
+        tables.vacuum(database, "rooted")
+    assert (refused.value.error_name, refused.value.message) == (
+        "GENERIC_INTERNAL_ERROR", f"Path missing in file system location: s3://{bucket}")
