@@ -67,7 +67,8 @@ def plan_update(target: pa.Table, table_name: str, assignments: Mapping[str, str
     values = {}
     for name, value in assignments.items():
         if name.lower() not in columns:
-            raise IcebergError("COLUMN_NOT_FOUND", f"Column '{name.lower()}' cannot be resolved")
+            # Athena: "COLUMN_NOT_FOUND: line 1:46: The UPDATE SET target column x doesn't exist"
+            raise IcebergError("COLUMN_NOT_FOUND", f"The UPDATE SET target column {name.lower()} doesn't exist")
         values[name.lower()] = translate(parse_expression(value))
     select = ", ".join([quote(ROW_ID)] + [
         f"CAST({values[name]} AS {duckdb_type(target.schema.field(name).type)}) AS {quote(name)}"

@@ -31,7 +31,6 @@ from localcloud.iceberg.schema import duckdb_type
 
 TARGET_VIEW = "__iceberg_merge_target"
 SOURCE_VIEW = "__iceberg_merge_source"
-SOURCE_ID = "__iceberg_merge_source_id"
 ACTION = "__iceberg_merge_action"
 
 Translate = Callable[[exp.Expression], str]
@@ -72,6 +71,12 @@ def duckdb_error(exc: duckdb.Error) -> IcebergError:
     return IcebergError("GENERIC_USER_ERROR", text.splitlines()[0])
 
 
+def unknown_merge_column(name: str) -> IcebergError:
+    # Trino's wording for a MERGE column the target lacks, as for INSERT's
+    # "Insert column name does not exist in target table: %s".
+    return IcebergError("COLUMN_NOT_FOUND", f"Merge column name does not exist in target table: {name}")
+
+
 def plan_merge(merge: exp.Merge, target: pa.Table, source: pa.Table,
                translate: Translate = trino_to_duckdb) -> RowChanges:
     """Evaluate `merge` over Arrow `target` (with ROW_ID) and `source`; nothing is written."""
@@ -100,7 +105,7 @@ def plan_merge(merge: exp.Merge, target: pa.Table, source: pa.Table,
             for assignment in then.expressions:
                 name = assignment.this.name.lower()
                 if name not in types:
-                    raise IcebergError("COLUMN_NOT_FOUND", f"Column '{name}' cannot be resolved")
+                    raise unknown_merge_column(name)
                 assignments[name] = translate(assignment.expression)
             action_cases.append(f"WHEN {condition(when)} THEN 'U'")
             for name in columns:
@@ -122,10 +127,10 @@ def plan_merge(merge: exp.Merge, target: pa.Table, source: pa.Table,
         names = [column.name.lower() for column in then.this.expressions] if then.this is not None else columns
         values = then.expression.expressions
         if len(names) != len(values):
-            raise IcebergError("SYNTAX_ERROR", "Insert query has mismatched column types")
+            raise IcebergError("SYNTAX_ERROR", "MERGE INSERT column count does not match the VALUES count")
         for name in names:
             if name not in types:
-                raise IcebergError("COLUMN_NOT_FOUND", f"Column '{name}' cannot be resolved")
+                raise unknown_merge_column(name)
         given = dict(zip(names, (translate(value) for value in values)))
         insert_cases.append(f"WHEN {condition(when)} THEN 'I'")
         for name in columns:
@@ -135,7 +140,7 @@ def plan_merge(merge: exp.Merge, target: pa.Table, source: pa.Table,
     connection = connect()
     try:
         connection.register(TARGET_VIEW, target)
-        connection.register(SOURCE_VIEW, source.append_column(SOURCE_ID, pa.array(range(source.num_rows), pa.int64())))
+        connection.register(SOURCE_VIEW, source)
         join = (f"FROM {TARGET_VIEW} AS {target_alias} JOIN {SOURCE_VIEW} AS {source_alias} ON ({on})")
         try:
             duplicate = connection.execute(

@@ -389,3 +389,17 @@ def test_vacuum_refuses_a_table_at_a_bucket_root_as_athena_does(cloud, tables, d
         tables.vacuum(database, "rooted")
     assert (refused.value.error_name, refused.value.message) == (
         "GENERIC_INTERNAL_ERROR", f"Path missing in file system location: s3://{bucket}")
+
+
+def test_unknown_columns_fail_with_column_not_found(tables, database) -> None:
+    schema = make_table(tables, database)
+    tables.append(database, "t", rows(schema, record("a", 1)))
+    with pytest.raises(IcebergError) as update:
+        tables.update_where(database, "t", {"nope": "1"})
+    assert (update.value.error_name, update.value.message) == (
+        "COLUMN_NOT_FOUND", "The UPDATE SET target column nope doesn't exist")
+    with pytest.raises(IcebergError) as merge:
+        tables.merge(f"MERGE INTO {database}.t AS t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET nope = 1",
+                     pa.table({"id": ["a"]}))
+    assert merge.value.error_name == "COLUMN_NOT_FOUND"
+    assert tables.scan(database, "t").to_pylist() == [record("a", 1)]
