@@ -16,13 +16,19 @@ from typing import Any
 
 import pyarrow as pa
 import sqlglot
-from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    NoSuchIcebergTableError,
+    NoSuchPropertyException,
+    NoSuchTableError,
+    TableAlreadyExistsError,
+)
 from pyiceberg.table import Table
 from sqlglot import exp
 
 from localcloud.iceberg import cow, dml, maintenance, metadata_tables, timetravel
 from localcloud.iceberg.catalog import open_catalog
-from localcloud.iceberg.exceptions import IcebergError, table_not_found
+from localcloud.iceberg.exceptions import IcebergError, not_supported, table_not_found
 from localcloud.iceberg.merge import Translate, plan_merge, trino_to_duckdb
 from localcloud.iceberg.schema import arrow_schema, iceberg_schema
 from localcloud.plane import parse_s3_url
@@ -66,6 +72,11 @@ class IcebergTables:
     def table(self, database: str, name: str) -> Table:
         try:
             return self.catalog.load_table((database, name))
+        except NoSuchIcebergTableError as exc:
+            # A Hive table of the same catalog (the lake's JSON tables): not ours to change.
+            raise not_supported(f"Not an Iceberg table: {database}.{name}") from exc
+        except NoSuchPropertyException as exc:
+            raise not_supported(f"Not an Iceberg table: {database}.{name}") from exc
         except NoSuchTableError as exc:
             raise table_not_found(database, name) from exc
 

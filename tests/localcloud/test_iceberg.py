@@ -94,7 +94,7 @@ def test_create_registers_an_iceberg_table_in_glue_with_its_metadata_in_s3(cloud
     assert tables.table(database, "t").metadata.format_version == 2
 
 
-def test_unknown_type_and_missing_table_fail_with_athenas_errors(tables, database) -> None:
+def test_unknown_type_missing_and_hive_tables_fail_with_athenas_errors(cloud, tables, database) -> None:
     with pytest.raises(IcebergError) as unknown:
         tables.create_table(database, "bad", [("x", "tinyint")], f"s3://{BUCKET}/{database}/bad")
     assert unknown.value.error_name == "NOT_SUPPORTED"
@@ -102,6 +102,13 @@ def test_unknown_type_and_missing_table_fail_with_athenas_errors(tables, databas
         tables.scan(database, "nope")
     assert (missing.value.error_name, missing.value.message) == (
         "TABLE_NOT_FOUND", f"Table 'awsdatacatalog.{database}.nope' does not exist")
+    glue(cloud).create_table(DatabaseName=database, TableInput={
+        "Name": "hive_json", "TableType": "EXTERNAL_TABLE", "Parameters": {"classification": "json"},
+        "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "string"}],
+                              "Location": f"s3://{BUCKET}/{database}/hive_json/"}})
+    with pytest.raises(IcebergError) as hive:
+        tables.delete_where(database, "hive_json", None)
+    assert hive.value.error_name == "NOT_SUPPORTED"
     make_table(tables, database)
     with pytest.raises(IcebergError) as twice:
         make_table(tables, database)
@@ -403,3 +410,16 @@ def test_unknown_columns_fail_with_column_not_found(tables, database) -> None:
                      pa.table({"id": ["a"]}))
     assert merge.value.error_name == "COLUMN_NOT_FOUND"
     assert tables.scan(database, "t").to_pylist() == [record("a", 1)]
+
+
+def test_merge_insert_without_columns_and_a_null_condition_falls_through(tables, database) -> None:
+    tables.create_table(database, "small", [("id", "string"), ("n", "int")], f"s3://{BUCKET}/{database}/small")
+    tables.append(database, "small", pa.table({"id": ["a"], "n": pa.array([1], pa.int32())}))
+    result = tables.merge(
+        f"MERGE INTO {database}.small AS t USING s ON t.id = s.id "
+        "WHEN MATCHED AND s.n > 0 THEN UPDATE SET n = s.n "  # NULL for 'a': not TRUE, so the next clause
+        "WHEN MATCHED THEN DELETE "
+        "WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.n * 10)",
+        pa.table({"id": ["a", "b"], "n": pa.array([None, 4], pa.int32())}))
+    assert (result.deleted, result.inserted, result.updated) == (1, 1, 0)
+    assert tables.scan(database, "small").to_pylist() == [{"id": "b", "n": 40}]
