@@ -8,9 +8,10 @@ the result copy-on-write as one snapshot (`cow.commit_row_changes`).
 Trino's MERGE semantics, which Athena has:
 - the WHEN clauses are tried in order; the first whose condition holds acts,
   and a row no clause applies to is left as it is;
-- a target row matched by more than one source row fails the statement with
-  MERGE_TARGET_ROW_MULTIPLE_MATCHES, "One MERGE target table row matched more
-  than one source row";
+- a target row that more than one matching source row acts on fails the
+  statement with MERGE_TARGET_ROW_MULTIPLE_MATCHES, "One MERGE target table
+  row matched more than one source row" (so does one matched several times
+  that no clause acts on, as older Trino versions fail it);
 - UPDATE SET names target columns unqualified; an INSERT without a column list
   gives values in the table's column order; unlisted columns become NULL;
 - `WHEN NOT MATCHED BY SOURCE` is not Trino syntax and is refused.
@@ -32,6 +33,7 @@ from localcloud.iceberg.schema import duckdb_type
 TARGET_VIEW = "__iceberg_merge_target"
 SOURCE_VIEW = "__iceberg_merge_source"
 ACTION = "__iceberg_merge_action"
+ACTED_VIEW = "__iceberg_merge_acted"
 
 Translate = Callable[[exp.Expression], str]
 
@@ -143,21 +145,25 @@ def plan_merge(merge: exp.Merge, target: pa.Table, source: pa.Table,
         connection.register(SOURCE_VIEW, source)
         join = (f"FROM {TARGET_VIEW} AS {target_alias} JOIN {SOURCE_VIEW} AS {source_alias} ON ({on})")
         try:
-            duplicate = connection.execute(
-                f"SELECT {target_alias}.{ROW_ID} {join} GROUP BY 1 HAVING count(*) > 1 LIMIT 1").fetchall()
-            if duplicate:
+            # Every (target row, matching source row) pair with the clause it falls under.
+            select = ", ".join(
+                [f"{target_alias}.{ROW_ID} AS {ROW_ID}",
+                 f"CASE {' '.join(action_cases)} ELSE 'N' END AS {ACTION}" if action_cases else f"'N' AS {ACTION}"]
+                + [f"CASE {' '.join(value_cases[name])} ELSE {target_alias}.{quote(name)} END AS {quote(name)}"
+                   if value_cases[name] else f"{target_alias}.{quote(name)} AS {quote(name)}" for name in columns])
+            acted = connection.sql(f"SELECT {select} {join}").to_arrow_table()
+            connection.register(ACTED_VIEW, acted)
+            # Trino fails a target row that two source rows act on. When several source rows match
+            # but none acts, Trino versions differ (older ones fail too): that is refused as well,
+            # so no answer differs from Athena's. Exactly one acting match is fine in every version.
+            ambiguous = connection.execute(
+                f"SELECT {ROW_ID} FROM {ACTED_VIEW} GROUP BY {ROW_ID} HAVING count(*) > 1 "
+                f"AND count(*) FILTER (WHERE {ACTION} <> 'N') <> 1 LIMIT 1").fetchall()
+            if ambiguous:
                 raise IcebergError("MERGE_TARGET_ROW_MULTIPLE_MATCHES",
                                    "One MERGE target table row matched more than one source row")
-            updated = _empty_changes(target, columns)
-            deleted_ids = pa.array([], pa.int64())
-            if matched:
-                select = ", ".join(
-                    [f"{target_alias}.{ROW_ID} AS {ROW_ID}", f"CASE {' '.join(action_cases)} ELSE 'N' END AS {ACTION}"]
-                    + [f"CASE {' '.join(value_cases[name])} ELSE {target_alias}.{quote(name)} END AS {quote(name)}"
-                       for name in columns])
-                acted = connection.sql(f"SELECT {select} {join}").to_arrow_table()
-                updated = acted.filter(pc.equal(acted.column(ACTION), "U")).drop_columns([ACTION])
-                deleted_ids = pc.filter(acted.column(ROW_ID), pc.equal(acted.column(ACTION), "D")).combine_chunks()
+            updated = acted.filter(pc.equal(acted.column(ACTION), "U")).drop_columns([ACTION])
+            deleted_ids = pc.filter(acted.column(ROW_ID), pc.equal(acted.column(ACTION), "D")).combine_chunks()
             inserted = _empty_changes(target, columns).drop_columns([ROW_ID])
             if not_matched:
                 select = ", ".join(

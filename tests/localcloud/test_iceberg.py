@@ -197,6 +197,22 @@ def test_merge_fails_when_a_target_row_matches_two_source_rows(tables, database)
     assert tables.snapshots(database, "t").num_rows == before
 
 
+def test_merge_allows_several_matches_when_exactly_one_acts(tables, database) -> None:
+    schema = make_table(tables, database)
+    tables.append(database, "t", rows(schema, record("a", 1)))
+    source = pa.table({"id": ["a", "a", "a"], "qty": [5, 6, 7], "latest": [False, True, False]})
+
+    result = tables.merge(f"MERGE INTO {database}.t AS t USING s ON t.id = s.id "
+                          "WHEN MATCHED AND s.latest THEN UPDATE SET qty = s.qty", source)
+
+    assert result.updated == 1
+    assert tables.scan(database, "t").column("qty").to_pylist() == [6]
+    with pytest.raises(IcebergError) as two_act:
+        tables.merge(f"MERGE INTO {database}.t AS t USING s ON t.id = s.id "
+                     "WHEN MATCHED AND s.qty > 5 THEN UPDATE SET qty = s.qty", source)
+    assert two_act.value.error_name == "MERGE_TARGET_ROW_MULTIPLE_MATCHES"
+
+
 def test_merge_that_changes_nothing_commits_no_snapshot(tables, database) -> None:
     schema = make_table(tables, database)
     tables.append(database, "t", rows(schema, record("a", 1)))
