@@ -86,7 +86,7 @@ def optimize(table: Table) -> OptimizeResult:
     return OptimizeResult(rewritten_files=len(candidates), added_files=len(added), snapshot_id=snapshot_id)
 
 
-def _referenced_files(table: Table, snapshot_ids: list[int]) -> set[str]:
+def referenced_files(table: Table, snapshot_ids: list[int]) -> set[str]:
     """Manifest lists, manifests and live data files of the given snapshots."""
     paths: set[str] = set()
     for snapshot_id in snapshot_ids:
@@ -121,11 +121,11 @@ def vacuum(table: Table, s3: Any, now_ms: int | None = None) -> VacuumResult:
     max_age_ms = _int_property(table, "vacuum_max_snapshot_age_seconds", DEFAULT_MAX_SNAPSHOT_AGE_SECONDS) * 1000
     keep_metadata = _int_property(table, "vacuum_max_metadata_files_to_keep", DEFAULT_MAX_METADATA_FILES_TO_KEEP)
     expire = snapshots_to_expire(table, now_ms)
-    before = _referenced_files(table, [s.snapshot_id for s in table.metadata.snapshots])
+    before = referenced_files(table, [s.snapshot_id for s in table.metadata.snapshots])
     if expire:
         table.maintenance.expire_snapshots().by_ids(expire).commit()
         table.refresh()
-    retained = _referenced_files(table, [s.snapshot_id for s in table.metadata.snapshots])
+    retained = referenced_files(table, [s.snapshot_id for s in table.metadata.snapshots])
     only_expired = before - retained
     # Metadata files: the current one and the last `keep_metadata` in the log stay; older logged
     # ones go. A metadata file not in the log may be a concurrent writer's commit in flight,

@@ -93,15 +93,34 @@ class IcebergTables:
             raise IcebergError("ALREADY_EXISTS", f"Table 'awsdatacatalog.{database}.{name}' already exists") from exc
 
     def drop_table(self, database: str, name: str, purge: bool = True) -> None:
-        """DROP TABLE: the Glue entry goes and, with `purge`, every object under the table's location."""
-        location = self.table(database, name).metadata.location
+        """DROP TABLE: the Glue entry goes and, with `purge`, the table's files.
+
+        The files are every object under the table's location, as Trino's
+        Iceberg connector removes them. A table at a bucket's root shares its
+        folder with whatever else is in the bucket, so there only the files
+        the table's own metadata names are removed.
+        """
+        table = self.table(database, name)
+        bucket, prefix = parse_s3_url(table.metadata.location.rstrip("/") + "/")
+        if prefix.strip("/"):
+            doomed = None
+        else:
+            snapshot_ids = [snapshot.snapshot_id for snapshot in table.metadata.snapshots]
+            owned = maintenance.referenced_files(table, snapshot_ids)
+            owned.update(entry.metadata_file for entry in table.metadata.metadata_log)
+            owned.add(table.metadata_location)
+            doomed = [parse_s3_url(path) for path in owned]
         self.catalog.drop_table((database, name))
-        if purge:
-            bucket, prefix = parse_s3_url(location.rstrip("/") + "/")
-            for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
-                if keys:
-                    self._s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        if not purge:
+            return
+        if doomed is None:
+            doomed = [(bucket, obj["Key"])
+                      for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+                      for obj in page.get("Contents", [])]
+        keys = [key for file_bucket, key in doomed if file_bucket == bucket]
+        for start in range(0, len(keys), 1000):
+            self._s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys[start:start + 1000]],
+                                                           "Quiet": True})
 
     def set_properties(self, database: str, name: str, properties: Mapping[str, str]) -> None:
         """ALTER TABLE ... SET TBLPROPERTIES."""

@@ -439,3 +439,18 @@ def test_merge_insert_without_columns_and_a_null_condition_falls_through(tables,
         pa.table({"id": ["a", "b"], "n": pa.array([None, 4], pa.int32())}))
     assert (result.deleted, result.inserted, result.updated) == (1, 1, 0)
     assert tables.scan(database, "small").to_pylist() == [{"id": "b", "n": 40}]
+
+
+def test_dropping_a_table_at_a_bucket_root_removes_only_its_own_files(cloud, tables, database) -> None:
+    bucket = f"ice-root-{uuid.uuid4().hex[:8]}"
+    s3 = cloud.plane.client("s3", REGION)
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=bucket, Key="someone-else/data.json", Body=b"{}")
+    tables.create_table(database, "rooted", [("id", "string")], f"s3://{bucket}")
+    tables.append(database, "rooted", pa.table({"id": ["a"]}))
+
+    tables.drop_table(database, "rooted")
+
+    remaining = [obj["Key"] for obj in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert "someone-else/data.json" in remaining
+    assert not [key for key in remaining if key.endswith((".parquet", ".avro", ".metadata.json"))]
