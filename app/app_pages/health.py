@@ -32,6 +32,9 @@ def _metric_lines(stage: health.StageHealth) -> list[str]:
     for key, value in stage.metrics.items():
         shown = "—" if value is None else (f"{value:,.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.2f}")
         lines.append(f"{labels.get(key, key)}: **{shown}**")
+    if stage.dead_letter_queue:
+        depth = "—" if stage.dead_letter_depth is None else f"{stage.dead_letter_depth:,}"
+        lines.append(f"dead-letter queue: **{depth}**")
     return lines
 
 

@@ -205,6 +205,7 @@ def test_health_page_shows_every_stage_running(env):
     for stage in ("DynamoDB stream", "Pipe", "Kinesis", "Lambda", "Firehose", "S3", "Glue", "Athena"):
         assert f"**{stage}**" in page
     assert "RUNNING" in page and "ENABLED" in page
+    assert "dead-letter queue: **0**" in page  # the pipe's DLQ depth, read with GetQueueAttributes
     assert "Could not read" not in page
 
 
