@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from salescdc import health, lake, launcher
+from salescdc import health, lake, launcher, redrive
 from salescdc.settings import Settings
 
 config = ui.settings()
@@ -106,3 +106,11 @@ def stages_view() -> None:
 
 
 stages_view()
+
+st.subheader("Redrive failed records")
+st.caption("After fixing what made the transform fail, send every record under errors/processing-failed/ back "
+           "through the pipeline, each once. Records that fail again come back as new failed records.")
+if st.button("Redrive processing-failed records", key="health_redrive"):
+    with st.spinner("Sending the failed records back through the pipeline…"), ui.shown_errors("Redrive failed: "):
+        report = redrive.redrive(config, ui.factory_for(config))
+        (st.warning if report.errors or report.left_alone or report.not_sent else st.success)(report.summary())

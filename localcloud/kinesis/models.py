@@ -75,9 +75,7 @@ def _refuse_long_partition_keys(records: list[dict[str, Any]]) -> None:
     for index, record in enumerate(records, start=1):
         key = record.get("PartitionKey") or ""
         if len(key) > 256:
-            from moto.core.exceptions import JsonRESTError
-
-            raise JsonRESTError("ValidationException",
+            raise moto_patches.MotoServiceError("ValidationException",
                                 f"1 validation error detected: Value '{key}' at 'records.{index}.member.partitionKey' "
                                 "failed to satisfy constraint: Member must have length less than or equal to 256")
 

@@ -578,6 +578,8 @@ class PipeWorker:
                 if accepted:  # written by earlier calls of this attempt: never send them twice
                     tally.delivered += sum(1 for item in chunk if item.seq in accepted)
                     chunk = [item for item in chunk if item.seq not in accepted]
+                    if not chunk:
+                        return True
                 attempts += 1
                 self._error(str(exc))
                 self._publish("AWS/EventBridge/Pipes", "ExecutionFailed", 1, "None", name)
