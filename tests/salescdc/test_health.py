@@ -154,13 +154,13 @@ def test_processing_failed_records_are_decoded(env):
         {
             "attemptsMade": 1,
             "arrivalTimestamp": 1767225600000,
-            "errorCode": "Lambda.ProcessingFailed",
+            "errorCode": "Lambda.ProcessingFailedStatus",
             "errorMessage": "not a DynamoDB stream record",
             "attemptEndingTimestamp": 1767225601000,
             "rawData": base64.b64encode(poisoned).decode(),
             "lambdaArn": "arn:aws:lambda:ap-south-1:123456789012:function:process-kinesis-firehose:$LATEST",
         },
-        {"errorCode": "Lambda.ProcessingFailed", "errorMessage": "bad", "rawData": base64.b64encode(b"\xff\xfe").decode()},
+        {"errorCode": "Lambda.ProcessingFailedStatus", "errorMessage": "bad", "rawData": base64.b64encode(b"\xff\xfe").decode()},
     ]
     factory.client("s3").put_object(
         Bucket=factory.bucket_name(),
@@ -170,7 +170,7 @@ def test_processing_failed_records_are_decoded(env):
     records = processing_failed_records(settings, factory)
     assert len(records) == 2
     first = next(r for r in records if r.attempts == 1)
-    assert first.error_code == "Lambda.ProcessingFailed"
+    assert first.error_code == "Lambda.ProcessingFailedStatus"
     assert first.error_message == "not a DynamoDB stream record"
     assert json.loads(first.payload) == {"not": "a stream record"}
     assert first.arrival == dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
