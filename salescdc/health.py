@@ -76,6 +76,9 @@ class StageHealth:
     status: StageStatus
     detail: str = ""
     metrics: dict[str, float | None] = field(default_factory=dict)
+    # The pipe's dead-letter queue (its ARN) and how many messages wait in it; None when unknown.
+    dead_letter_queue: str = ""
+    dead_letter_depth: int | None = None
 
 
 def stage_metrics(settings: Settings) -> dict[str, list[MetricSpec]]:
@@ -105,7 +108,11 @@ def stage_metrics(settings: Settings) -> dict[str, list[MetricSpec]]:
             MetricSpec("duration_ms", "avg duration (ms)", "AWS/Lambda", "Duration", "FunctionName", "Average"),
         ],
         "Firehose": [
-            MetricSpec("incoming", "records in", "AWS/Firehose", "IncomingRecords", "DeliveryStreamName", "Sum"),
+            # With a Kinesis stream as source Firehose publishes DataReadFromKinesisStream.*, never
+            # IncomingRecords (that is Direct PUT's): docs.aws.amazon.com/firehose/latest/dev/monitoring-with-cloudwatch-metrics.html
+            MetricSpec(
+                "incoming", "records in", "AWS/Firehose", "DataReadFromKinesisStream.Records", "DeliveryStreamName", "Sum"
+            ),
             MetricSpec(
                 "delivered", "records to S3", "AWS/Firehose", "DeliveryToS3.Records", "DeliveryStreamName", "Sum"
             ),
@@ -253,13 +260,30 @@ def pipeline_health(
         detail = f"Table {table['TableStatus']}, view type {spec.get('StreamViewType')}, ~{table.get('ItemCount', 0)} items."
         return state, _status_for(state, ("ENABLED",), ("ENABLING",)), detail
 
+    dead_letters: dict[str, Any] = {}
+
     def pipe() -> tuple[str, StageStatus, str]:
         described = factory.client("pipes").describe_pipe(Name=s.pipe_name)
         state = described.get("CurrentState", "UNKNOWN")
         desired = described.get("DesiredState", "")
         reason = described.get("StateReason") or ""
         detail = f"Desired {desired}." + (f" {reason}" if reason else "")
-        return state, _status_for(state, ("RUNNING",), ("CREATING", "STARTING", "UPDATING", "STOPPING")), detail
+        status = _status_for(state, ("RUNNING",), ("CREATING", "STARTING", "UPDATING", "STOPPING"))
+        source = (described.get("SourceParameters") or {}).get("DynamoDBStreamParameters") or {}
+        queue_arn = (source.get("DeadLetterConfig") or {}).get("Arn") or ""
+        if queue_arn:
+            dead_letters["arn"] = queue_arn
+            depth, problem = dead_letter_depth(factory, queue_arn)
+            dead_letters["depth"] = depth
+            if problem:
+                detail += f" {problem}"
+                status = status if status != OK else WARNING
+            elif depth:
+                detail += (f" {depth} failed batch{'es' if depth != 1 else ''} in the dead-letter queue: "
+                           "records Kinesis refused after the retries; fix the cause, then read them back "
+                           "from the stream within 24 h.")
+                status = status if status != OK else WARNING
+        return state, status, detail
 
     def kinesis() -> tuple[str, StageStatus, str]:
         summary = factory.client("kinesis").describe_stream_summary(StreamName=s.stream_name)[
@@ -329,7 +353,7 @@ def pipeline_health(
 
     stages = [
         _probe("DynamoDB stream", s.table_name, dynamodb),
-        _probe("Pipe", s.pipe_name, pipe),
+        _with_dead_letters(_probe("Pipe", s.pipe_name, pipe), dead_letters),
         _probe("Kinesis", s.stream_name, kinesis),
         _probe("Lambda", s.lambda_name, lambda_),
         _probe("Firehose", s.firehose_name, firehose),
@@ -348,6 +372,30 @@ def pipeline_health(
         stage.metrics = metrics.get(stage.stage, {})
         _judge_metrics(stage)
     return stages
+
+
+def dead_letter_depth(factory: ClientFactory, queue_arn: str) -> tuple[int | None, str]:
+    """(ApproximateNumberOfMessages, "") of an SQS queue by ARN, or (None, why it could not be read)."""
+    parts = queue_arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        return None, f"The dead-letter queue {queue_arn} is not an SQS queue ARN."
+    sqs = factory.client("sqs")
+    try:
+        url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    except botocore.exceptions.ClientError as exc:
+        if _code(exc) in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            return None, f"Its dead-letter queue {parts[5]} does not exist: records it gives up on cannot be kept."
+        return None, f"Its dead-letter queue could not be read: {explain(exc)}"
+    except botocore.exceptions.BotoCoreError as exc:
+        return None, f"Its dead-letter queue could not be read: {explain(exc)}"
+    return int(attributes.get("Attributes", {}).get("ApproximateNumberOfMessages", 0)), ""
+
+
+def _with_dead_letters(stage: StageHealth, dead_letters: dict[str, Any]) -> StageHealth:
+    stage.dead_letter_queue = dead_letters.get("arn", "")
+    stage.dead_letter_depth = dead_letters.get("depth")
+    return stage
 
 
 def _judge_metrics(stage: StageHealth) -> None:

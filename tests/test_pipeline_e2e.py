@@ -160,7 +160,7 @@ def test_a_poisoned_kinesis_record_lands_under_processing_failed(env: Env) -> No
     doc = poisoned[0]
     assert set(doc) == {"attemptsMade", "arrivalTimestamp", "errorCode", "errorMessage", "attemptEndingTimestamp",
                         "rawData", "lambdaArn"}
-    assert doc["errorCode"] == "Lambda.ProcessingFailed"
+    assert doc["errorCode"] == "Lambda.ProcessingFailedStatus"
     assert doc["lambdaArn"].endswith(f":function:{env.settings.lambda_name}")
     assert not any(b"this is not a stream record" in x for x in env.lines("orders/"))
 

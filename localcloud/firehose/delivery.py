@@ -288,7 +288,7 @@ class DeliveryStreamWorker:
             self.millis_behind[shard_id] = int(resp.get("MillisBehindLatest", 0))
             # AWS/Kinesis GetRecords.* metrics come from the stream itself (localcloud.kinesis), as on AWS.
             records = resp.get("Records", [])
-            new = 0
+            new = new_bytes = 0
             for rec in records:
                 arrival = rec["ApproximateArrivalTimestamp"]
                 src = SourceRecord(
@@ -305,10 +305,14 @@ class DeliveryStreamWorker:
                 if int(rec["SequenceNumber"]) > self._highest_seen.get(shard_id, -1):
                     self._highest_seen[shard_id] = int(rec["SequenceNumber"])
                     new += 1
+                    new_bytes += len(rec["Data"])
             if new:
                 self.counters.incoming_records += new
                 dims = {"DeliveryStreamName": cfg.name}
-                self._metric("AWS/Firehose", "IncomingRecords", new, "Count", dims)
+                # With a Kinesis stream as source AWS publishes these, not IncomingRecords/Bytes (Direct PUT only):
+                # https://docs.aws.amazon.com/firehose/latest/dev/monitoring-with-cloudwatch-metrics.html
+                self._metric("AWS/Firehose", "DataReadFromKinesisStream.Records", new, "Count", dims)
+                self._metric("AWS/Firehose", "DataReadFromKinesisStream.Bytes", new_bytes, "Bytes", dims)
 
     def _new_iterator(self, cfg: StreamConfig, shard_id: str) -> str:
         position = self.read.get(shard_id) or self._position_at_creation(cfg, shard_id)

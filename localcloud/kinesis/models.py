@@ -69,11 +69,23 @@ def _wrap_put_record(original: Callable[..., Any]) -> Callable[..., Any]:
     return put_record
 
 
+def _refuse_long_partition_keys(records: list[dict[str, Any]]) -> None:
+    """AWS validates the whole PutRecords request first and writes nothing when a key is over 256
+    characters; moto writes the records before the bad one, then fails the call."""
+    for index, record in enumerate(records, start=1):
+        key = record.get("PartitionKey") or ""
+        if len(key) > 256:
+            raise moto_patches.MotoServiceError("ValidationException",
+                                f"1 validation error detected: Value '{key}' at 'records.{index}.member.partitionKey' "
+                                "failed to satisfy constraint: Member must have length less than or equal to 256")
+
+
 def _wrap_put_records(original: Callable[..., Any]) -> Callable[..., Any]:
     def put_records(self: Any, stream_arn: str, stream_name: str, records: list[dict[str, Any]]) -> Any:
         stream = _stream_name(stream_arn, stream_name)
         started = time.monotonic()
         try:
+            _refuse_long_partition_keys(records)
             with _WRITE_LOCK:
                 result = original(self, stream_arn, stream_name, records)
         except Exception:

@@ -49,3 +49,23 @@ class RecordTransformError(PipeRunError):
 
 class SourceUnavailable(PipeRunError):
     """The stream cannot be read (table or stream gone, endpoint down)."""
+
+
+class TargetRejected(PipeRunError):
+    """The target refused the request itself (e.g. Kinesis: a partition key over 256 characters).
+
+    A customer invocation error in AWS's terms: it counts against MaximumRetryAttempts, and
+    AUTOMATIC_BISECT halves the batch to find the record that causes it. `accepted` holds the
+    source sequence numbers of records earlier calls of the same delivery did write, so a retry
+    never sends them twice.
+    """
+
+    transient = False
+
+    def __init__(self, message: str, accepted: frozenset[str] = frozenset()):
+        super().__init__(message)
+        self.accepted = accepted
+
+
+class DeadLetterUnavailable(PipesError):
+    """The dead-letter queue did not take a message; the runner keeps the records and retries."""

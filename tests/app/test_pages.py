@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import decimal
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -205,7 +207,25 @@ def test_health_page_shows_every_stage_running(env):
     for stage in ("DynamoDB stream", "Pipe", "Kinesis", "Lambda", "Firehose", "S3", "Glue", "Athena"):
         assert f"**{stage}**" in page
     assert "RUNNING" in page and "ENABLED" in page
+    assert "dead-letter queue: **0**" in page  # the pipe's DLQ depth, read with GetQueueAttributes
     assert "Could not read" not in page
+
+
+def test_health_page_redrive_button_sends_the_failed_records_back(env):
+    factory = factory_for(env)
+    s3 = factory.client("s3")
+    # A record the transform cannot read (not a Pipes event): redriven, it fails again and comes back.
+    line = json.dumps({"attemptsMade": 1, "arrivalTimestamp": 0, "errorCode": "Lambda.ProcessingFailedStatus",
+                       "errorMessage": "ProcessingFailed status set for record", "attemptEndingTimestamp": 0,
+                       "rawData": base64.b64encode(b"not a pipes event").decode(), "lambdaArn": "arn"})
+    s3.put_object(Bucket=factory.bucket_name(), Key="errors/processing-failed/dt=2026-01-01/page-test",
+                  Body=(line + "\n").encode())
+    at = open_page("app_pages/health.py")
+    at.button(key="health_redrive").click().run()
+    no_exceptions(at)
+    assert [s.value for s in at.success] == ["Sent 1 record back through the pipeline from 1 error object."]
+    moved = s3.list_objects_v2(Bucket=factory.bucket_name(), Prefix="errors/redriven/")["Contents"]
+    assert [o["Key"] for o in moved] == ["errors/redriven/dt=2026-01-01/page-test"]
 
 
 # -- Pipeline -----------------------------------------------------------------------------

@@ -165,7 +165,8 @@ def test_processing_failed_records_land_under_errors_in_awss_shape(cloud, role_a
     doc = json.loads(line)
     assert set(doc) == {"attemptsMade", "arrivalTimestamp", "errorCode", "errorMessage", "attemptEndingTimestamp",
                         "rawData", "lambdaArn"}
-    assert doc["errorCode"] == "Lambda.ProcessingFailed"
+    assert (doc["errorCode"], doc["errorMessage"]) == ("Lambda.ProcessingFailedStatus",
+                                                      "ProcessingFailed status set for record")
     assert doc["attemptsMade"] == 1
     assert doc["lambdaArn"] == lambda_arn
     assert base64.b64decode(doc["rawData"]) == b"fail-this-one"
@@ -266,7 +267,8 @@ def test_firehose_and_kinesis_metrics_reach_cloudwatch(cloud, role_arn, lambda_a
     pipe.put("metric-me")
     pipe.wait_for(lambda: pipe.lines("orders/"), "delivery")
     cw = client(cloud, "cloudwatch")
-    wanted = {"IncomingRecords", "DeliveryToS3.Records", "DeliveryToS3.DataFreshness", "ExecuteProcessing.Success",
+    # With a Kinesis source AWS publishes DataReadFromKinesisStream.*; IncomingRecords is Direct PUT's.
+    wanted = {"DataReadFromKinesisStream.Records", "DataReadFromKinesisStream.Bytes", "DeliveryToS3.Records", "DeliveryToS3.DataFreshness", "ExecuteProcessing.Success",
               "ExecuteProcessing.Duration"}
     dims = [{"Name": "DeliveryStreamName", "Value": pipe.name}]
 
@@ -278,6 +280,8 @@ def test_firehose_and_kinesis_metrics_reach_cloudwatch(cloud, role_arn, lambda_a
         return wanted <= names
 
     pipe.wait_for(published, "Firehose metrics")
+    names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Firehose", Dimensions=dims)["Metrics"]}
+    assert "IncomingRecords" not in names
     kinesis_dims = [{"Name": "StreamName", "Value": pipe.name}]
     assert {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Kinesis", Dimensions=kinesis_dims)["Metrics"]} \
         >= {"GetRecords.IteratorAgeMilliseconds"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -362,6 +363,102 @@ def test_maximum_retry_attempts_gives_up_on_a_bad_record_and_moves_on(rig) -> No
     assert [pk for pk, _ in landed if pk == "1"] == ["1"] and {pk for pk, _ in landed} == {"1", "2"}
     assert all(e["eventName"] == "INSERT" for _, e in landed)
     assert _runner(rig.cloud).health()["pipes"][rig.pipe]["records_dropped"] == 1
+
+
+def _dead_letter_queue(rig) -> tuple[str, str]:
+    """A fresh SQS queue for the rig's pipe: (url, arn)."""
+    sqs = client(rig.cloud, "sqs")
+    url = sqs.create_queue(QueueName=f"{rig.pipe}-dlq")["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def _dead_letters(rig, url: str, count: int) -> list[dict[str, Any]]:
+    sqs = client(rig.cloud, "sqs")
+    got: list[dict[str, Any]] = []
+
+    def receive() -> bool:
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            got.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return len(got) >= count
+
+    eventually(receive, f"{count} dead letters")
+    return got
+
+
+def _stream_records(rig) -> list[dict[str, Any]]:
+    """Every record of the rig's DynamoDB stream, as GetRecords returns it."""
+    streams = client(rig.cloud, "dynamodbstreams")
+    out = []
+    for shard in streams.describe_stream(StreamArn=rig.stream_arn)["StreamDescription"]["Shards"]:
+        it = streams.get_shard_iterator(StreamArn=rig.stream_arn, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while it:
+            resp = streams.get_records(ShardIterator=it)
+            out.extend(dict(r, shardId=shard["ShardId"]) for r in resp["Records"])
+            if not resp["Records"]:
+                break
+            it = resp.get("NextShardIterator")
+    return out
+
+
+def test_a_record_kinesis_refuses_is_bisected_out_to_the_dead_letter_queue_and_the_rest_flows_in_order(rig) -> None:
+    url, arn = _dead_letter_queue(rig)
+    too_long = "x" * 300  # a valid DynamoDB key, but Kinesis takes partition keys of at most 256 characters
+    for orderid, qty in (("a", 1), ("b", 1), (too_long, 1), ("a", 2), ("b", 2), ("c", 1)):
+        rig.put(orderid, qty=qty)  # boto3 straight to DynamoDB: no validation of the app in the way
+    rig.create_pipe(BatchSize=10, MaximumRetryAttempts=2, OnPartialBatchItemFailure="AUTOMATIC_BISECT",
+                    DeadLetterConfig={"Arn": arn})
+    (letter,) = _dead_letters(rig, url, 1)
+    rig.wait_landed(5)
+    after_polls(rig.worker())
+    keys = rig.by_key()
+    assert too_long not in keys
+    assert {k: _image_values(v) for k, v in keys.items()} == {"a": ["1", "2"], "b": ["1", "2"], "c": ["1"]}
+    bad = next(r for r in _stream_records(rig) if r["dynamodb"]["Keys"]["orderid"]["S"] == too_long)
+    # Only where the record is, as AWS sends it for a stream source: never the record itself.
+    assert set(letter) == {"context", "version", "timestamp", "DDBStreamBatchInfo"}
+    assert letter["context"] == {"partnerResourceArn": rig.describe()["Arn"], "condition": "RetryAttemptsExhausted"}
+    assert letter["version"] == "1.0"
+    arrived = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(bad["dynamodb"]["ApproximateCreationDateTime"].timestamp()))
+    assert letter["DDBStreamBatchInfo"] == {
+        "shardId": bad["shardId"], "startSequenceNumber": bad["dynamodb"]["SequenceNumber"],
+        "endSequenceNumber": bad["dynamodb"]["SequenceNumber"], "approximateArrivalOfFirstRecord": arrived,
+        "approximateArrivalOfLastRecord": arrived, "batchSize": 1, "streamArn": rig.stream_arn}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", letter["timestamp"])
+    health = _runner(rig.cloud).health()["pipes"][rig.pipe]
+    assert (health["records_dead_lettered"], health["records_dropped"], health["dead_letter_queue"]) == (1, 0, arn)
+    assert rig.describe()["CurrentState"] == "RUNNING"
+    rig.put("d", qty=1)  # and the shard keeps moving
+    assert "d" in {pk for pk, _ in rig.wait_landed(6)}
+
+
+def test_without_a_dead_letter_queue_a_refused_record_is_dropped_after_the_retries(rig) -> None:
+    rig.create_pipe(BatchSize=1, MaximumRetryAttempts=1)
+    rig.put("1", qty=1)
+    rig.put("y" * 257, qty=1)
+    rig.put("2", qty=1)
+    assert {pk for pk, _ in rig.wait_landed(2)} == {"1", "2"}
+    health = eventually(lambda: (h := _runner(rig.cloud).health()["pipes"][rig.pipe])["records_dropped"] and h,
+                        "the refused record dropped")
+    assert (health["records_dropped"], health["records_dead_lettered"]) == (1, 0)
+    assert rig.describe()["CurrentState"] == "RUNNING"
+
+
+def test_a_dead_letter_queue_that_is_gone_keeps_the_records_until_it_is_back(rig) -> None:
+    url, arn = _dead_letter_queue(rig)
+    sqs = client(rig.cloud, "sqs")
+    sqs.delete_queue(QueueUrl=url)
+    rig.create_pipe(BatchSize=1, MaximumRetryAttempts=0, DeadLetterConfig={"Arn": arn})
+    rig.put("z" * 300, qty=1)
+    rig.put("1", qty=1)
+    eventually(lambda: "did not take the message" in (rig.describe().get("StateReason") or ""),
+               "StateReason about the dead-letter queue")
+    assert rig.landed() == []  # the shard waits: the record after it is not let past
+    url = sqs.create_queue(QueueName=f"{rig.pipe}-dlq")["QueueUrl"]
+    (letter,) = _dead_letters(rig, url, 1)
+    assert letter["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert [pk for pk, _ in rig.wait_landed(1)] == ["1"]
 
 
 def test_constant_partition_key(rig) -> None:
