@@ -2,10 +2,11 @@
 
 A Streamlit script run ends whenever the person clicks elsewhere; an action run
 inside it would stop halfway. An `on_click` callback therefore only starts a
-`BackgroundAction` and keeps it in session state; the thread records progress
-events and the outcome on the object (never in session state, which belongs to
-the script thread). `collect` — called by the router on every run, whatever page
-renders — turns a finished action into an announcement (toast + sidebar) once.
+`BackgroundAction` in the session's `Registry` (a plain object the page fetched
+while rendering: callbacks must not touch st.session_state, see `ui.Outbox`).
+The thread records progress events on the action and, when it ends, announces
+the outcome in the session's outbox; the router polls while an action runs so
+the outcome appears on whatever page is open.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import streamlit as st
 from app import ui
 from salescdc.errors import explain
 
-_KEY = "actions_background"
+_REGISTRY = "actions_registry"
+
+Work = Callable[[Callable[[Any], None]], list[Any]]
 
 
 @dataclass
@@ -34,7 +37,6 @@ class BackgroundAction:
     events: dict[tuple[str, str], Any] = field(default_factory=dict)  # (kind, name) -> latest ProgressEvent
     summary: str | None = None  # set when it succeeded
     error: str | None = None  # set when it failed
-    announced: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -53,7 +55,7 @@ class BackgroundAction:
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
 
-    def run(self, work: Callable[[Callable[[Any], None]], list[Any]], on_done: Callable[[], None]) -> None:
+    def run(self, work: Work, outbox: ui.Outbox, on_done: Callable[[], None]) -> None:
         """The thread's body: `work(progress)` returns the per-resource results."""
         try:
             results = work(self.progress)
@@ -62,37 +64,45 @@ class BackgroundAction:
         except Exception as exc:  # noqa: BLE001 - any failure is a sentence for the person
             self.error = f"{self.label} failed: {explain(exc)}"
         finally:
-            self._done.set()
             on_done()
+            if self.error:
+                outbox.announce("error", self.error, self.source)
+            else:
+                outbox.announce("success", self.summary or f"{self.label} done.", self.source)
+            self._done.set()
 
 
-def start(name: str, label: str, source: str, work: Callable[[Callable[[Any], None]], list[Any]],
-          on_done: Callable[[], None] = lambda: None) -> BackgroundAction:
-    """Start `work` in a thread under `name` (one at a time per name); safe inside an on_click callback."""
-    current = get(name)
-    if current is not None and current.running:
-        return current
-    action = BackgroundAction(label, source)
-    st.session_state[_KEY] = {**st.session_state.get(_KEY, {}), name: action}
-    threading.Thread(target=action.run, args=(work, on_done), name=f"action-{name}", daemon=True).start()
-    return action
+class Registry:
+    """One browser session's long actions by name (one at a time per name)."""
+
+    def __init__(self, outbox: ui.Outbox) -> None:
+        self._lock = threading.Lock()
+        self._actions: dict[str, BackgroundAction] = {}
+        self._outbox = outbox
+
+    def start(self, name: str, label: str, source: str, work: Work,
+              on_done: Callable[[], None] = lambda: None) -> BackgroundAction:
+        """Start `work` in a thread under `name`, unless one is still running; safe inside a callback."""
+        with self._lock:
+            current = self._actions.get(name)
+            if current is not None and current.running:
+                return current
+            action = self._actions[name] = BackgroundAction(label, source)
+        threading.Thread(target=action.run, args=(work, self._outbox, on_done), name=f"action-{name}",
+                         daemon=True).start()
+        return action
+
+    def get(self, name: str) -> BackgroundAction | None:
+        with self._lock:
+            return self._actions.get(name)
+
+    def running(self) -> list[BackgroundAction]:
+        with self._lock:
+            return [a for a in self._actions.values() if a.running]
 
 
-def get(name: str) -> BackgroundAction | None:
-    return st.session_state.get(_KEY, {}).get(name)
-
-
-def running() -> list[BackgroundAction]:
-    return [a for a in st.session_state.get(_KEY, {}).values() if a.running]
-
-
-def collect() -> None:
-    """Announce every action that finished since the last run (each once)."""
-    for action in st.session_state.get(_KEY, {}).values():
-        if action.running or action.announced:
-            continue
-        action.announced = True
-        if action.error:
-            ui.announce("error", action.error, action.source)
-        else:
-            ui.announce("success", action.summary or f"{action.label} done.", action.source)
+def registry() -> Registry:
+    """This session's registry (call while rendering, never inside a callback)."""
+    if _REGISTRY not in st.session_state:
+        st.session_state[_REGISTRY] = Registry(ui.outbox())
+    return st.session_state[_REGISTRY]

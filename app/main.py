@@ -84,14 +84,14 @@ def _sidebar(config: Settings) -> None:
 
 def _actions() -> None:
     """Outcomes of the person's actions on whatever page renders; a poll while a long one still runs."""
-    actions.collect()
     ui.show_announcements()
-    if not actions.running():
+    registry = actions.registry()
+    if not registry.running():
         return
 
     @st.fragment(run_every=1)
     def watch_actions() -> None:
-        busy = actions.running()
+        busy = registry.running()
         if not busy:
             st.rerun(scope="app")  # the next full run announces the outcome
         for action in busy:

@@ -5,16 +5,19 @@ No AWS logic lives here either: these helpers only cache and display what
 page renders.
 
 Announcements are how an action's outcome survives navigation: an `on_click`
-callback (which Streamlit runs before the next script run, so moving to another
-page cannot cut it off) calls `announce`, which only writes session state; the
-router (`app/main.py`) calls `show_announcements` on every run, whatever page
-renders, as a toast plus the "last action" line in the sidebar.
+callback (which Streamlit runs before the next script run) does the action and
+calls `Outbox.announce` on an outbox the page fetched while rendering; the router
+(`app/main.py`) calls `show_announcements` on every run, whatever page renders,
+as a toast plus the "last action" line in the sidebar. With `runner.fastReruns`
+off (app/.streamlit/config.toml) a click on another page waits for the callback
+instead of starting a second run beside it, so the page landed on shows it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,8 +62,7 @@ STATUS_COLOURS: dict[str, tuple[str, str]] = {
 }
 
 Kind = Literal["success", "error", "info"]
-_PENDING = "ui_announcements"
-_LAST = "ui_last_announcement"
+_OUTBOX = "ui_outbox"
 _ICONS: dict[str, str] = {"success": ":material/check_circle:", "error": ":material/error:", "info": ":material/info:"}
 
 
@@ -74,31 +76,55 @@ class Announcement:
     at: float  # epoch seconds
 
 
-def announce(kind: Kind, text: str, source: str = "") -> None:
-    """Record an action's outcome for the next page that renders.
+class Outbox:
+    """One browser session's action outcomes: a plain object, so callbacks can write it at any moment.
 
-    Only writes session state (no st.* element), so it is safe in an on_click callback, which must
-    not be interrupted halfway by a rerun request (Streamlit checks for those inside element calls).
+    Every access to st.session_state (and every st.* element) is a point where Streamlit stops a run
+    that a newer request (a click on another page) has superseded. A callback that touched it after
+    doing its work could be stopped before recording the outcome; so pages fetch their outbox while
+    rendering and callbacks only call `announce` on it.
     """
-    note = Announcement(kind, text, source, time.time())
-    st.session_state[_PENDING] = [*st.session_state.get(_PENDING, []), note]
-    st.session_state[_LAST] = note
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[Announcement] = []
+        self.last: Announcement | None = None
+
+    def announce(self, kind: Kind, text: str, source: str = "") -> None:
+        note = Announcement(kind, text, source, time.time())
+        with self._lock:
+            self._pending.append(note)
+            self.last = note
+
+    def pending(self) -> list[Announcement]:
+        """The announcements not shown yet."""
+        with self._lock:
+            return list(self._pending)
+
+    def shown(self, note: Announcement) -> None:
+        """`note` reached the page; a run stopped before that shows it again next time."""
+        with self._lock:
+            self._pending = [n for n in self._pending if n is not note]
+
+    def last_of(self, source: str) -> Announcement | None:
+        last = self.last
+        return last if last is not None and last.source == source else None
 
 
-def last_announcement(source: str | None = None) -> Announcement | None:
-    """The latest announcement (of `source`, when given)."""
-    note = st.session_state.get(_LAST)
-    if note is None or (source is not None and note.source != source):
-        return None
-    return note
+def outbox() -> Outbox:
+    """This session's outbox (call while rendering, never inside a callback)."""
+    if _OUTBOX not in st.session_state:
+        st.session_state[_OUTBOX] = Outbox()
+    return st.session_state[_OUTBOX]
 
 
 def show_announcements() -> None:
     """Toast every announcement not shown yet, and keep the latest as a line in the sidebar."""
-    for note in list(st.session_state.get(_PENDING, [])):
+    box = outbox()
+    for note in box.pending():
         st.toast(note.text, icon=_ICONS[note.kind])
-        st.session_state[_PENDING] = [n for n in st.session_state.get(_PENDING, []) if n is not note]
-    last = st.session_state.get(_LAST)
+        box.shown(note)
+    last = box.last
     if last is not None:
         st.sidebar.caption(f"{_ICONS[last.kind]} Last action ({time.strftime('%H:%M:%S', time.gmtime(last.at))} UTC): "
                            f"{last.text}")

@@ -3,8 +3,11 @@
 The page only renders: the edit session (baseline, working rows, what a save did
 to each row) is `salescdc.edits.EditSession`, kept in session state. Load, the
 paging buttons and Save run as `on_click` callbacks, which Streamlit runs before
-the next rerun's script: a save takes effect even when the person moves to
-another page at once, and its outcome is announced wherever they land.
+the next rerun's script; as on the Pipeline page, a callback reads its inputs
+from session state first thing and then writes only plain objects fetched while
+rendering (the EditSession, `view`, the outbox), so a save takes effect even
+when the person moves to another page at once, and its outcome is announced
+wherever they land.
 """
 
 from __future__ import annotations
@@ -25,62 +28,69 @@ PAGE_SIZES = (25, 50, 100)
 
 config = ui.settings()
 repo = OrderRepository(config, ui.factory())
+outbox = ui.outbox()
 ss = st.session_state
-
-ss.setdefault("orders_edit", EditSession())
-ss.setdefault("orders_keys", [None])  # start key of each page visited
-ss.setdefault("orders_next_key", None)
-ss.setdefault("orders_journey", None)
-ss.setdefault("orders_load_error", None)
-
-
-def session() -> EditSession:
-    return ss["orders_edit"]
+# Plain objects the callbacks write (never session state itself, see the module docstring).
+edit: EditSession = ss.setdefault("orders_edit", EditSession())
+view: dict[str, Any] = ss.setdefault("orders_view", {
+    "keys": [None],  # start key of each page visited
+    "next_key": None,
+    "journey": None,
+    "load_error": None,
+})
 
 
 def editor_key() -> str:
-    return f"orders_editor_{session().version}"
+    return f"orders_editor_{edit.version}"
 
 
-def load(start_key: Any = None) -> None:
+def load(start_key: Any, search: str, exact: bool, size: int) -> None:
     try:
-        page = repo.page(limit=ss.get("orders_page_size", PAGE_SIZES[0]), start_key=start_key,
-                         search=ss.get("orders_search", "").strip(), exact=ss.get("orders_exact", False))
+        page = repo.page(limit=size, start_key=start_key, search=search.strip(), exact=exact)
     except Exception as exc:  # shown as a sentence, the page stays usable
-        ss["orders_load_error"] = explain(exc)
-        session().clear()
+        view["load_error"] = explain(exc)
+        edit.clear()
         return
-    ss["orders_load_error"] = None
-    session().load(page.items)
-    ss["orders_next_key"] = page.next_key
+    view["load_error"] = None
+    edit.load(page.items)
+    view["next_key"] = page.next_key
+
+
+def _query() -> tuple[str, bool, int]:
+    return ss.get("orders_search", ""), bool(ss.get("orders_exact", False)), int(ss.get("orders_page_size",
+                                                                                       PAGE_SIZES[0]))
 
 
 def on_load() -> None:
-    ss["orders_keys"] = [None]
-    load()
+    query = _query()  # inputs first: the only session-state access
+    view["keys"] = [None]
+    load(None, *query)
 
 
 def on_previous() -> None:
-    ss["orders_keys"].pop()
-    load(ss["orders_keys"][-1])
+    query = _query()
+    view["keys"].pop()
+    load(view["keys"][-1], *query)
 
 
 def on_next() -> None:
-    ss["orders_keys"].append(ss["orders_next_key"])
-    load(ss["orders_next_key"])
+    query = _query()
+    view["keys"].append(view["next_key"])
+    load(view["next_key"], *query)
 
 
 def on_save() -> None:
-    """Save the grid's edits (a callback: no st.* element calls, so nothing can cut it off)."""
-    result = session().save(repo, ss.get(editor_key()))
+    """Save the grid's edits; the outcome goes to the rows, the outbox and the journey."""
+    edits = ss.get(editor_key())  # inputs first: the only session-state access
+    result = edit.save(repo, edits)
     followed = result.followed
     if followed is not None and followed.item is not None:
-        ss["orders_journey"] = journeys.start(
+        view["journey"] = journeys.start(
             followed.orderid, saved_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1),
             saved_stamp=followed.item.get("updated_at"),
         )
     ok = result.error is None and all(o.ok for o in result.outcomes)
-    ui.announce("info" if result.nothing_to_save else "success" if ok else "error", result.summary(), "Orders")
+    outbox.announce("info" if result.nothing_to_save else "success" if ok else "error", result.summary(), "Orders")
 
 
 # -- page ------------------------------------------------------------------------
@@ -93,13 +103,13 @@ search_col.text_input("Search by orderid (prefix)", key="orders_search")
 exact_col.checkbox("Exact", key="orders_exact")
 size_col.selectbox("Rows per page", PAGE_SIZES, key="orders_page_size")
 button_col.button("Load", key="orders_load", type="primary", on_click=on_load)
-if session().loaded is None:
+if edit.loaded is None:
     on_load()
 
-if ss["orders_load_error"]:
-    st.error(ss["orders_load_error"], icon=":material/error:")
+if view["load_error"]:
+    st.error(view["load_error"], icon=":material/error:")
 
-frame = pd.DataFrame(session().rows, columns=[BASE, *SHOWN, MESSAGE])
+frame = pd.DataFrame(edit.rows, columns=[BASE, *SHOWN, MESSAGE])
 frame[BASE] = frame[BASE].astype("Int64")
 frame["quantity"] = frame["quantity"].astype("Int64")
 frame["price"] = frame["price"].astype("float64")
@@ -122,23 +132,23 @@ st.data_editor(
 )
 
 prev_col, next_col, save_col, _ = st.columns([1, 1, 1, 3])
-page_number = len(ss["orders_keys"])
+page_number = len(view["keys"])
 prev_col.button("◀ Previous", key="orders_prev", disabled=page_number <= 1, on_click=on_previous)
-next_col.button("Next ▶", key="orders_next", disabled=ss["orders_next_key"] is None, on_click=on_next)
+next_col.button("Next ▶", key="orders_next", disabled=view["next_key"] is None, on_click=on_next)
 save_col.button("Save changes", key="orders_save", type="primary", on_click=on_save)
-st.caption(f"Page {page_number} · {len(session().rows)} rows")
+st.caption(f"Page {page_number} · {len(edit.rows)} rows")
 
-if session().last_save:
+if edit.last_save:
     st.subheader("Last save")
-    outcome_frame = pd.DataFrame(session().last_save, columns=["status", "action", "orderid", "outcome"])
+    outcome_frame = pd.DataFrame(edit.last_save, columns=["status", "action", "orderid", "outcome"])
     st.dataframe(ui.styled_status(outcome_frame), hide_index=True, width="stretch", key="orders_outcome_table")
 
-journey = ss["orders_journey"]
+journey = view["journey"]
 if journey is not None:
 
     @st.fragment(run_every=None if journey.complete else 2)
     def journey_view() -> None:
-        current = ss["orders_journey"]
+        current = view["journey"]
         if not current.complete:
             journeys.refresh(current, config, ui.factory(), ui.analytics())
         st.subheader(f"Change journey of order {current.orderid}")

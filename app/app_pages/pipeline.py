@@ -1,10 +1,13 @@
 """Pipeline: where it runs, Provision / Teardown / Run crawler, live status and diagram, the generator.
 
 Every button acts in an `on_click` callback, which Streamlit runs before the next
-script run: moving to another page at once cannot cut an action off. Provision
-and Teardown take long, so their callbacks start them in a thread
-(`app.actions`) whose progress this page shows live; every outcome is
-announced on whatever page the person is on by then.
+script run. Streamlit can stop a superseded run at any st.* call or session-state
+access, so a callback reads its inputs from session state first thing, then acts
+and records the outcome only in plain objects fetched while rendering (the
+session's `ui.Outbox`, `actions.Registry`): moving to another page at once cannot
+cut an action off. Provision and Teardown take long, so their callbacks start
+them in a thread (`app.actions`) whose progress this page shows live; every
+outcome is announced on whatever page the person is on by then.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from salescdc.settings import Settings
 PAGE = "Pipeline"
 
 config = ui.settings()
+factory = ui.factory()
+outbox = ui.outbox()
+registry = actions.registry()
 ss = st.session_state
 
 st.title("Pipeline")
@@ -60,28 +66,26 @@ def _inspect(config: Settings) -> list[infra.ResourceStatus]:
 
 
 def on_provision() -> None:
-    factory = ui.factory()
-    actions.start("infra", "Provisioning", PAGE, lambda p: infra.provision(config, factory, progress=p),
-                  on_done=_inspect.clear)
+    registry.start("infra", "Provisioning", PAGE, lambda p: infra.provision(config, factory, progress=p),
+                   on_done=_inspect.clear)
 
 
 def on_teardown() -> None:
-    factory = ui.factory()
-    delete_data = str(ss.get("pipeline_teardown_data", "")).startswith("Delete")
-    actions.start("infra", "Tearing down", PAGE,
-                  lambda p: infra.teardown(config, factory, delete_data=delete_data, progress=p),
-                  on_done=_inspect.clear)
+    delete_data = str(ss["pipeline_teardown_data"]).startswith("Delete")
+    registry.start("infra", "Tearing down", PAGE,
+                   lambda p: infra.teardown(config, factory, delete_data=delete_data, progress=p),
+                   on_done=_inspect.clear)
 
 
 def on_run_crawler() -> None:
     try:
-        state = infra.start_crawler(config, ui.factory())
-        ui.announce("success", f"Crawler {config.crawler_name}: {state}.", PAGE)
+        state = infra.start_crawler(config, factory)
+        outbox.announce("success", f"Crawler {config.crawler_name}: {state}.", PAGE)
     except Exception as exc:  # noqa: BLE001 - shown as a sentence
-        ui.announce("error", explain(exc), PAGE)
+        outbox.announce("error", explain(exc), PAGE)
 
 
-busy = actions.get("infra")
+busy = registry.get("infra")
 busy = busy if busy is not None and busy.running else None
 buttons = st.columns([1, 1, 1, 3])
 buttons[0].button("Provision", key="pipeline_provision", type="primary", on_click=on_provision,
@@ -104,7 +108,7 @@ if busy is not None:
 
     @st.fragment(run_every=1)
     def progress_view() -> None:
-        action = actions.get("infra")
+        action = registry.get("infra")
         if action is None or not action.running:
             st.rerun(scope="app")  # done: the whole page shows the outcome and the new status
             return
@@ -116,7 +120,7 @@ if busy is not None:
     progress_view()
 
 # The outcome of this page's last action (also announced as a toast on whatever page is open).
-last = ui.last_announcement(PAGE)
+last = outbox.last_of(PAGE)
 if last is not None and busy is None:
     (st.success if last.kind == "success" else st.error if last.kind == "error" else st.info)(last.text)
 
@@ -208,22 +212,25 @@ delete_col.slider("Share of deletes", 0.0, 1.0, 0.05, 0.05, key="pipeline_delete
 
 
 def on_start_generator() -> None:
+    # Inputs first, in one go: the only moment this callback touches session state (see the docstring).
+    rate_per_s, update_share, delete_share = (ss["pipeline_rate"], ss["pipeline_update_share"],
+                                              ss["pipeline_delete_share"])
     try:
-        options = GeneratorOptions(rate_per_s=float(ss["pipeline_rate"]), update_share=ss["pipeline_update_share"],
-                                   delete_share=ss["pipeline_delete_share"])
+        options = GeneratorOptions(rate_per_s=float(rate_per_s), update_share=float(update_share),
+                                   delete_share=float(delete_share))
         status = generator().start(options)
-        ui.announce("success", f"Generator started at {options.rate_per_s:g} orders/s"
-                    + (f" (pid {status.pid})." if status.pid else "."), PAGE)
+        outbox.announce("success", f"Generator started at {options.rate_per_s:g} orders/s"
+                        + (f" (pid {status.pid})." if status.pid else "."), PAGE)
     except Exception as exc:  # noqa: BLE001 - shown as a sentence
-        ui.announce("error", f"The generator did not start: {explain(exc)}", PAGE)
+        outbox.announce("error", f"The generator did not start: {explain(exc)}", PAGE)
 
 
 def on_stop_generator() -> None:
     try:
         status = generator().stop()
-        ui.announce("success", f"Generator stopped ({status.state}).", PAGE)
+        outbox.announce("success", f"Generator stopped ({status.state}).", PAGE)
     except Exception as exc:  # noqa: BLE001 - shown as a sentence
-        ui.announce("error", f"The generator did not stop: {explain(exc)}", PAGE)
+        outbox.announce("error", f"The generator did not stop: {explain(exc)}", PAGE)
 
 
 start_col, stop_col, _ = st.columns([1, 1, 4])

@@ -1,7 +1,9 @@
 """Query: an Athena SQL editor for ad-hoc questions (the tutorial's Step 11), with CSV export.
 
-Run query acts in an `on_click` callback (run before the next script run), so the
-query runs and its outcome is announced even if the person moves to another page.
+Run query acts in an `on_click` callback (run before the next script run): it reads
+the SQL first thing, then runs it and keeps the result only in plain objects fetched
+while rendering (see app/app_pages/pipeline.py), so the query runs and its outcome
+is announced even if the person moves to another page.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from salescdc.analytics import QueryError, dataframe_to_csv
 from salescdc.errors import explain
 
 config = ui.settings()
+analytics = ui.analytics()
+outbox = ui.outbox()
+view = st.session_state.setdefault("query_view", {"result": None, "error": None})
 
 st.title("Query")
 st.caption(
@@ -29,25 +34,25 @@ if "query_sql" not in st.session_state:
 
 
 def on_run() -> None:
-    ss = st.session_state
+    sql = st.session_state["query_sql"]  # the only session-state access, first thing
     try:
-        result = ui.analytics().run(ss["query_sql"])
+        result = analytics.run(sql)
     except QueryError as exc:
-        ss["query_result"], ss["query_error"] = None, str(exc)
+        view["result"], view["error"] = None, str(exc)
     except Exception as exc:  # noqa: BLE001 - any other failure is a sentence on the page
-        ss["query_result"], ss["query_error"] = None, explain(exc)
+        view["result"], view["error"] = None, explain(exc)
     else:
-        ss["query_result"], ss["query_error"] = result, None
-        ui.announce("success", f"Query finished: {len(result.frame)} rows.", "Query")
+        view["result"], view["error"] = result, None
+        outbox.announce("success", f"Query finished: {len(result.frame)} rows.", "Query")
         return
-    ui.announce("error", f"The query failed: {ss['query_error'][:300]}", "Query")
+    outbox.announce("error", f"The query failed: {view['error'][:300]}", "Query")
 
 
 st.text_area("SQL", key="query_sql", height=180)
 st.button("Run query", key="query_run", type="primary", on_click=on_run)
 
-error = st.session_state.get("query_error")
-result = st.session_state.get("query_result")
+error = view["error"]
+result = view["result"]
 if error:
     st.error(error, icon=":material/error:")
 elif result is not None:

@@ -81,10 +81,10 @@ def test_orders_edit_is_saved_and_its_journey_becomes_queryable(env):
     def queryable() -> bool:
         at.run()
         no_exceptions(at)
-        return at.session_state["orders_journey"].complete
+        return at.session_state["orders_view"]["journey"].complete
 
     eventually(queryable, "the saved change to be queryable in Athena", timeout=90, interval=0.5)
-    journey = at.session_state["orders_journey"]
+    journey = at.session_state["orders_view"]["journey"]
     saved = journey.saved_event
     assert saved.op == "MODIFY" and saved.quantity == 5
     assert saved.arrival_time and saved.s3_time and saved.queryable_time
@@ -183,7 +183,7 @@ def test_query_page_runs_sql_and_offers_csv(env):
     at.button(key="query_run").click().run()
     no_exceptions(at)
     assert not at.error
-    result = at.session_state["query_result"]
+    result = at.session_state["query_view"]["result"]
     assert result.frame.to_dict("records") == [{"one": 1, "letter": "a"}]
     assert "Run time" in texts(at)
     [download] = at.get("download_button")

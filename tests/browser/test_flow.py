@@ -322,6 +322,18 @@ def test_a_click_is_never_lost_when_the_user_moves_on_at_once(app_url):
             expect(page.get_by_role("heading", name="Query", level=1)).to_be_visible(timeout=30_000)
             sidebar_says(page, "Generator stopped", timeout_s=30)
             assert generator_state(env) == "stopped"
+
+            # Run crawler, then at once Health; Run query, then at once Sales.
+            go(page, "Pipeline")
+            click(page, "Run crawler")
+            page.get_by_role("link", name="Health").click()
+            expect(page.get_by_role("heading", name="Health", level=1)).to_be_visible(timeout=30_000)
+            sidebar_says(page, "Crawler Kinesis-s3-data-crawler:", timeout_s=30)
+            go(page, "Query")
+            click(page, "Run query")
+            page.get_by_role("link", name="Sales").click()
+            expect(page.get_by_role("heading", name="Sales", level=1)).to_be_visible(timeout=30_000)
+            sidebar_says(page, "Query finished", timeout_s=60)
         except Exception:
             with contextlib.suppress(Exception):
                 shot(page, "failure-quick-clicks")
