@@ -330,3 +330,19 @@ def test_kinesis_put_records_is_limited_on_its_decoded_data_plus_keys(cloud: Loc
     shard = kinesis.list_shards(StreamName="guard-size")["Shards"][0]["ShardId"]
     it = kinesis.get_shard_iterator(StreamName="guard-size", ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     assert len(kinesis.get_records(ShardIterator=it["ShardIterator"])["Records"]) == 5
+
+
+def test_s3_configuration_bodies_need_their_documents_root_and_a_body(cloud: LocalCloud) -> None:
+    s3 = boto3.client("s3", endpoint_url=cloud.url, region_name=REGION)
+    s3.create_bucket(Bucket="guard-root")
+    status, _, resp = request(cloud, "PUT", "/guard-root?versioning", b"<Tagging/>", {"Authorization": auth("s3")})
+    assert status == 400 and b"<Code>MalformedXML</Code>" in resp
+    status, _, resp = request(cloud, "PUT", "/guard-root?tagging", b"", {"Authorization": auth("s3")})
+    assert status == 400 and b"<Code>MissingRequestBodyError</Code>" in resp
+    status, _, resp = request(cloud, "PUT", "/guard-root?acl", b"", {"Authorization": auth("s3"), "x-amz-acl": "private"})
+    assert status == 200, resp  # a canned ACL needs no body
+    body = (b'<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet><Tag><Key>k</Key>'
+            b"<Value>v</Value></Tag></TagSet></Tagging>")
+    status, _, resp = request(cloud, "PUT", "/guard-root?tagging", body, {"Authorization": auth("s3")})
+    assert status in (200, 204), resp
+    assert s3.get_bucket_tagging(Bucket="guard-root")["TagSet"] == [{"Key": "k", "Value": "v"}]
