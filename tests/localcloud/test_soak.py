@@ -106,6 +106,8 @@ def test_rss_stays_flat_under_a_steady_load(tmp_path: Path) -> None:
             proc.kill()
             proc.communicate()
     assert rounds > 100, f"only {rounds} rounds of load: too few to judge growth"
+    bodies = list((tmp_path / "data" / "tmp" / "s3-bodies").glob("body-*"))
+    assert len(bodies) <= 2 * 50, f"{len(bodies)} S3 body files for 50 keys: overwritten bodies are not removed"
     third = len(samples) // 3
     second, last = samples[third : 2 * third], samples[2 * third :]
     growth = statistics.mean(last) / statistics.mean(second) - 1
