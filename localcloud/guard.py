@@ -451,6 +451,11 @@ class RequestGuard:
         except Exception:
             log.exception("moto failed on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
             service = _service(environ)
+            if service is None:
+                # An unsigned request moto cannot place in any service: AWS refuses those unsigned.
+                return _start(error_response(environ, service, "MissingAuthenticationToken",
+                                             "Missing Authentication Token: the request is not signed and "
+                                             "names no service.", 403), start_response)
             if service == "s3" and _s3_xml_kind(environ) is not None:
                 # Well-formed (checked) yet moto could not read it: a document outside S3's schema.
                 return _start(error_response(environ, service, *_MALFORMED_XML, 400), start_response)

@@ -346,3 +346,12 @@ def test_s3_configuration_bodies_need_their_documents_root_and_a_body(cloud: Loc
     status, _, resp = request(cloud, "PUT", "/guard-root?tagging", body, {"Authorization": auth("s3")})
     assert status in (200, 204), resp
     assert s3.get_bucket_tagging(Bucket="guard-root")["TagSet"] == [{"Key": "k", "Value": "v"}]
+
+
+@pytest.mark.parametrize("path", ["//moto-api/reset", "/MOTO-API/reset", "/./moto-api/reset", "/moto-api%2Freset"])
+def test_no_spelling_of_the_moto_api_path_reaches_it_and_none_is_a_500(cloud: LocalCloud, table: str, path: str) -> None:
+    status, _, body = request(cloud, "POST", path)
+    assert status in (403, 404), body
+    assert json.loads(body)["__type"] in ("NotFound", "MissingAuthenticationToken")
+    ddb = boto3.client("dynamodb", endpoint_url=cloud.url, region_name=REGION)
+    assert table in ddb.list_tables()["TableNames"]
