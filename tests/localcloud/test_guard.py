@@ -355,3 +355,17 @@ def test_no_spelling_of_the_moto_api_path_reaches_it_and_none_is_a_500(cloud: Lo
     assert json.loads(body)["__type"] in ("NotFound", "MissingAuthenticationToken")
     ddb = boto3.client("dynamodb", endpoint_url=cloud.url, region_name=REGION)
     assert table in ddb.list_tables()["TableNames"]
+
+
+def test_the_sdk_gets_the_size_error_for_a_batch_over_16_mb(cloud: LocalCloud, table: str) -> None:
+    from botocore.config import Config
+
+    ddb = boto3.client("dynamodb", endpoint_url=cloud.url, region_name=REGION,
+                       config=Config(retries={"max_attempts": 1}))
+    big = "x" * (700 * 1024)
+    with pytest.raises(ClientError) as exc:
+        ddb.batch_write_item(RequestItems={table: [
+            {"PutRequest": {"Item": {"id": {"S": str(i)}, "v": {"S": big}}}} for i in range(25)]})
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+    assert "16 MB" in exc.value.response["Error"]["Message"]
+    assert ddb.scan(TableName=table)["Count"] == 0
