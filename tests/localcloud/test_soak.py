@@ -1,7 +1,7 @@
 """A bounded soak: under a steady write load, the local cloud's RSS stays flat once warmed up.
 
 `python -m localcloud` runs as a user runs it, with records kept for a few seconds
-(`--retention-seconds`), while this test writes for ~45 s: DynamoDB items (a cycling set of keys,
+(`--retention-seconds`), while this test writes for ~40 s: DynamoDB items (a cycling set of keys,
 on a table with a stream, so every write adds a stream record), Kinesis PutRecords (new records
 every time) and S3 PutObject (a cycling set of keys). The retained data is bounded by the key
 sets and the retention, so RSS (VmRSS in /proc/<pid>/status) must stop growing: the mean over the
@@ -26,7 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"Local cloud ready at (http://127\.0\.0\.1:\d+)")
 REGION = "us-east-1"
-LOAD_SECONDS = 45
+LOAD_SECONDS = 40
 RETENTION_SECONDS = 3
 TOLERANCE = 0.25
 
