@@ -41,16 +41,19 @@ def rss_bytes(pid: int) -> int:
 
 def start_server(data_dir: Path, retention_seconds: float) -> tuple[subprocess.Popen, str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "localcloud", "--port", "0", "--data-dir", str(data_dir), "--no-persist",
-         "--retention-seconds", str(retention_seconds)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(data_dir.parent),
-    )
+    stderr_path = data_dir.parent / "server-stderr.txt"  # a file, not a pipe nobody reads during the soak
+    with open(stderr_path, "w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "localcloud", "--port", "0", "--data-dir", str(data_dir), "--no-persist",
+             "--retention-seconds", str(retention_seconds)],
+            stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=str(data_dir.parent),
+        )
     line = proc.stdout.readline()
     match = READY.search(line)
     if not match:
         proc.kill()
-        raise AssertionError(f"server did not start: {line!r} {proc.stderr.read()!r}")
+        proc.wait()
+        raise AssertionError(f"server did not start: {line!r} {stderr_path.read_text()!r}")
     return proc, match.group(1)
 
 
