@@ -233,7 +233,7 @@ class LocalCloud:
             response = handler(request)
         except AwsServiceError as exc:
             response = exc.to_response()
-        except Exception as exc:
+        except Exception:
             log.error("handler for %s.%s failed: %s", request.service, request.action or request.path,
                       traceback.format_exc())
             response = AwsServiceError("InternalFailure", "The local cloud failed on this request; its log "
