@@ -10,6 +10,16 @@ import threading
 from localcloud.server import LocalCloud, PortInUseError
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 seconds")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -23,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enable-moto-api", action="store_true",
                         help="serve moto's /moto-api/ endpoints (reset, seed, data, ...); off by default, "
                              "as any web page in a browser on this machine could call them")
-    parser.add_argument("--retention-seconds", type=float, default=None,
+    parser.add_argument("--retention-seconds", type=_positive_seconds, default=None,
                         help="keep DynamoDB stream and Kinesis records this long (default: AWS's, 24 h or "
                              "the stream's RetentionPeriodHours); short values are for tests and soaks")
     args = parser.parse_args(argv)

@@ -301,27 +301,63 @@ def _null_in(path: str) -> Any:
 
 
 # -- S3 configuration bodies -----------------------------------------------
-# Subresources whose PUT/POST body is an XML document (policy is JSON; object uploads are data).
-_S3_XML_SUBRESOURCES = frozenset({
-    "acl", "analytics", "cors", "delete", "encryption", "intelligent-tiering", "inventory", "lifecycle",
-    "logging", "metrics", "notification", "object-lock", "ownershipControls", "publicAccessBlock",
-    "replication", "requestPayment", "restore", "retention", "legal-hold", "tagging", "versioning",
-    "website", "accelerate",
-})
+# The root element of each XML document S3 takes (the S3 API reference's request syntax of each
+# Put*/Complete*/Delete*/Restore* action); the key is the subresource in the query string.
+_S3_XML_ROOTS = {
+    "acl": "AccessControlPolicy", "analytics": "AnalyticsConfiguration", "cors": "CORSConfiguration",
+    "delete": "Delete", "encryption": "ServerSideEncryptionConfiguration",
+    "intelligent-tiering": "IntelligentTieringConfiguration", "inventory": "InventoryConfiguration",
+    "lifecycle": "LifecycleConfiguration", "logging": "BucketLoggingStatus", "metrics": "MetricsConfiguration",
+    "notification": "NotificationConfiguration", "object-lock": "ObjectLockConfiguration",
+    "ownershipControls": "OwnershipControls", "publicAccessBlock": "PublicAccessBlockConfiguration",
+    "replication": "ReplicationConfiguration", "requestPayment": "RequestPaymentConfiguration",
+    "restore": "RestoreRequest", "retention": "Retention", "legal-hold": "LegalHold", "tagging": "Tagging",
+    "versioning": "VersioningConfiguration", "website": "WebsiteConfiguration",
+    "accelerate": "AccelerateConfiguration",
+}
+_S3_XML_SUBRESOURCES = frozenset(_S3_XML_ROOTS)
+
+
+_MALFORMED_XML = ("MalformedXML", "The XML you provided was not well-formed or did not validate against our "
+                                   "published schema")
+_BODY_OPTIONAL = frozenset({"acl", "restore"})  # a canned ACL header, a default restore request
+
+
+def _s3_xml_kind(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """("required" or "optional", root element) when the request's body is an XML document S3 parses,
+    else None (the body is object data)."""
+    method = environ.get("REQUEST_METHOD")
+    if method not in ("PUT", "POST"):
+        return None
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    subresources = sorted(_S3_XML_SUBRESOURCES.intersection(query))
+    if subresources:
+        return ("optional" if set(subresources) <= _BODY_OPTIONAL else "required"), _S3_XML_ROOTS[subresources[0]]
+    if method == "POST" and "uploadId" in query:
+        return "required", "CompleteMultipartUpload"
+    bucket_path = environ.get("PATH_INFO", "").strip("/")
+    if method == "PUT" and bucket_path and "/" not in bucket_path and not query:
+        return "optional", "CreateBucketConfiguration"
+    return None
 
 
 def _check_s3_xml(environ: dict[str, Any], body: bytes) -> None:
-    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    if not body.strip() or not _S3_XML_SUBRESOURCES.intersection(query):
+    expected = _s3_xml_kind(environ)
+    if expected is None:
+        return
+    kind, root_name = expected
+    if not body.strip():
+        if kind == "required":
+            raise Refused("MissingRequestBodyError", "Request Body is empty")
         return
     if b"<!DOCTYPE" in body or b"<!ENTITY" in body:  # S3 takes no DTDs; this also rules out entity bombs
-        raise Refused("MalformedXML", "The XML you provided was not well-formed or did not validate "
-                                      "against our published schema")
+        raise Refused(*_MALFORMED_XML)
     try:
-        ElementTree.fromstring(body)
+        root = ElementTree.fromstring(body)
     except ElementTree.ParseError:
-        raise Refused("MalformedXML", "The XML you provided was not well-formed or did not validate "
-                                      "against our published schema") from None
+        raise Refused(*_MALFORMED_XML) from None
+    if root.tag.rsplit("}", 1)[-1] != root_name:  # "{namespace}Tagging" or "Tagging"
+        raise Refused(*_MALFORMED_XML)
 
 
 # -- reading a body within its limit ---------------------------------------
@@ -415,6 +451,14 @@ class RequestGuard:
         except Exception:
             log.exception("moto failed on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
             service = _service(environ)
+            if service is None:
+                # An unsigned request moto cannot place in any service: AWS refuses those unsigned.
+                return _start(error_response(environ, service, "MissingAuthenticationToken",
+                                             "Missing Authentication Token: the request is not signed and "
+                                             "names no service.", 403), start_response)
+            if service == "s3" and _s3_xml_kind(environ) is not None:
+                # Well-formed (checked) yet moto could not read it: a document outside S3's schema.
+                return _start(error_response(environ, service, *_MALFORMED_XML, 400), start_response)
             response = error_response(environ, service, "InternalFailure",
                                       "The local cloud failed on this request; its log has the details.", 500)
             return _start(response, start_response)

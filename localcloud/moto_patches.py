@@ -622,9 +622,10 @@ def trim_kinesis_streams(now: float, retention_seconds: float | None = None) -> 
 
 def install_retention_hooks() -> None:
     """Everything trimming relies on, installed before the first trim (idempotent): the DynamoDB
-    stream append lock and Kinesis numbering that survives an emptied shard."""
+    stream append lock, Kinesis numbering that survives an emptied shard, the CloudWatch put lock."""
     _install_stream_lock()
     _install_kinesis_numbering()
+    _install_cloudwatch_lock()
 
 
 class _WeakInstances:
@@ -686,3 +687,93 @@ def track_model_instances_weakly() -> None:
         for model in list(models.values()):
             if not isinstance(getattr(model, "instances_tracked", None), _WeakInstances):
                 model.instances_tracked = _WeakInstances(getattr(model, "instances_tracked", ()) or ())
+
+
+# CloudWatch keeps data points with a period under 60 s for 3 hours and 1-minute aggregates for 15 days
+# (CloudWatch User Guide, "Metrics retention"); raw points older than this are rolled up into minutes.
+CLOUDWATCH_RAW_SECONDS = 3 * 3600
+_METRICS_LOCK = _threading.RLock()
+_ROLLED = "_localcloud_rolled_up"
+
+
+def _install_cloudwatch_lock() -> None:
+    """Make moto's CloudWatch PutMetricData take `_METRICS_LOCK`, so a roll-up never loses a point (idempotent).
+
+    Touches: moto.cloudwatch.models.CloudWatchBackend.put_metric_data.
+    """
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    if getattr(CloudWatchBackend.put_metric_data, "_localcloud_locked", False):
+        return
+    original = CloudWatchBackend.put_metric_data
+
+    def put_metric_data(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+        with _METRICS_LOCK:
+            original(self, namespace, metric_data)
+
+    put_metric_data._localcloud_locked = True  # type: ignore[attr-defined]
+    CloudWatchBackend.put_metric_data = put_metric_data  # type: ignore[method-assign]
+
+
+def _epoch(timestamp: Any) -> float:
+    import datetime as _dt
+
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=_dt.timezone.utc)
+    return timestamp.timestamp()
+
+
+def roll_up_cloudwatch_metrics(now: float, raw_seconds: float = CLOUDWATCH_RAW_SECONDS) -> int:
+    """Replace data points older than `raw_seconds` by one statistic set per metric and minute.
+
+    Sum, SampleCount, Minimum, Maximum and Average over whole minutes answer as before; what goes
+    is the single values (AWS, too, keeps sub-minute points only 3 hours). Returns how many points
+    were rolled up. Touches: moto.cloudwatch backends' .metric_data (a list of MetricDatum /
+    MetricAggregatedDatum with .namespace, .name, .dimensions, .unit, .timestamp, .value or
+    .sum/.min/.max/.sample_count), MetricAggregatedDatum's constructor.
+    """
+    from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum
+
+    _install_cloudwatch_lock()
+    cutoff = now - raw_seconds
+    rolled = 0
+    for backend in _backends("cloudwatch"):
+        with _METRICS_LOCK:
+            data = backend.metric_data
+            groups: dict[tuple[Any, ...], list[float]] = {}
+            kept = []
+            for datum in data:
+                if getattr(datum, _ROLLED, False) or _epoch(datum.timestamp) >= cutoff or not isinstance(
+                        datum, (MetricDatum, MetricAggregatedDatum)):
+                    kept.append(datum)
+                    continue
+                minute = datum.timestamp.replace(second=0, microsecond=0)
+                dims = tuple((d.name, d.value) for d in datum.dimensions)
+                key = (datum.namespace, datum.name, datum.unit, dims, minute)
+                if isinstance(datum, MetricDatum):
+                    point = (datum.value, datum.value, 1.0, datum.value)
+                else:
+                    point = (datum.min, datum.max, datum.sample_count, datum.sum)
+                stats = groups.get(key)
+                groups[key] = list(point) if stats is None else [
+                    min(stats[0], point[0]), max(stats[1], point[1]), stats[2] + point[2], stats[3] + point[3]]
+                rolled += 1
+            if not groups:
+                continue
+            for (namespace, name, unit, dims, minute), (low, high, count, total) in groups.items():
+                aggregate = MetricAggregatedDatum(
+                    namespace=namespace, name=name, min_stat=low, max_stat=high, sample_count=count,
+                    sum_stat=total, dimensions=[{"Name": n, "Value": v} for n, v in dims], timestamp=minute,
+                    unit=unit)
+                setattr(aggregate, _ROLLED, True)
+                kept.append(aggregate)
+            backend.metric_data = kept
+    return rolled
+
+
+def cloudwatch_point_count() -> int:
+    """How many data points moto's CloudWatch holds (all accounts and regions).
+
+    Touches: moto.cloudwatch backends' .metric_data.
+    """
+    return sum(len(backend.metric_data) for backend in _backends("cloudwatch"))

@@ -9,7 +9,12 @@
   "Changing the data retention period"); TRIM_HORIZON is "the last untrimmed record in the shard",
   and an iterator behind it reads on from the oldest record kept.
 
-`RetentionTask` trims both every few seconds in a daemon thread, through the functions in
+- CloudWatch keeps data points with a period under a minute for 3 hours, then only aggregates
+  (CloudWatch User Guide, "Metrics retention"): points older than 3 hours are rolled up into one
+  statistic set per metric and minute, so Sum/SampleCount/Minimum/Maximum/Average over whole
+  minutes answer as before while the runners' per-call points stop piling up.
+
+`RetentionTask` trims all three every few seconds in a daemon thread, through the functions in
 `localcloud/moto_patches.py` (which keep the shards' sequence numbering going). `retention_seconds`
 (LocalCloud(retention_seconds=...), `--retention-seconds`) replaces both periods, for tests and
 soaks that want records to expire in seconds.
@@ -42,7 +47,7 @@ class RetentionTask:
         self.interval_seconds = interval_seconds or default_interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.trimmed = {"dynamodb": 0, "kinesis": 0}
+        self.trimmed = {"dynamodb": 0, "kinesis": 0, "cloudwatch": 0}
 
     def start(self) -> RetentionTask:
         moto_patches.install_retention_hooks()
@@ -58,12 +63,14 @@ class RetentionTask:
             self._thread = None
 
     def trim_once(self, now: float | None = None) -> dict[str, int]:
-        """Trim everything older than its retention at `now` (epoch seconds); returns how many went."""
+        """Trim everything older than its retention at `now` (epoch seconds); returns how many went
+        (for CloudWatch: how many points were rolled up into minutes)."""
         now = time.time() if now is None else now
         ddb_retention = self.retention_seconds or DYNAMODB_STREAMS_RETENTION_S
         trimmed = {
             "dynamodb": moto_patches.trim_dynamodb_streams(ddb_retention, now),
             "kinesis": moto_patches.trim_kinesis_streams(now, self.retention_seconds),
+            "cloudwatch": moto_patches.roll_up_cloudwatch_metrics(now),
         }
         for service, count in trimmed.items():
             self.trimmed[service] += count

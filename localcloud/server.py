@@ -96,6 +96,7 @@ class LocalCloud:
         # Every request meets it first: see localcloud/guard.py.
         self.guard = RequestGuard(moto_api, lambda: self.host, lambda: self.port)
         self.retention_seconds = retention_seconds
+        self.retention: RetentionTask | None = None  # trims expired stream records while serving
         self.runners: list[Runner] = []
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -183,7 +184,7 @@ class LocalCloud:
             except Exception:  # a runner failing to stop must not keep the port bound
                 log.exception("runner %s failed to stop", getattr(runner, "name", runner))
         self.metrics.stop()  # flushes what the runners published last
-        if getattr(self, "retention", None) is not None:
+        if self.retention is not None:
             self.retention.stop()
         if self._server is not None:
             self._server.shutdown()

@@ -203,3 +203,41 @@ def test_lambda_invoke_never_answers_5xx(cloud: LocalCloud) -> None:
         assert_aws_answer(cloud, status, headers, resp)
 
     check()
+
+
+S3_TARGETS = [
+    ("PUT", "/fuzz-bucket?tagging"), ("PUT", "/fuzz-bucket?versioning"), ("PUT", "/fuzz-bucket?lifecycle"),
+    ("PUT", "/fuzz-bucket?cors"), ("POST", "/fuzz-bucket?delete"), ("PUT", "/fuzz-bucket?policy"),
+    ("PUT", "/fuzz-bucket?notification"), ("PUT", "/fuzz-bucket/key?tagging"), ("PUT", "/fuzz-new-bucket"),
+]
+_XML_TAGS = st.sampled_from(["Tagging", "TagSet", "Tag", "Key", "Value", "VersioningConfiguration", "Status",
+                             "LifecycleConfiguration", "Rule", "Expiration", "Days", "Delete", "Object",
+                             "CORSConfiguration", "CORSRule", "AllowedMethod", "CreateBucketConfiguration",
+                             "LocationConstraint", "Filter", "Prefix", "ID"])
+
+
+def _xml_docs() -> st.SearchStrategy:
+    leaf = st.tuples(_XML_TAGS, st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)).map(
+        lambda t: f"<{t[0]}>{t[1].replace('&', '').replace('<', '')}</{t[0]}>")
+    return st.recursive(leaf, lambda inner: st.tuples(_XML_TAGS, st.lists(inner, max_size=4)).map(
+        lambda t: f"<{t[0]}>{''.join(t[1])}</{t[0]}>"), max_leaves=10).map(str.encode)
+
+
+def test_s3_configuration_bodies_never_answer_5xx(cloud: LocalCloud) -> None:
+    client(cloud, "s3").create_bucket(Bucket="fuzz-bucket")
+    client(cloud, "s3").put_object(Bucket="fuzz-bucket", Key="key", Body=b"k")
+
+    @FUZZ
+    @given(target=st.sampled_from(S3_TARGETS),
+           body=st.one_of(st.binary(max_size=300), _xml_docs(), bodies(["Version", "Statement", "Effect"])))
+    def check(target: tuple[str, str], body: bytes) -> None:
+        method, path = target
+        status, _, resp = send(cloud, method, path, body, {"Authorization": auth("s3")})
+        assert status < 500, (status, resp[:2000])
+        if status >= 400:
+            assert b"<Code>" in resp and b"<Message>" in resp, resp[:2000]
+            assert not _PYTHON_ERROR.search(resp.decode(errors="replace")), resp[:2000]
+        health_status, _, _ = send(cloud, "GET", HEALTH_PATH, b"", {})
+        assert health_status == 200
+
+    check()

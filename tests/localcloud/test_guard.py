@@ -330,3 +330,42 @@ def test_kinesis_put_records_is_limited_on_its_decoded_data_plus_keys(cloud: Loc
     shard = kinesis.list_shards(StreamName="guard-size")["Shards"][0]["ShardId"]
     it = kinesis.get_shard_iterator(StreamName="guard-size", ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     assert len(kinesis.get_records(ShardIterator=it["ShardIterator"])["Records"]) == 5
+
+
+def test_s3_configuration_bodies_need_their_documents_root_and_a_body(cloud: LocalCloud) -> None:
+    s3 = boto3.client("s3", endpoint_url=cloud.url, region_name=REGION)
+    s3.create_bucket(Bucket="guard-root")
+    status, _, resp = request(cloud, "PUT", "/guard-root?versioning", b"<Tagging/>", {"Authorization": auth("s3")})
+    assert status == 400 and b"<Code>MalformedXML</Code>" in resp
+    status, _, resp = request(cloud, "PUT", "/guard-root?tagging", b"", {"Authorization": auth("s3")})
+    assert status == 400 and b"<Code>MissingRequestBodyError</Code>" in resp
+    status, _, resp = request(cloud, "PUT", "/guard-root?acl", b"", {"Authorization": auth("s3"), "x-amz-acl": "private"})
+    assert status == 200, resp  # a canned ACL needs no body
+    body = (b'<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet><Tag><Key>k</Key>'
+            b"<Value>v</Value></Tag></TagSet></Tagging>")
+    status, _, resp = request(cloud, "PUT", "/guard-root?tagging", body, {"Authorization": auth("s3")})
+    assert status in (200, 204), resp
+    assert s3.get_bucket_tagging(Bucket="guard-root")["TagSet"] == [{"Key": "k", "Value": "v"}]
+
+
+@pytest.mark.parametrize("path", ["//moto-api/reset", "/MOTO-API/reset", "/./moto-api/reset", "/moto-api%2Freset"])
+def test_no_spelling_of_the_moto_api_path_reaches_it_and_none_is_a_500(cloud: LocalCloud, table: str, path: str) -> None:
+    status, _, body = request(cloud, "POST", path)
+    assert status in (403, 404), body
+    assert json.loads(body)["__type"] in ("NotFound", "MissingAuthenticationToken")
+    ddb = boto3.client("dynamodb", endpoint_url=cloud.url, region_name=REGION)
+    assert table in ddb.list_tables()["TableNames"]
+
+
+def test_the_sdk_gets_the_size_error_for_a_batch_over_16_mb(cloud: LocalCloud, table: str) -> None:
+    from botocore.config import Config
+
+    ddb = boto3.client("dynamodb", endpoint_url=cloud.url, region_name=REGION,
+                       config=Config(retries={"max_attempts": 1}))
+    big = "x" * (700 * 1024)
+    with pytest.raises(ClientError) as exc:
+        ddb.batch_write_item(RequestItems={table: [
+            {"PutRequest": {"Item": {"id": {"S": str(i)}, "v": {"S": big}}}} for i in range(25)]})
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+    assert "16 MB" in exc.value.response["Error"]["Message"]
+    assert ddb.scan(TableName=table)["Count"] == 0

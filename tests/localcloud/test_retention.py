@@ -215,3 +215,44 @@ def test_s3_object_bodies_live_in_files_under_the_data_dir(tmp_path: Path) -> No
         reset_moto()
     gc.collect()
     assert list(bodies.glob("body-*")) == []  # a reset cloud leaves no bodies behind
+
+
+def test_cloudwatch_points_older_than_3_hours_roll_up_into_minutes_with_the_same_statistics(
+        cloud: LocalCloud) -> None:
+    import datetime as dt
+
+    cloudwatch = _client(cloud, "cloudwatch")
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    old_minute = (now - dt.timedelta(hours=4)).replace(second=0)
+    dims = [{"Name": "StreamName", "Value": "ret-cw"}]
+    points = [(old_minute + dt.timedelta(seconds=s), v) for s, v in ((1, 4.0), (20, 1.0), (59, 10.0))]
+    points += [(old_minute + dt.timedelta(minutes=1, seconds=5), 7.0)]  # the next minute
+    recent = now - dt.timedelta(minutes=5)
+    cloudwatch.put_metric_data(Namespace="Test/Retention", MetricData=[
+        {"MetricName": "Records", "Value": v, "Unit": "Count", "Timestamp": t, "Dimensions": dims}
+        for t, v in points] + [
+        {"MetricName": "Records", "Value": 2.0, "Unit": "Count", "Timestamp": recent, "Dimensions": dims}])
+
+    def stats(start: dt.datetime, end: dt.datetime) -> list[dict]:
+        resp = cloudwatch.get_metric_statistics(
+            Namespace="Test/Retention", MetricName="Records", Dimensions=dims, StartTime=start, EndTime=end,
+            Period=60, Statistics=["Sum", "SampleCount", "Minimum", "Maximum", "Average"])
+        return sorted(({k: v for k, v in p.items() if k != "Unit"} for p in resp["Datapoints"]),
+                      key=lambda p: p["Timestamp"])
+
+    old_window = (old_minute, old_minute + dt.timedelta(minutes=2))
+    before = stats(*old_window)
+    count_before = moto_patches.cloudwatch_point_count()
+    rolled = cloud.retention.trim_once(now=now.timestamp())["cloudwatch"]
+    assert rolled >= 4
+    assert moto_patches.cloudwatch_point_count() <= count_before - 2  # 4 points became 2 minutes
+    after = stats(*old_window)
+    values = lambda points: [{k: v for k, v in p.items() if k != "Timestamp"} for p in points]  # noqa: E731
+    assert values(after) == values(before)
+    # moto starts its periods at the first point (11:06:01); the minutes start on the minute, as on AWS.
+    assert [p["Timestamp"].second for p in after] == [0, 0]
+    assert [(p["Sum"], p["SampleCount"], p["Minimum"], p["Maximum"]) for p in stats(*old_window)] == [
+        (15.0, 3.0, 1.0, 10.0), (7.0, 1.0, 7.0, 7.0)]
+    recent_stats = stats(recent - dt.timedelta(minutes=1), recent + dt.timedelta(minutes=1))
+    assert [p["Sum"] for p in recent_stats] == [2.0]  # younger than 3 hours: untouched
+    assert cloud.retention.trim_once(now=now.timestamp())["cloudwatch"] == 0  # rolled once, not again
