@@ -22,7 +22,7 @@ def finished(at, label: str) -> None:
         no_exceptions(at)
         return any(m.value.startswith(f"{label} ") for m in [*at.success, *at.error])
 
-    wait_until(ended, f"{label} to finish", timeout=180)
+    eventually(ended, f"{label} to finish", timeout=180, interval=0.5)
 
 
 def test_error_paths_provision_and_teardown(app_env):
