@@ -12,7 +12,6 @@ the outcome appears on whatever page is open.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +32,6 @@ class BackgroundAction:
 
     label: str  # "Provisioning", "Tearing down"
     source: str  # the page it belongs to
-    started_at: float = field(default_factory=time.time)
     events: dict[tuple[str, str], Any] = field(default_factory=dict)  # (kind, name) -> latest ProgressEvent
     summary: str | None = None  # set when it succeeded
     error: str | None = None  # set when it failed
@@ -51,9 +49,6 @@ class BackgroundAction:
     def snapshot(self) -> list[Any]:
         with self._lock:
             return list(self.events.values())
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._done.wait(timeout)
 
     def run(self, work: Work, outbox: ui.Outbox, on_done: Callable[[], None]) -> None:
         """The thread's body: `work(progress)` returns the per-resource results."""

@@ -75,9 +75,8 @@ def _sidebar(config: Settings) -> None:
         result = _launch(config, str(config.localcloud_dir))
         if result.status == launcher.FAILED:
             st.error(result.message)
-            if st.button("Try again", key="main_retry_launch"):
-                _launch.clear()
-                st.rerun()
+            # A callback, like every action: the cache is cleared before the run that starts it again.
+            st.button("Try again", key="main_retry_launch", on_click=_launch.clear)
         else:
             st.caption(result.message)
 
@@ -114,9 +113,7 @@ def _banner(config: Settings) -> bool:
         "This page comes back by itself as soon as it answers again.",
         icon=":material/hourglass_top:",
     )
-    if st.button("Start the local cloud again", key="main_restart_cloud"):
-        _launch.clear()
-        st.rerun()
+    st.button("Start the local cloud again", key="main_restart_cloud", on_click=_launch.clear)
 
     @st.fragment(run_every=2)
     def wait_for_local_cloud() -> None:
