@@ -28,3 +28,14 @@ def put_log_events(account_id: str, region: str, group: str, stream: str, events
     if stream not in backend.groups[group].streams:
         backend.create_log_stream(group, stream)
     backend.put_log_events(group, stream, events)
+
+
+def athena_work_groups(account_id: str, region: str) -> Any:
+    """moto's Athena backend of one account/region (`moto.athena.models.athena_backends`).
+
+    Athena keeps its workgroups there, so moto's own Athena calls (named queries,
+    tags) see the ones our handlers create, update and delete.
+    """
+    from moto.athena.models import athena_backends
+
+    return athena_backends[account_id][region]

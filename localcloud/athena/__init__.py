@@ -5,10 +5,13 @@
 registers the query worker pool as a runner, so it stops with the cloud.
 
 Layout: sql.py (parse, police, translate), decimals.py (Trino's exact
-decimal division), planner.py (catalog, partition pruning and DDL),
-lake.py (S3 objects and their cache), engine.py (locked DuckDB),
-results.py + types.py (Athena's result shapes), models.py (executions and
-workgroups), responses.py (the JSON protocol).
+decimal division), queries.py (catalog tables, views, partition pruning),
+ddl.py (DDL and SHOW/DESCRIBE, one handler per statement kind),
+catalog.py (the Glue catalog through the service plane), lake.py (S3
+objects and their cache), engine.py (locked DuckDB), results.py + types.py
+(Athena's result shapes), errors.py (engine errors in Athena's words),
+workgroups.py, executions.py, models.py (one method per action),
+exceptions.py (Athena's error codes), responses.py (the JSON protocol).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def install(cloud: LocalCloud) -> None:
-    backend = AthenaBackend(cloud)
+    backend = AthenaBackend(cloud.plane, cloud.data_dir)
     for action, handler in handlers(backend).items():
         cloud.router.action("athena", action)(handler)
     cloud.runners.append(backend)

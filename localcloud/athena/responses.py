@@ -60,14 +60,14 @@ def handlers(backend: AthenaBackend) -> dict[str, Handler]:
         return _ok({"QueryExecutionId": execution_id})
 
     def get_query_execution(request: AwsRequest) -> AwsResponse:
-        execution = backend.get(_required(_body(request), "QueryExecutionId"))
+        execution = backend.get_query_execution(_required(_body(request), "QueryExecutionId"))
         return _ok({"QueryExecution": execution.describe()})
 
     def batch_get_query_execution(request: AwsRequest) -> AwsResponse:
         found, missing = [], []
         for execution_id in _required(_body(request), "QueryExecutionIds"):
             try:
-                found.append(backend.get(execution_id).describe())
+                found.append(backend.get_query_execution(execution_id).describe())
             except InvalidRequestException as exc:
                 missing.append({"QueryExecutionId": execution_id, "ErrorCode": "INVALID_INPUT",
                                 "ErrorMessage": exc.message})

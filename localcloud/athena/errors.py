@@ -1,0 +1,55 @@
+"""DuckDB's errors in Athena's words: which Trino error code, what message, where in the query.
+
+Pure: a DuckDB exception and the query text in, a `QueryFailed` out. The
+engine's own wording never reaches the user; what cannot be classified is
+reported as GENERIC_USER_ERROR with the first line only.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from localcloud.athena import sql as athena_sql
+from localcloud.athena.exceptions import QueryFailed
+
+_COLUMN = re.compile(r'Referenced column "?([^"!]+?)"? not found', re.I)
+_FUNCTION = re.compile(r"(?:Scalar|Aggregate|Table) Function with name \"?(\w+)\"? does not exist", re.I)
+_NO_MATCH = re.compile(r"No function matches the given name and argument types '([^']+)'", re.I)
+
+
+def engine_error(exc: Exception, text: str) -> QueryFailed:
+    """A DuckDB error raised while running the query `text` -> the QueryFailed Athena would report."""
+    message = str(exc).strip().splitlines()[0]
+    m = _COLUMN.search(message)
+    if m:
+        name = m.group(1).split(".")[-1]
+        line, col = find_identifier(text, name)
+        return QueryFailed("COLUMN_NOT_FOUND", f"Column '{name}' cannot be resolved or requester is not "
+                           "authorized to access requested resources", line, col)
+    if "must appear in the GROUP BY clause" in message:
+        return QueryFailed("EXPRESSION_NOT_AGGREGATE", message.split(":", 1)[-1].strip())
+    m = _FUNCTION.search(message)
+    if m:
+        return QueryFailed("NOT_SUPPORTED", f"Function '{m.group(1)}' (as translated for DuckDB) is not supported "
+                           "by the local Athena engine")
+    m = _NO_MATCH.search(message)
+    if m:
+        return QueryFailed("TYPE_MISMATCH", f"Unexpected parameters for function {m.group(1)}")
+    if isinstance(exc, duckdb.PermissionException):
+        return QueryFailed("ACCESS_DENIED", "Access Denied: queries may read only tables of the data catalog")
+    if isinstance(exc, (duckdb.ConversionException, duckdb.OutOfRangeException)):
+        return QueryFailed("INVALID_CAST_ARGUMENT", message.split(":", 1)[-1].strip())
+    if isinstance(exc, duckdb.ParserException):
+        return QueryFailed("NOT_SUPPORTED", f"the local Athena engine could not run this query: {message}")
+    return QueryFailed("GENERIC_USER_ERROR" if not isinstance(exc, duckdb.InternalException) else
+                       "GENERIC_INTERNAL_ERROR", message)
+
+
+def find_identifier(text: str, name: str) -> tuple[int | None, int | None]:
+    """Where `name` first appears as an identifier in `text` (Athena's 1-based line, column)."""
+    m = re.search(rf'(?<![\w"]){re.escape(name)}(?![\w"])|"{re.escape(name)}"', text, re.I)
+    if not m:
+        return None, None
+    return athena_sql.position(text, m.start())
