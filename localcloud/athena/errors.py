@@ -17,11 +17,39 @@ from localcloud.athena.exceptions import QueryFailed
 _COLUMN = re.compile(r'Referenced column "?([^"!]+?)"? not found', re.I)
 _FUNCTION = re.compile(r"(?:Scalar|Aggregate|Table) Function with name \"?(\w+)\"? does not exist", re.I)
 _NO_MATCH = re.compile(r"No function matches the given name and argument types '([^']+)'", re.I)
+# Raised by our own translations through DuckDB's error(): `ATHENA:<Trino code>:<message>`.
+_OURS = re.compile(r"ATHENA:([A-Z_]+):(.*)$")
+_DIVISION_BY_ZERO = re.compile(r"Division by zero in expression \((.*?)\)\. ")
+_OVERFLOW = re.compile(r"Overflow in (addition|subtraction|multiplication) of (INT\d+|[A-Z]+) \((.*)\)")
+_MARKED_CAST = re.compile("Could not convert string '(.*)\u2400' to (INT\\d+)")
+_TRINO_INTEGER = {"INT8": "tinyint", "INT16": "smallint", "INT32": "integer", "INT64": "bigint"}
+
+
+def athena_error(code: str, message: str) -> str:
+    """The text of DuckDB's error() that engine_error turns back into QueryFailed(code, message)."""
+    return f"ATHENA:{code}:{message}"
 
 
 def engine_error(exc: Exception, text: str) -> QueryFailed:
     """A DuckDB error raised while running the query `text` -> the QueryFailed Athena would report."""
     message = str(exc).strip().splitlines()[0]
+    m = _OURS.search(message)
+    if m:
+        return QueryFailed(m.group(1), m.group(2))
+    m = _DIVISION_BY_ZERO.search(message)
+    if m:
+        if "." in m.group(1):  # a double: Trino answers Infinity or NaN, which DuckDB will not give
+            return QueryFailed("NOT_SUPPORTED", "Division of a double by zero is not supported by the local "
+                               "Athena engine")
+        return QueryFailed("DIVISION_BY_ZERO", "Division by zero")
+    m = _MARKED_CAST.search(message)
+    if m:  # typed.py's check of CAST(varchar AS integer)
+        return QueryFailed("INVALID_CAST_ARGUMENT", f"Cannot cast '{m.group(1)}' to "
+                           f"{_TRINO_INTEGER.get(m.group(2), m.group(2)).upper().replace('INTEGER', 'INT')}")
+    m = _OVERFLOW.search(message)
+    if m:
+        kind = _TRINO_INTEGER.get(m.group(2), m.group(2).lower())
+        return QueryFailed("NUMERIC_VALUE_OUT_OF_RANGE", f"{kind} {m.group(1)} overflow: {m.group(3)}")
     m = _COLUMN.search(message)
     if m:
         name = m.group(1).split(".")[-1]

@@ -19,6 +19,7 @@ from localcloud.athena.decimals import exact_decimal_division, schema_of
 from localcloud.athena.engine import duckdb_type
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.lake import Lake, TableSource
+from localcloud.athena.typed import trino_typed_semantics
 
 DEFAULT_CATALOG = "awsdatacatalog"
 _MAX_VIEW_DEPTH = 16
@@ -49,7 +50,9 @@ class QueryPlanner:
         sources: dict[str, TableSource] = {}
         tree = name_unnamed_columns(statement.tree.copy())
         tree = self._resolve(tree, statement.text, database, sources, snapshot_name, depth=0)
-        tree = exact_decimal_division(tree, schema_of(list(sources.values()), snapshot_name, duckdb_type))
+        schema = schema_of(list(sources.values()), snapshot_name, duckdb_type)
+        tree = trino_typed_semantics(tree, schema)
+        tree = exact_decimal_division(tree, schema)
         return QueryPlan(tree.sql(dialect=athena_sql.WRITE_DIALECT), list(sources.values()))
 
     def _resolve(self, tree: exp.Expression, text: str, database: str, sources: dict[str, TableSource],

@@ -23,6 +23,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from localcloud.athena.exceptions import QueryFailed
+from localcloud.athena.functions import ANSWERED, CONSTRUCTS, is_trino_function, trino_name
 
 READ_DIALECT = "athena"
 WRITE_DIALECT = "duckdb"
@@ -294,13 +295,17 @@ def police(tree: exp.Expression, text: str) -> None:
             if name in DENIED_FUNCTIONS or type(node).__name__.lower().startswith("read"):
                 raise QueryFailed("ACCESS_DENIED", f"Access Denied: Cannot execute function {name}: it reaches "
                                   "files, the network or the engine", *node_position(node, text))
-            if isinstance(node, exp.Anonymous):
-                if name in NOT_SUPPORTED_FUNCTIONS:
-                    raise QueryFailed("NOT_SUPPORTED", f"{NOT_SUPPORTED_FUNCTIONS[name]} is not supported by "
-                                      "the local Athena engine", *node_position(node, text))
-                if name not in PASSTHROUGH_FUNCTIONS and name not in _TRANSLATED:
-                    raise QueryFailed("FUNCTION_NOT_FOUND", f"Function '{name}' not registered",
-                                      *node_position(node, text))
+            if name in NOT_SUPPORTED_FUNCTIONS:
+                raise QueryFailed("NOT_SUPPORTED", f"{NOT_SUPPORTED_FUNCTIONS[name]} is not supported by "
+                                  "the local Athena engine", *node_position(node, text))
+            trino = trino_name(node)
+            if trino is None or trino in CONSTRUCTS or trino in ANSWERED:
+                continue
+            if is_trino_function(trino):
+                raise QueryFailed("NOT_SUPPORTED", f"Function '{trino}' is not supported by the local Athena "
+                                  "engine", *node_position(node, text))
+            raise QueryFailed("FUNCTION_NOT_FOUND", f"Function '{trino}' not registered",
+                              *node_position(node, text))
 
 
 def _function_name(node: exp.Func) -> str:
@@ -399,10 +404,88 @@ def _is_date(node: exp.Expression) -> bool:
     return annotated.type is not None and annotated.type.this == exp.DataType.Type.DATE
 
 
+def _call(name: str, *args: exp.Expression) -> exp.Anonymous:
+    """A DuckDB function call by name (Anonymous, so no later rewrite touches it)."""
+    return exp.Anonymous(this=name, expressions=[a.copy() for a in args])
+
+
+def refuse_at_run_time(code: str, message: str) -> exp.Expression:
+    """DuckDB's error(), which errors.engine_error reads back as QueryFailed(code, message)."""
+    from localcloud.athena.errors import athena_error
+
+    return _call("error", exp.Literal.string(athena_error(code, message)))
+
+
+def _json_extract_scalar(node: exp.JSONExtractScalar) -> exp.Expression:
+    # Trino: NULL unless the path names a scalar (DuckDB's ->> gives an object's or array's text).
+    found = _call("json_extract", node.this, node.expression)
+    return exp.Case(ifs=[exp.If(this=exp.In(this=_call("json_type", found),
+                                            expressions=[exp.Literal.string("OBJECT"), exp.Literal.string("ARRAY")]),
+                                true=exp.Null())],
+                    default=_call("json_extract_string", node.this, node.expression))
+
+
+def _regexp_extract(node: exp.RegexpExtract) -> exp.Expression:
+    # Trino: NULL when the pattern does not match (DuckDB gives '').
+    group = node.args.get("group")
+    extracted = _call("regexp_extract", node.this, node.expression, *([group] if group is not None else []))
+    return exp.Case(ifs=[exp.If(this=_call("regexp_matches", node.this, node.expression), true=extracted)])
+
+
+def _regexp_replace(node: exp.RegexpReplace, text: str) -> exp.Expression:
+    # Trino replaces every match and writes groups as $1; RE2 (DuckDB) writes them as \1.
+    replacement = node.args.get("replacement")
+    if replacement is None:
+        replacement = exp.Literal.string("")
+    literal = _literal(replacement)
+    if literal is None or "\\" in literal or "${" in literal:
+        raise _unsupported(node, text, "regexp_replace with this replacement")
+    duck = re.sub(r"\$(\d)", r"\\\1", literal)
+    return _call("regexp_replace", node.this, node.expression, exp.Literal.string(duck), exp.Literal.string("g"))
+
+
+# An ISO 8601 value whose time carries an offset, and one whose offset is UTC (+00, +00:00, +0000).
+_OFFSET = r"T.*[+-][0-9]{2}(:?[0-9]{2})?$"
+_UTC_OFFSET = r"T.*[+-]00(:?00)?$"
+
+
+def _from_iso8601_timestamp(node: exp.FromISO8601Timestamp) -> exp.Expression:
+    # Trino keeps the value's own zone (hour() of 12:00+05:30 is 12); DuckDB keeps only the instant.
+    # UTC values are answered; others are refused rather than answered in UTC.
+    parsed = exp.Cast(this=node.this.copy(), to=exp.DataType.build("TIMESTAMPTZ"))
+    guard = exp.and_(_call("regexp_matches", node.this, exp.Literal.string(_OFFSET)),
+                     exp.not_(_call("regexp_matches", node.this, exp.Literal.string(_UTC_OFFSET))))
+    return exp.Case(ifs=[exp.If(this=guard, true=exp.Cast(
+        this=refuse_at_run_time("NOT_SUPPORTED", "from_iso8601_timestamp of a value with a time zone other "
+                                "than UTC is not supported by the local Athena engine"),
+        to=exp.DataType.build("TIMESTAMPTZ")))], default=parsed)
+
+
 def translate(tree: exp.Expression, text: str) -> exp.Expression:
     """Rewrite what sqlglot would translate wrongly; raise NOT_SUPPORTED for what we cannot."""
 
     def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.JSONExtractScalar):
+            return _json_extract_scalar(node)
+        if isinstance(node, exp.RegexpExtract):
+            return _regexp_extract(node)
+        if isinstance(node, exp.RegexpReplace):
+            return _regexp_replace(node, text)
+        if isinstance(node, exp.FromISO8601Timestamp):
+            return _from_iso8601_timestamp(node)
+        if isinstance(node, exp.GenerateSeries) and node.args.get("step") is None and node.args.get("end") is not None:
+            # Trino's sequence(start, stop) counts down when stop < start (DuckDB's would be empty).
+            start, end = node.args["start"], node.args["end"]
+            node = node.copy()
+            node.set("step", exp.Case(ifs=[exp.If(this=exp.LTE(this=start.copy(), expression=end.copy()),
+                                                  true=exp.Literal.number(1))], default=exp.Literal.number(-1)))
+            return node
+        if isinstance(node, exp.SplitPart) and node.args.get("part_index") is not None:
+            # Trino: NULL when the index is past the last field (DuckDB gives '').
+            value, delimiter, index = node.this, node.args["delimiter"], node.args["part_index"]
+            fields = _call("len", _call("string_split", value, delimiter))
+            return exp.Case(ifs=[exp.If(this=exp.GT(this=index.copy(), expression=fields), true=exp.Null())],
+                            default=_call("split_part", value, delimiter, index))
         if isinstance(node, exp.Anonymous) and str(node.this).lower() == "format_datetime":
             return _format_datetime(node, text)
         if isinstance(node, exp.ParseDatetime):
