@@ -30,7 +30,7 @@ def put_log_events(account_id: str, region: str, group: str, stream: str, events
     backend.put_log_events(group, stream, events)
 
 
-def athena_work_groups(account_id: str, region: str) -> Any:
+def athena_backend(account_id: str, region: str) -> Any:
     """moto's Athena backend of one account/region (`moto.athena.models.athena_backends`).
 
     Athena keeps its workgroups there, so moto's own Athena calls (named queries,

@@ -1,7 +1,8 @@
 """Athena on DuckDB: the query API, served by the local cloud, over the lake in the emulated S3.
 
-`install(cloud)` routes Athena's query and workgroup actions to our handlers
-(everything else — named queries, data catalogs, tags — stays with moto) and
+`install(cloud)` routes Athena's query, workgroup and catalog-metadata actions
+to our handlers (everything else — named queries, CreateDataCatalog, tags —
+stays with moto) and
 registers the query worker pool as a runner, so it stops with the cloud.
 
 Layout: sql.py (parse, police, translate), decimals.py (Trino's exact
@@ -10,7 +11,7 @@ ddl.py (DDL and SHOW/DESCRIBE, one handler per statement kind),
 catalog.py (the Glue catalog through the service plane), lake.py (S3
 objects and their cache), engine.py (locked DuckDB), results.py + types.py
 (Athena's result shapes), errors.py (engine errors in Athena's words),
-workgroups.py, executions.py, models.py (one method per action),
+workgroups.py, executions.py, metadata.py (catalog actions from Glue), models.py (one method per action),
 exceptions.py (Athena's error codes), responses.py (the JSON protocol).
 """
 

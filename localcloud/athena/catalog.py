@@ -39,6 +39,12 @@ class GlueCatalog:
             names.extend(db["Name"] for db in page["DatabaseList"])
         return names
 
+    def list_database_details(self) -> list[dict[str, Any]]:
+        databases: list[dict[str, Any]] = []
+        for page in self.glue.get_paginator("get_databases").paginate():
+            databases.extend(page["DatabaseList"])
+        return databases
+
     def get_table(self, database: str, name: str) -> dict[str, Any] | None:
         try:
             return self.glue.get_table(DatabaseName=database, Name=name)["Table"]

@@ -15,6 +15,7 @@ from typing import Any
 
 from localcloud.athena.engine import Engine
 from localcloud.athena.executions import Executions, QueryExecution
+from localcloud.athena.metadata import CatalogMetadata
 from localcloud.athena.workgroups import WorkGroups
 from localcloud.plane import ServicePlane
 
@@ -29,6 +30,7 @@ class AthenaBackend:
         self.cache_dir = Path(data_dir) / "athena" / "cache"
         self.workgroups = WorkGroups()
         self.executions = Executions(plane, self.cache_dir, self.workgroups)
+        self.metadata = CatalogMetadata(plane)
 
     # -- lifecycle (runner protocol) -----------------------------------------------
     def start(self) -> None:
@@ -83,3 +85,24 @@ class AthenaBackend:
 
     def get_query_results(self, execution_id: str, max_results: int | None, token: str | None) -> dict[str, Any]:
         return self.executions.get_query_results(execution_id, max_results, token)
+
+    # -- the catalog (from Glue) ----------------------------------------------------------
+    def list_data_catalogs(self, account_id: str, region: str) -> list[dict[str, Any]]:
+        return self.metadata.list_data_catalogs(account_id, region)
+
+    def get_data_catalog(self, account_id: str, region: str, name: str) -> dict[str, Any]:
+        return self.metadata.get_data_catalog(account_id, region, name)
+
+    def list_databases(self, region: str, catalog_name: str | None) -> list[dict[str, Any]]:
+        return self.metadata.list_databases(region, catalog_name)
+
+    def get_database(self, region: str, catalog_name: str | None, name: str) -> dict[str, Any]:
+        return self.metadata.get_database(region, catalog_name, name)
+
+    def list_table_metadata(self, region: str, catalog_name: str | None, database: str,
+                            expression: str | None) -> list[dict[str, Any]]:
+        return self.metadata.list_table_metadata(region, catalog_name, database, expression)
+
+    def get_table_metadata(self, region: str, catalog_name: str | None, database: str,
+                           table: str) -> dict[str, Any]:
+        return self.metadata.get_table_metadata(region, catalog_name, database, table)

@@ -41,6 +41,8 @@ def _page(items: list[Any], body: dict[str, Any], limit_default: int = 50) -> tu
         except Exception:
             raise InvalidRequestException("NextToken is invalid") from None
     limit = int(body.get("MaxResults") or limit_default)
+    if limit < 1:
+        raise InvalidRequestException("MaxResults must be at least 1")
     chunk = items[start:start + limit]
     token = None
     if start + limit < len(items):
@@ -112,7 +114,46 @@ def handlers(backend: AthenaBackend) -> dict[str, Handler]:
         backend.delete_work_group(request.account_id, request.region, _required(_body(request), "WorkGroup"))
         return _ok()
 
+    def list_data_catalogs(request: AwsRequest) -> AwsResponse:
+        body = _body(request)
+        items, token = _page(backend.list_data_catalogs(request.account_id, request.region), body)
+        return _ok({"DataCatalogsSummary": items, **({"NextToken": token} if token else {})})
+
+    def get_data_catalog(request: AwsRequest) -> AwsResponse:
+        name = _required(_body(request), "Name")
+        return _ok({"DataCatalog": backend.get_data_catalog(request.account_id, request.region, name)})
+
+    def list_databases(request: AwsRequest) -> AwsResponse:
+        body = _body(request)
+        items, token = _page(backend.list_databases(request.region, _required(body, "CatalogName")), body)
+        return _ok({"DatabaseList": items, **({"NextToken": token} if token else {})})
+
+    def get_database(request: AwsRequest) -> AwsResponse:
+        body = _body(request)
+        database = backend.get_database(request.region, _required(body, "CatalogName"),
+                                        _required(body, "DatabaseName"))
+        return _ok({"Database": database})
+
+    def list_table_metadata(request: AwsRequest) -> AwsResponse:
+        body = _body(request)
+        tables = backend.list_table_metadata(request.region, _required(body, "CatalogName"),
+                                             _required(body, "DatabaseName"), body.get("Expression"))
+        items, token = _page(tables, body)
+        return _ok({"TableMetadataList": items, **({"NextToken": token} if token else {})})
+
+    def get_table_metadata(request: AwsRequest) -> AwsResponse:
+        body = _body(request)
+        table = backend.get_table_metadata(request.region, _required(body, "CatalogName"),
+                                           _required(body, "DatabaseName"), _required(body, "TableName"))
+        return _ok({"TableMetadata": table})
+
     return {
+        "ListDataCatalogs": list_data_catalogs,
+        "GetDataCatalog": get_data_catalog,
+        "ListDatabases": list_databases,
+        "GetDatabase": get_database,
+        "ListTableMetadata": list_table_metadata,
+        "GetTableMetadata": get_table_metadata,
         "StartQueryExecution": start_query_execution,
         "GetQueryExecution": get_query_execution,
         "BatchGetQueryExecution": batch_get_query_execution,
