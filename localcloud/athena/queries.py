@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from localcloud.athena import information_schema
 from localcloud.athena import sql as athena_sql
 from localcloud.athena.catalog import GlueCatalog, decode_presto_view, is_view
 from localcloud.athena.decimals import exact_decimal_division, schema_of
@@ -69,12 +70,18 @@ class QueryPlanner:
             name = table.name.lower()
             if catalog_name != DEFAULT_CATALOG:
                 raise QueryFailed("CATALOG_NOT_FOUND", f"Catalog '{catalog_name}' does not exist", line, col)
+            alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
+            if db == information_schema.SCHEMA:
+                if name not in information_schema.COLUMNS:
+                    raise QueryFailed("TABLE_NOT_FOUND", f"Table '{catalog_name}.{db}.{name}' does not exist",
+                                      line, col)
+                replacements[id(table)] = information_schema.relation(self.catalog, name, alias)
+                continue
             glue_table = self.catalog.get_table(db, name)
             if glue_table is None:
                 if self.catalog.get_database(db) is None:
                     raise QueryFailed("SCHEMA_NOT_FOUND", f"Schema '{db}' does not exist", line, col)
                 raise QueryFailed("TABLE_NOT_FOUND", f"Table '{catalog_name}.{db}.{name}' does not exist", line, col)
-            alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
             if is_view(glue_table):
                 try:
                     view = decode_presto_view(glue_table.get("ViewOriginalText") or "")

@@ -116,3 +116,31 @@ def test_pyathena_metadata_calls(cloud: Any) -> None:
     assert [c.name for c in table.partition_keys] == ["dt"]
     assert {t.name for t in cursor.list_table_metadata(catalog_name="AwsDataCatalog", schema_name=DB)} == \
         {"orders", "order_changes", "products"}
+
+
+def query(athena: Any, sql: str) -> list[list[str | None]]:
+    import time
+
+    qid = athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": DB},
+                                       ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/results/"})["QueryExecutionId"]
+    for _ in range(600):
+        status = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
+        if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            break
+        time.sleep(0.05)
+    assert status["State"] == "SUCCEEDED", status
+    rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"][1:]
+    return [[d.get("VarCharValue") for d in r["Data"]] for r in rows]
+
+
+def test_information_schema_tables_columns_and_schemata(athena: Any) -> None:
+    assert query(athena, f"SELECT table_name, table_type FROM information_schema.tables "
+                         f"WHERE table_schema = '{DB}' ORDER BY table_name") == \
+        [["order_changes", "BASE TABLE"], ["orders", "BASE TABLE"], ["products", "BASE TABLE"]]
+    assert query(athena, "SELECT column_name, ordinal_position, data_type FROM information_schema.columns "
+                         f"WHERE table_schema = '{DB}' AND table_name = 'orders' ORDER BY ordinal_position") == \
+        [["orderid", "1", "varchar"], ["price", "2", "decimal(10,2)"], ["dt", "3", "varchar"]]
+    schemata = query(athena, "SELECT schema_name FROM information_schema.schemata")
+    assert [DB] in schemata and ["information_schema"] in schemata
+    assert query(athena, "SELECT count(*) FROM information_schema.columns c WHERE c.table_schema = 'other_db'") \
+        == [["0"]]
