@@ -28,6 +28,7 @@ from localcloud.athena.engine import Engine, interrupt
 from localcloud.athena.errors import engine_error
 from localcloud.athena.exceptions import USER, InvalidRequestException, QueryCancelled, QueryFailed
 from localcloud.athena.lake import Lake
+from localcloud.athena.parameters import bind
 from localcloud.athena.queries import QueryPlan, QueryPlanner
 from localcloud.athena.results import ResultSet
 from localcloud.athena.workgroups import WorkGroups, output_location
@@ -65,6 +66,7 @@ class QueryExecution:
     result: ResultSet | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     cursor: Any = None
+    parameters: list[str] | None = None
 
     def describe(self) -> dict[str, Any]:
         status: dict[str, Any] = {"State": self.state, "SubmissionDateTime": self.submitted}
@@ -105,6 +107,8 @@ class QueryExecution:
             "WorkGroup": self.workgroup,
             "EngineVersion": {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"},
         }
+        if self.parameters:
+            out["ExecutionParameters"] = list(self.parameters)
         return out
 
 
@@ -173,7 +177,8 @@ class Executions:
 
     # -- the API ---------------------------------------------------------------
     def start_query_execution(self, account_id: str, region: str, query: str, context: dict[str, Any],
-                              result_config: dict[str, Any], workgroup_name: str | None) -> str:
+                              result_config: dict[str, Any], workgroup_name: str | None,
+                              parameters: list[str] | None = None) -> str:
         if not query or not query.strip():
             raise InvalidRequestException("QueryString must not be empty")
         if len(query.encode()) > MAX_QUERY_BYTES:
@@ -201,6 +206,7 @@ class Executions:
             region=region,
             statement_type=statement_type,
             substatement_type=substatement,
+            parameters=list(parameters) if parameters else None,
         )
         cutoff = wg_config.get("BytesScannedCutoffPerQuery")
         with self._lock:
@@ -312,7 +318,7 @@ class Executions:
             cursor.close()
 
     def _execute(self, execution: QueryExecution, cutoff: int | None) -> ResultSet:
-        statement = athena_sql.parse(execution.query)
+        statement = athena_sql.parse(bind(execution.query, execution.parameters))
         planner = self._planner(execution)
         if execution.catalog.lower() != "awsdatacatalog":
             raise QueryFailed("CATALOG_NOT_FOUND", f"Catalog '{execution.catalog.lower()}' does not exist")

@@ -70,9 +70,10 @@ class AthenaBackend:
 
     # -- query executions ---------------------------------------------------------------
     def start_query_execution(self, account_id: str, region: str, query: str, context: dict[str, Any],
-                              result_config: dict[str, Any], workgroup_name: str | None) -> str:
+                              result_config: dict[str, Any], workgroup_name: str | None,
+                              parameters: list[str] | None = None) -> str:
         return self.executions.start_query_execution(account_id, region, query, context, result_config,
-                                                     workgroup_name)
+                                                     workgroup_name, parameters)
 
     def get_query_execution(self, execution_id: str) -> QueryExecution:
         return self.executions.get(execution_id)

@@ -58,6 +58,7 @@ def handlers(backend: AthenaBackend) -> dict[str, Handler]:
         execution_id = backend.start_query_execution(
             request.account_id, request.region, _required(body, "QueryString"),
             body.get("QueryExecutionContext") or {}, body.get("ResultConfiguration") or {}, body.get("WorkGroup"),
+            body.get("ExecutionParameters"),
         )
         return _ok({"QueryExecutionId": execution_id})
 

@@ -144,3 +144,27 @@ def test_information_schema_tables_columns_and_schemata(athena: Any) -> None:
     assert [DB] in schemata and ["information_schema"] in schemata
     assert query(athena, "SELECT count(*) FROM information_schema.columns c WHERE c.table_schema = 'other_db'") \
         == [["0"]]
+
+
+def test_execution_parameters_fill_question_marks(athena: Any) -> None:
+    import time
+
+    def run(sql: str, parameters: list[str] | None) -> dict[str, Any]:
+        kw = {"ExecutionParameters": parameters} if parameters else {}
+        qid = athena.start_query_execution(QueryString=sql, ResultConfiguration={
+            "OutputLocation": f"s3://{BUCKET}/results/"}, **kw)["QueryExecutionId"]
+        for _ in range(600):
+            execution = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+            if execution["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                return execution
+            time.sleep(0.05)
+        raise AssertionError("did not finish")
+
+    done = run("SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+               [f"'{DB}'", "'orders'"])
+    assert done["Status"]["State"] == "SUCCEEDED" and done["ExecutionParameters"] == [f"'{DB}'", "'orders'"]
+    rows = athena.get_query_results(QueryExecutionId=done["QueryExecutionId"])["ResultSet"]["Rows"]
+    assert [r["Data"][0]["VarCharValue"] for r in rows] == ["table_name", "orders"]
+    failed = run("SELECT ?", None)
+    assert failed["Status"]["StateChangeReason"] == \
+        "INVALID_PARAMETER_USAGE: Incorrect number of parameters: expected 1 but found 0"

@@ -119,3 +119,20 @@ def test_view_body_is_taken_as_written() -> None:
 def test_unnamed_columns_are_named_by_position() -> None:
     tree = name_unnamed_columns(sqlglot.parse_one("SELECT a, 1 + 1, b AS c, count(*) FROM t", read="athena"))
     assert [p.alias_or_name for p in tree.expressions] == ["a", "_col1", "c", "_col3"]
+
+
+# -- execution parameters ----------------------------------------------------------------
+def test_parameters_bind_positionally_outside_literals_and_comments() -> None:
+    from localcloud.athena.parameters import bind
+
+    text = "SELECT ?, '?', \"a?\" -- ?\n, ? /* ? */"
+    assert bind(text, ["1", "'x'"]) == "SELECT 1, '?', \"a?\" -- ?\n, 'x' /* ? */"
+    assert bind("SELECT 'it''s ?', ?", ["2"]) == "SELECT 'it''s ?', 2"
+
+
+def test_parameter_count_must_match() -> None:
+    from localcloud.athena.parameters import bind
+
+    with pytest.raises(QueryFailed, match="INVALID_PARAMETER_USAGE: Incorrect number of parameters: expected 1 "
+                                          "but found 0"):
+        bind("SELECT ?", None)
