@@ -18,7 +18,7 @@ _COLUMN = re.compile(r'Referenced column "?([^"!]+?)"? not found', re.I)
 _FUNCTION = re.compile(r"(?:Scalar|Aggregate|Table) Function with name \"?(\w+)\"? does not exist", re.I)
 _NO_MATCH = re.compile(r"No function matches the given name and argument types '([^']+)'", re.I)
 # Raised by our own translations through DuckDB's error(): `ATHENA:<Trino code>:<message>`.
-_OURS = re.compile(r"ATHENA:([A-Z_]+):(.*)$")
+_OURS = re.compile("ATHENA:([A-Z_]+):(.*?)(?:\u2400.*)?$")
 _DIVISION_BY_ZERO = re.compile(r"Division by zero in expression \((.*?)\)\. ")
 _OVERFLOW = re.compile(r"Overflow in (addition|subtraction|multiplication) of (INT\d+|[A-Z]+) \((.*)\)")
 _MARKED_CAST = re.compile("Could not convert string '(.*)\u2400' to (INT\\d+)")

@@ -416,6 +416,19 @@ def refuse_at_run_time(code: str, message: str) -> exp.Expression:
     return _call("error", exp.Literal.string(athena_error(code, message)))
 
 
+def fail_at_run_time(code: str, message: str, value_type: str = "VARCHAR") -> exp.Expression:
+    """A failure Trino raises at run time (INVALID_FUNCTION_ARGUMENT, …), as a DuckDB cast that fails.
+
+    A failed cast, unlike error(), is caught by TRY(), exactly as Trino's try() catches these
+    errors; errors.engine_error reads the marked text back as QueryFailed(code, message).
+    """
+    from localcloud.athena.errors import athena_error
+
+    failing = exp.Cast(this=exp.Literal.string(athena_error(code, message) + "\u2400"),
+                       to=exp.DataType.build("INT"))
+    return exp.Cast(this=failing, to=exp.DataType.build(value_type, dialect="duckdb"))
+
+
 def _json_extract_scalar(node: exp.JSONExtractScalar) -> exp.Expression:
     # Trino: NULL unless the path names a scalar (DuckDB's ->> gives an object's or array's text).
     found = _call("json_extract", node.this, node.expression)

@@ -7,6 +7,8 @@ decimals.py does for division:
   DuckDB rounds half to even (2.5 -> 2), so the double is rounded first.
 - CAST(varchar AS integer) accepts only an integer's digits in Trino ('2.5'
   fails with INVALID_CAST_ARGUMENT); DuckDB would round it.
+- array[i] past the end or below 1, element_at(array, 0) and map[k] of a
+  missing key fail in Trino (INVALID_FUNCTION_ARGUMENT); DuckDB gives NULL.
 - typeof() answers Trino's type names (integer, decimal(2,1), array(integer),
   timestamp(3)); a character value is refused, since Trino types it
   varchar(n) and the engine keeps no lengths.
@@ -20,7 +22,7 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
-from localcloud.athena.sql import refuse_at_run_time
+from localcloud.athena.sql import fail_at_run_time, refuse_at_run_time
 
 T = exp.DataType.Type
 _INTEGERS = {T.TINYINT, T.SMALLINT, T.INT, T.BIGINT}
@@ -63,6 +65,42 @@ def _integer_cast(node: exp.Cast) -> exp.Expression | None:
     return None
 
 
+def _subscript(node: exp.Bracket) -> exp.Expression | None:
+    """Trino's subscript and element_at edges, which DuckDB answers with NULL or from the end.
+
+    array[i]: i < 1 or past the end fails; element_at(array, 0) fails (past the end is NULL,
+    negative counts from the end, as in DuckDB); map[k] fails for a missing key.
+    """
+    if len(node.expressions) != 1:
+        return None
+    container = node.this
+    index = node.expressions[0]
+    kind = _type_of(container)
+    safe = bool(node.args.get("safe"))
+    params = container.type.expressions if container.type is not None else []
+    element_type = params[-1] if params else None  # array<e> or map<k, v>
+    element = element_type.sql("duckdb") if isinstance(element_type, exp.DataType) else "VARCHAR"
+    if kind == T.ARRAY:
+        if not safe:  # sqlglot keeps a subscript 0-based in the tree (it adds 1 back when writing DuckDB SQL)
+            index = exp.Paren(this=exp.Add(this=index.copy(), expression=exp.Literal.number(1)))
+        length = exp.Anonymous(this="len", expressions=[container.copy()])
+        if safe:
+            bad = exp.EQ(this=index.copy(), expression=exp.Literal.number(0))
+            failure = fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "SQL array indices start at 1", element)
+        else:
+            bad = exp.or_(exp.LT(this=index.copy(), expression=exp.Literal.number(1)),
+                          exp.GT(this=index.copy(), expression=length))
+            failure = fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "Array subscript out of bounds", element)
+    elif kind == T.MAP and not safe:
+        bad = exp.Not(this=exp.Anonymous(this="map_contains", expressions=[container.copy(), index.copy()]))
+        failure = fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "Key not present in map", element)
+    else:
+        return None
+    plain = node.copy()
+    plain.meta["trino_checked"] = True
+    return exp.Case(ifs=[exp.If(this=bad, true=failure)], default=plain)
+
+
 def _typeof(node: exp.Typeof) -> exp.Expression:
     """DuckDB's type name -> Trino's, in SQL (the type is only known once DuckDB binds the query)."""
     duck = exp.Anonymous(this="typeof", expressions=[node.this.copy()])
@@ -82,7 +120,7 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
 
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
-    if not tree.find(exp.Cast, exp.Typeof):
+    if not tree.find(exp.Cast, exp.Typeof, exp.Bracket):
         return tree
     typed = _typed(tree, schema)
     if typed is None:
@@ -94,6 +132,11 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
         if isinstance(node, exp.Typeof):
             changed = True
             return _typeof(node)
+        if isinstance(node, exp.Bracket) and not node.meta.get("trino_checked"):
+            replacement = _subscript(node)
+            if replacement is not None:
+                changed = True
+                return replacement
         if type(node) is exp.Cast:  # TryCast is a Cast too: a failed try_cast is NULL, as in Trino
             replacement = _integer_cast(node)
             if replacement is not None:
