@@ -28,7 +28,7 @@ from localcloud.athena.engine import Engine, interrupt
 from localcloud.athena.errors import engine_error
 from localcloud.athena.exceptions import USER, InvalidRequestException, QueryCancelled, QueryFailed
 from localcloud.athena.lake import Lake
-from localcloud.athena.parameters import bind
+from localcloud.athena.prepared import DEALLOCATE, EXECUTE, PREPARE, PreparedStatements
 from localcloud.athena.queries import QueryPlan, QueryPlanner
 from localcloud.athena.results import ResultSet
 from localcloud.athena.workgroups import WorkGroups, output_location
@@ -115,10 +115,11 @@ class QueryExecution:
 class Executions:
     """Query executions for every account/region of one LocalCloud."""
 
-    def __init__(self, plane: ServicePlane, cache_dir: Path, workgroups: WorkGroups):
+    def __init__(self, plane: ServicePlane, cache_dir: Path, workgroups: WorkGroups, prepared: PreparedStatements):
         self.plane = plane
         self.cache_dir = cache_dir
         self.workgroups = workgroups
+        self.prepared = prepared
         self._lock = threading.Lock()
         self._executions: dict[str, QueryExecution] = {}
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -189,12 +190,17 @@ class Executions:
         wg_config = wg.configuration or {}
         location = output_location(wg_config, result_config)
         execution_id = str(uuid.uuid4())
-        try:
-            statement = athena_sql.parse(query)
-            statement_type, substatement = statement.statement_type, statement.substatement_type
-            suffix = ".csv" if statement.kind == "query" else ".txt"
-        except QueryFailed:
-            statement, statement_type, substatement, suffix = None, "DML", "SELECT", ".csv"
+        if PREPARE.match(query) or DEALLOCATE.match(query):
+            statement_type, substatement, suffix = "UTILITY", "PREPARE" if PREPARE.match(query) else "DEALLOCATE", ".txt"
+        elif EXECUTE.match(query):
+            statement_type, substatement, suffix = "DML", "EXECUTE", ".csv"
+        else:
+            try:
+                statement = athena_sql.parse(query)
+                statement_type, substatement = statement.statement_type, statement.substatement_type
+                suffix = ".csv" if statement.kind == "query" else ".txt"
+            except QueryFailed:
+                statement_type, substatement, suffix = "DML", "SELECT", ".csv"
         execution = QueryExecution(
             id=execution_id,
             query=query,
@@ -318,7 +324,11 @@ class Executions:
             cursor.close()
 
     def _execute(self, execution: QueryExecution, cutoff: int | None) -> ResultSet:
-        statement = athena_sql.parse(bind(execution.query, execution.parameters))
+        text, prepared = self.prepared.resolve(execution.account_id, execution.region, execution.workgroup,
+                                               execution.query, execution.parameters)
+        if prepared in ("PREPARE", "DEALLOCATE"):
+            return ResultSet.utility([], [])
+        statement = athena_sql.parse(text)
         planner = self._planner(execution)
         if execution.catalog.lower() != "awsdatacatalog":
             raise QueryFailed("CATALOG_NOT_FOUND", f"Catalog '{execution.catalog.lower()}' does not exist")

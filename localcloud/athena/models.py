@@ -16,6 +16,7 @@ from typing import Any
 from localcloud.athena.engine import Engine
 from localcloud.athena.executions import Executions, QueryExecution
 from localcloud.athena.metadata import CatalogMetadata
+from localcloud.athena.prepared import PreparedStatement, PreparedStatements
 from localcloud.athena.workgroups import WorkGroups
 from localcloud.plane import ServicePlane
 
@@ -29,7 +30,8 @@ class AthenaBackend:
         self.plane = plane
         self.cache_dir = Path(data_dir) / "athena" / "cache"
         self.workgroups = WorkGroups()
-        self.executions = Executions(plane, self.cache_dir, self.workgroups)
+        self.prepared = PreparedStatements()
+        self.executions = Executions(plane, self.cache_dir, self.workgroups, self.prepared)
         self.metadata = CatalogMetadata(plane)
 
     # -- lifecycle (runner protocol) -----------------------------------------------
@@ -107,3 +109,26 @@ class AthenaBackend:
     def get_table_metadata(self, region: str, catalog_name: str | None, database: str,
                            table: str) -> dict[str, Any]:
         return self.metadata.get_table_metadata(region, catalog_name, database, table)
+
+    # -- prepared statements ------------------------------------------------------------------
+    def create_prepared_statement(self, account_id: str, region: str, workgroup: str, name: str, query: str,
+                                  description: str | None) -> None:
+        self.workgroups.get_model(account_id, region, workgroup)
+        self.prepared.put(account_id, region, workgroup, name, query, description, must_exist=False)
+
+    def update_prepared_statement(self, account_id: str, region: str, workgroup: str, name: str, query: str,
+                                  description: str | None) -> None:
+        self.workgroups.get_model(account_id, region, workgroup)
+        self.prepared.put(account_id, region, workgroup, name, query, description, must_exist=True)
+
+    def get_prepared_statement(self, account_id: str, region: str, workgroup: str, name: str) -> PreparedStatement:
+        self.workgroups.get_model(account_id, region, workgroup)
+        return self.prepared.get(account_id, region, workgroup, name)
+
+    def list_prepared_statements(self, account_id: str, region: str, workgroup: str) -> list[PreparedStatement]:
+        self.workgroups.get_model(account_id, region, workgroup)
+        return self.prepared.list(account_id, region, workgroup)
+
+    def delete_prepared_statement(self, account_id: str, region: str, workgroup: str, name: str) -> None:
+        self.workgroups.get_model(account_id, region, workgroup)
+        self.prepared.delete(account_id, region, workgroup, name)

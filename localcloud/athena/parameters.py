@@ -50,3 +50,27 @@ def bind(text: str, parameters: list[str] | None) -> str:
     for offset, value in sorted(zip(offsets, given), reverse=True):
         text = text[:offset] + value + text[offset + 1:]
     return text
+
+
+def split_values(text: str) -> list[str]:
+    """`'a', 1, DATE '2024-05-01'` (EXECUTE … USING) -> its comma-separated values, commas in quotes kept."""
+    values: list[str] = []
+    depth, start, i, n = 0, 0, 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "'":
+            end = i + 1
+            while end < n and not (text[end] == "'" and (end + 1 >= n or text[end + 1] != "'")):
+                end += 2 if text[end] == "'" else 1
+            i = end + 1
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            values.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    values.append(text[start:].strip())
+    return [v for v in values if v]

@@ -9,7 +9,7 @@ from typing import Any
 
 from localcloud.athena.exceptions import InvalidRequestException
 from localcloud.athena.models import AthenaBackend
-from localcloud.routing import AwsRequest, AwsResponse
+from localcloud.routing import AwsRequest, AwsResponse, AwsServiceError
 
 Handler = Callable[[AwsRequest], AwsResponse]
 
@@ -148,7 +148,57 @@ def handlers(backend: AthenaBackend) -> dict[str, Handler]:
                                            _required(body, "DatabaseName"), _required(body, "TableName"))
         return _ok({"TableMetadata": table})
 
+    def create_prepared_statement(request: AwsRequest) -> AwsResponse:
+        body = _body(request)
+        backend.create_prepared_statement(request.account_id, request.region, _required(body, "WorkGroup"),
+                                          _required(body, "StatementName"), _required(body, "QueryStatement"),
+                                          body.get("Description"))
+        return _ok()
+
+    def update_prepared_statement(request: AwsRequest) -> AwsResponse:
+        body = _body(request)
+        backend.update_prepared_statement(request.account_id, request.region, _required(body, "WorkGroup"),
+                                          _required(body, "StatementName"), _required(body, "QueryStatement"),
+                                          body.get("Description"))
+        return _ok()
+
+    def get_prepared_statement(request: AwsRequest) -> AwsResponse:
+        body = _body(request)
+        statement = backend.get_prepared_statement(request.account_id, request.region, _required(body, "WorkGroup"),
+                                                   _required(body, "StatementName"))
+        return _ok({"PreparedStatement": statement.describe()})
+
+    def batch_get_prepared_statement(request: AwsRequest) -> AwsResponse:
+        body = _body(request)
+        found, missing = [], []
+        for name in _required(body, "PreparedStatementNames"):
+            try:
+                found.append(backend.get_prepared_statement(request.account_id, request.region,
+                                                            _required(body, "WorkGroup"), name).describe())
+            except AwsServiceError as exc:
+                missing.append({"StatementName": name, "ErrorCode": exc.code, "ErrorMessage": exc.message})
+        return _ok({"PreparedStatements": found, "UnprocessedPreparedStatementNames": missing})
+
+    def list_prepared_statements(request: AwsRequest) -> AwsResponse:
+        body = _body(request)
+        statements = backend.list_prepared_statements(request.account_id, request.region,
+                                                      _required(body, "WorkGroup"))
+        items, token = _page([{"StatementName": s.name, "LastModifiedTime": s.modified} for s in statements], body)
+        return _ok({"PreparedStatements": items, **({"NextToken": token} if token else {})})
+
+    def delete_prepared_statement(request: AwsRequest) -> AwsResponse:
+        body = _body(request)
+        backend.delete_prepared_statement(request.account_id, request.region, _required(body, "WorkGroup"),
+                                          _required(body, "StatementName"))
+        return _ok()
+
     return {
+        "CreatePreparedStatement": create_prepared_statement,
+        "UpdatePreparedStatement": update_prepared_statement,
+        "GetPreparedStatement": get_prepared_statement,
+        "BatchGetPreparedStatement": batch_get_prepared_statement,
+        "ListPreparedStatements": list_prepared_statements,
+        "DeletePreparedStatement": delete_prepared_statement,
         "ListDataCatalogs": list_data_catalogs,
         "GetDataCatalog": get_data_catalog,
         "ListDatabases": list_databases,

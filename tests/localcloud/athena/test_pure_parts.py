@@ -136,3 +136,10 @@ def test_parameter_count_must_match() -> None:
     with pytest.raises(QueryFailed, match="INVALID_PARAMETER_USAGE: Incorrect number of parameters: expected 1 "
                                           "but found 0"):
         bind("SELECT ?", None)
+
+
+def test_using_values_split_on_top_level_commas() -> None:
+    from localcloud.athena.parameters import split_values
+
+    assert split_values("41, 'a,b', DATE '2024-05-01', concat('x', 'y'), 'it''s'") == \
+        ["41", "'a,b'", "DATE '2024-05-01'", "concat('x', 'y')", "'it''s'"]
