@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+from sqlglot import exp
 
 from localcloud.athena import sql as athena_sql
-from localcloud.athena.catalog import GlueCatalog
+from localcloud.athena.catalog import GlueCatalog, is_view
 from localcloud.athena.ddl import DdlRunner
-from localcloud.athena.engine import Engine, interrupt
+from localcloud.athena.engine import Engine, duckdb_type, interrupt
 from localcloud.athena.errors import engine_error
 from localcloud.athena.exceptions import USER, InvalidRequestException, QueryCancelled, QueryFailed
 from localcloud.athena.lake import Lake
@@ -32,6 +34,8 @@ from localcloud.athena.prepared import DEALLOCATE, EXECUTE, PREPARE, PreparedSta
 from localcloud.athena.queries import QueryPlan, QueryPlanner
 from localcloud.athena.results import ResultSet
 from localcloud.athena.workgroups import WorkGroups, output_location
+from localcloud.athena.writes import LakeWriter, WriteProperties, glue_type, is_compressed, table_format
+from localcloud.athena.writes import properties as write_properties
 from localcloud.plane import ServicePlane, parse_s3_url
 
 log = logging.getLogger("localcloud.athena")
@@ -67,6 +71,7 @@ class QueryExecution:
     cancel: threading.Event = field(default_factory=threading.Event)
     cursor: Any = None
     parameters: list[str] | None = None
+    manifest_location: str | None = None
 
     def describe(self) -> dict[str, Any]:
         status: dict[str, Any] = {"State": self.state, "SubmissionDateTime": self.submitted}
@@ -94,6 +99,8 @@ class QueryExecution:
             "ServiceProcessingTimeInMillis": 0,
             "ResultReuseInformation": {"ReusedPreviousResult": False},
         }
+        if self.manifest_location:
+            stats["DataManifestLocation"] = self.manifest_location
         out: dict[str, Any] = {
             "QueryExecutionId": self.id,
             "Query": self.query,
@@ -332,6 +339,8 @@ class Executions:
         planner = self._planner(execution)
         if execution.catalog.lower() != "awsdatacatalog":
             raise QueryFailed("CATALOG_NOT_FOUND", f"Catalog '{execution.catalog.lower()}' does not exist")
+        if statement.kind in ("ctas", "insert", "unload"):
+            return self._write(statement, execution, planner, cutoff)
         if statement.kind != "query":
             ddl = DdlRunner(planner.catalog, planner.lake)
             return ddl.run(statement, execution.database,
@@ -341,6 +350,146 @@ class Executions:
         if cutoff and plan.bytes_scanned > int(cutoff):
             raise QueryFailed("BYTES_SCANNED_LIMIT", "Query cancelled! Bytes scanned limit was exceeded")
         return self._run_plan(plan, execution, statement.text)
+
+    # -- CTAS, INSERT INTO, UNLOAD -------------------------------------------------------
+    def _query_rows(self, planner: QueryPlanner, query: athena_sql.Statement, execution: QueryExecution,
+                    cutoff: int | None, shape: Any = None) -> tuple[list[str], list[str], pa.Table]:
+        """Run a SELECT for writing: (column names, Glue types, Arrow rows cast to those types).
+
+        `shape(names, duckdb types)` may give the [(name, glue type, source column or None)] to write
+        (INSERT INTO's target columns); by default every column, typed as CTAS types it.
+        """
+        plan = planner.plan_query(query, execution.database.lower(), Engine.snapshot_name)
+        execution.data_scanned += plan.bytes_scanned
+        if cutoff and execution.data_scanned > int(cutoff):
+            raise QueryFailed("BYTES_SCANNED_LIMIT", "Query cancelled! Bytes scanned limit was exceeded")
+        self._load(plan, execution)
+        cursor = self.engine.cursor()
+        execution.cursor = cursor
+        try:
+            relation = cursor.sql(plan.duckdb_sql)
+            names, types = [n.lower() for n in relation.columns], list(relation.types)
+            if len(set(names)) != len(names):
+                raise QueryFailed("DUPLICATE_COLUMN_NAME", "Column names must be unique: " + ", ".join(names))
+            target = shape(names, types) if shape else [(n, glue_type(t), n) for n, t in zip(names, types)]
+            select = ", ".join(
+                (f'CAST(q."{source}" AS {duckdb_type(kind)})' if source is not None else
+                 f"CAST(NULL AS {duckdb_type(kind)})") + f' AS "{name}"' for name, kind, source in target)
+            rows = cursor.sql(f"SELECT {select} FROM ({plan.duckdb_sql}) q").to_arrow_table()
+            return [n for n, _, _ in target], [k for _, k, _ in target], rows
+        except duckdb.InterruptException:
+            raise QueryCancelled() from None
+        except duckdb.Error as exc:
+            if execution.cancel.is_set():
+                raise QueryCancelled() from None
+            raise engine_error(exc, query.text) from None
+        finally:
+            execution.cursor = None
+            cursor.close()
+
+    def _write(self, statement: athena_sql.Statement, execution: QueryExecution, planner: QueryPlanner,
+               cutoff: int | None) -> ResultSet:
+        writer = LakeWriter(self.lake(execution.region).s3, planner.catalog)
+        prefix = (execution.output_location or "").rsplit("/", 1)[0]
+        manifest = f"{prefix}/tables/{execution.id}-manifest.csv"
+        database = execution.database.lower()
+        if statement.kind == "unload":
+            props: WriteProperties = statement.args["properties"]
+            location = str(statement.args["location"])
+            writer.require_empty(location, location)
+            query = athena_sql.Statement("query", str(statement.args["query_text"]), statement.tree)
+            names, kinds, rows = self._query_rows(planner, query, execution, cutoff)
+            keys = _partition_keys_last(names, props.partitioned_by)
+            files, _ = writer.write(rows, location, keys, props.format, props.compression, execution.id,
+                                    props.bucketed_by, props.bucket_count)
+        elif statement.kind == "ctas":
+            files, rows = self._ctas(statement, execution, planner, writer, cutoff, database)
+        else:
+            files, rows = self._insert(statement, execution, planner, writer, cutoff, database)
+        writer.manifest(manifest, files)
+        execution.manifest_location = manifest
+        return ResultSet.written(rows.num_rows)
+
+    def _ctas(self, statement: athena_sql.Statement, execution: QueryExecution, planner: QueryPlanner,
+              writer: LakeWriter, cutoff: int | None, database: str) -> tuple[list[str], pa.Table]:
+        tree = statement.tree
+        target = tree.this
+        db, name = (target.db or database).lower(), target.name.lower()
+        if planner.catalog.get_database(db) is None:
+            raise QueryFailed("SCHEMA_NOT_FOUND", f"Schema '{db}' does not exist")
+        if planner.catalog.get_table(db, name) is not None:
+            if tree.args.get("exists"):
+                return [], pa.table({})
+            raise QueryFailed("TABLE_ALREADY_EXISTS", f"Table 'awsdatacatalog.{db}.{name}' already exists")
+        props = write_properties(tree.args.get("properties"))
+        wg_config = self.workgroups.get_model(execution.account_id, execution.region, execution.workgroup).configuration
+        enforced = wg_config.get("EnforceWorkGroupConfiguration", True) and \
+            (wg_config.get("ResultConfiguration") or {}).get("OutputLocation")
+        if props.external_location and enforced:
+            raise QueryFailed("INVALID_TABLE_PROPERTY", "external_location cannot be set: the workgroup enforces "
+                              "its query results location")
+        prefix = (execution.output_location or "").rsplit("/", 1)[0]
+        location = props.external_location or f"{prefix}/tables/{execution.id}/"
+        writer.require_empty(location, f"{db}.{name}")
+        query = athena_sql.Statement("query", statement.text, tree.expression)
+        names, kinds, rows = self._query_rows(planner, query, execution, cutoff)
+        if not props.with_data:
+            rows = rows.slice(0, 0)
+        keys = _partition_keys_last(names, props.partitioned_by)
+        missing = [b for b in props.bucketed_by if b not in names]
+        if missing:
+            raise QueryFailed("INVALID_TABLE_PROPERTY", f"Bucketing columns {missing} not present in schema")
+        files, partitions = writer.write(rows, location, keys, props.format, props.compression, execution.id,
+                                         props.bucketed_by, props.bucket_count)
+        typed = list(zip(names, kinds))
+        writer.register_table(db, name, typed[:len(typed) - len(keys)], typed[len(typed) - len(keys):], location,
+                              props)
+        if partitions:
+            writer.register_partitions(db, {**(planner.catalog.get_table(db, name) or {}), "Name": name}, partitions)
+        return files, rows
+
+    def _insert(self, statement: athena_sql.Statement, execution: QueryExecution, planner: QueryPlanner,
+                writer: LakeWriter, cutoff: int | None, database: str) -> tuple[list[str], pa.Table]:
+        tree = statement.tree
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        listed = [c.name.lower() for c in tree.this.expressions] if isinstance(tree.this, exp.Schema) else None
+        db, name = (target.db or database).lower(), target.name.lower()
+        table = planner.catalog.get_table(db, name)
+        if table is None:
+            raise QueryFailed("TABLE_NOT_FOUND", f"Table 'awsdatacatalog.{db}.{name}' does not exist")
+        if is_view(table):
+            raise QueryFailed("NOT_SUPPORTED", "Inserting into views is not supported")
+        sd = table.get("StorageDescriptor") or {}
+        columns = [(c["Name"].lower(), c["Type"].lower()) for c in sd.get("Columns") or []]
+        keys = [(c["Name"].lower(), c["Type"].lower()) for c in table.get("PartitionKeys") or []]
+        everything = columns + keys
+        chosen = listed or [n for n, _ in everything]
+        unknown = [c for c in chosen if c not in dict(everything)]
+        if unknown:
+            raise QueryFailed("COLUMN_NOT_FOUND", f"Insert column name does not exist in target table: {unknown[0]}")
+
+        def shape(names: list[str], types: list[Any]) -> list[tuple[str, str, str | None]]:
+            if len(names) != len(chosen):
+                raise QueryFailed("TYPE_MISMATCH", "Insert query has mismatched column types: Table: ["
+                                  + ", ".join(dict(everything)[c] for c in chosen) + "], Query: ["
+                                  + ", ".join(glue_type(t) for t in types) + "]")
+            source = dict(zip(chosen, names))
+            return [(n, kind, source.get(n)) for n, kind in everything]
+
+        query = athena_sql.Statement("query", statement.text, tree.expression)
+        names, _, rows = self._query_rows(planner, query, execution, cutoff, shape)
+        params = table.get("Parameters") or {}
+        projected = str(params.get("projection.enabled", "false")).lower() == "true"
+        template = params.get("storage.location.template") if projected else None
+        fmt = table_format(table)
+        compression = ("GZIP" if is_compressed(table) else "SNAPPY") if fmt == "PARQUET" else \
+            ("GZIP" if is_compressed(table) else "NONE")
+        files, partitions = writer.write(rows, sd.get("Location") or "", [k for k, _ in keys], fmt, compression,
+                                         execution.id, sd.get("BucketColumns") or [],
+                                         max(0, int(sd.get("NumberOfBuckets") or 0)), template)
+        if partitions and not projected:
+            writer.register_partitions(db, table, partitions)
+        return files, rows
 
     def _load(self, plan: QueryPlan, execution: QueryExecution) -> None:
         engine = self.engine
@@ -403,3 +552,13 @@ class Executions:
         done = [e for e in self._executions.values() if e.result is not None]
         for execution in sorted(done, key=lambda e: e.submitted)[:-_MAX_KEPT_RESULTS]:
             execution.result = None
+
+
+def _partition_keys_last(names: list[str], partitioned_by: list[str]) -> list[str]:
+    """Athena requires partition columns last in the SELECT, in partitioned_by's order."""
+    if not partitioned_by:
+        return []
+    if names[len(names) - len(partitioned_by):] != partitioned_by or len(partitioned_by) >= len(names):
+        raise QueryFailed("HIVE_COLUMN_ORDER_MISMATCH", "Partition keys must be the last columns in the table and "
+                          "in the same order as the table properties: " + ", ".join(partitioned_by))
+    return list(partitioned_by)

@@ -36,8 +36,8 @@ _ENGINE_KEYWORDS = {
 }
 # Statements Athena runs that this engine does not implement.
 _UNSUPPORTED_KEYWORDS = {
-    "INSERT", "UPDATE", "DELETE", "MERGE", "ALTER", "UNLOAD", "OPTIMIZE", "PREPARE", "EXECUTE",
-    "DEALLOCATE", "EXPLAIN", "CREATE DATABASE", "CREATE SCHEMA", "DROP DATABASE", "DROP SCHEMA",
+    "UPDATE", "DELETE", "MERGE", "ALTER", "OPTIMIZE", "PREPARE", "EXECUTE",
+    "DEALLOCATE", "EXPLAIN",
 }
 
 # Functions that reach files, the network or the engine's own state (DuckDB names).
@@ -102,7 +102,7 @@ class Statement:
     @property
     def statement_type(self) -> str:
         """Athena's StatementType."""
-        if self.kind == "query":
+        if self.kind in ("query", "insert", "unload"):
             return "DML"
         if self.kind.startswith(("show", "describe")):
             return "UTILITY"
@@ -118,6 +118,7 @@ class Statement:
             "show_views": "SHOW_VIEWS", "show_columns": "SHOW_COLUMNS", "msck": "MSCK_REPAIR_TABLE",
             "alter_add_partition": "ALTER_TABLE_ADD_PARTITION", "alter_drop_partition": "ALTER_TABLE_DROP_PARTITION",
             "create_database": "CREATE_DATABASE", "drop_database": "DROP_DATABASE",
+            "ctas": "CREATE_TABLE_AS_SELECT", "insert": "INSERT", "unload": "UNLOAD",
         }.get(self.kind, self.kind.upper())
 
 
@@ -202,6 +203,8 @@ def parse(sql: str) -> Statement:
         keyword = head2 if head2 in _UNSUPPORTED_KEYWORDS else head1
         raise QueryFailed("NOT_SUPPORTED", f"{keyword} is not supported by the local Athena engine",
                           *position(text, lead))
+    if head1 == "UNLOAD":
+        return _unload(text)
     for kind, pattern in _UTILITY:
         m = pattern.match(" ".join(words))
         if m:
@@ -232,9 +235,11 @@ def parse(sql: str) -> Statement:
             return Statement("create_view", text, tree)
         if kind == "TABLE" and tree.find(exp.ExternalProperty) and not tree.expression:
             return Statement("create_table", text, tree)
+        if kind == "TABLE" and isinstance(tree.expression, (exp.Select, exp.SetOperation, exp.Subquery)):
+            return Statement("ctas", text, tree)
         if kind == "TABLE":
-            raise QueryFailed("NOT_SUPPORTED", "CREATE TABLE AS SELECT and managed tables are not supported "
-                              "by the local Athena engine; use CREATE EXTERNAL TABLE", 1, 1)
+            raise QueryFailed("NOT_SUPPORTED", "Managed tables are not supported by the local Athena engine; use "
+                              "CREATE EXTERNAL TABLE or CREATE TABLE AS SELECT", 1, 1)
         if kind in ("DATABASE", "SCHEMA"):
             return Statement("create_database", text, tree)
         raise QueryFailed("NOT_SUPPORTED", f"CREATE {kind} is not supported by the local Athena engine", 1, 1)
@@ -249,11 +254,36 @@ def parse(sql: str) -> Statement:
         return Statement("describe", text, tree, {"groups": [None, None]})
     if isinstance(tree, (exp.Select, exp.SetOperation, exp.Values, exp.Subquery)):
         return Statement("query", text, tree)
+    if isinstance(tree, exp.Insert) and isinstance(tree.expression, (exp.Select, exp.SetOperation, exp.Subquery,
+                                                                     exp.Values)):
+        return Statement("insert", text, tree)
     if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
         raise QueryFailed("NOT_SUPPORTED", f"{type(tree).__name__.upper()} is not supported by the local "
                           "Athena engine", 1, 1)
     raise QueryFailed("ACCESS_DENIED", "Access Denied: only SELECT, SHOW, DESCRIBE, CREATE/DROP VIEW, "
                       "CREATE EXTERNAL TABLE and DROP TABLE statements are allowed", 1, 1)
+
+
+def _unload(text: str) -> Statement:
+    """UNLOAD (query) TO 's3://…' WITH (…): the query parsed, the location and properties kept as args."""
+    from localcloud.athena.writes import parse_unload, properties
+
+    parts = parse_unload(text)
+    if parts is None:
+        raise QueryFailed("SYNTAX_ERROR", "mismatched input. Expecting: UNLOAD (query) TO 's3://…' WITH (…)", 1, 1)
+    query_text, location, props_text = parts
+    inner = parse(query_text)
+    if inner.kind != "query":
+        raise QueryFailed("SYNTAX_ERROR", "UNLOAD takes a SELECT query", 1, 1)
+    props = exp.Properties(expressions=[])
+    if props_text:
+        try:
+            carrier = sqlglot.parse_one(f"CREATE TABLE t WITH ({props_text}) AS SELECT 1", read=READ_DIALECT)
+        except (ParseError, TokenError):
+            raise QueryFailed("SYNTAX_ERROR", f"mismatched input in UNLOAD properties: {props_text}", 1, 1) from None
+        props = carrier.args.get("properties") or props
+    return Statement("unload", text, inner.tree, {"location": location, "properties": properties(props),
+                                                   "query_text": inner.text})
 
 
 def _clean(description: str) -> str:
