@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from localcloud.athena.limits import QueryLimits
 from localcloud.athena.models import AthenaBackend
 from localcloud.athena.responses import handlers
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 
 def install(cloud: LocalCloud) -> None:
-    backend = AthenaBackend(cloud.plane, cloud.data_dir)
+    backend = AthenaBackend(cloud.plane, cloud.data_dir, QueryLimits.from_env())
     for action, handler in handlers(backend).items():
         cloud.router.action("athena", action)(handler)
     cloud.runners.append(backend)

@@ -65,6 +65,8 @@ def engine_error(exc: Exception, text: str) -> QueryFailed:
     m = _NO_MATCH.search(message)
     if m:
         return QueryFailed("TYPE_MISMATCH", f"Unexpected parameters for function {m.group(1)}")
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return QueryFailed("EXCEEDED_LOCAL_MEMORY_LIMIT", "Query exceeded per-node memory limit")
     if isinstance(exc, duckdb.PermissionException):
         return QueryFailed("ACCESS_DENIED", "Access Denied: queries may read only tables of the data catalog")
     if isinstance(exc, (duckdb.ConversionException, duckdb.OutOfRangeException)):

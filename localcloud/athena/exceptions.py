@@ -79,11 +79,16 @@ QUERY_ERRORS: dict[str, ErrorKind] = {
     "INVALID_TABLE_PROPERTY": ErrorKind(USER, 1103),
     "INVALID_VIEW": ErrorKind(USER, 1107),
     "VIEW_IS_RECURSIVE": ErrorKind(USER, 1107),
-    "EXCEEDED_TIME_LIMIT": ErrorKind(USER, 1008),
-    "EXCEEDED_LOCAL_MEMORY_LIMIT": ErrorKind(USER, 1008),
+    "EXCEEDED_TIME_LIMIT": ErrorKind(SYSTEM, 206),  # "Query timed out"
+    "EXCEEDED_LOCAL_MEMORY_LIMIT": ErrorKind(SYSTEM, 0),  # "Query exhausted resources at this scale factor"
     "BYTES_SCANNED_LIMIT": ErrorKind(USER, 1008),
     "RESULT_WRITE_FAILED": ErrorKind(SYSTEM, 401),
     "GENERIC_INTERNAL_ERROR": ErrorKind(SYSTEM, 200),
+    "INVALID_PARAMETER_USAGE": ErrorKind(USER, 1100),
+    "NOT_FOUND": ErrorKind(USER, 1300),
+    "HIVE_PATH_ALREADY_EXISTS": ErrorKind(USER, 1003),
+    "HIVE_COLUMN_ORDER_MISMATCH": ErrorKind(USER, 1004),
+    "HIVE_TOO_MANY_OPEN_PARTITIONS": ErrorKind(USER, 1000),
 }
 _DEFAULT_KIND = ErrorKind(USER, 1000)
 # Codes Athena does not print in front of the message (its own service errors, not Trino's).

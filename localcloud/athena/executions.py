@@ -30,6 +30,7 @@ from localcloud.athena.engine import Engine, duckdb_type, interrupt
 from localcloud.athena.errors import engine_error
 from localcloud.athena.exceptions import USER, InvalidRequestException, QueryCancelled, QueryFailed
 from localcloud.athena.lake import Lake
+from localcloud.athena.limits import QueryLimits
 from localcloud.athena.prepared import DEALLOCATE, EXECUTE, PREPARE, PreparedStatements
 from localcloud.athena.queries import QueryPlan, QueryPlanner
 from localcloud.athena.results import ResultSet
@@ -72,6 +73,7 @@ class QueryExecution:
     cursor: Any = None
     parameters: list[str] | None = None
     manifest_location: str | None = None
+    timed_out: bool = False
 
     def describe(self) -> dict[str, Any]:
         status: dict[str, Any] = {"State": self.state, "SubmissionDateTime": self.submitted}
@@ -122,8 +124,10 @@ class QueryExecution:
 class Executions:
     """Query executions for every account/region of one LocalCloud."""
 
-    def __init__(self, plane: ServicePlane, cache_dir: Path, workgroups: WorkGroups, prepared: PreparedStatements):
+    def __init__(self, plane: ServicePlane, cache_dir: Path, workgroups: WorkGroups, prepared: PreparedStatements,
+                 limits: QueryLimits | None = None):
         self.plane = plane
+        self.limits = limits or QueryLimits()
         self.cache_dir = cache_dir
         self.workgroups = workgroups
         self.prepared = prepared
@@ -165,7 +169,7 @@ class Executions:
     def engine(self) -> Engine:
         with self._lock:
             if self._engine is None:
-                self._engine = Engine(self.cache_dir)
+                self._engine = Engine(self.cache_dir, self.limits.memory_limit)
             return self._engine
 
     def clear_cache(self) -> None:
@@ -295,24 +299,54 @@ class Executions:
                 return
             execution.state = "RUNNING"
             execution.started = time.time()
+        watchdog = threading.Timer(self.limits.time_limit_s, self._time_out, args=(execution,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            self._run_to_the_end(execution, cutoff)
+        finally:
+            watchdog.cancel()
+
+    def _time_out(self, execution: QueryExecution) -> None:
+        """The time limit passed: interrupt the query as StopQueryExecution would, but fail it."""
+        if execution.state != "RUNNING":
+            return
+        execution.timed_out = True
+        execution.cancel.set()
+        self._interrupt_until_done(execution)
+
+    def _cancelled(self, execution: QueryExecution) -> None:
+        with self._lock:
+            if execution.timed_out:
+                failure = self.limits.time_exceeded()
+                self._finish(execution, "FAILED", failure.reason, failure)
+            else:
+                self._finish(execution, "CANCELLED", "Query was cancelled by user")
+
+    def _run_to_the_end(self, execution: QueryExecution, cutoff: int | None) -> None:
         try:
             result = self._execute(execution, cutoff)
             self._write_result(execution, result)
+            if execution.cancel.is_set():
+                self._cancelled(execution)
+                return
             with self._lock:
-                if execution.cancel.is_set():
-                    self._finish(execution, "CANCELLED", "Query was cancelled by user")
-                else:
-                    execution.result = result
-                    self._finish(execution, "SUCCEEDED")
-        except QueryCancelled:
-            with self._lock:
-                self._finish(execution, "CANCELLED", "Query was cancelled by user")
+                execution.result = result
+                self._finish(execution, "SUCCEEDED")
+        except (QueryCancelled, duckdb.InterruptException):
+            self._cancelled(execution)
         except QueryFailed as exc:
+            if execution.timed_out:
+                self._cancelled(execution)
+                return
+            if exc.error_type == "EXCEEDED_LOCAL_MEMORY_LIMIT":
+                exc = self.limits.memory_exceeded()  # in the configured limit's words
             with self._lock:
                 self._finish(execution, "FAILED", exc.reason, exc)
-        except duckdb.InterruptException:
+        except duckdb.OutOfMemoryException:
+            failure = self.limits.memory_exceeded()
             with self._lock:
-                self._finish(execution, "CANCELLED", "Query was cancelled by user")
+                self._finish(execution, "FAILED", failure.reason, failure)
         except Exception as exc:  # an engine bug must end the query, not leave it RUNNING
             log.exception("query %s failed unexpectedly", execution.id)
             with self._lock:

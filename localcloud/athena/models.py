@@ -5,7 +5,7 @@ runner (it stops the worker pool and closes the engine when the cloud stops).
 It holds no logic of its own: workgroups.py keeps the workgroups (in moto's
 backend), executions.py runs queries, metadata.py answers the catalog
 actions from Glue. Its dependencies — the service plane and the data
-directory — are constructor arguments.
+directory, the query limits (limits.py) — are constructor arguments.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from localcloud.athena.engine import Engine
 from localcloud.athena.executions import Executions, QueryExecution
+from localcloud.athena.limits import QueryLimits
 from localcloud.athena.metadata import CatalogMetadata
 from localcloud.athena.prepared import PreparedStatement, PreparedStatements
 from localcloud.athena.workgroups import WorkGroups
@@ -26,12 +27,12 @@ class AthenaBackend:
 
     name = "athena"  # the LocalCloud runner protocol
 
-    def __init__(self, plane: ServicePlane, data_dir: Path):
+    def __init__(self, plane: ServicePlane, data_dir: Path, limits: QueryLimits | None = None):
         self.plane = plane
         self.cache_dir = Path(data_dir) / "athena" / "cache"
         self.workgroups = WorkGroups()
         self.prepared = PreparedStatements()
-        self.executions = Executions(plane, self.cache_dir, self.workgroups, self.prepared)
+        self.executions = Executions(plane, self.cache_dir, self.workgroups, self.prepared, limits)
         self.metadata = CatalogMetadata(plane)
 
     # -- lifecycle (runner protocol) -----------------------------------------------
