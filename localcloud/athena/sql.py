@@ -504,10 +504,52 @@ def _from_iso8601_timestamp(node: exp.FromISO8601Timestamp) -> exp.Expression:
         to=exp.DataType.build("TIMESTAMPTZ")))], default=parsed)
 
 
+def _decimal_literal_type(literal: exp.Literal) -> exp.DataType:
+    """DECIMAL '1.10' is decimal(3,2) in Trino: precision and scale are the literal's own digits."""
+    digits = literal.this.strip().lstrip("+-")
+    whole, _, fraction = digits.partition(".")
+    scale = len(fraction)
+    precision = max(1, len(whole.lstrip("0")) + scale)
+    return exp.DataType.build(f"DECIMAL({precision}, {scale})")
+
+
+def _preceded_by_decimal_keyword(node: exp.Expression, text: str) -> bool:
+    start = node.meta.get("start")
+    return start is not None and re.search(r"\bDECIMAL\s*$", text[:start], re.I) is not None
+
+
+def _cast(node: exp.Cast, text: str) -> exp.Expression:
+    """Casts whose target type DuckDB reads differently from Trino."""
+    to = node.to
+    if to.this == exp.DataType.Type.DECIMAL and not to.expressions:
+        literal = node.this
+        if isinstance(literal, exp.Literal) and literal.is_string and _preceded_by_decimal_keyword(literal, text):
+            target = _decimal_literal_type(literal)
+        else:
+            target = exp.DataType.build("DECIMAL(38, 0)")  # Trino's bare DECIMAL (DuckDB's is (18,3))
+        return exp.Cast(this=node.this, to=target)
+    if to.this in (exp.DataType.Type.CHAR, exp.DataType.Type.NCHAR):
+        raise _unsupported(node, text, "char(n), which pads values with spaces,")
+    if to.this == exp.DataType.Type.VARCHAR and to.expressions:
+        # Trino truncates a value cast to a shorter varchar(n); DuckDB ignores the length.
+        length = to.expressions[0]
+        plain = exp.Cast(this=node.this, to=exp.DataType.build("VARCHAR"))
+        return _call("substr", plain, exp.Literal.number(1), length.this if isinstance(length, exp.DataTypeParam)
+                     else length)
+    return node
+
+
 def translate(tree: exp.Expression, text: str) -> exp.Expression:
     """Rewrite what sqlglot would translate wrongly; raise NOT_SUPPORTED for what we cannot."""
 
     def rewrite(node: exp.Expression) -> exp.Expression:
+        if type(node) is exp.Cast and not node.meta.get("trino_cast"):
+            node.meta["trino_cast"] = True
+            replaced = _cast(node, text)
+            if replaced is not node:
+                if isinstance(replaced, exp.Cast):
+                    replaced.meta["trino_cast"] = True
+                return replaced
         if isinstance(node, exp.JSONExtractScalar):
             return _json_extract_scalar(node)
         if isinstance(node, exp.RegexpExtract):
