@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from localcloud.athena import information_schema
 from localcloud.athena import sql as athena_sql
@@ -54,7 +55,14 @@ class QueryPlanner:
         schema = schema_of(list(sources.values()), snapshot_name, duckdb_type)
         tree = trino_typed_semantics(tree, schema)
         tree = exact_decimal_division(tree, schema)
-        return QueryPlan(tree.sql(dialect=athena_sql.WRITE_DIALECT), list(sources.values()))
+        try:
+            # sqlglot drops what DuckDB cannot express (strpos's instance, array_sort's comparator, …)
+            # with only a warning: that would be a different answer, so it is refused instead.
+            duckdb_sql = tree.sql(dialect=athena_sql.WRITE_DIALECT, unsupported_level=ErrorLevel.RAISE)
+        except UnsupportedError as exc:
+            raise QueryFailed("NOT_SUPPORTED", f"{str(exc).strip()} (not supported by the local Athena "
+                              "engine)") from None
+        return QueryPlan(duckdb_sql, list(sources.values()))
 
     def _resolve(self, tree: exp.Expression, text: str, database: str, sources: dict[str, TableSource],
                  snapshot_name: Any, depth: int) -> exp.Expression:

@@ -539,6 +539,40 @@ def _cast(node: exp.Cast, text: str) -> exp.Expression:
     return node
 
 
+def _lambda(body: exp.Expression, *names: str) -> exp.Lambda:
+    return exp.Lambda(this=body, expressions=[exp.to_identifier(n) for n in names])
+
+
+def _var(name: str) -> exp.Column:
+    return exp.column(name)
+
+
+def _first_occurrences(array: exp.Expression) -> exp.Expression:
+    """Distinct elements in the order they first appear (Trino's array_distinct; DuckDB's reorders)."""
+    keep = exp.EQ(this=_call("list_position", array, _var("__e")), expression=_var("__i"))
+    return _call("list_filter", array, _lambda(keep, "__e", "__i"))
+
+
+def _membership(array: exp.Expression, other: exp.Expression, inside: bool) -> exp.Expression:
+    """Distinct elements of `array` (in order) that are / are not in `other`, NULL matching NULL."""
+    position = exp.Coalesce(this=_call("list_position", other, _var("__m")), expressions=[exp.Literal.number(0)])
+    test = exp.GT(this=position, expression=exp.Literal.number(0)) if inside else \
+        exp.EQ(this=position, expression=exp.Literal.number(0))
+    found = _call("list_filter", _first_occurrences(array), _lambda(test, "__m"))
+    either_null = exp.or_(exp.Is(this=array.copy(), expression=exp.Null()),
+                          exp.Is(this=other.copy(), expression=exp.Null()))
+    return exp.Case(ifs=[exp.If(this=either_null, true=exp.Null())], default=found)
+
+
+def _contains(node: exp.ArrayContains) -> exp.Expression:
+    # Trino: NULL when the element is not found but the array holds a NULL (DuckDB: false).
+    array, element = node.this, node.expression
+    has_null = exp.GT(this=_call("len", _call("list_filter", array, _lambda(
+        exp.Is(this=_var("__n"), expression=exp.Null()), "__n"))), expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=_call("list_contains", array, element), true=exp.true()),
+                         exp.If(this=has_null, true=exp.Null())], default=exp.false())
+
+
 def translate(tree: exp.Expression, text: str) -> exp.Expression:
     """Rewrite what sqlglot would translate wrongly; raise NOT_SUPPORTED for what we cannot."""
 
@@ -552,6 +586,27 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
                 return replaced
         if isinstance(node, exp.JSONExtractScalar):
             return _json_extract_scalar(node)
+        if isinstance(node, exp.ArrayDistinct):
+            return _first_occurrences(node.this)
+        if isinstance(node, exp.ArrayIntersect) and len(node.expressions) == 2:
+            return _membership(node.expressions[0], node.expressions[1], inside=True)
+        if isinstance(node, exp.ArrayExcept):
+            return _membership(node.this, node.expression, inside=False)
+        if isinstance(node, exp.ArrayContains) and not node.meta.get("trino_checked"):
+            return _contains(node)
+        if isinstance(node, exp.Substring) and node.args.get("start") is not None and not node.meta.get("checked"):
+            # Trino: a start of 0 gives '' (DuckDB starts at the first character).
+            node.meta["checked"] = True
+            return exp.Case(ifs=[exp.If(this=exp.EQ(this=node.args["start"].copy(), expression=exp.Literal.number(0)),
+                                        true=exp.Literal.string(""))], default=node)
+        if isinstance(node, exp.Replace) and not node.meta.get("checked"):
+            # Trino inserts the replacement around every character when the search is ''; DuckDB does not.
+            node.meta["checked"] = True
+            empty = exp.EQ(this=node.expression.copy(), expression=exp.Literal.string(""))
+            refusal = exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "replace with an empty search string is not "
+                                                       "supported by the local Athena engine"),
+                               to=exp.DataType.build("VARCHAR"))
+            return exp.Case(ifs=[exp.If(this=empty, true=refusal)], default=node)
         if isinstance(node, exp.RegexpExtract):
             return _regexp_extract(node)
         if isinstance(node, exp.RegexpReplace):

@@ -120,7 +120,7 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
 
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
-    if not tree.find(exp.Cast, exp.Typeof, exp.Bracket):
+    if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc):
         return tree
     typed = _typed(tree, schema)
     if typed is None:
@@ -132,6 +132,12 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
         if isinstance(node, exp.Typeof):
             changed = True
             return _typeof(node)
+        if isinstance(node, (exp.TimestampTrunc, exp.DateTrunc)) and _type_of(node.this) == T.DATE \
+                and not node.meta.get("date_kept"):
+            # Trino's date_trunc returns the input's type: a date stays a date.
+            node.meta["date_kept"] = True
+            changed = True
+            return exp.Cast(this=node, to=exp.DataType.build("DATE"))
         if isinstance(node, exp.Bracket) and not node.meta.get("trino_checked"):
             replacement = _subscript(node)
             if replacement is not None:
