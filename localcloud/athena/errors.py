@@ -22,6 +22,14 @@ _OURS = re.compile("ATHENA:([A-Z_]+):(.*?)(?:\u2400.*)?$")
 _DIVISION_BY_ZERO = re.compile(r"Division by zero in expression \((.*?)\)\. ")
 _OVERFLOW = re.compile(r"Overflow in (addition|subtraction|multiplication) of (INT\d+|[A-Z]+) \((.*)\)")
 _MARKED_CAST = re.compile("Could not convert string '(.*)\u2400' to (INT\\d+)")
+# DuckDB's cast failures -> Trino's wording (VarcharOperators, DateOperators, the integer casts).
+_STRING_CAST = re.compile(r"Could not convert string '(.*)' to (\w+)")
+_DECIMAL_CAST = re.compile(r'Could not convert string "(.*)" to DECIMAL\((\d+),(\d+)\)')
+_DATE_CAST = re.compile(r'(date|timestamp) field (?:format|value out of range): "(.*?)"')
+_RANGE_CAST = re.compile(r"Type (\w+) with value (.*) can't be cast because the value is out of range for the "
+                         r"destination type (\w+)")
+_TRINO_TYPE_NAME = {"INT8": "TINYINT", "INT16": "SMALLINT", "INT32": "INT", "INT64": "BIGINT", "DOUBLE": "DOUBLE",
+                    "FLOAT": "REAL", "BOOL": "BOOLEAN"}
 _TRINO_INTEGER = {"INT8": "tinyint", "INT16": "smallint", "INT32": "integer", "INT64": "bigint"}
 
 
@@ -46,6 +54,20 @@ def engine_error(exc: Exception, text: str) -> QueryFailed:
     if m:  # typed.py's check of CAST(varchar AS integer)
         return QueryFailed("INVALID_CAST_ARGUMENT", f"Cannot cast '{m.group(1)}' to "
                            f"{_TRINO_INTEGER.get(m.group(2), m.group(2)).upper().replace('INTEGER', 'INT')}")
+    m = _STRING_CAST.search(message)
+    if m and m.group(2) in _TRINO_TYPE_NAME:
+        return QueryFailed("INVALID_CAST_ARGUMENT", f"Cannot cast '{m.group(1)}' to {_TRINO_TYPE_NAME[m.group(2)]}")
+    m = _DECIMAL_CAST.search(message)
+    if m:
+        return QueryFailed("INVALID_CAST_ARGUMENT", f"Cannot cast VARCHAR '{m.group(1)}' to DECIMAL({m.group(2)}, "
+                           f"{m.group(3)}). Value is not a number.")
+    m = _DATE_CAST.search(message)
+    if m:
+        return QueryFailed("INVALID_CAST_ARGUMENT", f"Value cannot be cast to {m.group(1)}: {m.group(2)}")
+    m = _RANGE_CAST.search(message)
+    if m and m.group(1) in _TRINO_INTEGER and m.group(3) in _TRINO_INTEGER:
+        return QueryFailed("NUMERIC_VALUE_OUT_OF_RANGE", f"Out of range for {_TRINO_INTEGER[m.group(3)]}: "
+                           f"{m.group(2)}")
     m = _OVERFLOW.search(message)
     if m:
         kind = _TRINO_INTEGER.get(m.group(2), m.group(2).lower())
