@@ -80,7 +80,7 @@ ANSWERED: dict[str, str] = {
     "typeof": "conversion",
     # JSON
     "json_extract_scalar": "json", "json_extract": "json", "json_parse": "json", "json_format": "json",
-    "json_array_length": "json",
+    "json_array_length": "json", "json_size": "json",
     # string
     "concat": "string", "length": "string", "lower": "string", "upper": "string", "substr": "string",
     "strpos": "string", "replace": "string", "trim": "string",
@@ -88,7 +88,7 @@ ANSWERED: dict[str, str] = {
     "split_part": "string", "reverse": "string", "starts_with": "string", "ends_with": "string",
     "concat_ws": "string", "chr": "string", "translate": "string",
     "levenshtein_distance": "string", "format": "string",
-    "to_hex": "string", "to_utf8": "string", "from_utf8": "string",
+    "to_hex": "string", "codepoint": "string", "hamming_distance": "string", "to_utf8": "string", "from_utf8": "string",
     # regexp
     "regexp_like": "regexp", "regexp_extract": "regexp", "regexp_replace": "regexp",
     "regexp_extract_all": "regexp",
@@ -96,7 +96,7 @@ ANSWERED: dict[str, str] = {
     "date_trunc": "datetime", "date_add": "datetime", "date_diff": "datetime", "date_format": "datetime",
     "date_parse": "datetime", "format_datetime": "datetime", "parse_datetime": "datetime",
     "from_iso8601_timestamp": "datetime", "from_iso8601_date": "datetime", "from_unixtime": "datetime",
-    "to_unixtime": "datetime", "year": "datetime", "month": "datetime", "day": "datetime",
+    "to_unixtime": "datetime", "millisecond": "datetime", "year": "datetime", "month": "datetime", "day": "datetime",
     "hour": "datetime", "minute": "datetime", "second": "datetime", "day_of_week": "datetime",
     "day_of_year": "datetime", "quarter": "datetime",
     "week_of_year": "datetime", "date": "datetime", "last_day_of_month": "datetime",
@@ -105,7 +105,8 @@ ANSWERED: dict[str, str] = {
     "cardinality": "array", "contains": "array", "array_join": "array",
     "array_distinct": "array", "array_max": "array", "array_min": "array",
     "array_sort": "array", "array_remove": "array", "array_intersect": "array",
-    "array_except": "array", "flatten": "array", "sequence": "array",
+    "array_except": "array", "flatten": "array", "sequence": "array", "slice": "array", "array_union": "array",
+    "array_position": "array",
     "transform": "array", "filter": "array",
     # map
     "map": "map", "map_keys": "map", "map_values": "map", "map_from_entries": "map",
@@ -113,14 +114,15 @@ ANSWERED: dict[str, str] = {
     "abs": "math", "ceil": "math", "floor": "math", "round": "math", "truncate": "math",
     "power": "math", "sqrt": "math", "exp": "math",
     "ln": "math", "pi": "math", "greatest": "math",
-    "least": "math", "rand": "math",
+    "least": "math", "sign": "math", "nan": "math", "infinity": "math", "is_nan": "math",
+    "is_finite": "math", "is_infinite": "math", "rand": "math",
    
     "degrees": "math", "radians": "math",
     # aggregate and window
     "count": "aggregate", "sum": "aggregate", "avg": "aggregate", "min": "aggregate", "max": "aggregate",
     "count_if": "aggregate", "approx_distinct": "aggregate", "approx_percentile": "aggregate",
     "arbitrary": "aggregate", "array_agg": "aggregate", "bool_and": "aggregate",
-    "bool_or": "aggregate", "max_by": "aggregate", "min_by": "aggregate",
+    "bool_or": "aggregate", "every": "aggregate", "max_by": "aggregate", "min_by": "aggregate",
     "stddev": "aggregate", "stddev_samp": "aggregate", "stddev_pop": "aggregate", "variance": "aggregate",
     "var_pop": "aggregate", "corr": "aggregate", "histogram": "aggregate",
     "row_number": "window", "rank": "window", "dense_rank": "window", "lag": "window", "lead": "window",

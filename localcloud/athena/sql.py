@@ -435,8 +435,10 @@ def _is_date(node: exp.Expression) -> bool:
 
 
 def _call(name: str, *args: exp.Expression) -> exp.Anonymous:
-    """A DuckDB function call by name (Anonymous, so no later rewrite touches it)."""
-    return exp.Anonymous(this=name, expressions=[a.copy() for a in args])
+    """A DuckDB function call by name, marked so that no later rewrite takes it for a Trino call."""
+    call = exp.Anonymous(this=name, expressions=[a.copy() for a in args])
+    call.meta["duckdb"] = True
+    return call
 
 
 def refuse_at_run_time(code: str, message: str) -> exp.Expression:
@@ -573,6 +575,92 @@ def _contains(node: exp.ArrayContains) -> exp.Expression:
                          exp.If(this=has_null, true=exp.Null())], default=exp.false())
 
 
+def _integer(node: exp.Expression, kind: str = "BIGINT") -> exp.Cast:
+    return exp.Cast(this=node, to=exp.DataType.build(kind))
+
+
+def _slice(node: exp.ArraySlice) -> exp.Expression:
+    """Trino's slice(array, start, length): 1-based, a negative start counts from the end."""
+    array, start, length = node.this, node.args["start"], node.args["end"]
+    begin = exp.Case(ifs=[exp.If(this=exp.GT(this=start.copy(), expression=exp.Literal.number(0)), true=start.copy())],
+                     default=exp.Add(this=exp.Add(this=_call("len", array), expression=start.copy()),
+                                     expression=exp.Literal.number(1)))
+    last = exp.Sub(this=exp.Add(this=begin.copy(), expression=length.copy()), expression=exp.Literal.number(1))
+    return exp.Case(ifs=[
+        exp.If(this=exp.EQ(this=start.copy(), expression=exp.Literal.number(0)),
+               true=fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "SQL array indices start at 1", "INTEGER[]")),
+        exp.If(this=exp.LT(this=length.copy(), expression=exp.Literal.number(0)),
+               true=fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "length must be greater than or equal to 0",
+                                     "INTEGER[]")),
+        exp.If(this=exp.LT(this=begin.copy(), expression=exp.Literal.number(1)),
+               true=_call("list_slice", array, exp.Literal.number(1), exp.Literal.number(0))),
+    ], default=_call("list_slice", array, begin, last))
+
+
+def _json_size(json: exp.Expression, path: exp.Expression) -> exp.Expression:
+    """Trino's json_size: members of an object, elements of an array, 0 for a scalar, NULL when absent."""
+    found = _call("json_extract", json, path)
+    kind = _call("json_type", found)
+    return _integer(exp.Case(ifs=[
+        exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string("OBJECT")),
+               true=_call("len", _call("json_keys", found))),
+        exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string("ARRAY")),
+               true=_call("json_array_length", found)),
+        exp.If(this=exp.Is(this=kind.copy(), expression=exp.Null()), true=exp.Null()),
+    ], default=exp.Literal.number(0)))
+
+
+def _single_character(value: exp.Expression, then: exp.Expression, message: str) -> exp.Expression:
+    return exp.Case(ifs=[exp.If(this=exp.NEQ(this=_call("length", value), expression=exp.Literal.number(1)),
+                                true=fail_at_run_time("INVALID_FUNCTION_ARGUMENT", message, "INTEGER"))],
+                    default=then)
+
+
+def _anonymous(node: exp.Anonymous) -> exp.Expression | None:
+    """Trino functions sqlglot leaves by name, written in DuckDB with Trino's meaning."""
+    name, args = str(node.this).lower(), node.expressions
+    if name == "nan" and not args:
+        return exp.Cast(this=exp.Literal.string("NaN"), to=exp.DataType.build("DOUBLE"))
+    if name == "infinity" and not args:
+        return exp.Cast(this=exp.Literal.string("Infinity"), to=exp.DataType.build("DOUBLE"))
+    if name == "is_finite" and len(args) == 1:
+        return _call("isfinite", args[0])
+    if name == "is_infinite" and len(args) == 1:
+        return _call("isinf", args[0])
+    if name == "array_union" and len(args) == 2:
+        either_null = exp.or_(exp.Is(this=args[0].copy(), expression=exp.Null()),
+                              exp.Is(this=args[1].copy(), expression=exp.Null()))
+        return exp.Case(ifs=[exp.If(this=either_null, true=exp.Null())],
+                        default=_first_occurrences(_call("list_concat", args[0], args[1])))
+    if name == "json_size" and len(args) == 2:
+        return _json_size(args[0], args[1])
+    if name == "millisecond" and len(args) == 1:
+        # DuckDB's millisecond counts the seconds too (15.123 s -> 15123).
+        return _integer(exp.Mod(this=_call("millisecond", args[0]), expression=exp.Literal.number(1000)))
+    if name == "every" and len(args) == 1:
+        return _call("bool_and", args[0])
+    if name == "hamming_distance" and len(args) == 2:
+        same = exp.EQ(this=_call("length", args[0]), expression=_call("length", args[1]))
+        return exp.Case(ifs=[exp.If(this=exp.Not(this=same), true=fail_at_run_time(
+            "INVALID_FUNCTION_ARGUMENT", "The input strings to hamming_distance function must have the same length",
+            "BIGINT"))], default=_integer(_call("hamming", args[0], args[1])))
+    if name == "codepoint" and len(args) == 1:
+        return _single_character(args[0], _integer(_call("unicode", args[0]), "INTEGER"),
+                                 "Input string must be a single character string")
+    return None
+
+
+def _array_position(node: exp.ArrayPosition, text: str) -> exp.Expression:
+    # Trino: 0 when absent (DuckDB: NULL), a bigint.
+    array, element = node.this, node.expression
+    if isinstance(element, exp.Null):
+        raise _unsupported(node, text, "array_position of NULL")
+    position = _integer(exp.Coalesce(this=_call("list_position", array, element),
+                                     expressions=[exp.Literal.number(0)]))
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=array.copy(), expression=exp.Null()), true=exp.Null())],
+                    default=position)
+
+
 def translate(tree: exp.Expression, text: str) -> exp.Expression:
     """Rewrite what sqlglot would translate wrongly; raise NOT_SUPPORTED for what we cannot."""
 
@@ -586,6 +674,15 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
                 return replaced
         if isinstance(node, exp.JSONExtractScalar):
             return _json_extract_scalar(node)
+        if isinstance(node, exp.Anonymous) and not node.meta.get("duckdb"):
+            replaced = _anonymous(node)
+            if replaced is not None:
+                return replaced
+        if isinstance(node, exp.ArraySlice) and node.args.get("start") is not None \
+                and node.args.get("end") is not None:
+            return _slice(node)
+        if isinstance(node, exp.ArrayPosition):
+            return _array_position(node, text)
         if isinstance(node, exp.ArrayDistinct):
             return _first_occurrences(node.this)
         if isinstance(node, exp.ArrayIntersect) and len(node.expressions) == 2:
@@ -663,4 +760,12 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
                                    "(only UTC)")
         return node
 
-    return tree.transform(rewrite, copy=True)
+    # A rewrite copies its arguments into the new node, where this pass does not look again;
+    # so repeat until nothing changes (each rewrite marks what it made, so this ends).
+    result = tree.transform(rewrite, copy=True)
+    for _ in range(8):
+        again = result.transform(rewrite, copy=True)
+        if again.sql(dialect=WRITE_DIALECT) == result.sql(dialect=WRITE_DIALECT):
+            return again
+        result = again
+    return result

@@ -120,7 +120,7 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
 
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
-    if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc):
+    if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign):
         return tree
     typed = _typed(tree, schema)
     if typed is None:
@@ -138,6 +138,12 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
             node.meta["date_kept"] = True
             changed = True
             return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+        if isinstance(node, exp.Sign) and node.this.type is not None and node.this.type.this in \
+                (_INTEGERS | _FLOATS | {T.DECIMAL}) and not node.meta.get("typed"):
+            # Trino's sign returns its input's type (DuckDB's is always a tinyint).
+            node.meta["typed"] = True
+            changed = True
+            return exp.Cast(this=node, to=node.this.type.copy())
         if isinstance(node, exp.Bracket) and not node.meta.get("trino_checked"):
             replacement = _subscript(node)
             if replacement is not None:
