@@ -765,7 +765,8 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
     result = tree.transform(rewrite, copy=True)
     for _ in range(8):
         again = result.transform(rewrite, copy=True)
-        if again.sql(dialect=WRITE_DIALECT) == result.sql(dialect=WRITE_DIALECT):
+        quiet = {"dialect": WRITE_DIALECT, "unsupported_level": sqlglot.ErrorLevel.IGNORE}
+        if again.sql(**quiet) == result.sql(**quiet):
             return again
         result = again
     return result
