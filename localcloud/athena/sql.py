@@ -494,15 +494,45 @@ _OFFSET = r"T.*[+-][0-9]{2}(:?[0-9]{2})?$"
 _UTC_OFFSET = r"T.*[+-]00(:?00)?$"
 
 
+# Calls that read only a timestamp's wall-clock fields (in the value's own zone, in Trino).
+_WALL_CLOCK_READERS = (exp.Hour, exp.Minute, exp.Second, exp.Day, exp.Month, exp.Year, exp.Quarter, exp.DayOfWeekIso,
+                       exp.DayOfWeek, exp.DayOfYear, exp.WeekOfYear, exp.DayOfMonth, exp.Date, exp.Extract,
+                       exp.TimeToStr)
+# Uses that depend only on the instant (comparisons, ordering, epoch seconds, conversion to UTC).
+_INSTANT_READERS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.NullSafeEQ, exp.NullSafeNEQ, exp.Between,
+                    exp.Ordered, exp.TimeToUnix, exp.AtTimeZone)
+_ISO_OFFSET = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def _reads_wall_clock(parent: exp.Expression | None) -> bool:
+    if isinstance(parent, _WALL_CLOCK_READERS):
+        return True
+    if isinstance(parent, exp.Anonymous) and str(parent.this).lower() in ("format_datetime", "strftime"):
+        return True
+    return isinstance(parent, exp.Cast) and parent.to.this == exp.DataType.Type.DATE
+
+
 def _from_iso8601_timestamp(node: exp.FromISO8601Timestamp) -> exp.Expression:
-    # Trino keeps the value's own zone (hour() of 12:00+05:30 is 12); DuckDB keeps only the instant.
-    # UTC values are answered; others are refused rather than answered in UTC.
+    """Trino keeps the value's own zone (hour() of 12:00+05:30 is 12); DuckDB keeps only the instant.
+
+    Read by a field function (hour, date, format_datetime, …), the value's wall clock is used: the text
+    without its offset. Compared, ordered, turned into epoch seconds or into UTC, the instant is used.
+    Anywhere else (shown, truncated, …) a value with an offset other than UTC is refused at run time
+    rather than shown in UTC.
+    """
+    parent = node.parent
+    if _reads_wall_clock(parent):
+        local = _call("regexp_replace", node.this, exp.Literal.string(_ISO_OFFSET), exp.Literal.string(""))
+        return exp.Cast(this=local, to=exp.DataType.build("TIMESTAMP"))
     parsed = exp.Cast(this=node.this.copy(), to=exp.DataType.build("TIMESTAMPTZ"))
+    if isinstance(parent, _INSTANT_READERS):
+        return parsed
     guard = exp.and_(_call("regexp_matches", node.this, exp.Literal.string(_OFFSET)),
                      exp.not_(_call("regexp_matches", node.this, exp.Literal.string(_UTC_OFFSET))))
     return exp.Case(ifs=[exp.If(this=guard, true=exp.Cast(
         this=refuse_at_run_time("NOT_SUPPORTED", "from_iso8601_timestamp of a value with a time zone other "
-                                "than UTC is not supported by the local Athena engine"),
+                                "than UTC is not supported by the local Athena engine here (it is where only "
+                                "its fields or its instant are read)"),
         to=exp.DataType.build("TIMESTAMPTZ")))], default=parsed)
 
 
@@ -758,6 +788,11 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
             if zone is None or zone.strip().upper() not in ("UTC", "Z", "+00:00", "GMT", "ETC/UTC"):
                 raise _unsupported(node, text, f"AT TIME ZONE {zone or 'with a non-literal zone'!r} "
                                    "(only UTC)")
+            if not isinstance(node.parent, exp.Cast) or not node.parent.meta.get("utc"):
+                # Trino's result is a timestamp with time zone; DuckDB's, for one, is a plain timestamp.
+                in_utc = exp.Cast(this=node, to=exp.DataType.build("TIMESTAMPTZ"))
+                in_utc.meta["utc"] = in_utc.meta["trino_cast"] = True
+                return in_utc
         return node
 
     # A rewrite copies its arguments into the new node, where this pass does not look again;

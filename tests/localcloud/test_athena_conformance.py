@@ -102,6 +102,7 @@ HTTP_CASES = [c for c in CASES if c.sql in {
     """SELECT json_extract_scalar('{"a": {"b": 1}}', '$.a')""",
     "SELECT CAST(2.5e0 AS integer)",
     "SELECT hour(from_iso8601_timestamp('2026-11-29T12:00:00+05:30'))",
+    "SELECT from_iso8601_timestamp('2026-11-29T12:00:00+05:30')",
     "SELECT 1 / 0",
     "SELECT soundex('Robert')",
     "SELECT typeof(1.5)",
@@ -147,7 +148,7 @@ def test_case_over_the_athena_api(athena: Any, case: Case) -> None:
 
 
 def test_http_lane_covers_answers_and_refusals() -> None:
-    assert {c.error is None for c in HTTP_CASES} == {True, False} and len(HTTP_CASES) == 6
+    assert {c.error is None for c in HTTP_CASES} == {True, False} and len(HTTP_CASES) == 7
 
 
 def test_sources_are_trino_or_athena_documentation() -> None:

@@ -149,12 +149,19 @@ CASES: list[Case] = [
     C("datetime", "SELECT from_iso8601_timestamp('2020-05-11T11:15:05.055Z')", "2020-05-11 11:15:05.055 UTC",
       "timestamp with time zone", DATETIME),
     C("datetime", "SELECT hour(from_iso8601_timestamp('2020-05-11T11:15:05Z'))", "11", "bigint", DATETIME),
-    # A value with a non-UTC offset keeps its zone on Athena (hour() = 12, date() that day); the local
-    # engine keeps only instants, so it refuses such a value instead of answering in UTC.
-    C("datetime", "SELECT hour(from_iso8601_timestamp('2026-11-29T12:00:00+05:30'))",
-      error="NOT_SUPPORTED", source=DATETIME),
-    C("datetime", "SELECT date(from_iso8601_timestamp('2026-11-29T02:00:00+05:30'))",
-      error="NOT_SUPPORTED", source=DATETIME),
+    # A value with an offset keeps its zone (hour() = 12, date() is that day), and compares as its instant.
+    C("datetime", "SELECT hour(from_iso8601_timestamp('2026-11-29T12:00:00+05:30'))", "12", "bigint", ATHENA_TZ),
+    C("datetime", "SELECT date(from_iso8601_timestamp('2026-11-29T02:00:00+05:30'))", "2026-11-29", "date",
+      ATHENA_TZ),
+    C("datetime", "SELECT format_datetime(from_iso8601_timestamp('2026-11-29T12:00:00+05:30'), 'HH:mm')", "12:00",
+      "varchar", ATHENA_TZ),
+    C("datetime", "SELECT from_iso8601_timestamp('2026-11-29T12:00:00+05:30') = "
+      "from_iso8601_timestamp('2026-11-29T06:30:00Z')", "true", "boolean", ATHENA_TZ),
+    C("datetime", "SELECT from_iso8601_timestamp('2026-11-29T12:00:00+05:30') AT TIME ZONE 'UTC'",
+      "2026-11-29 06:30:00.000 UTC", "timestamp with time zone", DATETIME),
+    # Shown as it is, Trino prints '2026-11-29 12:00:00.000 +05:30'; the engine keeps no zone, so it refuses.
+    C("datetime", "SELECT from_iso8601_timestamp('2026-11-29T12:00:00+05:30')", error="NOT_SUPPORTED",
+      source=DATETIME),
     C("datetime", "SELECT from_iso8601_date('2020-05-11')", "2020-05-11", "date", DATETIME),
     C("datetime", "SELECT from_unixtime(0)", "1970-01-01 00:00:00.000 UTC", "timestamp with time zone", DATETIME),
     C("datetime", "SELECT to_unixtime(TIMESTAMP '1970-01-01 00:01:00')", "60.0", "double", DATETIME),
