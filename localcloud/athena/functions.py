@@ -105,7 +105,8 @@ ANSWERED: dict[str, str] = {
     "cardinality": "array", "contains": "array", "array_join": "array",
     "array_distinct": "array", "array_max": "array", "array_min": "array",
     "array_sort": "array", "array_remove": "array", "array_intersect": "array",
-    "array_except": "array", "flatten": "array", "sequence": "array", "slice": "array", "array_union": "array",
+    "array_except": "array", "flatten": "array", "sequence": "array", "any_match": "array", "all_match": "array",
+    "none_match": "array", "slice": "array", "array_union": "array",
     "array_position": "array",
     "transform": "array", "filter": "array",
     # map

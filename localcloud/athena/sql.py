@@ -646,9 +646,24 @@ def _single_character(value: exp.Expression, then: exp.Expression, message: str)
                     default=then)
 
 
+def _match(name: str, array: exp.Expression, predicate: exp.Expression) -> exp.Expression:
+    """any_match / all_match / none_match with Trino's NULLs: a NULL verdict counts unless one decides."""
+    verdicts = _call("list_transform", array, predicate)
+    some_null = exp.GT(this=_call("len", _call("list_filter", verdicts, _lambda(
+        exp.Is(this=_var("__v"), expression=exp.Null()), "__v"))), expression=exp.Literal.number(0))
+    decisive = exp.true() if name in ("any_match", "none_match") else exp.false()
+    decided = exp.true() if name == "any_match" else exp.false()
+    otherwise = exp.false() if name == "any_match" else exp.true()
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=array.copy(), expression=exp.Null()), true=exp.Null()),
+                         exp.If(this=_call("list_contains", verdicts, decisive), true=decided),
+                         exp.If(this=some_null, true=exp.Null())], default=otherwise)
+
+
 def _anonymous(node: exp.Anonymous) -> exp.Expression | None:
     """Trino functions sqlglot leaves by name, written in DuckDB with Trino's meaning."""
     name, args = str(node.this).lower(), node.expressions
+    if name in ("any_match", "all_match", "none_match") and len(args) == 2 and isinstance(args[1], exp.Lambda):
+        return _match(name, args[0], args[1])
     if name == "nan" and not args:
         return exp.Cast(this=exp.Literal.string("NaN"), to=exp.DataType.build("DOUBLE"))
     if name == "infinity" and not args:

@@ -234,6 +234,15 @@ CASES: list[Case] = [
     C("array", "SELECT transform(ARRAY[5, NULL, 6], x -> coalesce(x, 0) + 1)", "[6, 1, 7]", None, ARRAY),
     C("array", "SELECT filter(ARRAY[5, -6, NULL, 7], x -> x > 0)", "[5, 7]", None, ARRAY),
     C("array", "SELECT ARRAY[1] || ARRAY[2]", "[1, 2]", None, ARRAY),
+    # The *_match functions: NULL when a NULL verdict could decide, true/false for empty arrays.
+    C("array", "SELECT any_match(ARRAY[1, 2], x -> x > 1)", "true", "boolean", ARRAY),
+    C("array", "SELECT any_match(ARRAY[1, NULL], x -> x > 1)", None, "boolean", ARRAY),
+    C("array", "SELECT any_match(ARRAY[], x -> x > 1)", "false", "boolean", ARRAY),
+    C("array", "SELECT all_match(ARRAY[1, 2], x -> x > 1)", "false", "boolean", ARRAY),
+    C("array", "SELECT all_match(ARRAY[2, NULL], x -> x > 1)", None, "boolean", ARRAY),
+    C("array", "SELECT all_match(ARRAY[], x -> x > 1)", "true", "boolean", ARRAY),
+    C("array", "SELECT none_match(ARRAY[1, 2], x -> x > 5)", "true", "boolean", ARRAY),
+    C("array", "SELECT none_match(ARRAY[1, 9], x -> x > 5)", "false", "boolean", ARRAY),
     # -- maps -----------------------------------------------------------------------------
     C("map", "SELECT map(ARRAY['a', 'b'], ARRAY[1, 2])['b']", "2", "integer", MAP),
     C("map", "SELECT element_at(map(ARRAY['a'], ARRAY[1]), 'z')", None, "integer", MAP),
