@@ -9,6 +9,7 @@ decimals.py does for division:
   fails with INVALID_CAST_ARGUMENT); DuckDB would round it.
 - array[i] past the end or below 1, element_at(array, 0) and map[k] of a
   missing key fail in Trino (INVALID_FUNCTION_ARGUMENT); DuckDB gives NULL.
+- avg() of a decimal(p,s) is a decimal(p,s), rounded half up (DuckDB's is a double).
 - typeof() answers Trino's type names (integer, decimal(2,1), array(integer),
   timestamp(3)); a character value is refused, since Trino types it
   varchar(n) and the engine keeps no lengths.
@@ -34,9 +35,23 @@ _INTEGER_TEXT = r"^\s*[+-]?[0-9]+\s*$"
 CAST_MARK = "\u2400"
 
 
+def _exact_literals(tree: exp.Expression) -> exp.Expression:
+    """1.10 is a decimal(3,2) in Trino (and DuckDB); sqlglot's annotator would call it a double."""
+
+    def typed(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Literal) and not node.is_string and "." in node.this and "e" not in node.this.lower() \
+                and not isinstance(node.parent, exp.Cast):
+            whole, _, fraction = node.this.lstrip("+-").partition(".")
+            precision = max(1, len(whole.lstrip("0")) + len(fraction))
+            return exp.Cast(this=node.copy(), to=exp.DataType.build(f"DECIMAL({precision}, {len(fraction)})"))
+        return node
+
+    return tree.transform(typed, copy=False)
+
+
 def _typed(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression | None:
     try:
-        typed = qualify(tree.copy(), schema=schema, dialect="duckdb", validate_qualify_columns=False,
+        typed = qualify(_exact_literals(tree.copy()), schema=schema, dialect="duckdb", validate_qualify_columns=False,
                         quote_identifiers=True, identify=False)
         return annotate_types(typed, schema=schema, dialect="duckdb")
     except Exception:  # annotation is best effort
@@ -101,6 +116,33 @@ def _subscript(node: exp.Bracket) -> exp.Expression | None:
     return exp.Case(ifs=[exp.If(this=bad, true=failure)], default=plain)
 
 
+def _decimal_average(node: exp.Avg) -> exp.Expression | None:
+    """avg of a decimal(p,s) is a decimal(p,s) in Trino, rounded half up; DuckDB gives a double.
+
+    When the annotation cannot tell the argument's type, a decimal argument is refused at run
+    time (the sum's type tells, once DuckDB binds the query).
+    """
+    from localcloud.athena.decimals import _exact_division
+
+    value_type = node.this.type
+    if node.find(exp.Distinct):
+        return None
+    if value_type is None or value_type.this in (T.UNKNOWN, T.NULL):
+        is_decimal = exp.Anonymous(this="starts_with", expressions=[
+            exp.Anonymous(this="typeof", expressions=[exp.Sum(this=node.this.copy())]), exp.Literal.string("DECIMAL")])
+        refusal = exp.Cast(this=refuse_at_run_time(
+            "NOT_SUPPORTED", "avg of a decimal whose type the local Athena engine cannot tell is not supported"),
+            to=exp.DataType.build("DOUBLE"))
+        plain = node.copy()
+        plain.meta["typed"] = True
+        return exp.Case(ifs=[exp.If(this=is_decimal, true=refusal)], default=plain)
+    if value_type.this != T.DECIMAL or len(value_type.expressions) != 2:
+        return None
+    scale = int(value_type.expressions[1].this.this)
+    exact = _exact_division(exp.Sum(this=node.this.copy()), exp.Count(this=node.this.copy()), scale, 0)
+    return exp.Cast(this=exact, to=value_type.copy())
+
+
 def _typeof(node: exp.Typeof) -> exp.Expression:
     """DuckDB's type name -> Trino's, in SQL (the type is only known once DuckDB binds the query)."""
     duck = exp.Anonymous(this="typeof", expressions=[node.this.copy()])
@@ -120,7 +162,7 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
 
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
-    if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign):
+    if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg):
         return tree
     typed = _typed(tree, schema)
     if typed is None:
@@ -138,6 +180,18 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
             node.meta["date_kept"] = True
             changed = True
             return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+        if isinstance(node, exp.Window) and isinstance(node.this, exp.Avg) and node.this.this.type is not None \
+                and node.this.this.type.this == T.DECIMAL:
+            changed = True
+            return exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "avg of a decimal over a window is not "
+                                                    "supported by the local Athena engine"),
+                            to=node.this.this.type.copy())
+        if isinstance(node, exp.Avg) and not node.meta.get("typed") and not isinstance(node.parent, exp.Window):
+            node.meta["typed"] = True
+            replacement = _decimal_average(node)
+            if replacement is not None:
+                changed = True
+                return replacement
         if isinstance(node, exp.Sign) and node.this.type is not None and node.this.type.this in \
                 (_INTEGERS | _FLOATS | {T.DECIMAL}) and not node.meta.get("typed"):
             # Trino's sign returns its input's type (DuckDB's is always a tinyint).

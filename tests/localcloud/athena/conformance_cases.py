@@ -343,6 +343,9 @@ CASES: list[Case] = [
     C("aggregate", "SELECT count(x) FROM (VALUES 1, 2, NULL) t(x)", "2", "bigint", AGGREGATE),
     C("aggregate", "SELECT sum(x) FROM (VALUES 1, 2, 3) t(x)", "6", "bigint", AGGREGATE),
     C("aggregate", "SELECT avg(x) FROM (VALUES 1, 2) t(x)", "1.5", "double", AGGREGATE),
+    # avg of a decimal(p,s) is a decimal(p,s), rounded half up.
+    C("aggregate", "SELECT avg(x) FROM (VALUES 1.10, 2.21) t(x)", "1.66", "decimal(3,2)", AGGREGATE),
+    C("aggregate", "SELECT avg(x) FROM (VALUES -1.10, -2.21) t(x)", "-1.66", "decimal(3,2)", AGGREGATE),
     C("aggregate", "SELECT min(x) FROM (VALUES 3, 1, 2) t(x)", "1", "integer", AGGREGATE),
     C("aggregate", "SELECT max(x) FROM (VALUES 3, 1, 2) t(x)", "3", "integer", AGGREGATE),
     C("aggregate", "SELECT count_if(x > 1) FROM (VALUES 1, 2, 3) t(x)", "2", "bigint", AGGREGATE),
