@@ -2,17 +2,21 @@
 
 Pure: a DuckDB exception and the query text in, a `QueryFailed` out. The
 engine's own wording never reaches the user; what cannot be classified is
-reported as GENERIC_USER_ERROR with the first line only.
+refused as NOT_SUPPORTED (or GENERIC_INTERNAL_ERROR for an engine fault), its
+text going to the log.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 
 import duckdb
 
 from localcloud.athena import sql as athena_sql
 from localcloud.athena.exceptions import QueryFailed
+
+log = logging.getLogger("localcloud.athena")
 
 _COLUMN = re.compile(r'Referenced column "?([^"!]+?)"? not found', re.I)
 _FUNCTION = re.compile(r"(?:Scalar|Aggregate|Table) Function with name \"?(\w+)\"? does not exist", re.I)
@@ -95,10 +99,11 @@ def engine_error(exc: Exception, text: str) -> QueryFailed:
         return QueryFailed("ACCESS_DENIED", "Access Denied: queries may read only tables of the data catalog")
     if isinstance(exc, (duckdb.ConversionException, duckdb.OutOfRangeException)):
         return QueryFailed("INVALID_CAST_ARGUMENT", message.split(":", 1)[-1].strip())
-    if isinstance(exc, duckdb.ParserException):
-        return QueryFailed("NOT_SUPPORTED", f"the local Athena engine could not run this query: {message}")
-    return QueryFailed("GENERIC_USER_ERROR" if not isinstance(exc, duckdb.InternalException) else
-                       "GENERIC_INTERNAL_ERROR", message)
+    # Anything else: the engine's own words never reach the user (they are in the local cloud's log).
+    log.info("engine error not translated: %s", message)
+    if isinstance(exc, duckdb.InternalException):
+        return QueryFailed("GENERIC_INTERNAL_ERROR", "The local Athena engine failed on this query")
+    return QueryFailed("NOT_SUPPORTED", "This query is not supported by the local Athena engine")
 
 
 def find_identifier(text: str, name: str) -> tuple[int | None, int | None]:

@@ -10,6 +10,9 @@ decimals.py does for division:
 - array[i] past the end or below 1, element_at(array, 0) and map[k] of a
   missing key fail in Trino (INVALID_FUNCTION_ARGUMENT); DuckDB gives NULL.
 - avg() of a decimal(p,s) is a decimal(p,s), rounded half up (DuckDB's is a double).
+- CAST(… AS varchar) writes timestamps with milliseconds; a double that Java would write with an
+  exponent is refused; arrays, maps and rows do not cast to varchar (TYPE_MISMATCH).
+- || and concat of a string with a number or date fail, as Trino has no such concat.
 - typeof() answers Trino's type names (integer, decimal(2,1), array(integer),
   timestamp(3)); a character value is refused, since Trino types it
   varchar(n) and the engine keeps no lengths.
@@ -23,6 +26,7 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
+from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.sql import fail_at_run_time, refuse_at_run_time
 
 T = exp.DataType.Type
@@ -60,6 +64,56 @@ def _typed(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expre
 
 def _type_of(node: exp.Expression) -> T | None:
     return node.type.this if node.type is not None else None
+
+
+_NESTED = {T.ARRAY, T.MAP, T.STRUCT}
+_TEMPORAL_TEXT = {T.TIMESTAMP: "%Y-%m-%d %H:%M:%S.%g", T.TIMESTAMPTZ: "%Y-%m-%d %H:%M:%S.%g UTC"}
+
+
+def _varchar_cast(node: exp.Cast) -> exp.Expression | None:
+    """CAST(… AS varchar) as Trino writes values: timestamps with milliseconds, doubles like Java."""
+    if node.to.this not in _STRINGS or node.to.expressions:
+        return None
+    source = _type_of(node.this)
+    if source in _NESTED:
+        raise QueryFailed("TYPE_MISMATCH", f"Cannot cast {node.this.type.sql('trino').lower()} to varchar")
+    if source in _TEMPORAL_TEXT:
+        return exp.Anonymous(this="strftime", expressions=[node.this.copy(), exp.Literal.string(_TEMPORAL_TEXT[source])])
+    if source in _FLOATS:
+        # Java writes 1.0E10 and 1.0E-5 where DuckDB writes 10000000000.0 and 1e-05; between 0.001 and
+        # 10^7 both write the shortest digits that read back.
+        value = node.this.copy()
+        magnitude = exp.Anonymous(this="abs", expressions=[value.copy()])
+        java_exponent = exp.or_(exp.GTE(this=magnitude, expression=exp.Literal.number("1e7")),
+                                exp.and_(exp.LT(this=magnitude.copy(), expression=exp.Literal.number("1e-3")),
+                                         exp.NEQ(this=value.copy(), expression=exp.Literal.number(0))))
+        refusal = exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "writing a double below 0.001 or from 10^7 "
+                                                   "up as varchar is not supported by the local Athena engine"),
+                           to=exp.DataType.build("VARCHAR"))
+        plain = node.copy()
+        plain.meta["typed"] = True
+        return exp.Case(ifs=[exp.If(this=java_exponent, true=refusal)], default=plain)
+    return None
+
+
+def _concat_operands(node: exp.Expression) -> None:
+    """Trino's || and concat take strings (or arrays); DuckDB would quietly cast a number or a date."""
+    operands = [node.this, node.expression] if isinstance(node, exp.DPipe) else node.expressions
+    kinds = [_type_of(o) for o in operands]
+    if any(k in _STRINGS for k in kinds) and any(k is not None and k not in _STRINGS and k not in _NESTED
+                                                 and k not in (T.UNKNOWN, T.NULL) for k in kinds):
+        names = ", ".join(o.type.sql("trino").lower() if o.type is not None else "unknown" for o in operands)
+        raise QueryFailed("FUNCTION_NOT_FOUND", f"Unexpected parameters ({names}) for function concat")
+
+
+def _array_and_element(node: exp.DPipe) -> exp.Expression | None:
+    """ARRAY[1] || 2 appends and 2 || ARRAY[1] prepends in Trino; DuckDB's || takes two lists only."""
+    left, right = _type_of(node.this), _type_of(node.expression)
+    if left == T.ARRAY and right not in (T.ARRAY, None, T.UNKNOWN):
+        return exp.Anonymous(this="list_append", expressions=[node.this.copy(), node.expression.copy()])
+    if right == T.ARRAY and left not in (T.ARRAY, None, T.UNKNOWN):
+        return exp.Anonymous(this="list_prepend", expressions=[node.this.copy(), node.expression.copy()])
+    return None
 
 
 def _integer_cast(node: exp.Cast) -> exp.Expression | None:
@@ -162,7 +216,8 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
 
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
-    if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg):
+    if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg,
+                     exp.DPipe, exp.Concat):
         return tree
     typed = _typed(tree, schema)
     if typed is None:
@@ -200,6 +255,18 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
             return exp.Cast(this=node, to=node.this.type.copy())
         if isinstance(node, exp.Bracket) and not node.meta.get("trino_checked"):
             replacement = _subscript(node)
+            if replacement is not None:
+                changed = True
+                return replacement
+        if isinstance(node, (exp.DPipe, exp.Concat)):
+            _concat_operands(node)
+        if isinstance(node, exp.DPipe):
+            replacement = _array_and_element(node)
+            if replacement is not None:
+                changed = True
+                return replacement
+        if type(node) is exp.Cast and not node.meta.get("typed"):
+            replacement = _varchar_cast(node)
             if replacement is not None:
                 changed = True
                 return replacement

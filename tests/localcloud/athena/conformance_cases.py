@@ -234,6 +234,8 @@ CASES: list[Case] = [
     C("array", "SELECT transform(ARRAY[5, NULL, 6], x -> coalesce(x, 0) + 1)", "[6, 1, 7]", None, ARRAY),
     C("array", "SELECT filter(ARRAY[5, -6, NULL, 7], x -> x > 0)", "[5, 7]", None, ARRAY),
     C("array", "SELECT ARRAY[1] || ARRAY[2]", "[1, 2]", None, ARRAY),
+    C("array", "SELECT ARRAY[1] || 2", "[1, 2]", None, ARRAY),
+    C("array", "SELECT 2 || ARRAY[1]", "[2, 1]", None, ARRAY),
     # The *_match functions: NULL when a NULL verdict could decide, true/false for empty arrays.
     C("array", "SELECT any_match(ARRAY[1, 2], x -> x > 1)", "true", "boolean", ARRAY),
     C("array", "SELECT any_match(ARRAY[1, NULL], x -> x > 1)", None, "boolean", ARRAY),
@@ -330,6 +332,14 @@ CASES: list[Case] = [
     C("conversion", "SELECT CAST('ab' AS char(4))", error="NOT_SUPPORTED", source=TYPES),
     C("conversion", "SELECT CAST(DATE '2020-05-11' AS varchar)", "2020-05-11", "varchar", CONVERSION),
     C("conversion", "SELECT CAST(true AS varchar)", "true", "varchar", CONVERSION),
+    C("conversion", "SELECT CAST(TIMESTAMP '2020-05-11 13:14:15' AS varchar)", "2020-05-11 13:14:15.000", "varchar",
+      CONVERSION),
+    C("conversion", "SELECT CAST(1.5e0 AS varchar)", "1.5", "varchar", CONVERSION),
+    # Java writes 1.0E10; DuckDB would write 10000000000.0, so the engine refuses.
+    C("conversion", "SELECT CAST(1e10 AS varchar)", error="NOT_SUPPORTED", source=CONVERSION),
+    C("conversion", "SELECT CAST(ARRAY[1] AS varchar)", error="TYPE_MISMATCH: Cannot cast array(integer) to varchar",
+      source=CONVERSION),
+    C("conversion", "SELECT 'x' || 1", error="FUNCTION_NOT_FOUND: Unexpected parameters", source=STRING),
     C("conversion", "SELECT typeof(1)", "integer", "varchar", CONVERSION),
     C("conversion", "SELECT typeof(1e0)", "double", "varchar", CONVERSION),
     C("conversion", "SELECT typeof(1.5)", "decimal(2,1)", "varchar", CONVERSION),
