@@ -461,13 +461,25 @@ def fail_at_run_time(code: str, message: str, value_type: str = "VARCHAR") -> ex
     return exp.Cast(this=failing, to=exp.DataType.build(value_type, dialect="duckdb"))
 
 
+def _valid_json_only(json: exp.Expression, answer: exp.Expression) -> exp.Expression:
+    """Trino's JSON functions answer NULL for text that is not JSON (DuckDB's fail)."""
+    return exp.Case(ifs=[exp.If(this=exp.Not(this=_call("json_valid", json)), true=exp.Null())], default=answer)
+
+
 def _json_extract_scalar(node: exp.JSONExtractScalar) -> exp.Expression:
-    # Trino: NULL unless the path names a scalar (DuckDB's ->> gives an object's or array's text).
+    # Trino: NULL unless the path names a scalar (DuckDB's ->> gives an object's or array's text),
+    # and a number as it is written in the document (1.50), which DuckDB re-writes (1.5): a
+    # non-integer number is refused rather than re-written.
     found = _call("json_extract", node.this, node.expression)
-    return exp.Case(ifs=[exp.If(this=exp.In(this=_call("json_type", found),
-                                            expressions=[exp.Literal.string("OBJECT"), exp.Literal.string("ARRAY")]),
-                                true=exp.Null())],
-                    default=_call("json_extract_string", node.this, node.expression))
+    kind = _call("json_type", found)
+    refusal = exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "json_extract_scalar of a non-integer number is "
+                                               "not supported by the local Athena engine"),
+                       to=exp.DataType.build("VARCHAR"))
+    return _valid_json_only(node.this, exp.Case(ifs=[
+        exp.If(this=exp.In(this=kind, expressions=[exp.Literal.string("OBJECT"), exp.Literal.string("ARRAY")]),
+               true=exp.Null()),
+        exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string("DOUBLE")), true=refusal),
+    ], default=_call("json_extract_string", node.this, node.expression)))
 
 
 def _regexp_extract(node: exp.RegexpExtract) -> exp.Expression:
@@ -678,7 +690,11 @@ def _anonymous(node: exp.Anonymous) -> exp.Expression | None:
         return exp.Case(ifs=[exp.If(this=either_null, true=exp.Null())],
                         default=_first_occurrences(_call("list_concat", args[0], args[1])))
     if name == "json_size" and len(args) == 2:
-        return _json_size(args[0], args[1])
+        return _valid_json_only(args[0], _json_size(args[0], args[1]))
+    if name == "json_array_length" and len(args) == 1 and not node.meta.get("checked"):
+        checked = node.copy()
+        checked.meta["checked"] = True
+        return _valid_json_only(args[0], checked)
     if name == "millisecond" and len(args) == 1:
         # DuckDB's millisecond counts the seconds too (15.123 s -> 15123).
         return _integer(exp.Mod(this=_call("millisecond", args[0]), expression=exp.Literal.number(1000)))
@@ -719,6 +735,9 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
                 return replaced
         if isinstance(node, exp.JSONExtractScalar):
             return _json_extract_scalar(node)
+        if isinstance(node, exp.JSONExtract) and not node.meta.get("checked"):
+            node.meta["checked"] = True
+            return _valid_json_only(node.this, node)
         if isinstance(node, exp.Anonymous) and not node.meta.get("duckdb"):
             replaced = _anonymous(node)
             if replaced is not None:
