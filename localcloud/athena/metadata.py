@@ -80,7 +80,7 @@ class CatalogMetadata:
         return GlueCatalog(self.plane.client("glue", region))
 
     def list_data_catalogs(self, account_id: str, region: str) -> list[dict[str, Any]]:
-        others = moto_patches.athena_backend(account_id, region).list_data_catalogs()
+        others = moto_patches.backend("athena", account_id, region).list_data_catalogs()
         return [{"CatalogName": AWS_DATA_CATALOG, "Type": "GLUE"}] + [
             {"CatalogName": c["CatalogName"], "Type": c["Type"]} for c in others
             if c["CatalogName"].lower() != AWS_DATA_CATALOG.lower()]
@@ -89,7 +89,7 @@ class CatalogMetadata:
         if name.lower() == AWS_DATA_CATALOG.lower():
             return {"Name": AWS_DATA_CATALOG, "Description": "AWS Glue Data Catalog", "Type": "GLUE",
                     "Parameters": {"catalog-id": account_id}}
-        found = moto_patches.athena_backend(account_id, region).get_data_catalog(name)
+        found = moto_patches.backend("athena", account_id, region).get_data_catalog(name)
         if found is None:
             raise InvalidRequestException(f"Catalog {name} does not exist")
         return found

@@ -1,7 +1,7 @@
 """Athena workgroups: CreateWorkGroup & co., with the validation and UpdateWorkGroup moto lacks.
 
 The workgroups themselves live in moto's Athena backend (reached through
-`moto_patches.athena_backend`), so moto's other Athena calls — named
+`moto_patches.backend("athena", …)`), so moto's other Athena calls — named
 queries, tags — see the same ones. Creation times are ours (moto keeps none).
 The merge of ConfigurationUpdates and the validation are pure functions.
 """
@@ -96,7 +96,7 @@ class WorkGroups:
             return self._created.setdefault((account_id, region, name), time.time())
 
     def get_model(self, account_id: str, region: str, name: str) -> Any:
-        wg = moto_patches.athena_backend(account_id, region).work_groups.get(name)
+        wg = moto_patches.backend("athena", account_id, region).work_groups.get(name)
         if wg is None:
             raise InvalidRequestException(f"WorkGroup {name} is not found.")
         return wg
@@ -104,7 +104,7 @@ class WorkGroups:
     def create(self, account_id: str, region: str, name: str, configuration: dict[str, Any],
                description: str | None, tags: list[dict[str, str]] | None) -> None:
         validate_configuration(configuration)
-        backend = moto_patches.athena_backend(account_id, region)
+        backend = moto_patches.backend("athena", account_id, region)
         created = backend.create_work_group(name, copy.deepcopy(configuration), description or "", tags or [])
         if created is None:
             raise InvalidRequestException("WorkGroup is already created")
@@ -130,7 +130,7 @@ class WorkGroups:
                 "CreationTime": self._creation_time(account_id, region, wg.name),
                 "EngineVersion": wg.configuration.get("EngineVersion", {}),
             }
-            for wg in moto_patches.athena_backend(account_id, region).work_groups.values()
+            for wg in moto_patches.backend("athena", account_id, region).work_groups.values()
         ]
 
     def update(self, account_id: str, region: str, name: str, updates: dict[str, Any],
@@ -148,6 +148,6 @@ class WorkGroups:
         if name == "primary":
             raise InvalidRequestException("The primary workgroup cannot be deleted.")
         self.get_model(account_id, region, name)
-        moto_patches.athena_backend(account_id, region).delete_work_group(name)
+        moto_patches.backend("athena", account_id, region).delete_work_group(name)
         with self._lock:
             self._created.pop((account_id, region, name), None)

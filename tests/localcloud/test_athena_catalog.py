@@ -43,6 +43,7 @@ def table_input(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """This module's local cloud (in place of tests/conftest.py's), with the resources its tests read."""
     with running_localcloud(tmp_path_factory.mktemp("athena-catalog")) as cloud:
         kw = {"endpoint_url": cloud.url, "region_name": REGION, "aws_access_key_id": "test",
               "aws_secret_access_key": "test"}

@@ -26,7 +26,6 @@ from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.functions import ANSWERED, trino_name
 from localcloud.athena.queries import QueryPlanner
 from localcloud.athena.results import ResultSet
-from localcloud.testing import running_localcloud
 from tests.localcloud.athena.conformance_cases import CASES, Case
 
 
@@ -110,13 +109,13 @@ HTTP_CASES = [c for c in CASES if c.sql in {
 
 
 @pytest.fixture(scope="module")
-def athena(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with running_localcloud(tmp_path_factory.mktemp("athena-conformance-http")) as cloud:
-        kw = {"endpoint_url": cloud.url, "region_name": "ap-south-1", "aws_access_key_id": "test",
-              "aws_secret_access_key": "test"}
-        boto3.client("s3", **kw).create_bucket(
-            Bucket="conformance-results", CreateBucketConfiguration={"LocationConstraint": "ap-south-1"})
-        yield boto3.client("athena", **kw)
+def athena(cloud: Any) -> Any:
+    """The module's local cloud (tests/conftest.py) with a results bucket: the slow lane only."""
+    kw = {"endpoint_url": cloud.url, "region_name": "ap-south-1", "aws_access_key_id": "test",
+          "aws_secret_access_key": "test"}
+    boto3.client("s3", **kw).create_bucket(
+        Bucket="conformance-results", CreateBucketConfiguration={"LocationConstraint": "ap-south-1"})
+    return boto3.client("athena", **kw)
 
 
 def run_over_http(athena: Any, sql: str) -> dict[str, Any]:

@@ -25,19 +25,24 @@ HEAVY = ("SELECT count(*) FROM UNNEST(sequence(1, 200000)) AS a(x) "
 
 
 @pytest.fixture(scope="module")
-def athena(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """This module's own local cloud (in place of tests/conftest.py's): its limits are read at start."""
     patch = pytest.MonkeyPatch()
     patch.setenv("LOCALCLOUD_ATHENA_TIME_LIMIT_S", "8")
     patch.setenv("LOCALCLOUD_ATHENA_MEMORY_LIMIT", "16MB")
     try:
-        with running_localcloud(tmp_path_factory.mktemp("athena-limits")) as cloud:
-            kw = {"endpoint_url": cloud.url, "region_name": REGION, "aws_access_key_id": "test",
-                  "aws_secret_access_key": "test"}
-            boto3.client("s3", **kw).create_bucket(Bucket=BUCKET,
-                                                   CreateBucketConfiguration={"LocationConstraint": REGION})
-            yield boto3.client("athena", **kw)
+        with running_localcloud(tmp_path_factory.mktemp("athena-limits")) as running:
+            yield running
     finally:
         patch.undo()
+
+
+@pytest.fixture(scope="module")
+def athena(cloud: Any) -> Any:
+    kw = {"endpoint_url": cloud.url, "region_name": REGION, "aws_access_key_id": "test",
+          "aws_secret_access_key": "test"}
+    boto3.client("s3", **kw).create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return boto3.client("athena", **kw)
 
 
 def run(athena: Any, sql: str) -> dict[str, Any]:

@@ -13,23 +13,21 @@ from typing import Any
 import boto3
 import pytest
 
-from localcloud.testing import running_localcloud
-
 REGION = "ap-south-1"
 BUCKET = "prepared-results"
 WORKGROUP = "analysts"
 
 
 @pytest.fixture(scope="module")
-def athena(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with running_localcloud(tmp_path_factory.mktemp("athena-prepared")) as cloud:
-        kw = {"endpoint_url": cloud.url, "region_name": REGION, "aws_access_key_id": "test",
-              "aws_secret_access_key": "test"}
-        boto3.client("s3", **kw).create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        client = boto3.client("athena", **kw)
-        client.create_work_group(Name=WORKGROUP, Configuration={
-            "ResultConfiguration": {"OutputLocation": f"s3://{BUCKET}/out/"}})
-        yield client
+def athena(cloud: Any) -> Iterator[Any]:
+    """The module's local cloud (tests/conftest.py) with a results bucket and a workgroup."""
+    kw = {"endpoint_url": cloud.url, "region_name": REGION, "aws_access_key_id": "test",
+          "aws_secret_access_key": "test"}
+    boto3.client("s3", **kw).create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    client = boto3.client("athena", **kw)
+    client.create_work_group(Name=WORKGROUP, Configuration={
+        "ResultConfiguration": {"OutputLocation": f"s3://{BUCKET}/out/"}})
+    yield client
 
 
 def run(athena: Any, sql: str, parameters: list[str] | None = None) -> dict[str, Any]:

@@ -15,21 +15,12 @@ import duckdb
 import pytest
 
 from localcloud.athena.engine import Engine
-from localcloud.testing import running_localcloud
-from tests.localcloud.test_athena import BUCKET, DB, DAY1, REGION, RESULTS, WORKGROUP, Lake, glue_table_input, ndjson
+from tests.localcloud.test_athena import DAY1, Lake, lake_with, ndjson
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
-    with running_localcloud(tmp_path_factory.mktemp("athena-sec")) as cloud:
-        lk = Lake(cloud)
-        lk.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        lk.glue.create_database(DatabaseInput={"Name": DB})
-        lk.glue.create_table(DatabaseName=DB, TableInput=glue_table_input("order_changes", f"s3://{BUCKET}/orders/"))
-        lk.s3.put_object(Bucket=BUCKET, Key="orders/dt=2024-05-01/a", Body=ndjson(DAY1))
-        lk.athena.create_work_group(Name=WORKGROUP, Configuration={
-            "ResultConfiguration": {"OutputLocation": RESULTS}, "EnforceWorkGroupConfiguration": True})
-        yield lk
+def lake(cloud) -> Lake:  # noqa: ANN001
+    return lake_with(cloud, {"orders/dt=2024-05-01/a": ndjson(DAY1)})
 
 
 SECRET = "/etc/passwd"
