@@ -550,10 +550,11 @@ def _from_iso8601_timestamp(node: exp.FromISO8601Timestamp) -> exp.Expression:
 
 def _decimal_literal_type(literal: exp.Literal) -> exp.DataType:
     """DECIMAL '1.10' is decimal(3,2) in Trino: precision and scale are the literal's own digits."""
+    # "The precision … is the number of digits in the literal (including trailing and leading zeros)."
     digits = literal.this.strip().lstrip("+-")
     whole, _, fraction = digits.partition(".")
     scale = len(fraction)
-    precision = max(1, len(whole.lstrip("0")) + scale)
+    precision = max(1, len(whole) + scale)
     return exp.DataType.build(f"DECIMAL({precision}, {scale})")
 
 

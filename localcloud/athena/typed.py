@@ -46,7 +46,7 @@ def _exact_literals(tree: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Literal) and not node.is_string and "." in node.this and "e" not in node.this.lower() \
                 and not isinstance(node.parent, exp.Cast):
             whole, _, fraction = node.this.lstrip("+-").partition(".")
-            precision = max(1, len(whole.lstrip("0")) + len(fraction))
+            precision = max(1, len(whole) + len(fraction))  # as DuckDB and Trino count them
             return exp.Cast(this=node.copy(), to=exp.DataType.build(f"DECIMAL({precision}, {len(fraction)})"))
         return node
 

@@ -296,6 +296,8 @@ CASES: list[Case] = [
     C("math", "SELECT 2147483647 + 1", error="NUMERIC_VALUE_OUT_OF_RANGE", source=MATH),
     # -- decimal --------------------------------------------------------------------------
     C("decimal", "SELECT DECIMAL '1.10'", "1.10", "decimal(3,2)", TYPES),
+    C("decimal", "SELECT DECIMAL '0000012345.1234500000'", "12345.1234500000", "decimal(20,10)", DECIMAL),
+    C("decimal", "SELECT DECIMAL '0'", "0", "decimal(1,0)", DECIMAL),
     C("decimal", "SELECT DECIMAL '1.10' + DECIMAL '2.205'", "3.305", "decimal(5,3)", DECIMAL),
     # A bare DECIMAL is decimal(38,0); casting to it rounds half up.
     C("decimal", "SELECT CAST(1.5 AS DECIMAL)", "2", "decimal(38,0)", TYPES),
