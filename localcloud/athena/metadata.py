@@ -52,8 +52,21 @@ def table_metadata(table: dict[str, Any]) -> dict[str, Any]:
 
 
 def database_summary(database: dict[str, Any]) -> dict[str, Any]:
-    return {"Name": database["Name"], "Description": database.get("Description", ""),
-            "Parameters": database.get("Parameters") or {}}
+    summary: dict[str, Any] = {"Name": database["Name"], "Parameters": database.get("Parameters") or {}}
+    if database.get("Description"):  # the API's Description has at least one character when present
+        summary["Description"] = database["Description"]
+    return summary
+
+
+# AttributesToGet: which members ListTableMetadata / ListDatabases return when the caller asks for names only.
+_ONLY = {"TABLE_NAME": "Name", "TABLE_TYPE": "TableType", "DATABASE_NAME": "Name"}
+
+
+def only_attributes(items: list[dict[str, Any]], attributes: list[str] | None) -> list[dict[str, Any]]:
+    if not attributes:
+        return items
+    keep = {_ONLY[a] for a in attributes if a in _ONLY}
+    return [{k: v for k, v in item.items() if k in keep} for item in items]
 
 
 def name_filter(expression: str | None) -> Any:

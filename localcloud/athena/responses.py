@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from localcloud.athena.exceptions import InvalidRequestException
+from localcloud.athena.metadata import only_attributes
 from localcloud.athena.models import AthenaBackend
 from localcloud.routing import AwsRequest, AwsResponse, AwsServiceError
 
@@ -126,7 +127,9 @@ def handlers(backend: AthenaBackend) -> dict[str, Handler]:
 
     def list_databases(request: AwsRequest) -> AwsResponse:
         body = _body(request)
-        items, token = _page(backend.list_databases(request.region, _required(body, "CatalogName")), body)
+        databases = only_attributes(backend.list_databases(request.region, _required(body, "CatalogName")),
+                                    body.get("AttributesToGet"))
+        items, token = _page(databases, body)
         return _ok({"DatabaseList": items, **({"NextToken": token} if token else {})})
 
     def get_database(request: AwsRequest) -> AwsResponse:
@@ -139,7 +142,7 @@ def handlers(backend: AthenaBackend) -> dict[str, Handler]:
         body = _body(request)
         tables = backend.list_table_metadata(request.region, _required(body, "CatalogName"),
                                              _required(body, "DatabaseName"), body.get("Expression"))
-        items, token = _page(tables, body)
+        items, token = _page(only_attributes(tables, body.get("AttributesToGet")), body)
         return _ok({"TableMetadataList": items, **({"NextToken": token} if token else {})})
 
     def get_table_metadata(request: AwsRequest) -> AwsResponse:

@@ -81,6 +81,8 @@ def test_list_databases_pages_through_glue(athena: Any) -> None:
 def test_get_database_and_a_missing_one(athena: Any) -> None:
     database = athena.get_database(CatalogName="AwsDataCatalog", DatabaseName=DB)["Database"]
     assert (database["Name"], database["Description"]) == (DB, "sales")
+    other = athena.get_database(CatalogName="AwsDataCatalog", DatabaseName="other_db")["Database"]
+    assert "Description" not in other  # absent, not empty, as the API's shape requires
     with pytest.raises(athena.exceptions.MetadataException):
         athena.get_database(CatalogName="AwsDataCatalog", DatabaseName="nope")
 
@@ -106,6 +108,9 @@ def test_list_table_metadata_filters_and_pages(athena: Any) -> None:
     assert names == {"orders", "order_changes", "products"}
     filtered = athena.list_table_metadata(CatalogName="AwsDataCatalog", DatabaseName=DB, Expression="order.*")
     assert sorted(t["Name"] for t in filtered["TableMetadataList"]) == ["order_changes", "orders"]
+    names_only = athena.list_table_metadata(CatalogName="AwsDataCatalog", DatabaseName=DB, Expression="products",
+                                            AttributesToGet=["TABLE_NAME"])
+    assert names_only["TableMetadataList"] == [{"Name": "products"}]
 
 
 def test_pyathena_metadata_calls(cloud: Any) -> None:
