@@ -302,7 +302,11 @@ CASES: list[Case] = [
     # A bare DECIMAL is decimal(38,0); casting to it rounds half up.
     C("decimal", "SELECT CAST(1.5 AS DECIMAL)", "2", "decimal(38,0)", TYPES),
     C("decimal", "SELECT 1.10 * 2", "2.20", None, DECIMAL),
-    C("decimal", "SELECT CAST(193.72 AS DECIMAL(10,2)) / 50", "3.87", None, DECIMAL),
+    # x / y: decimal(min(38, xp + ys + max(ys - xs, 0)), max(xs, ys)), rounded half up.
+    C("decimal", "SELECT CAST(193.72 AS DECIMAL(10,2)) / 50", "3.87", "decimal(10,2)", DECIMAL),
+    C("decimal", "SELECT 10 / 4.0", "2.5", "decimal(12,1)", DECIMAL),
+    C("decimal", "SELECT 1 / 3.000", "0.333", "decimal(16,3)", DECIMAL),
+    C("decimal", "SELECT DECIMAL '-2.00' / 3", "-0.67", "decimal(3,2)", DECIMAL),
     C("decimal", "SELECT CAST(1.5 AS DECIMAL(4,1))", "1.5", "decimal(4,1)", DECIMAL),
     C("decimal", "SELECT round(DECIMAL '2.345', 2)", "2.35", None, DECIMAL),
     C("decimal", "SELECT 1.0 / 0", error="DIVISION_BY_ZERO", source=DECIMAL),
