@@ -88,7 +88,8 @@ ANSWERED: dict[str, str] = {
     "split_part": "string", "reverse": "string", "starts_with": "string", "ends_with": "string",
     "concat_ws": "string", "chr": "string", "translate": "string",
     "levenshtein_distance": "string", "format": "string",
-    "to_hex": "string", "codepoint": "string", "hamming_distance": "string", "to_utf8": "string", "from_utf8": "string",
+    "to_hex": "binary", "md5": "binary", "sha256": "binary", "to_base64": "binary", "from_base64": "binary",
+    "from_hex": "binary", "codepoint": "string", "hamming_distance": "string", "to_utf8": "binary", "from_utf8": "binary",
     # regexp
     "regexp_like": "regexp", "regexp_extract": "regexp", "regexp_replace": "regexp",
     "regexp_extract_all": "regexp",

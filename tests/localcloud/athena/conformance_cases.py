@@ -112,8 +112,18 @@ CASES: list[Case] = [
     C("string", "SELECT translate('abcd', 'ac', 'z')", "zbd", None, STRING),
     C("string", "SELECT levenshtein_distance('kitten', 'sitting')", "3", "bigint", STRING),
     C("string", "SELECT format('%s-%03d', 'a', 7)", "a-007", "varchar", DOCS + "conversion.html#format"),
-    C("string", "SELECT to_hex(to_utf8('abc'))", "616263", "varchar", BINARY),
-    C("string", "SELECT from_utf8(to_utf8('héllo'))", "héllo", "varchar", STRING),
+    # -- binary ------------------------------------------------------------------------------
+    C("binary", "SELECT to_hex(to_utf8('abc'))", "616263", "varchar", BINARY),
+    C("binary", "SELECT from_utf8(to_utf8('héllo'))", "héllo", "varchar", STRING),
+    C("binary", "SELECT to_hex(md5(to_utf8('abc')))", "900150983CD24FB0D6963F7D28E17F72", "varchar", BINARY),
+    C("binary", "SELECT to_hex(sha256(to_utf8('abc')))",
+      "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", "varchar", BINARY),
+    C("binary", "SELECT md5(to_utf8('abc'))", "90 01 50 98 3c d2 4f b0 d6 96 3f 7d 28 e1 7f 72", "varbinary", BINARY),
+    C("binary", "SELECT to_base64(to_utf8('abc'))", "YWJj", "varchar", BINARY),
+    C("binary", "SELECT from_utf8(from_base64('YWJj'))", "abc", "varchar", BINARY),
+    C("binary", "SELECT from_utf8(from_hex('616263'))", "abc", "varchar", BINARY),
+    # sha1 would come back as hex text rather than bytes, so it is refused.
+    C("binary", "SELECT sha1(to_utf8('abc'))", error="NOT_SUPPORTED", source=BINARY),
     # -- regexp -------------------------------------------------------------------------
     C("regexp", "SELECT regexp_like('1a 2b 14m', '\\d+b')", "true", "boolean", REGEXP),
     C("regexp", "SELECT regexp_extract('1a 2b 14m', '\\d+')", "1", None, REGEXP),
