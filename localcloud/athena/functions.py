@@ -80,7 +80,7 @@ ANSWERED: dict[str, str] = {
     "typeof": "conversion",
     # JSON
     "json_extract_scalar": "json", "json_extract": "json", "json_parse": "json", "json_format": "json",
-    "json_array_length": "json", "json_size": "json",
+    "json_array_length": "json", "json_size": "json", "json_array_contains": "json",
     # string
     "concat": "string", "length": "string", "lower": "string", "upper": "string", "substr": "string",
     "strpos": "string", "replace": "string", "trim": "string",

@@ -13,6 +13,7 @@ decimals.py does for division:
 - CAST(… AS varchar) writes timestamps with milliseconds; a double that Java would write with an
   exponent is refused; arrays, maps and rows do not cast to varchar (TYPE_MISMATCH).
 - || and concat of a string with a number or date fail, as Trino has no such concat.
+- json_array_contains compares the value with the array's elements of the same JSON kind.
 - typeof() answers Trino's type names (integer, decimal(2,1), array(integer),
   timestamp(3)); a character value is refused, since Trino types it
   varchar(n) and the engine keeps no lengths.
@@ -197,6 +198,44 @@ def _decimal_average(node: exp.Avg) -> exp.Expression | None:
     return exp.Cast(this=exact, to=value_type.copy())
 
 
+# json_array_contains: the JSON element types that can equal a value of each SQL type, and how to read them.
+_JSON_MATCH = {
+    T.BOOLEAN: (("BOOLEAN",), "BOOLEAN"),
+    T.TINYINT: (("BIGINT", "UBIGINT"), "BIGINT"), T.SMALLINT: (("BIGINT", "UBIGINT"), "BIGINT"),
+    T.INT: (("BIGINT", "UBIGINT"), "BIGINT"), T.BIGINT: (("BIGINT", "UBIGINT"), "BIGINT"),
+    T.DOUBLE: (("DOUBLE", "BIGINT", "UBIGINT"), "DOUBLE"), T.FLOAT: (("DOUBLE", "BIGINT", "UBIGINT"), "DOUBLE"),
+    T.VARCHAR: (("VARCHAR",), "VARCHAR"), T.TEXT: (("VARCHAR",), "VARCHAR"),
+}
+
+
+def _json_array_contains(node: exp.JSONArrayContains) -> exp.Expression:
+    """Trino's json_array_contains: an element of the value's JSON kind equal to it; NULL for a non-array."""
+    json, value = node.this, node.expression
+    kind = _type_of(value)
+    if kind not in _JSON_MATCH:
+        return exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "json_array_contains of a value of this type is "
+                                                "not supported by the local Athena engine"),
+                        to=exp.DataType.build("BOOLEAN"))
+    kinds, read_as = _JSON_MATCH[kind]
+    element = exp.column("__j")
+    matching = exp.Anonymous(this="list_filter", expressions=[
+        exp.Anonymous(this="json_extract", expressions=[json.copy(), exp.Literal.string("$[*]")]),
+        exp.Lambda(this=exp.In(this=exp.Anonymous(this="json_type", expressions=[element.copy()]),
+                               expressions=[exp.Literal.string(k) for k in kinds]),
+                   expressions=[exp.to_identifier("__j")])])
+    read = exp.Lambda(this=(exp.Anonymous(this="json_extract_string", expressions=[element.copy(),
+                                                                                   exp.Literal.string("$")])
+                            if read_as == "VARCHAR" else exp.Cast(this=element.copy(),
+                                                                  to=exp.DataType.build(read_as))),
+                      expressions=[exp.to_identifier("__j")])
+    contains = exp.Anonymous(this="list_contains", expressions=[
+        exp.Anonymous(this="list_transform", expressions=[matching, read]), value.copy()])
+    is_array = exp.EQ(this=exp.Anonymous(this="json_type", expressions=[json.copy()]),
+                      expression=exp.Literal.string("ARRAY"))
+    valid = exp.Anonymous(this="json_valid", expressions=[json.copy()])
+    return exp.Case(ifs=[exp.If(this=exp.and_(valid, is_array), true=contains)], default=exp.Null())
+
+
 def _typeof(node: exp.Typeof) -> exp.Expression:
     """DuckDB's type name -> Trino's, in SQL (the type is only known once DuckDB binds the query)."""
     duck = exp.Anonymous(this="typeof", expressions=[node.this.copy()])
@@ -217,7 +256,7 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
     if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg,
-                     exp.DPipe, exp.Concat):
+                     exp.DPipe, exp.Concat, exp.JSONArrayContains):
         return tree
     typed = _typed(tree, schema)
     if typed is None:
@@ -229,6 +268,9 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
         if isinstance(node, exp.Typeof):
             changed = True
             return _typeof(node)
+        if isinstance(node, exp.JSONArrayContains):
+            changed = True
+            return _json_array_contains(node)
         if isinstance(node, (exp.TimestampTrunc, exp.DateTrunc)) and _type_of(node.this) == T.DATE \
                 and not node.meta.get("date_kept"):
             # Trino's date_trunc returns the input's type: a date stays a date.

@@ -68,8 +68,11 @@ CASES: list[Case] = [
     C("json", """SELECT json_size('{"x": {"a": 1, "b": 2}}', '$.x')""", "2", "bigint", JSON),
     C("json", """SELECT json_size('{"x": [1, 2, 3]}', '$.x')""", "3", "bigint", JSON),
     C("json", """SELECT json_size('{"x": {"a": 1, "b": 2}}', '$.x.a')""", "0", "bigint", JSON),
-    C("json", """SELECT json_array_contains('[1, 2, 3]', 2)""", error="NOT_SUPPORTED: line 1:8: Function "
-      "'json_array_contains'", source=JSON),
+    C("json", """SELECT json_array_contains('[1, 2, 3]', 2)""", "true", "boolean", JSON),
+    C("json", """SELECT json_array_contains('[1, 2, 3]', 5)""", "false", "boolean", JSON),
+    C("json", """SELECT json_array_contains('["a", "b"]', 'b')""", "true", "boolean", JSON),
+    C("json", """SELECT json_array_contains('["2"]', 2)""", "false", "boolean", JSON),
+    C("json", """SELECT json_array_contains('{"a": 1}', 1)""", None, "boolean", JSON),
     # -- string -------------------------------------------------------------------------
     C("string", "SELECT concat('a', 'b', 'c')", "abc", None, STRING),
     C("string", "SELECT 'a' || 'b'", "ab", None, STRING),
