@@ -3,9 +3,8 @@
 A real local cloud, a Glue database and a partitioned table created through
 the Glue API (as the crawler or infra would), then Athena's ListDataCatalogs,
 GetDataCatalog, ListDatabases, GetDatabase, ListTableMetadata and
-GetTableMetadata — with their paging — and pyathena's cursor methods built on
-them. (SQLAlchemy is not installed in the project's environment, so its
-reflection is exercised through pyathena's own metadata calls.)
+GetTableMetadata — with their paging — pyathena's cursor methods built on
+them, and SQLAlchemy reflection and `pd.read_sql_table` through pyathena's dialect.
 """
 
 from __future__ import annotations
@@ -174,3 +173,55 @@ def test_execution_parameters_fill_question_marks(athena: Any) -> None:
     failed = run("SELECT ?", None)
     assert failed["Status"]["StateChangeReason"] == \
         "INVALID_PARAMETER_USAGE: Incorrect number of parameters: expected 1 but found 0"
+
+
+def _sqlalchemy_engine(cloud: Any) -> Any:
+    """pyathena's SQLAlchemy dialect against the local cloud: URL query arguments go to pyathena.connect."""
+    from urllib.parse import quote_plus
+
+    from sqlalchemy import create_engine
+
+    return create_engine(
+        f"awsathena+rest://test:test@athena.{REGION}.amazonaws.com:443/{DB}"
+        f"?s3_staging_dir={quote_plus(f's3://{BUCKET}/results/')}&endpoint_url={quote_plus(cloud.url)}"
+        f"&region_name={REGION}"
+    )
+
+
+def test_sqlalchemy_reflection_sees_the_glue_tables(cloud: Any) -> None:
+    from sqlalchemy import inspect
+
+    engine = _sqlalchemy_engine(cloud)
+    try:
+        inspector = inspect(engine)
+        assert DB in inspector.get_schema_names()
+        assert set(inspector.get_table_names(schema=DB)) == {"orders", "order_changes", "products"}
+        assert inspector.has_table("orders", schema=DB)
+        assert not inspector.has_table("no_such_table", schema=DB)
+        columns = {c["name"]: c for c in inspector.get_columns("orders", schema=DB)}
+        assert list(columns) == ["orderid", "price", "dt"]  # partition keys come last, as Athena lists them
+        assert (columns["price"]["type"].precision, columns["price"]["type"].scale) == (10, 2)
+        assert columns["orderid"]["comment"] == "the order"
+    finally:
+        engine.dispose()
+
+
+def test_pandas_read_sql_table_reads_a_lake_table(cloud: Any) -> None:
+    import pandas as pd
+
+    s3 = boto3.client("s3", **cloud.clients)
+    s3.put_object(Bucket=BUCKET, Key="products/dt=2026-11-29/part-0.json",
+                  Body=b'{"orderid": "o-1", "price": 19.99}\n{"orderid": "o-2", "price": 5.00}\n')
+    glue = boto3.client("glue", **cloud.clients)
+    glue.create_partition(DatabaseName=DB, TableName="products", PartitionInput={
+        "Values": ["2026-11-29"],
+        "StorageDescriptor": {**table_input("products")["StorageDescriptor"],
+                              "Location": f"s3://{BUCKET}/products/dt=2026-11-29/"}})
+    engine = _sqlalchemy_engine(cloud)
+    try:
+        frame = pd.read_sql_table("products", engine, schema=DB)
+    finally:
+        engine.dispose()
+    # read_sql_table coerces decimals to float by default (coerce_float=True); the values are what matter
+    rows = sorted((r.orderid, float(r.price), r.dt) for r in frame.itertuples())
+    assert rows == [("o-1", 19.99, "2026-11-29"), ("o-2", 5.0, "2026-11-29")]
