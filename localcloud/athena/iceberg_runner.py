@@ -41,9 +41,17 @@ def handles(statement: athena_sql.Statement, catalog: Any, database: str) -> boo
     if statement.kind in KINDS:
         return True
     if statement.kind == "drop_table":
-        target = statement.tree.this
+        target = _drop_target(statement.tree)
+        if target is None:
+            return False
         return is_iceberg(catalog.get_table((target.db or database).lower(), target.name.lower()))
     return False
+
+
+def _drop_target(tree: exp.Drop) -> exp.Table | None:
+    """The table a DROP TABLE names (sqlglot keeps it in `tables`; ddl.py refuses more than one)."""
+    tables = tree.args.get("tables") or []
+    return tables[0] if len(tables) == 1 else (tree.this if not tables else None)
 
 
 class IcebergRunner:
@@ -114,7 +122,7 @@ class IcebergRunner:
         return ResultSet.utility([], [])
 
     def _drop_table(self, st: athena_sql.Statement) -> ResultSet:
-        target = st.tree.this
+        target = _drop_target(st.tree)
         db, name = self._names(target.db, target.name)
         self.tables.drop_table(db, name, purge=True)
         return ResultSet.utility([], [])

@@ -107,7 +107,8 @@ def test_create_insert_update_delete_time_travel_metadata_optimize_vacuum_drop(c
     location = f"s3://{BUCKET}/warehouse/items/"
     created = ok(cloud, f"""CREATE TABLE {DB}.items (id int, name string, price decimal(10,2), ts timestamp)
         PARTITIONED BY (name) LOCATION '{location}'
-        TBLPROPERTIES ('table_type'='ICEBERG', 'format'='parquet', 'vacuum_max_snapshot_age_seconds'='60')""")
+        TBLPROPERTIES ('table_type'='ICEBERG', 'format'='parquet', 'vacuum_max_snapshot_age_seconds'='60',
+            'optimize_rewrite_data_file_threshold'='2')""")
     assert (created["StatementType"], created["SubstatementType"]) == ("DDL", "CREATE_TABLE")
     glue = cloud.glue.get_table(DatabaseName=DB, Name="items")["Table"]
     assert glue["Parameters"]["table_type"].upper() == "ICEBERG"
