@@ -9,6 +9,7 @@ no time zone) per Trino's Iceberg type mapping.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Sequence
 
@@ -127,6 +128,11 @@ def partition_spec(schema: Schema, partitioned_by: Sequence[str]) -> PartitionSp
         match = _TRANSFORM.match(text.strip())
         if not match:
             raise not_supported(f"Unsupported partition transform: {text}")
+        if not match.group(6) and importlib.util.find_spec("pyiceberg_core") is None:
+            # pyiceberg writes through non-identity transforms only with pyiceberg-core (Rust); without
+            # it a table could be created but never written, so the transform is refused up front.
+            raise not_supported(f"Partition transform {text} is not supported by the local Athena engine "
+                                "(pyiceberg-core is not installed)")
         if match.group(1):
             kind, column = match.group(1).lower(), match.group(2)
             transform = {"year": YearTransform(), "month": MonthTransform(), "day": DayTransform(),

@@ -12,6 +12,7 @@ orders, and a second run changes nothing.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from collections.abc import Iterator
@@ -288,3 +289,29 @@ def test_cdc_apply_through_athena_gives_the_live_orders_exactly(cloud: Any) -> N
     assert again == [0, 0]
     assert rows(cloud, f'SELECT count(*) FROM {database}."orders$snapshots"', database) == snapshots
     assert sorted(rows(cloud, f"SELECT * FROM {database}.orders", database)) == expected
+
+
+def test_identity_partitions_refused_transforms_and_show_create(cloud: Any) -> None:
+    ok(cloud, f"""CREATE TABLE {DB}.events (id bigint, name string, day date)
+        PARTITIONED BY (day, name) LOCATION 's3://{BUCKET}/warehouse/events/'
+        TBLPROPERTIES ('table_type'='ICEBERG')""")
+    ok(cloud, """INSERT INTO events VALUES (1, 'pen', DATE '2026-11-28'), (2, 'pen', DATE '2026-11-28'),
+        (3, 'book', DATE '2026-11-28'), (4, 'pen', DATE '2026-11-29')""")
+    # (2026-11-28, pen), (2026-11-28, book), (2026-11-29, pen): one data file per partition.
+    assert rows(cloud, 'SELECT count(*) FROM "events$files"') == [["3"]]
+    assert rows(cloud, "SELECT id, name FROM events WHERE day = DATE '2026-11-29'") == [["4", "pen"]]
+    assert rows(cloud, "SELECT count(*) FROM events") == [["4"]]
+    assert state(run(cloud, "SHOW CREATE TABLE events")).startswith("FAILED: NOT_SUPPORTED")
+    assert state(run(cloud, f"CREATE TABLE {DB}.badpart (id int) PARTITIONED BY (nope) LOCATION "
+                            f"'s3://{BUCKET}/warehouse/badpart/' TBLPROPERTIES ('table_type'='ICEBERG')")
+                 ).startswith("FAILED: COLUMN_NOT_FOUND")
+    transformed = run(cloud, f"CREATE TABLE {DB}.by_day (id int, ts timestamp) PARTITIONED BY (day(ts)) LOCATION "
+                             f"'s3://{BUCKET}/warehouse/by_day/' TBLPROPERTIES ('table_type'='ICEBERG')")
+    if importlib.util.find_spec("pyiceberg_core") is None:
+        # Writing through a transform needs pyiceberg-core: refused at CREATE, never a table that cannot be written.
+        assert state(transformed) == ("FAILED: NOT_SUPPORTED: Partition transform day(ts) is not supported by the "
+                                      "local Athena engine (pyiceberg-core is not installed)")
+    else:
+        assert state(transformed) == "SUCCEEDED"
+        ok(cloud, "INSERT INTO by_day VALUES (1, TIMESTAMP '2026-11-28 23:59:59'), (2, TIMESTAMP '2026-11-29 00:00:00')")
+        assert rows(cloud, 'SELECT count(*) FROM "by_day$files"') == [["2"]]
