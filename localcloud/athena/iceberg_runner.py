@@ -26,7 +26,7 @@ from localcloud.athena import sql as athena_sql
 from localcloud.athena.catalog import is_view
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.iceberg_scan import failed, is_iceberg
-from localcloud.athena.iceberg_statements import KINDS
+from localcloud.athena.iceberg_statements import KINDS, parse_expression
 from localcloud.athena.results import ResultSet
 from localcloud.iceberg import IcebergError, IcebergTables
 
@@ -200,11 +200,10 @@ class IcebergRunner:
         first, second = st.args["groups"]
         db, name = self._target(first if second else None, second or first,
                                 "OPTIMIZE is supported only for Iceberg tables")
-        if st.args.get("where"):
-            # Athena rewrites only the files the predicate's partitions hold; rewriting all of them would
-            # leave a different $files, so a filtered OPTIMIZE is refused rather than widened.
-            raise QueryFailed("NOT_SUPPORTED", "OPTIMIZE … WHERE is not supported by the local Athena engine")
-        self.tables.optimize(db, name)
+        where = st.args.get("where")
+        # Only files of the partitions the WHERE selects are rewritten (partition columns only, as Athena).
+        predicate = parse_expression(where) if where else None
+        self.tables.optimize(db, name, predicate, translate=self._translator(st.text))
         return ResultSet.utility([], [])
 
     def _vacuum(self, st: athena_sql.Statement) -> ResultSet:

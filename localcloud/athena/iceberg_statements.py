@@ -53,6 +53,12 @@ def _parse_one(text: str) -> exp.Expression:
         raise QueryFailed("SYNTAX_ERROR", f"token recognition error: {exc}", 1, 1) from None
 
 
+def parse_expression(text: str) -> exp.Expression:
+    """One Athena expression (OPTIMIZE's WHERE), parsed as the statements are."""
+    tree = _parse_one(f"SELECT 1 WHERE {text}")
+    return tree.args["where"].this
+
+
 def iceberg_statement(text: str, words: list[str]) -> Statement | None:
     """The Iceberg-only statement `text` is, or None when it is not one of them."""
     head = words[0].upper()

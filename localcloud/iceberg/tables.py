@@ -219,11 +219,14 @@ class IcebergTables:
 
     # -- maintenance ---------------------------------------------------------------------
 
-    def optimize(self, database: str, name: str) -> maintenance.OptimizeResult:
-        """OPTIMIZE t REWRITE DATA USING BIN_PACK."""
+    def optimize(self, database: str, name: str, predicate: str | exp.Expression | None = None,
+                 translate: Translate = trino_to_duckdb) -> maintenance.OptimizeResult:
+        """OPTIMIZE t REWRITE DATA USING BIN_PACK [WHERE predicate on partition columns]."""
         table = self.table(database, name)
+        where = dml.parse_expression(predicate)
+        selected = maintenance.files_in_partitions(table, where, translate) if where is not None else None
         with self._committing(database, name):
-            return maintenance.optimize(table)
+            return maintenance.optimize(table, selected)
 
     def vacuum(self, database: str, name: str, now: dt.datetime | None = None) -> maintenance.VacuumResult:
         """VACUUM t."""

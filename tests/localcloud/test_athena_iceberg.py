@@ -178,8 +178,8 @@ def test_create_insert_update_delete_time_travel_metadata_optimize_vacuum_drop(c
     assert rows(cloud, 'SELECT count(*) FROM "items$files"') == [["1"]]  # one partition left: pen
     assert rows(cloud, "SELECT id, price FROM items ORDER BY id") == \
         [["1", "3.00"], ["3", "2.05"], ["11", "3.00"], ["13", "2.05"]]
-    assert state(run(cloud, "OPTIMIZE items REWRITE DATA USING BIN_PACK WHERE id > 1")).startswith(
-        "FAILED: NOT_SUPPORTED")
+    assert state(run(cloud, "OPTIMIZE items REWRITE DATA USING BIN_PACK WHERE id > 1")) == \
+        "FAILED: NOT_SUPPORTED: Only partition columns are allowed in the WHERE clause of OPTIMIZE: id"
     ok(cloud, "ALTER TABLE items SET TBLPROPERTIES ('vacuum_max_snapshot_age_seconds'='1')")
     assert cloud.glue.get_table(DatabaseName=DB, Name="items")["Table"]["Parameters"][
         "vacuum_max_snapshot_age_seconds"] == "1"
@@ -301,6 +301,16 @@ def test_identity_partitions_refused_transforms_and_show_create(cloud: Any) -> N
     assert rows(cloud, 'SELECT count(*) FROM "events$files"') == [["3"]]
     assert rows(cloud, "SELECT id, name FROM events WHERE day = DATE '2026-11-29'") == [["4", "pen"]]
     assert rows(cloud, "SELECT count(*) FROM events") == [["4"]]
+    # OPTIMIZE … WHERE rewrites only files of the partitions it selects.
+    ok(cloud, "INSERT INTO events VALUES (5, 'pen', DATE '2026-11-28'), (6, 'book', DATE '2026-11-28')")
+    before = rows(cloud, 'SELECT file_path FROM "events$files" WHERE lower_bounds IS NOT NULL ORDER BY file_path')
+    assert len(before) == 5
+    ok(cloud, "ALTER TABLE events SET TBLPROPERTIES ('optimize_rewrite_data_file_threshold'='2')")
+    ok(cloud, "OPTIMIZE events REWRITE DATA USING BIN_PACK WHERE name = 'pen' AND day = DATE '2026-11-28'")
+    after = rows(cloud, 'SELECT file_path FROM "events$files" ORDER BY file_path')
+    assert len(after) == 4  # the two (2026-11-28, pen) files became one; the others are untouched
+    assert len({p[0] for p in before} & {p[0] for p in after}) == 3
+    assert rows(cloud, "SELECT id FROM events ORDER BY id") == [["1"], ["2"], ["3"], ["4"], ["5"], ["6"]]
     assert state(run(cloud, "SHOW CREATE TABLE events")).startswith("FAILED: NOT_SUPPORTED")
     assert state(run(cloud, f"CREATE TABLE {DB}.badpart (id int) PARTITIONED BY (nope) LOCATION "
                             f"'s3://{BUCKET}/warehouse/badpart/' TBLPROPERTIES ('table_type'='ICEBERG')")
