@@ -184,6 +184,9 @@ class IcebergRunner:
         using = merge.args["using"]
         if isinstance(using, exp.Subquery):
             query = using.this
+        elif isinstance(using, exp.Values):
+            query = exp.select("*").from_(using.copy())
+            using = exp.Subquery(this=query, alias=using.args.get("alias"))
         elif isinstance(using, exp.Table):
             query = exp.select("*").from_(exp.Table(this=using.this.copy(), db=using.args.get("db"),
                                                     catalog=using.args.get("catalog")))

@@ -18,12 +18,16 @@ does not have is INVALID_ARGUMENTS (see localcloud/iceberg/timetravel.py).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
+import zoneinfo
 from typing import Any
 
+import duckdb
 from sqlglot import exp
 
 from localcloud.athena import sql as athena_sql
+from localcloud.athena.errors import engine_error
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.lake import LakeObject, TableSource, split_s3_url
 from localcloud.iceberg import IcebergError, IcebergTables
@@ -83,12 +87,26 @@ def _snapshot(planner: Any, db: str, name: str, version: exp.Version | None,
     try:
         iceberg_table = planner.iceberg.table(db, name)
         if kind == "VERSION":
+            pointer = _pointer_type(planner, expression, position)
+            if pointer.startswith("varchar"):
+                raise QueryFailed("NOT_SUPPORTED", "Iceberg branches and tags (FOR VERSION AS OF a varchar) are not "
+                                  "supported by the local Athena engine", *position)
+            if pointer != "bigint":
+                # Trino's analyzer: a snapshot id is a BIGINT (an integer literal that fits 32 bits is not).
+                raise QueryFailed("TYPE_MISMATCH", f"Type {pointer} is invalid. Supported table version AS OF/BEFORE "
+                                  "expression type is BIGINT or VARCHAR", *position)
             value = _evaluate(planner, expression, "CAST(({}) AS BIGINT)", position)
             return timetravel.snapshot_as_of_version(iceberg_table, int(value))
         if kind == "TIMESTAMP":
-            # A timestamp without a zone is UTC (Athena's docs); DuckDB's session zone is UTC.
-            micros = _evaluate(planner, expression, "epoch_us(CAST(({}) AS TIMESTAMPTZ))", position)
-            moment = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=int(micros))
+            moment = _timestamp_literal(expression)
+            pointer = "timestamp" if moment is not None else _pointer_type(planner, expression, position)
+            if not pointer.startswith("timestamp"):
+                raise QueryFailed("TYPE_MISMATCH", f"Type {pointer} is invalid. Supported table version AS OF/BEFORE "
+                                  "expression type is Timestamp or Timestamp with Time Zone.", *position)
+            if moment is None:
+                # A timestamp without a zone is UTC (Athena's docs); DuckDB's session zone is UTC.
+                micros = _evaluate(planner, expression, "epoch_us(CAST(({}) AS TIMESTAMPTZ))", position)
+                moment = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=int(micros))
             return timetravel.snapshot_as_of_time(iceberg_table, db, name, moment)
     except IcebergError as exc:
         raise failed(exc, position) from None
@@ -96,18 +114,68 @@ def _snapshot(planner: Any, db: str, name: str, version: exp.Version | None,
                       "and FOR TIMESTAMP AS OF)", *position)
 
 
+_LITERAL = re.compile(r"^(\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,12})?)?)?)\s*(.*)$")
+_OFFSET = re.compile(r"^([+-])(\d{1,2}):?(\d{2})$")
+
+
+_TIMESTAMP_TYPES = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ,
+                    exp.DataType.Type.TIMESTAMPNTZ}
+
+
+def _timestamp_literal(expression: exp.Expression) -> dt.datetime | None:
+    """`TIMESTAMP '2020-01-01 10:00:00 UTC'` (a zone name, an offset or none = UTC), read as Trino reads it."""
+    node = expression.unnest() if isinstance(expression, exp.Paren) else expression
+    if not (isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string
+            and node.to.this in _TIMESTAMP_TYPES):
+        return None
+    match = _LITERAL.match(node.this.name.strip())
+    if not match:
+        return None
+    text, zone = match.group(1).replace("T", " "), match.group(2).strip()
+    fraction = ""
+    if "." in text:
+        text, fraction = text.split(".", 1)
+    moment = dt.datetime.fromisoformat(text)
+    if fraction:
+        moment += dt.timedelta(microseconds=int(fraction[:6].ljust(6, "0")))
+    if not zone or zone.upper() in ("UTC", "Z"):
+        return moment.replace(tzinfo=dt.timezone.utc)
+    offset = _OFFSET.match(zone)
+    if offset:
+        sign = 1 if offset.group(1) == "+" else -1
+        delta = dt.timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3)))
+        return moment.replace(tzinfo=dt.timezone(sign * delta))
+    try:
+        return moment.replace(tzinfo=zoneinfo.ZoneInfo(zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None  # left to the engine, which fails it as a bad pointer
+
+
+_TRINO_TYPE_NAMES = {"INTEGER": "integer", "BIGINT": "bigint", "SMALLINT": "smallint", "TINYINT": "tinyint",
+                     "DOUBLE": "double", "FLOAT": "real", "BOOLEAN": "boolean", "DATE": "date", "VARCHAR": "varchar",
+                     "TIMESTAMP WITH TIME ZONE": "timestamp with time zone", "TIMESTAMP": "timestamp",
+                     "TIMESTAMP_MS": "timestamp", "TIMESTAMP_S": "timestamp", "TIMESTAMP_NS": "timestamp"}
+
+
+def _pointer_type(planner: Any, expression: exp.Expression, position: tuple[int, int]) -> str:
+    """The pointer's type by Trino's name (the analyzer checks it before anything is read)."""
+    if isinstance(expression, exp.Literal) and expression.is_string:
+        return f"varchar({len(expression.name)})"
+    duckdb_name = str(_evaluate(planner, expression, "typeof(({}))", position))
+    return _TRINO_TYPE_NAMES.get(duckdb_name, duckdb_name.lower())
+
+
 def _evaluate(planner: Any, expression: exp.Expression, template: str, position: tuple[int, int]) -> Any:
     """One constant expression of the query, evaluated by the engine."""
     if expression.find(exp.Column, exp.Table, exp.Select):
         raise QueryFailed("INVALID_ARGUMENTS", "The time travel pointer must be a constant expression", *position)
+    # The planner has policed and translated the whole query, this expression included.
     text = expression.sql(dialect=athena_sql.READ_DIALECT)
-    athena_sql.police(expression, text)
-    translated = athena_sql.translate(expression.copy(), text).sql(dialect=athena_sql.WRITE_DIALECT)
+    translated = expression.sql(dialect=athena_sql.WRITE_DIALECT)
     try:
         rows = planner.evaluate(f"SELECT {template.format(translated)}")
-    except Exception as exc:  # a value the engine cannot read as the pointer's type
-        raise QueryFailed("TYPE_MISMATCH", f"Invalid time travel pointer: {text} ({type(exc).__name__})",
-                          *position) from None
+    except duckdb.Error as exc:  # in Athena's words: a refused function, a value of the wrong type, …
+        raise engine_error(exc, text) from None
     value = rows[0][0]
     if value is None:
         raise QueryFailed("INVALID_ARGUMENTS", "The time travel pointer must not be NULL", *position)

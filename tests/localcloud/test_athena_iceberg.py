@@ -12,6 +12,7 @@ orders, and a second run changes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import json
 import time
@@ -155,9 +156,25 @@ def test_create_insert_update_delete_time_travel_metadata_optimize_vacuum_drop(c
                                 f"FROM \"items$snapshots\" WHERE snapshot_id = {first_snapshot}")
     assert rows(cloud, f"SELECT id, name, price, ts FROM items FOR TIMESTAMP AS OF TIMESTAMP '{committed} UTC' "
                        "ORDER BY id") == first_state
+    # The same instant written in another zone, and a millisecond before it (no snapshot yet).
+    committed_at = dt.datetime.fromisoformat(committed).replace(tzinfo=dt.timezone.utc)
+    in_kolkata = committed_at.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30)))
+    assert rows(cloud, "SELECT count(*) FROM items FOR TIMESTAMP AS OF TIMESTAMP "
+                       f"'{in_kolkata:%Y-%m-%d %H:%M:%S.%f} Asia/Kolkata'") == [["3"]]
+    before = committed_at - dt.timedelta(milliseconds=1)
+    assert state(run(cloud, f"SELECT * FROM items FOR TIMESTAMP AS OF TIMESTAMP '{before:%Y-%m-%d %H:%M:%S.%f} UTC'")
+                 ).startswith("FAILED: INVALID_ARGUMENTS")
     assert rows(cloud, "SELECT count(*) FROM items FOR TIMESTAMP AS OF (current_timestamp)") == [["2"]]
-    bad_version = run(cloud, "SELECT * FROM items FOR VERSION AS OF 12345")
-    assert state(bad_version) == "FAILED: INVALID_ARGUMENTS: line 1:15: Iceberg snapshot ID does not exists: 12345"
+    bad_version = run(cloud, "SELECT * FROM items FOR VERSION AS OF 1234567890123456789")
+    assert state(bad_version) == \
+        "FAILED: INVALID_ARGUMENTS: line 1:15: Iceberg snapshot ID does not exists: 1234567890123456789"
+    # Trino's analyzer: a snapshot id is a BIGINT, and 12345 is an integer literal.
+    assert state(run(cloud, "SELECT * FROM items FOR VERSION AS OF 12345")) == (
+        "FAILED: TYPE_MISMATCH: line 1:15: Type integer is invalid. Supported table version AS OF/BEFORE expression "
+        "type is BIGINT or VARCHAR")
+    assert state(run(cloud, "SELECT * FROM items FOR TIMESTAMP AS OF DATE '2026-11-29'")) == (
+        "FAILED: TYPE_MISMATCH: line 1:15: Type date is invalid. Supported table version AS OF/BEFORE expression "
+        "type is Timestamp or Timestamp with Time Zone.")
     too_early = run(cloud, "SELECT * FROM items FOR TIMESTAMP AS OF TIMESTAMP '2000-01-01 00:00:00 UTC'")
     assert state(too_early).startswith(
         f"FAILED: INVALID_ARGUMENTS: line 1:15: No version history table {DB}.items at or before 2000-01-01T00:00:00Z")
@@ -242,6 +259,15 @@ def test_merge_from_a_hive_json_table(cloud: Any) -> None:
     assert cloud.athena_client.get_query_results(QueryExecutionId=merged["QueryExecutionId"])["UpdateCount"] == 3
     assert rows(cloud, "SELECT orderid, price FROM current_prices ORDER BY orderid") == \
         [["a", "5.20"], ["b", "7.00"], ["z", "9.99"]]
+    # USING inline VALUES.
+    assert update_count(cloud, """MERGE INTO current_prices t
+        USING (VALUES ('q', DECIMAL '3.30', '9'), ('z', DECIMAL '0.01', '9')) AS s(orderid, price, sequence_number)
+        ON t.orderid = s.orderid
+        WHEN MATCHED THEN UPDATE SET price = s.price
+        WHEN NOT MATCHED THEN INSERT (orderid, price, sequence_number) VALUES (s.orderid, s.price, s.sequence_number)
+        """) == 2
+    assert rows(cloud, "SELECT orderid, price FROM current_prices WHERE orderid IN ('q', 'z') ORDER BY orderid") == \
+        [["q", "3.30"], ["z", "0.01"]]
     # USING a table by name (an Iceberg table this time), and a target row two source rows match: Trino's error.
     ok(cloud, f"CREATE TABLE {DB}.dupes (orderid string) LOCATION 's3://{BUCKET}/warehouse/dupes/' "
               "TBLPROPERTIES ('table_type'='ICEBERG')")
