@@ -384,7 +384,7 @@ class Executions:
         planner = self._planner(execution)
         if execution.catalog.lower() != "awsdatacatalog":
             raise QueryFailed("CATALOG_NOT_FOUND", f"Catalog '{execution.catalog.lower()}' does not exist")
-        if iceberg_runner.handles(statement, planner.catalog, execution.database.lower()):
+        if iceberg_runner.handles(statement, planner.catalog, execution.database.lower(), planner.iceberg):
             return self._iceberg_runner(planner, execution, cutoff).run(statement)
         if statement.kind in ("ctas", "insert", "unload"):
             return self._write(statement, execution, planner, cutoff)
@@ -545,7 +545,9 @@ class Executions:
                         cutoff: int | None) -> iceberg_runner.IcebergRunner:
         def query_rows(query: athena_sql.Statement) -> pa.Table:
             return self._query_rows(planner, query, execution, cutoff)[2]
-        return iceberg_runner.IcebergRunner(planner.iceberg, planner.catalog, execution.database, query_rows)
+        def bill(scanned: int) -> None:
+            execution.data_scanned += scanned
+        return iceberg_runner.IcebergRunner(planner.iceberg, planner.catalog, execution.database, query_rows, bill)
 
     def _load(self, plan: QueryPlan, execution: QueryExecution) -> None:
         engine = self.engine

@@ -142,7 +142,9 @@ def test_create_insert_update_delete_time_travel_metadata_optimize_vacuum_drop(c
         SELECT p.id, p.price, s.stock FROM p JOIN stock s ON s.id = p.id ORDER BY p.id""") == \
         [["1", "1.50", "7"], ["3", "2.05", "0"]]
 
+    [[files_size]] = rows(cloud, 'SELECT sum(file_size_in_bytes) FROM "items$files"')
     updated = ok(cloud, "UPDATE items SET price = price * 2 WHERE id = 1")
+    assert updated["Statistics"]["DataScannedInBytes"] == int(files_size)  # the target's files were read
     assert (updated["StatementType"], updated["SubstatementType"]) == ("DML", "UPDATE")
     assert cloud.athena_client.get_query_results(QueryExecutionId=updated["QueryExecutionId"])["UpdateCount"] == 1
     assert update_count(cloud, "DELETE FROM items WHERE name = 'book'") == 1
@@ -230,6 +232,10 @@ def test_refusals_as_athena(cloud: Any) -> None:
     assert rows(cloud, "SELECT id FROM hive") == [["1"]]
     ok(cloud, f"CREATE TABLE {DB}.guarded (id int) LOCATION 's3://{BUCKET}/warehouse/guarded/' "
               "TBLPROPERTIES ('table_type'='ICEBERG')")
+    described = ok(cloud, "DESCRIBE guarded")  # unpartitioned: its Glue columns are the whole story
+    described_rows = cloud.athena_client.get_query_results(
+        QueryExecutionId=described["QueryExecutionId"])["ResultSet"]["Rows"]
+    assert [r["Data"][0]["VarCharValue"].split("\t")[:2] for r in described_rows] == [["id" + " " * 22, "int" + " " * 21]]
     # Expressions are policed like queries: no file-reading function, no table in a SET value.
     assert state(run(cloud, "UPDATE guarded SET id = (SELECT count(*) FROM read_csv('/etc/passwd'))")).startswith(
         "FAILED: NOT_SUPPORTED")
@@ -338,6 +344,7 @@ def test_identity_partitions_refused_transforms_and_show_create(cloud: Any) -> N
     assert len({p[0] for p in before} & {p[0] for p in after}) == 3
     assert rows(cloud, "SELECT id FROM events ORDER BY id") == [["1"], ["2"], ["3"], ["4"], ["5"], ["6"]]
     assert state(run(cloud, "SHOW CREATE TABLE events")).startswith("FAILED: NOT_SUPPORTED")
+    assert state(run(cloud, "DESCRIBE events")).startswith("FAILED: NOT_SUPPORTED")
     assert state(run(cloud, f"CREATE TABLE {DB}.badpart (id int) PARTITIONED BY (nope) LOCATION "
                             f"'s3://{BUCKET}/warehouse/badpart/' TBLPROPERTIES ('table_type'='ICEBERG')")
                  ).startswith("FAILED: COLUMN_NOT_FOUND")
