@@ -358,3 +358,24 @@ def test_identity_partitions_refused_transforms_and_show_create(cloud: Any) -> N
         assert state(transformed) == "SUCCEEDED"
         ok(cloud, "INSERT INTO by_day VALUES (1, TIMESTAMP '2026-11-28 23:59:59'), (2, TIMESTAMP '2026-11-29 00:00:00')")
         assert rows(cloud, 'SELECT count(*) FROM "by_day$files"') == [["2"]]
+
+
+def test_pyathena_reads_and_changes_an_iceberg_table(cloud: Any) -> None:
+    import pyathena
+
+    connection = pyathena.connect(s3_staging_dir=f"s3://{BUCKET}/results/", region_name=REGION, work_group="ice",
+                                  schema_name=DB, endpoint_url=cloud.url, aws_access_key_id="test",
+                                  aws_secret_access_key="test", poll_interval=0.05)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {DB}.ledger (id bigint, amount decimal(12,2), at timestamp) "
+                       f"LOCATION 's3://{BUCKET}/warehouse/ledger/' TBLPROPERTIES ('table_type'='ICEBERG')")
+        cursor.execute("INSERT INTO ledger VALUES (1, DECIMAL '10.10', TIMESTAMP '2026-11-29 08:00:00.123'), "
+                       "(2, DECIMAL '0.05', TIMESTAMP '2026-11-29 09:00:00')")
+        assert cursor.rowcount == 2
+        cursor.execute("UPDATE ledger SET amount = amount + DECIMAL '0.01' WHERE id = 2")
+        assert cursor.rowcount == 1
+        cursor.execute("SELECT id, amount, at FROM ledger ORDER BY id")
+        assert [d[1] for d in cursor.description] == ["bigint", "decimal", "timestamp"]
+        assert cursor.fetchall() == [(1, Decimal("10.10"), dt.datetime(2026, 11, 29, 8, 0, 0, 123000)),
+                                     (2, Decimal("0.06"), dt.datetime(2026, 11, 29, 9, 0, 0))]
+        assert cursor.data_scanned_in_bytes > 0
