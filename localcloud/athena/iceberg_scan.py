@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import uuid
 import zoneinfo
+from collections import OrderedDict
 from typing import Any
 
 import duckdb
+from pyiceberg.table import Table
 from sqlglot import exp
 
 from localcloud.athena import sql as athena_sql
@@ -71,21 +74,21 @@ def resolve(planner: Any, table: exp.Table, db: str, name: str, glue_table: dict
         if version is not None and glue_table is not None:
             raise QueryFailed("NOT_SUPPORTED", "This connector does not support versioned tables", *position)
         return None
-    snapshot_id = _snapshot(planner, db, name, version, position)
-    source = data_source(planner.iceberg, db, name, snapshot_id, position)
+    snapshot_id = _snapshot(planner, db, name, version, position, glue_table)
+    source = data_source(planner.iceberg, db, name, snapshot_id, position, glue_table)
     sources[f"{db}.{name}@{snapshot_id}"] = source
     return exp.Table(this=exp.to_identifier(snapshot_name(source)), alias=alias.copy())
 
 
 def _snapshot(planner: Any, db: str, name: str, version: exp.Version | None,
-              position: tuple[int, int]) -> int | None:
+              position: tuple[int, int], glue_table: dict[str, Any] | None = None) -> int | None:
     """The snapshot id a reference reads: None for the current one."""
     if version is None:
         return None
     kind = str(version.this).upper()
     expression = version.expression
     try:
-        iceberg_table = planner.iceberg.table(db, name)
+        iceberg_table = METADATA.table(planner.iceberg, db, name, glue_table)
         if kind == "VERSION":
             pointer = _pointer_type(planner, expression, position)
             if pointer.startswith("varchar"):
@@ -188,10 +191,10 @@ def hive_type(iceberg_type: Any) -> str:
 
 
 def data_source(tables: IcebergTables, db: str, name: str, snapshot_id: int | None,
-                position: tuple[int, int] = (1, 1)) -> TableSource:
+                position: tuple[int, int] = (1, 1), glue_table: dict[str, Any] | None = None) -> TableSource:
     """The Parquet data files of one snapshot (the current one for None) as a TableSource."""
     try:
-        table = tables.table(db, name)
+        table = METADATA.table(tables, db, name, glue_table)
     except IcebergError as exc:
         raise failed(exc, position) from None
     schema = table.schema()
@@ -200,12 +203,62 @@ def data_source(tables: IcebergTables, db: str, name: str, snapshot_id: int | No
                          partition_keys=[], format="parquet", ignore_malformed=False)
     if snapshot_id is None and table.metadata.current_snapshot_id is None:
         return source
-    for task in table.scan(snapshot_id=snapshot_id).plan_files():
-        if task.delete_files:
-            raise QueryFailed("NOT_SUPPORTED", f"Iceberg delete files in {db}.{name} are not supported by the local "
-                              "Athena engine", *position)
-        bucket, key = split_s3_url(task.file.file_path)
-        size = int(task.file.file_size_in_bytes)
+    for path, size in METADATA.files(table, snapshot_id, f"{db}.{name}", position):
+        bucket, key = split_s3_url(path)
         # An Iceberg data file is never rewritten in place: its path and size identify its bytes.
         source.objects.append(LakeObject(bucket, key, f"iceberg{size}", size))
     return source
+
+
+class _ImmutableMetadata:
+    """Loaded tables by metadata file, and each snapshot's data files, kept for the next queries.
+
+    Iceberg never changes a metadata file, manifest list or manifest once
+    written (a commit writes new ones and moves the catalog's pointer), so
+    what was read for a metadata location stays true: a warm query of an
+    unchanged table reads only its Glue entry. A commit moves
+    `metadata_location`, and the next query loads the new metadata.
+    """
+
+    def __init__(self, keep: int = 64):
+        self.keep = keep
+        self._tables: OrderedDict[tuple[str, str], Table] = OrderedDict()
+        self._files: OrderedDict[tuple[str, str, int | None], list[tuple[str, int]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def table(self, tables: IcebergTables, db: str, name: str, glue_table: dict[str, Any] | None) -> Table:
+        location = ((glue_table or {}).get("Parameters") or {}).get("metadata_location")
+        if location:
+            with self._lock:
+                if (tables.region, location) in self._tables:
+                    self._tables.move_to_end((tables.region, location))
+                    return self._tables[(tables.region, location)]
+        table = tables.table(db, name)
+        self._remember(self._tables, (tables.region, table.metadata_location), table)
+        return table
+
+    def files(self, table: Table, snapshot_id: int | None, name: str,
+              position: tuple[int, int]) -> list[tuple[str, int]]:
+        key = (str(table.io.properties.get("s3.region", "")), table.metadata_location, snapshot_id)
+        with self._lock:
+            if key in self._files:
+                self._files.move_to_end(key)
+                return self._files[key]
+        files = []
+        for task in table.scan(snapshot_id=snapshot_id).plan_files():
+            if task.delete_files:
+                raise QueryFailed("NOT_SUPPORTED", f"Iceberg delete files in {name} are not supported by the local "
+                                  "Athena engine", *position)
+            files.append((task.file.file_path, int(task.file.file_size_in_bytes)))
+        self._remember(self._files, key, files)
+        return files
+
+    def _remember(self, cache: OrderedDict, key: Any, value: Any) -> None:
+        with self._lock:
+            cache[key] = value
+            cache.move_to_end(key)
+            while len(cache) > self.keep:
+                cache.popitem(last=False)
+
+
+METADATA = _ImmutableMetadata()
