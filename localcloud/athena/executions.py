@@ -23,11 +23,11 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from localcloud.athena import iceberg_runner
 from localcloud.athena import sql as athena_sql
 from localcloud.athena.catalog import GlueCatalog, is_view
 from localcloud.athena.ddl import DdlRunner
 from localcloud.athena.engine import Engine, duckdb_type, interrupt
-from localcloud.athena import iceberg_runner
 from localcloud.athena.errors import engine_error
 from localcloud.athena.iceberg_scan import is_iceberg
 from localcloud.athena.exceptions import USER, InvalidRequestException, QueryCancelled, QueryFailed
