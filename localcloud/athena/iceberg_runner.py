@@ -208,8 +208,9 @@ class IcebergRunner:
             query = exp.select("*").from_(using.copy())
             using = exp.Subquery(this=query, alias=using.args.get("alias"))
         elif isinstance(using, exp.Table):
-            query = exp.select("*").from_(exp.Table(this=using.this.copy(), db=using.args.get("db"),
-                                                    catalog=using.args.get("catalog")))
+            relation = using.copy()  # keeps a FOR VERSION/TIMESTAMP AS OF clause
+            relation.set("alias", None)
+            query = exp.select("*").from_(relation)
         else:
             raise QueryFailed("NOT_SUPPORTED", "MERGE USING must name a table or a subquery")
         source = self.query_rows(athena_sql.Statement("query", st.text, query.copy()))

@@ -277,7 +277,12 @@ def test_merge_from_a_hive_json_table(cloud: Any) -> None:
     # USING a table by name (an Iceberg table this time), and a target row two source rows match: Trino's error.
     ok(cloud, f"CREATE TABLE {DB}.dupes (orderid string) LOCATION 's3://{BUCKET}/warehouse/dupes/' "
               "TBLPROPERTIES ('table_type'='ICEBERG')")
+    ok(cloud, "INSERT INTO dupes VALUES ('w')")
+    [[one_row_version]] = rows(cloud, 'SELECT snapshot_id FROM "dupes$snapshots"')
     ok(cloud, "INSERT INTO dupes VALUES ('a'), ('a')")
+    # USING a table as of an earlier version: only 'w' then, which current_prices lacks; nothing matches.
+    assert update_count(cloud, f"MERGE INTO current_prices t USING dupes FOR VERSION AS OF {one_row_version} s "
+                               "ON t.orderid = s.orderid WHEN MATCHED THEN DELETE") == 0
     assert state(run(cloud, "MERGE INTO current_prices t USING dupes s ON t.orderid = s.orderid "
                             "WHEN MATCHED THEN DELETE")) == \
         "FAILED: MERGE_TARGET_ROW_MULTIPLE_MATCHES: One MERGE target table row matched more than one source row"
