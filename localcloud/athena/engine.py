@@ -34,6 +34,8 @@ from localcloud.athena.lake import Lake, TableSource
 # Snapshots of one table to keep: a query may still read an older one, and pruned
 # queries of one table (today only, everything) each have their own.
 _KEEP_PER_TABLE = 4
+# Arrow relations (Iceberg metadata tables) kept for queries still reading them.
+_KEEP_ROWS = 32
 
 _SIMPLE_HIVE = {"string", "varchar", "char", "int", "integer", "bigint", "smallint", "tinyint", "double",
                 "float", "boolean", "date", "timestamp", "binary"}
@@ -92,6 +94,7 @@ class Engine:
         # table identity -> [(snapshot view name, its chunk tables)], newest last
         self._snapshots: dict[str, list[tuple[str, list[str]]]] = {}
         self._chunks: set[str] = set()
+        self._rows: list[str] = []  # ensure_rows' tables, oldest first
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         return self._db.cursor()
@@ -169,6 +172,20 @@ class Engine:
             finally:
                 cur.close()
         return name
+
+    def ensure_rows(self, name: str, rows: pa.Table) -> None:
+        """Arrow rows a plan reads by `name` (Iceberg metadata tables); only the newest few are kept."""
+        with self._load_lock:
+            cur = self._db.cursor()
+            try:
+                cur.register("incoming_rows", rows)
+                cur.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM incoming_rows")
+                cur.unregister("incoming_rows")
+                self._rows.append(name)
+                while len(self._rows) > _KEEP_ROWS:
+                    cur.execute(f"DROP TABLE IF EXISTS {self._rows.pop(0)}")
+            finally:
+                cur.close()
 
     # -- decoding -------------------------------------------------------------
     def _decode(self, source: TableSource, paths: list[Path]) -> pa.Table:
