@@ -25,7 +25,7 @@ log = logging.getLogger("localcloud.state")
 
 # The services this project uses; others start empty after a restart.
 SERVICES = ("dynamodb", "kinesis", "s3", "iam", "lambda", "firehose", "pipes", "glue", "athena", "logs",
-            "cloudwatch", "events", "sts")
+            "cloudwatch", "events", "sts", "sqs")
 
 
 def _weak_value_dict(items: dict[Any, Any]) -> weakref.WeakValueDictionary[Any, Any]:
@@ -60,10 +60,68 @@ def _dumps(value: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _moto_version() -> str:
+def moto_version() -> str:
     import moto
 
     return str(moto.__version__)
+
+
+_moto_version = moto_version
+
+
+def dumps(value: Any) -> bytes:
+    """Pickle moto objects (backends, items, records) with the two fixes `_StatePickler` makes."""
+    return _dumps(value)
+
+
+def dump_service(service: str) -> bytes:
+    """One service's backends (every account and region) as one pickle.
+
+    Pickling walks live dicts; a request changing the service at that moment (one not
+    serialised by the durability lock, e.g. a CreateTable) makes it fail with RuntimeError,
+    so it is retried a few times."""
+    from moto.backends import get_backend
+
+    backends = get_backend(service)  # type: ignore[call-overload]
+    for attempt in range(20):
+        try:
+            return _dumps({account: dict(regions) for account, regions in list(backends.items())})
+        except RuntimeError:  # "dictionary changed size during iteration"
+            if attempt == 19:
+                raise
+    raise AssertionError("unreachable")
+
+
+def restore_service(service: str, blob: bytes) -> None:
+    """Put a `dump_service` pickle back as the service's backends."""
+    from moto.backends import get_backend
+
+    state = pickle.loads(blob)
+    backends = get_backend(service)  # type: ignore[call-overload]
+    for account, regions in state.items():
+        for region, backend in regions.items():
+            backends[account][region] = backend
+
+
+def read_legacy(data_dir: Path) -> dict[str, Any]:
+    """The per-service pickles a version before the write-ahead log saved on a clean stop, unpickled.
+
+    Raises ValueError naming the first file that cannot be read or was written by another moto."""
+    folder = data_dir / "moto-state"
+    found = {}
+    for service in SERVICES:
+        path = folder / f"{service}.pickle"
+        if not path.exists():
+            continue
+        try:
+            saved = pickle.loads(path.read_bytes())
+        except Exception as exc:
+            raise ValueError(f"{path} cannot be read ({type(exc).__name__}: {exc})") from None
+        if not isinstance(saved, dict) or saved.get("moto") != moto_version():
+            version = saved.get("moto") if isinstance(saved, dict) else "an unknown version"
+            raise ValueError(f"{path} was written with moto {version} and this is moto {moto_version()}")
+        found[service] = saved["state"]
+    return found
 
 
 def save(data_dir: Path) -> list[str]:

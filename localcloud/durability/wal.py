@@ -1,0 +1,272 @@
+"""The write-ahead log: framed, checksummed records in numbered segment files, made durable by group commit.
+
+A frame is `length (u32) | crc32 (u32) | lsn (u64) | payload`, little-endian;
+the CRC covers the LSN and the payload, so a frame torn by a crash (short, or
+zero-filled by the file system) never passes for a record. LSNs count records
+from 1 and are contiguous across segments; a segment is named after the first
+LSN it may hold (`wal-00000000000000000001.log`).
+
+Writers call `append()` under the caller's lock: it only assigns the next LSN
+and adds the frame to an in-memory batch, so it costs microseconds. One
+committer thread writes the batch and `fdatasync`s it; every record that
+arrived while the previous fsync ran shares the next one (group commit).
+`wait_durable(lsn)` returns once that LSN is on disk: a request's response is
+held on it, so nothing is acknowledged before it would survive a crash.
+
+Reading (`read_segments`) stops at the first frame that is short, fails its
+CRC or breaks the LSN sequence; what follows it is never replayed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import threading
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("localcloud.durability")
+
+HEADER = struct.Struct("<IIQ")  # payload length, crc32(lsn + payload), lsn
+_LSN = struct.Struct("<Q")
+MAX_RECORD = 1 << 30  # a length beyond this is damage, not a record
+
+
+def frame(lsn: int, payload: bytes) -> bytes:
+    lsn_bytes = _LSN.pack(lsn)
+    return HEADER.pack(len(payload), zlib.crc32(payload, zlib.crc32(lsn_bytes)), lsn) + payload
+
+
+def segment_name(first_lsn: int) -> str:
+    return f"wal-{first_lsn:020d}.log"
+
+
+def list_segments(folder: Path) -> list[tuple[int, Path]]:
+    """(first LSN, path) of every segment, oldest first."""
+    found = []
+    for path in folder.glob("wal-*.log"):
+        try:
+            found.append((int(path.stem[4:]), path))
+        except ValueError:
+            continue
+    return sorted(found)
+
+
+@dataclass
+class ReadResult:
+    """What a read of the log found: the records, and where and why it stopped."""
+
+    records: list[tuple[int, bytes]] = field(default_factory=list)
+    last_lsn: int = 0
+    # Where valid data ends: (segment path, byte offset); None when the log is empty.
+    end: tuple[Path, int] | None = None
+    damage: str | None = None  # why reading stopped before the end of the last segment
+    torn_tail: bool = False  # the only damage is an incomplete last frame (a crash mid-write)
+    unread_segments: list[Path] = field(default_factory=list)  # after the damage, never replayed
+
+
+def read_segments(folder: Path, after_lsn: int = 0) -> ReadResult:
+    """Every intact record with LSN > after_lsn, in order, up to the first damaged frame."""
+    result = ReadResult()
+    segments = list_segments(folder)
+    expected: int | None = None
+    for index, (first_lsn, path) in enumerate(segments):
+        data = path.read_bytes()
+        offset = 0
+        if expected is not None and first_lsn != expected:
+            result.damage = f"{path.name} starts at LSN {first_lsn}, expected {expected}"
+            result.unread_segments = [p for _, p in segments[index:]]
+            return result
+        expected = first_lsn
+        while offset < len(data):
+            problem = None
+            if len(data) - offset < HEADER.size:
+                problem = "an incomplete frame header"
+            else:
+                length, crc, lsn = HEADER.unpack_from(data, offset)
+                body_end = offset + HEADER.size + length
+                if length > MAX_RECORD or body_end > len(data):
+                    problem = "a frame longer than the rest of the file"
+                else:
+                    payload = data[offset + HEADER.size:body_end]
+                    if zlib.crc32(payload, zlib.crc32(_LSN.pack(lsn))) != crc:
+                        problem = "a CRC mismatch"
+                    elif lsn != expected:
+                        problem = f"LSN {lsn} where {expected} was expected"
+            if problem is not None:
+                last_segment = index == len(segments) - 1
+                # A crash leaves at most the last, unfinished write: a short frame, a final frame
+                # with a bad CRC, or zeros where the file system had not yet written the data.
+                short = problem in ("an incomplete frame header", "a frame longer than the rest of the file")
+                final_bad_crc = problem == "a CRC mismatch" and body_end == len(data)
+                zeros = not data[offset:].strip(b"\0")
+                result.torn_tail = last_segment and (short or final_bad_crc or zeros)
+                result.damage = f"{problem} in {path.name} at byte {offset} (after LSN {result.last_lsn})"
+                result.end = (path, offset)
+                result.unread_segments = [p for _, p in segments[index + 1:]]
+                return result
+            if lsn > after_lsn:
+                result.records.append((lsn, payload))
+            result.last_lsn = lsn
+            expected = lsn + 1
+            offset = body_end
+        result.end = (path, offset)
+    return result
+
+
+class WriteAheadLog:
+    """Appends records and makes them durable in batches; one instance owns the segment folder."""
+
+    def __init__(self, folder: Path, next_lsn: int, segment: Path | None = None, fsync: bool = True):
+        """Continue the log at `next_lsn`, appending to `segment` (already truncated to its valid end)
+        or to a new segment named after `next_lsn`."""
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.fsync = fsync
+        self._next_lsn = next_lsn
+        self._durable_lsn = next_lsn - 1
+        self._pending: list[bytes] = []
+        self._pending_last_lsn = next_lsn - 1
+        self._cond = threading.Condition(threading.Lock())
+        self._io_lock = threading.Lock()  # the file being written; rolling swaps it
+        self._closed = False
+        self._failure: BaseException | None = None
+        self.bytes_written = 0
+        self.fsyncs = 0
+        self._open(segment or folder / segment_name(next_lsn))
+        self._committer = threading.Thread(target=self._commit_loop, name="localcloud-wal", daemon=True)
+        self._committer.start()
+
+    def _open(self, path: Path) -> None:
+        self._path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        _fsync_dir(self.folder)
+
+    # -- writers ---------------------------------------------------------
+    @property
+    def next_lsn(self) -> int:
+        return self._next_lsn
+
+    @property
+    def durable_lsn(self) -> int:
+        return self._durable_lsn
+
+    def append(self, payload: bytes) -> int:
+        """Queue one record; returns its LSN. Callers serialise appends with their state changes."""
+        with self._cond:
+            if self._failure is not None:
+                raise OSError(f"the write-ahead log failed earlier: {self._failure}")
+            lsn = self._next_lsn
+            self._next_lsn += 1
+            self._pending.append(frame(lsn, payload))
+            self._pending_last_lsn = lsn
+            self._cond.notify_all()
+        return lsn
+
+    def wait_durable(self, lsn: int, timeout: float | None = None) -> None:
+        """Return once every record up to `lsn` is on disk; raises if the log cannot write."""
+        with self._cond:
+            while self._durable_lsn < lsn:
+                if self._failure is not None:
+                    raise OSError(f"the write-ahead log could not write: {self._failure}")
+                if not self._cond.wait(timeout):
+                    raise TimeoutError(f"LSN {lsn} not durable within {timeout} s")
+
+    def flush(self) -> None:
+        """Make everything appended so far durable."""
+        self.wait_durable(self._next_lsn - 1)
+
+    def roll(self) -> int:
+        """Start a new segment; returns its first LSN (every earlier record is in older segments)."""
+        with self._io_lock:
+            with self._cond:
+                batch, self._pending = self._pending, []
+                last = self._pending_last_lsn
+                first_new = self._next_lsn
+            self._write(batch, last)
+            os.close(self._fd)
+            self._open(self.folder / segment_name(first_new))
+        return first_new
+
+    def drop_segments_before(self, lsn: int) -> int:
+        """Delete segments holding only records below `lsn` (covered by snapshots); returns how many."""
+        segments = list_segments(self.folder)
+        dropped = 0
+        for (first, path), (next_first, _) in zip(segments, segments[1:]):
+            if next_first <= lsn and path != self._path:
+                path.unlink(missing_ok=True)
+                dropped += 1
+        if dropped:
+            _fsync_dir(self.folder)
+        return dropped
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._committer.join(timeout=30)
+        with self._io_lock:
+            with self._cond:
+                batch, self._pending = self._pending, []
+                last = self._pending_last_lsn
+            self._write(batch, last)
+            os.close(self._fd)
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for _, p in list_segments(self.folder))
+
+    # -- the committer -----------------------------------------------------
+    def _commit_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closed:
+                    self._cond.wait()
+                if self._closed and not self._pending:
+                    return
+            with self._io_lock:
+                with self._cond:
+                    batch, self._pending = self._pending, []
+                    last = self._pending_last_lsn
+                try:
+                    self._write(batch, last)
+                except BaseException as exc:  # a full disk: fail every waiter rather than ack
+                    log.error("write-ahead log write failed: %s; writes are refused from now on", exc)
+                    with self._cond:
+                        self._failure = exc
+                        self._cond.notify_all()
+                    return
+
+    def _write(self, batch: list[bytes], last_lsn: int) -> None:
+        if not batch:
+            return
+        data = b"".join(batch)
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        if self.fsync:
+            os.fdatasync(self._fd)
+        self.bytes_written += len(data)
+        self.fsyncs += 1
+        with self._cond:
+            self._durable_lsn = max(self._durable_lsn, last_lsn)
+            self._cond.notify_all()
+
+
+def truncate(path: Path, offset: int) -> None:
+    """Cut a segment back to its valid end, durably."""
+    with open(path, "r+b") as handle:
+        handle.truncate(offset)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
