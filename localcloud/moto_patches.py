@@ -35,8 +35,8 @@ def put_log_events(account_id: str, region: str, group: str, stream: str, events
 # handed to the write-ahead log under the journal's lock, and put back on recovery.
 # ---------------------------------------------------------------------------
 
-import functools  # noqa: E402 - this section's own imports, kept with it
-import inspect  # noqa: E402
+import datetime as _dt  # noqa: E402 - this section's own imports, kept with it
+import functools  # noqa: E402
 import threading  # noqa: E402
 
 _capture_journal: Any = None  # the running Durability (one per process), or None: hooks pass through
@@ -55,8 +55,6 @@ class _Dirty:
 
 
 def _capturing(original: Any, mark: Any = None) -> Any:
-    signature = inspect.signature(original)
-
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         journal = _capture_journal
@@ -71,7 +69,7 @@ def _capturing(original: Any, mark: Any = None) -> Any:
             try:
                 result = original(*args, **kwargs)
                 if mark is not None:
-                    mark(local.dirty, result, signature.bind(*args, **kwargs).arguments)
+                    mark(local.dirty, result, args, kwargs)
                 return result
             finally:
                 local.depth = depth
@@ -83,29 +81,72 @@ def _capturing(original: Any, mark: Any = None) -> Any:
     return wrapper
 
 
-def _mark_table_item(dirty: _Dirty, item: Any, args: dict[str, Any]) -> None:
+def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
+    """A wrapped method's argument, passed by position (index counts `self`) or by name."""
+    return args[index] if len(args) > index else kwargs[name]
+
+
+def _mark_table_item(dirty: _Dirty, item: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     if item is not None:
-        table = args["self"]
+        table = args[0]
         dirty.items.setdefault((table.account_id, table.region_name, table.name), set()).add(
             (item.hash_key, item.range_key))
 
 
-def _mark_updated_item(dirty: _Dirty, item: Any, args: dict[str, Any]) -> None:
+def _mark_updated_item(dirty: _Dirty, item: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     if item is not None:
-        backend = args["self"]
-        dirty.items.setdefault((backend.account_id, backend.region_name, args["table_name"]), set()).add(
+        backend = args[0]
+        table_name = _arg(args, kwargs, 1, "table_name")
+        dirty.items.setdefault((backend.account_id, backend.region_name, table_name), set()).add(
             (item.hash_key, item.range_key))
 
 
-def _mark_kinesis_record(dirty: _Dirty, result: Any, args: dict[str, Any]) -> None:
+def _mark_kinesis_record(dirty: _Dirty, result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     sequence_number, shard_id = result
-    stream = args["self"]
+    stream = args[0]
     dirty.records.setdefault(id(stream), (stream, []))[1].append((shard_id, int(sequence_number)))
 
 
-def _mark_s3_object(dirty: _Dirty, result: Any, args: dict[str, Any]) -> None:
-    backend = args["self"]
-    dirty.objects[(backend.account_id, backend.region_name, args["bucket_name"], args["key_name"])] = backend
+def _mark_s3_object(dirty: _Dirty, result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    backend = args[0]
+    key = (backend.account_id, backend.region_name, _arg(args, kwargs, 1, "bucket_name"),
+           _arg(args, kwargs, 2, "key_name"))
+    dirty.objects[key] = backend
+
+
+# Logged forms: plain dicts pickle several times faster than moto's objects (and an aware
+# datetime's tzinfo is the slowest part of a stream record), which is most of what a write costs.
+def _logged_item(item: Any) -> Any:
+    return None if item is None else {name: value.to_json() for name, value in item.attrs.items()}
+
+
+def _restored_item(hash_key: Any, range_key: Any, attrs: Any) -> Any:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    return Item(hash_key, range_key, attrs)
+
+
+def _logged_stream_record(stream_record: Any) -> tuple[Any, dict[str, Any]]:
+    state = dict(stream_record.__dict__)
+    record = dict(state["record"])
+    body = dict(record["dynamodb"])
+    created = body.get("ApproximateCreationDateTime")
+    if isinstance(created, _dt.datetime):
+        body["ApproximateCreationDateTime"] = ("datetime", created.isoformat())
+    record["dynamodb"] = body
+    state["record"] = record
+    return type(stream_record), state
+
+
+def _restored_stream_record(logged: tuple[Any, dict[str, Any]]) -> Any:
+    cls, state = logged
+    body = state["record"]["dynamodb"]
+    created = body.get("ApproximateCreationDateTime")
+    if isinstance(created, tuple) and created[0] == "datetime":
+        body["ApproximateCreationDateTime"] = _dt.datetime.fromisoformat(created[1])
+    stream_record = cls.__new__(cls)
+    stream_record.__dict__.update(state)
+    return stream_record
 
 
 def _current_item(table: Any, hash_key: Any, range_key: Any) -> Any:
@@ -141,14 +182,16 @@ def _flush_captured(journal: Any, dirty: _Dirty) -> None:
         table = dynamodb_backends[account][region].tables.get(name)
         if table is None:
             continue
-        items = [(h, r, _current_item(table, h, r)) for h, r in keys]
-        journal.log_change("dynamodb", ("ddb", account, region, name, items, _unlogged_stream_records(table)))
+        items = [(h.to_json(), None if r is None else r.to_json(), _logged_item(_current_item(table, h, r)))
+                 for h, r in keys]
+        stream_records = [_logged_stream_record(r) for r in _unlogged_stream_records(table)]
+        journal.log_change("dynamodb", ("ddb", account, region, name, items, stream_records))
     for stream, positions in dirty.records.values():
         records = []
         for shard_id, seq in positions:
             record = stream.shards[shard_id].records.get(seq)
             if record is not None:
-                records.append((shard_id, record))
+                records.append((shard_id, type(record), dict(record.__dict__)))
         journal.log_change("kinesis", ("kinesis", stream.account_id, stream.region, stream.stream_name, records))
     for (account, region, bucket_name, key_name), backend in dirty.objects.items():
         bucket = backend.buckets.get(bucket_name)
@@ -215,16 +258,20 @@ def apply_logged_change(payload: tuple[Any, ...]) -> bool:
     Touches: the backends' tables / streams / buckets named in install_durability_capture.
     """
     from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.kinesis.models import kinesis_backends
     from moto.s3.models import s3_backends
 
     kind = payload[0]
     if kind == "ddb":
-        _, account, region, name, items, stream_records = payload
+        _, account, region, name, logged_items, logged_records = payload
         table = dynamodb_backends[account][region].tables.get(name)
         if table is None:
             return False
-        for hash_key, range_key, item in items:
+        for hash_json, range_json, attrs in logged_items:
+            hash_key = DynamoType(hash_json)
+            range_key = None if range_json is None else DynamoType(range_json)
+            item = None if attrs is None else _restored_item(hash_key, range_key, attrs)
             if range_key is not None:
                 if item is None:
                     table.items.get(hash_key, {}).pop(range_key, None)
@@ -235,9 +282,9 @@ def apply_logged_change(payload: tuple[Any, ...]) -> bool:
             else:
                 table.items[hash_key] = item
         shard = table.stream_shard
-        if shard is not None and stream_records:
+        if shard is not None and logged_records:
             last = _stream_seq(shard.items[-1]) if shard.items else 0
-            for stream_record in stream_records:
+            for stream_record in map(_restored_stream_record, logged_records):
                 if _stream_seq(stream_record) > last:
                     shard.items.append(stream_record)
                     last = _stream_seq(stream_record)
@@ -248,10 +295,12 @@ def apply_logged_change(payload: tuple[Any, ...]) -> bool:
         stream = kinesis_backends[account][region].streams.get(name)
         if stream is None:
             return False
-        for shard_id, record in records:
+        for shard_id, cls, state in records:
             shard = stream.shards.get(shard_id)
             if shard is None:
                 return False
+            record = cls.__new__(cls)
+            record.__dict__.update(state)
             last = next(reversed(shard.records), 0) if shard.records else 0
             if record.sequence_number > last:
                 shard.records[record.sequence_number] = record

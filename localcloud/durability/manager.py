@@ -258,7 +258,7 @@ class Durability:
             blob = pickle.dumps((service, change), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # weak indexes or lambda defaultdicts inside moto objects
             blob = moto_state.dumps((service, change))
-        lsn = self._wal.append(blob)
+        lsn = self._wal.append(blob, waited=getattr(self._local, "in_request", False))
         self._local.max_lsn = max(getattr(self._local, "max_lsn", 0), lsn)
         self._log_bytes += len(blob)
         return lsn
@@ -275,7 +275,11 @@ class Durability:
             return start_response(status, headers, exc_info)
 
         self._local.max_lsn = 0
-        body = app(environ, recording_start_response)
+        self._local.in_request = True
+        try:
+            body = app(environ, recording_start_response)
+        finally:
+            self._local.in_request = False
         succeeded = bool(statuses) and statuses[-1][:1] in ("2", "3")
         if kind.kind == requests.SNAPSHOT and succeeded:
             service = _BACKEND_OF.get(kind.service or "", kind.service)

@@ -7,11 +7,14 @@ from 1 and are contiguous across segments; a segment is named after the first
 LSN it may hold (`wal-00000000000000000001.log`).
 
 Writers call `append()` under the caller's lock: it only assigns the next LSN
-and adds the frame to an in-memory batch, so it costs microseconds. One
-committer thread writes the batch and `fdatasync`s it; every record that
-arrived while the previous fsync ran shares the next one (group commit).
+and adds the frame to an in-memory batch, so it costs microseconds.
 `wait_durable(lsn)` returns once that LSN is on disk: a request's response is
-held on it, so nothing is acknowledged before it would survive a crash.
+held on it, so nothing is acknowledged before it would survive a crash. The
+first waiter to find no write in progress becomes the leader: it writes every
+pending frame and `fdatasync`s once; waiters whose records arrived meanwhile
+sleep until a leader's fsync covers them (group commit), so concurrent
+requests share fsyncs and a lone writer pays no thread hand-off. A background
+thread commits records nobody waits for (runner positions) within a few ms.
 
 Reading (`read_segments`) stops at the first frame that is short, fails its
 CRC or breaks the LSN sequence; what follows it is never replayed.
@@ -23,6 +26,7 @@ import logging
 import os
 import struct
 import threading
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +133,7 @@ class WriteAheadLog:
         self._durable_lsn = next_lsn - 1
         self._pending: list[bytes] = []
         self._pending_last_lsn = next_lsn - 1
+        self._unwaited = False  # a record nobody will wait for is pending: the background thread commits it
         self._cond = threading.Condition(threading.Lock())
         self._io_lock = threading.Lock()  # the file being written; rolling swaps it
         self._closed = False
@@ -153,8 +158,11 @@ class WriteAheadLog:
     def durable_lsn(self) -> int:
         return self._durable_lsn
 
-    def append(self, payload: bytes) -> int:
-        """Queue one record; returns its LSN. Callers serialise appends with their state changes."""
+    def append(self, payload: bytes, waited: bool = False) -> int:
+        """Queue one record; returns its LSN. Callers serialise appends with their state changes.
+
+        `waited`: the caller will `wait_durable` for it (and so lead a commit); otherwise the
+        background thread commits it within a few milliseconds."""
         with self._cond:
             if self._failure is not None:
                 raise OSError(f"the write-ahead log failed earlier: {self._failure}")
@@ -162,17 +170,31 @@ class WriteAheadLog:
             self._next_lsn += 1
             self._pending.append(frame(lsn, payload))
             self._pending_last_lsn = lsn
-            self._cond.notify_all()
+            if not waited:
+                self._unwaited = True
+                self._cond.notify_all()
         return lsn
 
     def wait_durable(self, lsn: int, timeout: float | None = None) -> None:
         """Return once every record up to `lsn` is on disk; raises if the log cannot write."""
-        with self._cond:
-            while self._durable_lsn < lsn:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._cond:
+                if self._durable_lsn >= lsn:
+                    return
                 if self._failure is not None:
                     raise OSError(f"the write-ahead log could not write: {self._failure}")
-                if not self._cond.wait(timeout):
-                    raise TimeoutError(f"LSN {lsn} not durable within {timeout} s")
+            if self._io_lock.acquire(blocking=False):  # no commit running: lead one
+                try:
+                    self._commit_pending()
+                finally:
+                    self._io_lock.release()
+                continue
+            with self._cond:  # a commit is running: the leader wakes us when it is done
+                if self._durable_lsn < lsn and self._failure is None:
+                    self._cond.wait(0.05)
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"LSN {lsn} not durable within {timeout} s")
 
     def flush(self) -> None:
         """Make everything appended so far durable."""
@@ -217,25 +239,37 @@ class WriteAheadLog:
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for _, p in list_segments(self.folder))
 
-    # -- the committer -----------------------------------------------------
+    # -- committing ---------------------------------------------------------
+    def _commit_pending(self) -> None:
+        """Write and fsync every pending frame (the caller holds `_io_lock`)."""
+        with self._cond:
+            batch, self._pending = self._pending, []
+            last = self._pending_last_lsn
+        try:
+            self._write(batch, last)
+        except BaseException as exc:  # a full disk: fail every waiter rather than acknowledge
+            log.error("write-ahead log write failed: %s; writes are refused from now on", exc)
+            with self._cond:
+                self._failure = exc
+                self._cond.notify_all()
+            raise
+
     def _commit_loop(self) -> None:
+        """Commit what no request waits for; requests lead their own commits, so give them first go."""
         while True:
             with self._cond:
-                while not self._pending and not self._closed:
+                while not self._unwaited and not self._closed:
                     self._cond.wait()
                 if self._closed and not self._pending:
                     return
+                self._unwaited = False
+            time.sleep(0.002)
             with self._io_lock:
-                with self._cond:
-                    batch, self._pending = self._pending, []
-                    last = self._pending_last_lsn
+                if self._failure is not None:
+                    return
                 try:
-                    self._write(batch, last)
-                except BaseException as exc:  # a full disk: fail every waiter rather than ack
-                    log.error("write-ahead log write failed: %s; writes are refused from now on", exc)
-                    with self._cond:
-                        self._failure = exc
-                        self._cond.notify_all()
+                    self._commit_pending()
+                except BaseException:
                     return
 
     def _write(self, batch: list[bytes], last_lsn: int) -> None:
