@@ -376,3 +376,34 @@ def kinesis_constant_time_sequence_numbers() -> None:
 
     Shard.get_min_sequence_number = get_min_sequence_number  # type: ignore[method-assign]
     Shard.get_max_sequence_number = get_max_sequence_number  # type: ignore[method-assign]
+
+
+def speed_up_moto_dispatch() -> None:
+    """Remove per-request work moto's server repeats for nothing, so raw API rates stay high and flat:
+    it listed its own package folder (listdir + ~150 stats) to route every request, and walked the
+    response class with `inspect.getmembers` to find the action's method; both answers never change
+    while the server runs. Also makes Kinesis sequence-number lookups constant-time.
+
+    Touches: moto.backends.list_of_moto_modules (read by moto.moto_server.werkzeug_app),
+    moto.core.responses.method_names_from_class, and see kinesis_constant_time_sequence_numbers.
+    """
+    import moto.backends
+    import moto.core.responses
+
+    if not getattr(moto.backends.list_of_moto_modules, _CAPTURED, False):
+        modules = tuple(moto.backends.list_of_moto_modules())
+
+        def list_of_moto_modules() -> tuple[str, ...]:
+            return modules
+
+        setattr(list_of_moto_modules, _CAPTURED, True)
+        moto.backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
+    if not getattr(moto.core.responses.method_names_from_class, _CAPTURED, False):
+        cached = functools.lru_cache(maxsize=None)(moto.core.responses.method_names_from_class)
+
+        def method_names_from_class(clazz: object) -> list[str]:
+            return list(cached(clazz))
+
+        setattr(method_names_from_class, _CAPTURED, True)
+        moto.core.responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
+    kinesis_constant_time_sequence_numbers()

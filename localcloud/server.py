@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from localcloud import moto_patches
 from localcloud.durability import Durability
 from localcloud.metrics import MetricsPublisher
 from localcloud.plane import ServicePlane
@@ -134,6 +135,7 @@ class LocalCloud:
         from localcloud import services
 
         self._moto_app = DomainDispatcherApplication(create_backend_app)
+        moto_patches.speed_up_moto_dispatch()
         if not self._installed:  # handlers and runners are added once, even if start() runs again
             try:
                 services.install(self)

@@ -96,9 +96,9 @@ class Durability:
         replay = self._replay_log()
         moto_patches.mark_stream_records_logged()
         self._wal = wal.WriteAheadLog(self.wal_folder, replay["next_lsn"], fsync=self.fsync)
-        self._log_bytes = self._wal.size_bytes()  # a long log left by a crash is compacted soon
+        self._first_lsn = replay["next_lsn"]
+        self._log_bytes = replay["log_bytes"]  # a long log left by a crash is compacted soon
         moto_patches.install_durability_capture(self)
-        moto_patches.kinesis_constant_time_sequence_numbers()
         with _active_lock:
             _active[self.data_dir.resolve()] = self
         self._stop.clear()
@@ -248,7 +248,7 @@ class Durability:
             for _, path in wal.list_segments(self.wal_folder):
                 path.unlink()
         return {"next_lsn": next_lsn, "applied": dict(applied), "skipped": skipped, "damage": damage,
-                "log_records": len(result.records)}
+                "log_records": len(result.records), "log_bytes": sum(len(p) for _, p in result.records)}
 
     # -- while serving ------------------------------------------------------
     def log_change(self, service: str, change: tuple[Any, ...]) -> int:
@@ -376,6 +376,8 @@ class Durability:
         self.compact("clean stop")
         moto_patches.uninstall_durability_capture()
         self._wal.close()
+        log.info("write-ahead log this run: %d records in %d fsyncs (%.1f MB)", self._wal.next_lsn - self._first_lsn,
+                 self._wal.fsyncs, self._wal.bytes_written / 1e6)
         self._wal = None
         with _active_lock:
             _active.pop(self.data_dir.resolve(), None)

@@ -48,12 +48,31 @@ def test_a_torn_last_record_is_ignored(tmp_path: Path, cut: int) -> None:
     assert result.end == (path, len(path.read_bytes()) - len(torn))
 
 
-def test_zeros_left_by_the_file_system_after_a_crash_count_as_a_torn_tail(tmp_path: Path) -> None:
+def test_zeros_after_the_last_record_are_the_unused_end_of_a_preallocated_segment(tmp_path: Path) -> None:
     path = _write_log(tmp_path, 2)
     path.write_bytes(path.read_bytes() + b"\0" * 4096)
     result = wal.read_segments(tmp_path)
     assert [lsn for lsn, _ in result.records] == [1, 2]
+    assert result.damage is None
+
+
+def test_a_record_torn_inside_a_preallocated_segment_is_a_torn_tail(tmp_path: Path) -> None:
+    path = _write_log(tmp_path, 2)
+    torn = bytearray(wal.frame(3, _payload(3)))
+    torn[-10:] = bytes(10)  # the end of record 3 never reached the disk: zeros, as preallocated
+    path.write_bytes(path.read_bytes() + bytes(torn) + b"\0" * 4096)
+    result = wal.read_segments(tmp_path)
+    assert [lsn for lsn, _ in result.records] == [1, 2]
     assert result.torn_tail
+
+
+def test_segments_roll_over_when_full_and_read_back_in_order(tmp_path: Path) -> None:
+    log = wal.WriteAheadLog(tmp_path, next_lsn=1, segment_bytes=4096)
+    for n in range(1, 101):
+        log.wait_durable(log.append(_payload(n)))
+    log.close()
+    assert len(wal.list_segments(tmp_path)) > 1
+    assert wal.read_segments(tmp_path).records == [(n, _payload(n)) for n in range(1, 101)]
 
 
 def test_a_crc_mismatch_stops_replay_at_that_record(tmp_path: Path) -> None:
