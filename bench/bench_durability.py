@@ -7,7 +7,9 @@ Starts `python -m localcloud --no-runners` (APIs only, so no runner competes for
 child process on a free port with a temporary data dir, and prints, measured in one run:
   1. write throughput with durability on (the default) and off (`--no-persist`), and their ratio:
      DynamoDB PutItem (a table with a NEW_AND_OLD_IMAGES stream), Kinesis PutRecords (batches of
-     100 records of 100 bytes, counted in records), S3 PutObject of 10 KB; --threads writers each;
+     100 records of 100 bytes, counted in records), S3 PutObject of 10 KB; --threads writers each.
+     Both servers run side by side and are measured in turns, --rounds times; the median of each
+     is printed, so a neighbour's load on a shared machine hits both alike;
   2. RSS of the server after 10k, 50k and 100k (--items) DynamoDB changes;
   3. the same write rates once the store is full (--items items with their stream records,
      --kinesis Kinesis records, --lake-lines JSON lines in lake-style S3 objects), against empty;
@@ -22,6 +24,7 @@ import platform
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +38,9 @@ import boto3
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from localcloud.durability import wal  # noqa: E402
 REGION = "us-east-1"
 TABLE = "bench-orders"
 STREAM = "bench-stream"
@@ -161,6 +167,10 @@ def measure_rates(c: dict[str, Any], threads: int, seconds: float) -> dict[str, 
     return rates
 
 
+def median_rates(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+
+
 def fill_items(server: Server, c: dict[str, Any], threads: int, total: int) -> dict[int, float]:
     """PutItem `total` new items (each a change with a stream record); RSS at 10k/50k/100k changes."""
     marks = [m for m in (10_000, 50_000, 100_000) if m <= total] or [total]
@@ -208,7 +218,8 @@ def recovered_line(log: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per throughput measurement")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating on/off measurements (median)")
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--kinesis", type=int, default=300_000)
     parser.add_argument("--lake-lines", type=int, default=1_000_000)
@@ -219,17 +230,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-durability-") as tmp:
         off = Server(Path(tmp) / "off", "--no-persist")
         off.start()
-        c = clients(off.url, args.threads)
-        provision(c)
-        rates_off = measure_rates(c, args.threads, args.seconds)
-        off.stop()
-
+        c_off = clients(off.url, args.threads)
+        provision(c_off)
         on = Server(Path(tmp) / "on")
         on.start()
         c = clients(on.url, args.threads)
         provision(c)
-        rates_on = measure_rates(c, args.threads, args.seconds)
-        print("\n1. write throughput, durability on vs off (empty store)")
+        runs_off, runs_on = [], []
+        for _ in range(args.rounds):
+            runs_off.append(measure_rates(c_off, args.threads, args.seconds))
+            runs_on.append(measure_rates(c, args.threads, args.seconds))
+        off.stop()
+        rates_off, rates_on = median_rates(runs_off), median_rates(runs_on)
+        print(f"\n1. write throughput, durability on vs off (empty store; median of {args.rounds} alternating runs)")
         print(f"   {'':32}{'off':>10}{'on':>10}{'on/off':>8}")
         for name in rates_off:
             print(f"   {name:32}{rates_off[name]:10.0f}{rates_on[name]:10.0f}{rates_on[name] / rates_off[name]:8.2f}")
@@ -247,7 +260,7 @@ def main() -> None:
         print(f"   then {records} Kinesis records and {lines} lake lines ({lines // 2000} S3 objects of 2,000 lines, "
               f"~{lines * 260 // 1_000_000} MB) in {time.monotonic() - started:.0f} s; RSS {on.rss_mb():.0f} MB")
 
-        rates_full = measure_rates(c, args.threads, args.seconds)
+        rates_full = median_rates([measure_rates(c, args.threads, args.seconds) for _ in range(args.rounds)])
         print(f"\n3. raw write rates with durability on, empty store vs full ({max(rss)} items, {records} Kinesis "
               f"records, {lines} lake lines)")
         print(f"   {'':32}{'empty':>10}{'full':>10}{'full/empty':>11}")
@@ -256,14 +269,16 @@ def main() -> None:
                   f"{rates_full[name] / rates_on[name]:11.2f}")
 
         state = Path(tmp) / "on" / "state"
-        wal_mb = sum(p.stat().st_size for p in (state / "wal").glob("*.log")) / 1e6
-        snap_mb = sum(p.stat().st_size for p in (state / "snapshots").glob("*.snap")) / 1e6
         on.kill9()
+        logged = wal.read_segments(state / "wal").records  # what a restart must replay
+        wal_mb = sum(len(payload) + wal.HEADER.size for _, payload in logged) / 1e6
+        snap_mb = sum(p.stat().st_size for p in (state / "snapshots").glob("*.snap")) / 1e6
         ready = on.start()
         c = clients(on.url, args.threads)
         count = sum(page["Count"] for page in c["dynamodb"].get_paginator("scan").paginate(
             TableName=TABLE, Select="COUNT"))
-        print(f"\n4. kill -9 of the full server (snapshots {snap_mb:.0f} MB, log {wal_mb:.0f} MB), restart: "
+        print(f"\n4. kill -9 of the full server (snapshots {snap_mb:.0f} MB, {len(logged)} log records "
+              f"of {wal_mb:.0f} MB to replay), restart: "
               f"ready in {ready:.1f} s, {count} items back")
         print(f"   log: {recovered_line(on.data_dir / 'localcloud.log')}")
         print(f"   RSS after recovery: {on.rss_mb():.0f} MB")

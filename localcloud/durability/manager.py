@@ -75,6 +75,8 @@ class Durability:
         self.lock = threading.RLock()
         self._snapshot_mutex = threading.Lock()
         self._local = threading.local()
+        self._busy_writers = 0  # write requests still being answered (they may log a change soon)
+        self._busy_lock = threading.Lock()
         self._checkpoints: dict[str, dict[str, Any]] = {}
         self._snapshot_lsn: dict[str, int] = {}
         self._log_bytes = 0  # appended since the last compaction
@@ -95,7 +97,8 @@ class Durability:
         loaded = self._load_snapshots()
         replay = self._replay_log()
         moto_patches.mark_stream_records_logged()
-        self._wal = wal.WriteAheadLog(self.wal_folder, replay["next_lsn"], fsync=self.fsync)
+        self._wal = wal.WriteAheadLog(self.wal_folder, replay["next_lsn"], fsync=self.fsync,
+                                      busy_writers=lambda: self._busy_writers)
         self._first_lsn = replay["next_lsn"]
         self._log_bytes = replay["log_bytes"]  # a long log left by a crash is compacted soon
         moto_patches.install_durability_capture(self)
@@ -276,10 +279,14 @@ class Durability:
 
         self._local.max_lsn = 0
         self._local.in_request = True
+        with self._busy_lock:
+            self._busy_writers += 1
         try:
             body = app(environ, recording_start_response)
         finally:
             self._local.in_request = False
+            with self._busy_lock:
+                self._busy_writers -= 1
         succeeded = bool(statuses) and statuses[-1][:1] in ("2", "3")
         if kind.kind == requests.SNAPSHOT and succeeded:
             service = _BACKEND_OF.get(kind.service or "", kind.service)

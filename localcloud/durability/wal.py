@@ -18,7 +18,10 @@ held on it, so nothing is acknowledged before it would survive a crash. The
 first waiter to find no write in progress becomes the leader: it writes every
 pending frame and `fdatasync`s once; waiters whose records arrived meanwhile
 sleep until a leader's fsync covers them (group commit), so concurrent
-requests share fsyncs and a lone writer pays no thread hand-off. A background
+requests share fsyncs and a lone writer pays no thread hand-off. While other
+writers are still inside their request (`busy_writers`, told by the caller) a
+leader waits up to `commit_delay` seconds for their records first, so one
+fsync covers them too (PostgreSQL's commit_delay/commit_siblings). A background
 thread commits records nobody waits for (runner positions) within a few ms.
 
 Reading (`read_segments`) stops at the first frame that is short, fails its
@@ -33,6 +36,7 @@ import struct
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,12 +136,15 @@ def read_segments(folder: Path, after_lsn: int = 0) -> ReadResult:
 class WriteAheadLog:
     """Appends records and makes them durable in batches; one instance owns the segment folder."""
 
-    def __init__(self, folder: Path, next_lsn: int, fsync: bool = True, segment_bytes: int = SEGMENT_BYTES):
+    def __init__(self, folder: Path, next_lsn: int, fsync: bool = True, segment_bytes: int = SEGMENT_BYTES,
+                 busy_writers: Callable[[], int] | None = None, commit_delay: float = 0.001):
         """Continue the log at `next_lsn` in a new segment (recovery has cut older ones at their valid end)."""
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.fsync = fsync
         self.segment_bytes = segment_bytes
+        self.busy_writers = busy_writers
+        self.commit_delay = commit_delay
         self._spare = folder / "spare.tmp"
         self._spare_ready = threading.Event()
         self._spare_wanted = threading.Event()
@@ -227,6 +234,7 @@ class WriteAheadLog:
                     raise OSError(f"the write-ahead log could not write: {self._failure}")
             if self._io_lock.acquire(blocking=False):  # no commit running: lead one
                 try:
+                    self._gather()
                     self._commit_pending()
                 finally:
                     self._io_lock.release()
@@ -281,6 +289,14 @@ class WriteAheadLog:
         self._spare.unlink(missing_ok=True)
 
     # -- committing ---------------------------------------------------------
+    def _gather(self) -> None:
+        """Give writers still inside their request a moment to add their records to this commit."""
+        if self.busy_writers is None or self.commit_delay <= 0:
+            return
+        deadline = time.monotonic() + self.commit_delay
+        while self.busy_writers() > 0 and time.monotonic() < deadline:
+            time.sleep(self.commit_delay / 5)
+
     def _commit_pending(self) -> None:
         """Write and fsync every pending frame (the caller holds `_io_lock`)."""
         with self._cond:
