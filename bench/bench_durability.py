@@ -55,8 +55,8 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, *flags: str):
-        self.data_dir, self.flags, self.port = data_dir, flags, free_port()
+    def __init__(self, data_dir: Path, *flags: str, root: Path = ROOT):
+        self.data_dir, self.flags, self.port, self.root = data_dir, flags, free_port(), root
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -66,7 +66,8 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "localcloud", "--no-runners", "--port", str(self.port),
              "--data-dir", str(self.data_dir), *self.flags],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            cwd=self.root, env={**os.environ, "PYTHONPATH": str(self.root)}, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT)
         assert self.process.stdout is not None
         line = self.process.stdout.readline().decode()
         if "ready" not in line:
@@ -220,6 +221,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per throughput measurement")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3, help="alternating on/off measurements (median)")
+    parser.add_argument("--baseline-root", type=Path,
+                        help="also measure the local cloud of another checkout (e.g. the main branch) as 'before'")
+    parser.add_argument("--rates-only", action="store_true", help="stop after the on/off throughput table")
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--kinesis", type=int, default=300_000)
     parser.add_argument("--lake-lines", type=int, default=1_000_000)
@@ -236,16 +240,31 @@ def main() -> None:
         on.start()
         c = clients(on.url, args.threads)
         provision(c)
-        runs_off, runs_on = [], []
+        before = c_before = None
+        if args.baseline_root:
+            before = Server(Path(tmp) / "before", "--no-persist", root=args.baseline_root.resolve())
+            before.start()
+            c_before = clients(before.url, args.threads)
+            provision(c_before)
+        runs_off, runs_on, runs_before = [], [], []
         for _ in range(args.rounds):
+            if c_before is not None:
+                runs_before.append(measure_rates(c_before, args.threads, args.seconds))
             runs_off.append(measure_rates(c_off, args.threads, args.seconds))
             runs_on.append(measure_rates(c, args.threads, args.seconds))
         off.stop()
+        if before is not None:
+            before.stop()
         rates_off, rates_on = median_rates(runs_off), median_rates(runs_on)
         print(f"\n1. write throughput, durability on vs off (empty store; median of {args.rounds} alternating runs)")
-        print(f"   {'':32}{'off':>10}{'on':>10}{'on/off':>8}")
+        print(f"   {'':32}{'before':>10}{'off':>10}{'on':>10}{'on/off':>8}")
         for name in rates_off:
-            print(f"   {name:32}{rates_off[name]:10.0f}{rates_on[name]:10.0f}{rates_on[name] / rates_off[name]:8.2f}")
+            was = f"{median_rates(runs_before)[name]:10.0f}" if runs_before else f"{'-':>10}"
+            print(f"   {name:32}{was}{rates_off[name]:10.0f}{rates_on[name]:10.0f}"
+                  f"{rates_on[name] / rates_off[name]:8.2f}")
+        if args.rates_only:
+            on.stop()
+            return
 
         started = time.monotonic()
         rss = fill_items(on, c, args.threads, args.items)

@@ -1,13 +1,13 @@
-"""Keep moto's AWS state across restarts of `python -m localcloud`: saved on a clean stop, loaded on start.
+"""moto's AWS state as bytes: each service's backends pickled, and put back.
 
-moto keeps every table, stream, bucket and pipe in memory, so a restart would
-lose them while the data dir still holds the runners' positions. We pickle
-each service's backends into `<data_dir>/moto-state/<service>.pickle` (one
-file per service, so one that cannot be pickled costs only itself) and put
-them back before the server answers. A file written by another moto version,
-or one that cannot be read, is moved aside and that service starts empty.
-The files are as trusted as the rest of the data dir: only load a data dir
-you created.
+`localcloud/durability` snapshots a service with `dump_service` and restores it
+with `restore_service`; `dumps` pickles the moto objects a log record carries.
+Two things in moto's backends plain pickle refuses are handled here (see
+`_StatePickler`). `read_legacy` reads what versions before the write-ahead log
+saved on a clean stop (`<data_dir>/moto-state/<service>.pickle`), for migration;
+`save`/`load` still write and read that format for callers that want a
+one-off copy of the state. Pickles are as trusted as the rest of the data dir:
+only load a data dir you created.
 """
 
 from __future__ import annotations

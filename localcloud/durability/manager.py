@@ -44,7 +44,8 @@ log = logging.getLogger("localcloud.durability")
 FORMAT_VERSION = 1
 CHECKPOINTS = "checkpoints"  # the pseudo-service holding runner positions
 DEFAULT_COMPACT_BYTES = 64 * 1024 * 1024
-OBSERVABILITY_INTERVAL = 300.0  # seconds between snapshots of CloudWatch metrics and Logs
+OBSERVABILITY_INTERVAL = 300.0  # seconds between snapshots of CloudWatch metrics, Logs and Athena's history
+OBSERVABILITY_SERVICES = ("cloudwatch", "logs", "athena")
 # Signing names whose moto backend has another name.
 _BACKEND_OF = {"monitoring": "cloudwatch", "dynamodbstreams": "dynamodb"}
 
@@ -367,7 +368,7 @@ class Durability:
                     self.compact(f"log passed {self.compact_bytes // (1024 * 1024)} MB")
                 elif time.monotonic() - last_observability >= OBSERVABILITY_INTERVAL:
                     last_observability = time.monotonic()
-                    for service in ("cloudwatch", "logs"):
+                    for service in OBSERVABILITY_SERVICES:
                         self.snapshot(service)
             except Exception:
                 log.exception("periodic snapshot failed; the log keeps every change meanwhile")

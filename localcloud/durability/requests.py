@@ -10,7 +10,9 @@ Three kinds of request, decided from the request line and headers alone
 - `SNAPSHOT`: any other write (CreateTable, CreatePipe, PutBucketPolicy, UpdateFunctionCode...):
   rare, so the service's state is snapshotted before the response is sent.
 - `OBSERVABILITY`: CloudWatch metrics and CloudWatch Logs writes, which the local cloud's own
-  runners make many times a second: kept in the periodic snapshots, not one per request.
+  runners make many times a second, and Athena's query history (StartQueryExecution: the
+  dashboard runs queries every few seconds; their results are S3 objects, logged as such):
+  kept in the periodic snapshots, not one per request.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ _LOGGED_ACTIONS = {
     "events": {"PutEvents"},  # moves data on, stores none
 }
 _OBSERVABILITY_SERVICES = {"logs", "monitoring", "cloudwatch"}
+_OBSERVABILITY_ACTIONS = {"athena": {"StartQueryExecution", "StopQueryExecution"}}
 _QUERY_PROTOCOL = {"iam", "sts", "monitoring", "sqs", "sns"}
 # S3 subresources that change an object's or bucket's settings, not an object's bytes.
 _S3_SETTINGS = re.compile(r"(^|&)(acl|tagging|retention|legal-hold|policy|versioning|lifecycle|cors|"
@@ -72,6 +75,8 @@ def classify(environ: dict[str, Any]) -> Kind:
     if action is not None:
         if action in _LOGGED_ACTIONS.get(service, ()):
             return Kind(LOGGED, service)
+        if action in _OBSERVABILITY_ACTIONS.get(service, ()):
+            return Kind(OBSERVABILITY, service)
         if action.startswith(_READ_PREFIXES):
             return Kind(READ, service)
         return Kind(SNAPSHOT, service)

@@ -190,3 +190,16 @@ def test_an_old_format_pickle_from_another_moto_is_refused_not_half_loaded(tmp_p
         Durability(tmp_path).open()
     assert not (tmp_path / "state" / "FORMAT").exists(), "nothing half-written that a restart would trust"
     assert (folder / "kinesis.pickle").exists()
+
+
+def test_a_damaged_snapshot_refuses_the_start_and_loads_nothing(tmp_path: Path) -> None:
+    durability = Durability(tmp_path)
+    durability.open()
+    durability.checkpoint_put("pipes", "position", 1)
+    durability.close()  # a clean stop: every service snapshotted
+    snapshot = tmp_path / "state" / "snapshots" / "checkpoints.snap"
+    data = bytearray(snapshot.read_bytes())
+    data[-2] ^= 0xFF
+    snapshot.write_bytes(bytes(data))
+    with pytest.raises(DataDirError, match="cannot be loaded.*nothing was loaded"):
+        Durability(tmp_path).open()
