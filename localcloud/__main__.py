@@ -20,8 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-persist", action="store_true",
                         help="start empty and keep the AWS state (tables, streams, buckets, ...) in memory only")
     parser.add_argument("--compact-mb", type=int, default=64, metavar="MB",
-                        help="snapshot every service and drop the write-ahead log once it holds this many MB "
-                             "(default 64): smaller means faster recovery after a crash, more snapshot work")
+                        help="snapshot every service and drop the write-ahead log once it holds this many MB and "
+                             "more than the last snapshot (default 64): smaller means faster recovery after a "
+                             "crash, more snapshot work")
     parser.add_argument("--no-runners", action="store_true",
                         help="serve the AWS APIs only: pipes, Firehose and the rest move no data")
     args = parser.parse_args(argv)

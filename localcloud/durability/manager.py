@@ -17,7 +17,9 @@ response waits until its records are fsynced (`serve`). Control-plane writes
 snapshotted before the response instead. Runner positions go through the same
 log after the records they cover, so a durable prefix never holds a position
 past its data. The log is compacted by snapshotting every service once it
-passes `compact_bytes`, and on a clean stop.
+is larger than both `compact_bytes` and the last full snapshot (so, as for
+Redis's AOF rewrite, snapshot work stays proportional to what was written, and
+recovery never replays more log than the state itself), and on a clean stop.
 
 Recovery loads every snapshot (all or nothing), replays the log's intact prefix
 (a record of service S only if its LSN is at or past S's snapshot), cuts a torn
@@ -81,6 +83,7 @@ class Durability:
         self._checkpoints: dict[str, dict[str, Any]] = {}
         self._snapshot_lsn: dict[str, int] = {}
         self._log_bytes = 0  # appended since the last compaction
+        self._snapshot_bytes = 0  # size of the last full set of snapshots
         self._wal: wal.WriteAheadLog | None = None
         self._stop = threading.Event()
         self._compactor: threading.Thread | None = None
@@ -205,6 +208,7 @@ class Durability:
 
         for service, state in bodies.items():
             self._snapshot_lsn[service] = found[service].lsn
+            self._snapshot_bytes += len(found[service].body)
             if service == CHECKPOINTS:
                 self._checkpoints = state
                 continue
@@ -328,7 +332,7 @@ class Durability:
         with self._snapshot_mutex:
             self._snapshot_locked(service)
 
-    def _snapshot_locked(self, service: str) -> None:
+    def _snapshot_locked(self, service: str) -> int:
         assert self._wal is not None
         with self.lock:  # a consistent cut: no logged change is half-done while we pickle
             cut = self._wal.next_lsn
@@ -341,6 +345,7 @@ class Durability:
         self._wal.wait_durable(cut - 1)
         snapshots.write(self.snapshot_folder, snapshots.Snapshot(service, cut, moto_state.moto_version(), body))
         self._snapshot_lsn[service] = cut
+        return len(body)
 
     def compact(self, reason: str) -> None:
         """Snapshot every service and drop the log segments the snapshots cover."""
@@ -349,23 +354,26 @@ class Durability:
         with self._snapshot_mutex:
             self._wal.roll()
             self._log_bytes = 0
+            total = 0
             for service in (*moto_state.SERVICES, CHECKPOINTS):
                 try:
-                    self._snapshot_locked(service)
+                    total += self._snapshot_locked(service)
                 except Exception as exc:  # e.g. a service moto cannot pickle: keep its log instead
                     log.warning("could not snapshot %s (%s: %s); its changes stay in the log",
                                 service, type(exc).__name__, exc)
             covered = min(self._snapshot_lsn.get(s, 1) for s in (*moto_state.SERVICES, CHECKPOINTS))
             dropped = self._wal.drop_segments_before(covered)
-        log.info("snapshot of every service (%s) in %.2f s; %d log segment(s) dropped", reason,
-                 time.monotonic() - started, dropped)
+            self._snapshot_bytes = total
+        log.info("snapshot of every service (%s, %.0f MB) in %.2f s; %d log segment(s) dropped", reason,
+                 total / 1e6, time.monotonic() - started, dropped)
 
     def _compact_loop(self) -> None:
         last_observability = time.monotonic()
         while not self._stop.wait(1.0):
             try:
-                if self._log_bytes >= self.compact_bytes:
-                    self.compact(f"log passed {self.compact_bytes // (1024 * 1024)} MB")
+                threshold = max(self.compact_bytes, self._snapshot_bytes)
+                if self._log_bytes >= threshold:
+                    self.compact(f"log passed {threshold / 1e6:.0f} MB")
                 elif time.monotonic() - last_observability >= OBSERVABILITY_INTERVAL:
                     last_observability = time.monotonic()
                     for service in OBSERVABILITY_SERVICES:
