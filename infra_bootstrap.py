@@ -25,7 +25,6 @@ from salescdc.settings import Settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-EXIT_USAGE = 2
 EXIT_ABORTED = 3
 
 

@@ -1,39 +1,133 @@
-"""What every page shares: the one Settings, cached clients, error display, the local cloud's state.
+"""What every page shares: the one Settings, cached clients, error display, status colours, announcements.
 
 No AWS logic lives here either: these helpers only cache and display what
 `salescdc` returns. Nothing runs at import time; Streamlit calls these while a
 page renders.
+
+Announcements are how an action's outcome survives navigation: an `on_click`
+callback (which Streamlit runs before the next script run) does the action and
+calls `Outbox.announce` on an outbox the page fetched while rendering; the router
+(`app/main.py`) calls `show_announcements` on every run, whatever page renders,
+as a toast plus the "last action" line in the sidebar. With `runner.fastReruns`
+off (app/.streamlit/config.toml) a click on another page waits for the callback
+instead of starting a second run beside it, so the page landed on shows it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import streamlit as st
 
 from salescdc.analytics import Analytics, QueryError, QueryResult, format_bytes
 from salescdc.clients import ClientFactory
 from salescdc.errors import explain
+from salescdc.generator.process import GeneratorState
+from salescdc.health import StageStatus
+from salescdc.infra import Presence
+from salescdc.orders import RowStatus
 from salescdc.settings import Settings
 
-# Status words -> the colour a person reads at a glance (cell backgrounds and badges).
-STATUS_COLOURS = {
-    "ok": ("#c8e6c9", "green"),
-    "present": ("#c8e6c9", "green"),
-    "saved": ("#c8e6c9", "green"),
-    "warning": ("#ffe0b2", "orange"),
-    "drifted": ("#ffe0b2", "orange"),
-    "conflict": ("#ffe0b2", "orange"),
-    "error": ("#ffcdd2", "red"),
-    "failed": ("#ffcdd2", "red"),
-    "invalid": ("#ffcdd2", "red"),
-    "missing": ("#eeeeee", "gray"),
+# (cell background, badge colour) for each meaning.
+GOOD = ("#c8e6c9", "green")
+BUSY = ("#ffe0b2", "orange")
+BAD = ("#ffcdd2", "red")
+ABSENT = ("#eeeeee", "gray")
+
+# The one map from every status word the pages show to the colour a person reads at a glance.
+STATUS_COLOURS: dict[str, tuple[str, str]] = {
+    StageStatus.OK: GOOD,
+    StageStatus.WARNING: BUSY,
+    StageStatus.ERROR: BAD,
+    StageStatus.MISSING: ABSENT,
+    Presence.PRESENT: GOOD,
+    Presence.DRIFTED: BUSY,
+    Presence.FAILED: BAD,
+    Presence.MISSING: ABSENT,
+    RowStatus.SAVED: GOOD,
+    RowStatus.CONFLICT: BUSY,
+    RowStatus.INVALID: BAD,
+    RowStatus.FAILED: BAD,
+    GeneratorState.RUNNING: GOOD,
+    GeneratorState.STARTING: BUSY,
+    GeneratorState.FAILED: BAD,
+    GeneratorState.STOPPED: ABSENT,
+    GeneratorState.NOT_STARTED: ABSENT,
 }
+
+Kind = Literal["success", "error", "info"]
+_OUTBOX = "ui_outbox"
+_ICONS: dict[str, str] = {"success": ":material/check_circle:", "error": ":material/error:", "info": ":material/info:"}
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """One action's outcome, to be shown on whatever page renders next."""
+
+    kind: Kind
+    text: str
+    source: str  # the page whose action it was, e.g. "Pipeline"
+    at: float  # epoch seconds
+
+
+class Outbox:
+    """One browser session's action outcomes: a plain object, so callbacks can write it at any moment.
+
+    Every access to st.session_state (and every st.* element) is a point where Streamlit stops a run
+    that a newer request (a click on another page) has superseded. A callback that touched it after
+    doing its work could be stopped before recording the outcome; so pages fetch their outbox while
+    rendering and callbacks only call `announce` on it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[Announcement] = []
+        self.last: Announcement | None = None
+
+    def announce(self, kind: Kind, text: str, source: str = "") -> None:
+        note = Announcement(kind, text, source, time.time())
+        with self._lock:
+            self._pending.append(note)
+            self.last = note
+
+    def pending(self) -> list[Announcement]:
+        """The announcements not shown yet."""
+        with self._lock:
+            return list(self._pending)
+
+    def shown(self, note: Announcement) -> None:
+        """`note` reached the page; a run stopped before that shows it again next time."""
+        with self._lock:
+            self._pending = [n for n in self._pending if n is not note]
+
+    def last_of(self, source: str) -> Announcement | None:
+        last = self.last
+        return last if last is not None and last.source == source else None
+
+
+def outbox() -> Outbox:
+    """This session's outbox (call while rendering, never inside a callback)."""
+    if _OUTBOX not in st.session_state:
+        st.session_state[_OUTBOX] = Outbox()
+    return st.session_state[_OUTBOX]
+
+
+def show_announcements() -> None:
+    """Toast every announcement not shown yet, and keep the latest as a line in the sidebar."""
+    box = outbox()
+    for note in box.pending():
+        st.toast(note.text, icon=_ICONS[note.kind])
+        box.shown(note)
+    last = box.last
+    if last is not None:
+        st.sidebar.caption(f"{_ICONS[last.kind]} Last action ({time.strftime('%H:%M:%S', time.gmtime(last.at))} UTC): "
+                           f"{last.text}")
 
 
 def _secrets() -> dict[str, Any]:
@@ -72,16 +166,6 @@ def analytics_for(config: Settings) -> Analytics:
 
 def analytics() -> Analytics:
     return analytics_for(settings())
-
-
-def localcloud_dir() -> Path:
-    """The data dir of a local cloud the app starts (checkpoints, caches, its log)."""
-    return Path(os.environ.get("SALESCDC_LOCALCLOUD_DIR", ".localcloud")).resolve()
-
-
-def generator_dir() -> Path:
-    """Where the background generator keeps its cross-process state (pid, options, counters)."""
-    return Path(os.environ.get("SALESCDC_STATE_DIR", ".localcloud/generator")).resolve()
 
 
 def show_error(exc: BaseException, prefix: str = "") -> None:
@@ -141,7 +225,11 @@ def target_caption(config: Settings) -> str:
 
 
 def badge_colour(status: str) -> str:
-    return STATUS_COLOURS.get(status, ("#eeeeee", "gray"))[1]
+    return STATUS_COLOURS.get(status, ABSENT)[1]
+
+
+def background_colour(status: str) -> str:
+    return STATUS_COLOURS.get(status, ABSENT)[0]
 
 
 def styled_status(frame: Any, column: str = "status") -> Any:

@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from salescdc.clients import ClientFactory  # noqa: E402
+from salescdc.preflight import PreflightError, wait_for_endpoint  # noqa: E402
 from salescdc.settings import Settings  # noqa: E402
 
 WRITER_THREADS = 8
@@ -57,6 +58,10 @@ def free_port() -> int:
 @contextlib.contextmanager
 def local_cloud(endpoint: str | None) -> Iterator[str]:
     if endpoint:
+        try:
+            wait_for_endpoint(endpoint, wait_s=10)
+        except PreflightError as exc:
+            raise SystemExit(str(exc)) from None
         yield endpoint
         return
     port = free_port()
@@ -72,7 +77,9 @@ def local_cloud(endpoint: str | None) -> Iterator[str]:
                     break
                 except OSError:
                     if proc.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit(f"the local cloud did not start: {proc.stderr.read().decode()[-2000:]}")
+                        said = proc.stderr.read().decode().strip().splitlines() if proc.poll() is not None else []
+                        raise SystemExit("The local cloud this benchmark starts did not answer within 60 s"
+                                         + (f": {said[-1]}" if said else "; see its log in the data dir."))
                     time.sleep(0.2)
             yield url
         finally:

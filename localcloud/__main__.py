@@ -11,6 +11,16 @@ from localcloud.durability import DataDirError
 from localcloud.server import LocalCloud, PortInUseError
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 seconds")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -25,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
                              "crash, more snapshot work")
     parser.add_argument("--no-runners", action="store_true",
                         help="serve the AWS APIs only: pipes, Firehose and the rest move no data")
+    parser.add_argument("--enable-moto-api", action="store_true",
+                        help="serve moto's /moto-api/ endpoints (reset, seed, data, ...); off by default, "
+                             "as any web page in a browser on this machine could call them")
+    parser.add_argument("--retention-seconds", type=_positive_seconds, default=None,
+                        help="keep DynamoDB stream and Kinesis records this long (default: AWS's, 24 h or "
+                             "the stream's RetentionPeriodHours); short values are for tests and soaks")
     args = parser.parse_args(argv)
 
     # Handlers first: a SIGTERM that arrives while starting still ends in a clean stop.
@@ -37,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, shutdown)
     cloud = LocalCloud(args.host, args.port, args.data_dir, log_requests=args.log_requests,
                        start_runners=not args.no_runners, persist_state=not args.no_persist,
-                       compact_mb=max(1, args.compact_mb))
+                       compact_mb=max(1, args.compact_mb), moto_api=args.enable_moto_api,
+                       retention_seconds=args.retention_seconds)
     try:
         cloud.start()
     except (PortInUseError, DataDirError) as exc:

@@ -1,18 +1,26 @@
-"""Decide, per HTTP request, whether one of our handlers or moto answers it.
+"""Decide, per HTTP request, whether one of our handlers or moto answers it; and what handlers share.
 
 AWS names the service in the SigV4 credential scope and, for JSON protocols,
 the action in `X-Amz-Target`; REST protocols (Lambda, Pipes) name it by
 method and path. Handlers receive a parsed `AwsRequest` and return an
 `AwsResponse`.
+
+One idiom registers them: each service package's `responses.py` has a route
+table, `ROUTES`, mapping a route (a JSON-protocol action name, or
+"METHOD /path-regex" for REST) to the name of a method of its responses
+object, and its `install()` calls `router.register(service, ROUTES, responses)`.
+The request helpers every package needs (`required`, `paginate`) live here too.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 DEFAULT_ACCOUNT_ID = "123456789012"
@@ -59,6 +67,39 @@ class AwsResponse:
 
 
 Handler = Callable[[AwsRequest], AwsResponse]
+T = TypeVar("T")
+
+
+def required(params: dict[str, Any], member: str, invalid: Callable[[str], Exception],
+             wire_name: str | None = None) -> Any:
+    """`params[member]`, or the service's validation error for a missing member, in AWS's words.
+
+    `wire_name` is the member as the service's error names it (DynamoDB says 'streamArn'
+    for StreamArn; Glue repeats the member as given).
+    """
+    value = params.get(member)
+    if value in (None, ""):
+        raise invalid(f"1 validation error detected: Value null at '{wire_name or member}' failed to satisfy "
+                      f"constraint: Member must not be null")
+    return value
+
+
+def paginate(items: Sequence[T], limit: int | None, token: str | None, invalid: Callable[[str], Exception],
+             default_limit: int = 100, invalid_token: str = "Invalid NextToken") -> tuple[list[T], str | None]:
+    """The one paginator: a page of `items` (in their order) and the NextToken of the next page, or None.
+
+    A token is the offset of the next item: opaque to callers, as AWS's are, and stable
+    for lists whose order does not change between calls. A token that is not one of
+    ours raises `invalid(invalid_token)`.
+    """
+    try:
+        start = int(token) if token else 0
+    except ValueError:
+        raise invalid(invalid_token) from None
+    if start < 0:
+        raise invalid(invalid_token)
+    end = start + (limit or default_limit)
+    return list(items[start:end]), (str(end) if end < len(items) else None)
 
 
 class AwsServiceError(Exception):
@@ -76,6 +117,21 @@ class AwsServiceError(Exception):
         return resp
 
 
+class ServiceError(AwsServiceError):
+    """The one declarative style for a package's `exceptions.py`: a class per AWS error code.
+
+    Subclasses declare the AWS error `code` and HTTP `status` as class attributes and are
+    raised with a message only, e.g. `class NotFoundException(ServiceError): code =
+    "NotFoundException"; status = 404`.
+    """
+
+    code = "InternalFailure"
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(type(self).code, message, type(self).status)
+
+
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -83,6 +139,32 @@ def signed_service(environ: dict[str, Any]) -> str | None:
     """The service named in the request's SigV4 credential scope (lower case), if it is signed."""
     scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     return scope.group(2).lower() if scope else None
+
+
+# -- values as AWS's JSON protocols carry them ----------------------------------------
+def epoch_seconds(value: Any) -> Any:
+    """A stream timestamp as epoch seconds, whole when it is whole (as DynamoDB Streams and Pipes send it)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        seconds = value.timestamp()
+        return int(seconds) if seconds == int(seconds) else seconds
+    return value
+
+
+def base64_binaries(value: Any) -> Any:
+    """DynamoDB JSON with every Binary (B, and each BS member, at any depth) as base64 text.
+
+    moto keeps binary values as bytes; DynamoDB's JSON protocol carries them base64-encoded
+    (the SDKs decode them back to bytes), never as Python's b'...' text.
+    """
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {k: base64_binaries(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [base64_binaries(v) for v in value]
+    return value
 
 
 class Router:
@@ -100,6 +182,20 @@ class Router:
             return fn
 
         return register
+
+    def register(self, service: str, routes: Mapping[str, str], responses: object) -> None:
+        """Register a package's route table: route -> name of the method of `responses` that answers it.
+
+        A route is an action name ("CreateClassifier") for JSON protocols, or
+        "METHOD /path-regex" (named groups become `path_params`) for REST ones.
+        """
+        for route, method_name in routes.items():
+            handler = getattr(responses, method_name)
+            method, _, pattern = route.partition(" ")
+            if pattern:
+                self.rest(service, method, pattern)(handler)
+            else:
+                self.action(service, route)(handler)
 
     def rest(self, service: str, method: str, pattern: str) -> Callable[[Handler], Handler]:
         """Register a REST operation; `pattern` is a regex with named groups, matched in full."""

@@ -8,24 +8,28 @@ optionally, a background runner (an object with start/stop/health).
 from __future__ import annotations
 
 import errno
-import gzip
-import io
-import json
 import logging
 import socket
 import threading
 import traceback
 from pathlib import Path
 from collections.abc import Collection
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from localcloud import moto_patches
 from localcloud.durability import Durability
+from localcloud.guard import RequestGuard
 from localcloud.metrics import MetricsPublisher
 from localcloud.plane import ServicePlane
-from localcloud.routing import AwsResponse, AwsServiceError, Router, signed_service
+from localcloud.retention import RetentionTask
+from localcloud.routing import AwsResponse, AwsServiceError, Router
+
+if TYPE_CHECKING:
+    from localcloud.athena.models import AthenaBackend
+    from localcloud.firehose.runner import FirehoseRunner
+    from localcloud.lambda_exec.models import LambdaExecutor
 
 log = logging.getLogger("localcloud")
 
@@ -73,13 +77,18 @@ class LocalCloud:
         start_runners: bool | Collection[str] = True,
         persist_state: bool = False,
         compact_mb: int = 64,
+        moto_api: bool = False,
+        retention_seconds: float | None = None,
     ):
         """`start_runners`: True starts every runner, False none (APIs only, no data moves), or a
         collection of runner names (e.g. {"pipes"}) to start only those. Any runner can also be
         stopped and started later through `cloud.runner(name).stop()/.start()`.
         `persist_state`: recover the AWS state from the data dir on start and make every acknowledged
         write durable (write-ahead log + snapshots every `compact_mb` MB of log, see
-        localcloud/durability); `python -m localcloud` turns it on."""
+        localcloud/durability); `python -m localcloud` turns it on.
+        `moto_api`: serve moto's /moto-api/ endpoints (reset, seed, ...); off unless asked for.
+        `retention_seconds`: how long stream and Kinesis records are kept (None: AWS's own, 24 h or
+        the stream's RetentionPeriodHours); see localcloud/retention.py."""
         self.host = host
         self.port = port
         self.data_dir = Path(data_dir)
@@ -89,6 +98,10 @@ class LocalCloud:
         self.durability: Durability | None = None
         self.compact_mb = compact_mb
         self.router = Router()
+        # Every request meets it first: see localcloud/guard.py.
+        self.guard = RequestGuard(moto_api, lambda: self.host, lambda: self.port)
+        self.retention_seconds = retention_seconds
+        self.retention: RetentionTask | None = None  # trims expired stream records while serving
         self.runners: list[Runner] = []
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -97,6 +110,12 @@ class LocalCloud:
         # The one way packages reach each other (clients, logs, metrics): see localcloud/plane.py.
         self.plane = ServicePlane(self.url)
         self.metrics: MetricsPublisher = self.plane.metrics
+        # Set by the service packages' install(), in SERVICE_PACKAGES order; declared here so the
+        # wiring is visible and typed. Later packages receive earlier ones as constructor arguments
+        # (the Firehose runner gets the Lambda executor); tests and benchmarks reach them here.
+        self.lambda_executor: LambdaExecutor | None = None
+        self.firehose_runner: FirehoseRunner | None = None
+        self.athena: AthenaBackend | None = None
 
     @property
     def url(self) -> str:
@@ -130,11 +149,12 @@ class LocalCloud:
             if exc.errno == errno.EADDRINUSE:
                 raise in_use from None
             raise
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
         from localcloud import services
 
-        self._moto_app = DomainDispatcherApplication(create_backend_app)
+        moto_patches.disable_moto_cors()
+        moto_patches.track_model_instances_weakly()  # else every record ever made stays in RAM
+        moto_patches.keep_s3_bodies_on_disk(self.data_dir / "tmp" / "s3-bodies")
+        self._moto_app = moto_patches.moto_wsgi_app()
         moto_patches.speed_up_moto_dispatch()
         if not self._installed:  # handlers and runners are added once, even if start() runs again
             try:
@@ -158,6 +178,7 @@ class LocalCloud:
         self._thread = threading.Thread(target=self._server.serve_forever, name="localcloud-http", daemon=True)
         self._thread.start()
         self.metrics.start()
+        self.retention = RetentionTask(self.retention_seconds).start()
         for runner in self.runners:
             if self._should_start(runner.name):
                 try:
@@ -174,6 +195,8 @@ class LocalCloud:
             except Exception:  # a runner failing to stop must not keep the port bound
                 log.exception("runner %s failed to stop", getattr(runner, "name", runner))
         self.metrics.stop()  # flushes what the runners published last
+        if self.retention is not None:
+            self.retention.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -215,6 +238,10 @@ class LocalCloud:
 
     # -- WSGI ----------------------------------------------------------
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        start_response = self.guard.start_response(start_response)  # no CORS headers, from anyone
+        refused = self.guard.check(environ)  # moto-api off, foreign origins, body size and shape
+        if refused is not None:
+            return _send(refused, start_response)
         durability = self.durability
         if durability is not None:  # holds the response until the request's changes are on disk
             return durability.serve(environ, start_response, self._answer)
@@ -223,49 +250,20 @@ class LocalCloud:
     def _answer(self, environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO") == HEALTH_PATH:
             return _send(AwsResponse.json(self.health(), content_type="application/json"), start_response)
-        try:
-            _inflate_gzip_body(environ)
-        except AwsServiceError as exc:
-            return _send(exc.to_response(), start_response)
         matched = self.router.match(environ)
         if matched is None:
-            return self._moto_app(environ, start_response)
+            return self.guard.call_moto(self._moto_app, environ, start_response)
         handler, request = matched
         try:
             response = handler(request)
         except AwsServiceError as exc:
             response = exc.to_response()
-        except Exception as exc:
+        except Exception:
             log.error("handler for %s.%s failed: %s", request.service, request.action or request.path,
                       traceback.format_exc())
-            response = AwsServiceError("InternalFailure", f"{type(exc).__name__}: {exc}", 500).to_response()
+            response = AwsServiceError("InternalFailure", "The local cloud failed on this request; its log "
+                                       "(localcloud.log in the data dir) has the details.", 500).to_response()
         return _send(response, start_response)
-
-
-def _inflate_gzip_body(environ: dict[str, Any]) -> None:
-    """Undo SDK request compression once, here, for every service but S3.
-
-    botocore gzips large request bodies (e.g. PutMetricData over 10 KB). moto's
-    server inflates such a body in a before_request hook and then its response
-    parser inflates it again, which fails ("Not a gzipped file") and loses the
-    request. For S3, Content-Encoding describes the stored object, so it stays.
-    """
-    if environ.get("HTTP_CONTENT_ENCODING", "").strip().lower() != "gzip":
-        return
-    if signed_service(environ) in (None, "s3"):
-        return
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    raw = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read()
-    try:
-        body = gzip.decompress(raw)
-    except (OSError, EOFError) as exc:
-        raise AwsServiceError("SerializationException", f"The request body is not valid gzip: {exc}") from None
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    del environ["HTTP_CONTENT_ENCODING"]
 
 
 def _send(response: AwsResponse, start_response: Any) -> list[bytes]:
@@ -304,6 +302,3 @@ def port_is_free(host: str, port: int) -> bool:
             return False
     return True
 
-
-def health_json(cloud: LocalCloud) -> str:
-    return json.dumps(cloud.health(), indent=2, default=str)

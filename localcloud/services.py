@@ -1,6 +1,8 @@
 """The list of emulated-service packages; each adds handlers and runners to a LocalCloud.
 
 A package joins by exposing `install(cloud)` in its `__init__.py` and being listed here.
+The order matters: a package may take what an earlier one installed as a constructor
+argument (localcloud.firehose takes `cloud.lambda_executor`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ SERVICE_PACKAGES: list[str] = [
     "localcloud.kinesis",
     "localcloud.pipes",
     "localcloud.athena",
-    # e.g. "localcloud.glue", "localcloud.lambda_exec", "localcloud.pipes", "localcloud.firehose", "localcloud.athena"
 ]
 
 

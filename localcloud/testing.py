@@ -10,13 +10,10 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from localcloud.moto_patches import reset_moto
 from localcloud.server import LocalCloud
 
-
-def reset_moto() -> None:
-    from moto.moto_api._internal.models import moto_api_backend
-
-    moto_api_backend.reset()
+__all__ = ["reset_moto", "running_localcloud"]
 
 
 @contextlib.contextmanager

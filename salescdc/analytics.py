@@ -253,9 +253,6 @@ class Analytics:
             total_time_ms=cursor.total_execution_time_in_millis,
         )
 
-    def run_named(self, query: NamedQuery) -> QueryResult:
-        return self.run(query.sql)
-
     def _start_failure(self, exc: BaseException) -> str:
         message = f"Athena could not start the query: {explain(exc)}"
         hint = _hint(explain(exc), self.settings)

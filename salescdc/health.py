@@ -2,35 +2,43 @@
 
 Each stage's state comes from its own describe call; throughput and lag come
 from the CloudWatch metrics the services publish (AWS/Kinesis, AWS/Firehose,
-AWS/Lambda, AWS/EventBridge/Pipes), fetched in one GetMetricData request;
-freshness, the latest objects and the processing-failed records come from the
-lake bucket itself. Nothing here raises for a broken stage: the stage reports
-the problem as a readable sentence instead.
+AWS/Lambda, AWS/EventBridge/Pipes), fetched in one GetMetricData request; the
+S3 stage's freshness comes from the lake reader (`salescdc.lake`). Nothing here
+raises for a broken stage: the stage reports the problem as a readable sentence
+instead.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import botocore.exceptions
 
 from salescdc.clients import ClientFactory
-from salescdc.contract import ERROR_PREFIX, LAKE_PREFIX
 from salescdc.errors import SalesCdcError, explain
+from salescdc.lake import lake_freshness
 from salescdc.settings import Settings
 
-OK = "ok"
-WARNING = "warning"
-ERROR = "error"
-MISSING = "missing"
 
-PROCESSING_FAILED_PREFIX = f"{ERROR_PREFIX}processing-failed/"
+
+class StageStatus(StrEnum):
+    """How a stage is doing, as a person reads it at a glance."""
+
+    OK = "ok"
+    WARNING = "warning"  # busy (creating, updating) or metrics show trouble
+    ERROR = "error"
+    MISSING = "missing"  # not provisioned
+
+
+OK = StageStatus.OK
+WARNING = StageStatus.WARNING
+ERROR = StageStatus.ERROR
+MISSING = StageStatus.MISSING
+
 _NOT_PROVISIONED = "Not provisioned: use Provision on the Pipeline page."
 
 # AWS error codes that mean "this resource does not exist".
@@ -65,36 +73,12 @@ class StageHealth:
     stage: str
     resource: str
     state: str
-    status: str  # ok | warning | error | missing
+    status: StageStatus
     detail: str = ""
     metrics: dict[str, float | None] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LakeObject:
-    key: str
-    size: int
-    last_modified: dt.datetime
-
-
-@dataclass(frozen=True)
-class FailedRecord:
-    """A record Firehose could not transform, as written under errors/processing-failed/."""
-
-    object_key: str
-    error_code: str
-    error_message: str
-    attempts: int | None
-    arrival: dt.datetime | None
-    payload: str  # the decoded rawData (pretty JSON when it is JSON)
-    lambda_arn: str = ""
-
-
-@dataclass
-class Freshness:
-    newest_key: str | None
-    newest_time: dt.datetime | None
-    age_s: float | None
+    # The pipe's dead-letter queue (its ARN) and how many messages wait in it; None when unknown.
+    dead_letter_queue: str = ""
+    dead_letter_depth: int | None = None
 
 
 def stage_metrics(settings: Settings) -> dict[str, list[MetricSpec]]:
@@ -124,7 +108,11 @@ def stage_metrics(settings: Settings) -> dict[str, list[MetricSpec]]:
             MetricSpec("duration_ms", "avg duration (ms)", "AWS/Lambda", "Duration", "FunctionName", "Average"),
         ],
         "Firehose": [
-            MetricSpec("incoming", "records in", "AWS/Firehose", "IncomingRecords", "DeliveryStreamName", "Sum"),
+            # With a Kinesis stream as source Firehose publishes DataReadFromKinesisStream.*, never
+            # IncomingRecords (that is Direct PUT's): docs.aws.amazon.com/firehose/latest/dev/monitoring-with-cloudwatch-metrics.html
+            MetricSpec(
+                "incoming", "records in", "AWS/Firehose", "DataReadFromKinesisStream.Records", "DeliveryStreamName", "Sum"
+            ),
             MetricSpec(
                 "delivered", "records to S3", "AWS/Firehose", "DeliveryToS3.Records", "DeliveryStreamName", "Sum"
             ),
@@ -234,7 +222,7 @@ def _code(exc: BaseException) -> str:
     return ""
 
 
-def _probe(stage: str, resource: str, describe: Callable[[], tuple[str, str, str]]) -> StageHealth:
+def _probe(stage: str, resource: str, describe: Callable[[], tuple[str, StageStatus, str]]) -> StageHealth:
     """Run one stage's describe call; a missing resource or an error becomes the stage's state."""
     try:
         state, status, detail = describe()
@@ -247,7 +235,7 @@ def _probe(stage: str, resource: str, describe: Callable[[], tuple[str, str, str
     return StageHealth(stage, resource, state, status, detail)
 
 
-def _status_for(state: str, good: tuple[str, ...], busy: tuple[str, ...] = ()) -> str:
+def _status_for(state: str, good: tuple[str, ...], busy: tuple[str, ...] = ()) -> StageStatus:
     if state in good:
         return OK
     if state in busy:
@@ -261,7 +249,7 @@ def pipeline_health(
     """Every stage in pipeline order: DynamoDB stream, Pipe, Kinesis, Lambda, Firehose, S3, Glue, Athena."""
     s = settings
 
-    def dynamodb() -> tuple[str, str, str]:
+    def dynamodb() -> tuple[str, StageStatus, str]:
         table = factory.client("dynamodb").describe_table(TableName=s.table_name)["Table"]
         spec = table.get("StreamSpecification") or {}
         if not spec.get("StreamEnabled"):
@@ -272,15 +260,32 @@ def pipeline_health(
         detail = f"Table {table['TableStatus']}, view type {spec.get('StreamViewType')}, ~{table.get('ItemCount', 0)} items."
         return state, _status_for(state, ("ENABLED",), ("ENABLING",)), detail
 
-    def pipe() -> tuple[str, str, str]:
+    dead_letters: dict[str, Any] = {}
+
+    def pipe() -> tuple[str, StageStatus, str]:
         described = factory.client("pipes").describe_pipe(Name=s.pipe_name)
         state = described.get("CurrentState", "UNKNOWN")
         desired = described.get("DesiredState", "")
         reason = described.get("StateReason") or ""
         detail = f"Desired {desired}." + (f" {reason}" if reason else "")
-        return state, _status_for(state, ("RUNNING",), ("CREATING", "STARTING", "UPDATING", "STOPPING")), detail
+        status = _status_for(state, ("RUNNING",), ("CREATING", "STARTING", "UPDATING", "STOPPING"))
+        source = (described.get("SourceParameters") or {}).get("DynamoDBStreamParameters") or {}
+        queue_arn = (source.get("DeadLetterConfig") or {}).get("Arn") or ""
+        if queue_arn:
+            dead_letters["arn"] = queue_arn
+            depth, problem = dead_letter_depth(factory, queue_arn)
+            dead_letters["depth"] = depth
+            if problem:
+                detail += f" {problem}"
+                status = status if status != OK else WARNING
+            elif depth:
+                detail += (f" {depth} failed batch{'es' if depth != 1 else ''} in the dead-letter queue: "
+                           "records Kinesis refused after the retries; fix the cause, then read them back "
+                           "from the stream within 24 h.")
+                status = status if status != OK else WARNING
+        return state, status, detail
 
-    def kinesis() -> tuple[str, str, str]:
+    def kinesis() -> tuple[str, StageStatus, str]:
         summary = factory.client("kinesis").describe_stream_summary(StreamName=s.stream_name)[
             "StreamDescriptionSummary"
         ]
@@ -289,7 +294,7 @@ def pipeline_health(
         detail = f"{mode} mode, {summary.get('OpenShardCount', '?')} open shards.".strip()
         return state, _status_for(state, ("ACTIVE",), ("CREATING", "UPDATING")), detail
 
-    def lambda_() -> tuple[str, str, str]:
+    def lambda_() -> tuple[str, StageStatus, str]:
         config = factory.client("lambda").get_function(FunctionName=s.lambda_name)["Configuration"]
         state = config.get("State", "Active")
         detail = f"{config.get('Runtime', '')}, {config.get('MemorySize', '?')} MB, timeout {config.get('Timeout', '?')} s."
@@ -297,7 +302,7 @@ def pipeline_health(
             detail += f" {config['StateReason']}"
         return state, _status_for(state, ("Active",), ("Pending",)), detail
 
-    def firehose() -> tuple[str, str, str]:
+    def firehose() -> tuple[str, StageStatus, str]:
         described = factory.client("firehose").describe_delivery_stream(DeliveryStreamName=s.firehose_name)[
             "DeliveryStreamDescription"
         ]
@@ -308,7 +313,7 @@ def pipeline_health(
             detail = f"{failure.get('Type', '')}: {failure.get('Details', '')}"
         return state, _status_for(state, ("ACTIVE",), ("CREATING",)), detail
 
-    def s3() -> tuple[str, str, str]:
+    def s3() -> tuple[str, StageStatus, str]:
         bucket = factory.bucket_name()
         factory.client("s3").head_bucket(Bucket=bucket)
         fresh = lake_freshness(settings, factory, now=now)
@@ -316,7 +321,7 @@ def pipeline_health(
             return "no data yet", WARNING, f"Bucket {bucket} exists; no order objects yet."
         return "receiving", OK, f"Newest object {fresh.newest_key.rsplit('/', 2)[-2]}/… is {_age(fresh.age_s)} old."
 
-    def glue() -> tuple[str, str, str]:
+    def glue() -> tuple[str, StageStatus, str]:
         glue_client = factory.client("glue")
         crawler = glue_client.get_crawler(Name=s.crawler_name)["Crawler"]
         state = crawler.get("State", "UNKNOWN")
@@ -335,7 +340,7 @@ def pipeline_health(
             status = WARNING
         return state, status if state != "RUNNING" else WARNING, detail
 
-    def athena() -> tuple[str, str, str]:
+    def athena() -> tuple[str, StageStatus, str]:
         group = factory.client("athena").get_work_group(WorkGroup=s.athena_workgroup).get("WorkGroup")
         if not group:  # some emulators answer an unknown workgroup with an empty body
             return "missing", MISSING, _NOT_PROVISIONED
@@ -348,7 +353,7 @@ def pipeline_health(
 
     stages = [
         _probe("DynamoDB stream", s.table_name, dynamodb),
-        _probe("Pipe", s.pipe_name, pipe),
+        _with_dead_letters(_probe("Pipe", s.pipe_name, pipe), dead_letters),
         _probe("Kinesis", s.stream_name, kinesis),
         _probe("Lambda", s.lambda_name, lambda_),
         _probe("Firehose", s.firehose_name, firehose),
@@ -367,6 +372,30 @@ def pipeline_health(
         stage.metrics = metrics.get(stage.stage, {})
         _judge_metrics(stage)
     return stages
+
+
+def dead_letter_depth(factory: ClientFactory, queue_arn: str) -> tuple[int | None, str]:
+    """(ApproximateNumberOfMessages, "") of an SQS queue by ARN, or (None, why it could not be read)."""
+    parts = queue_arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        return None, f"The dead-letter queue {queue_arn} is not an SQS queue ARN."
+    sqs = factory.client("sqs")
+    try:
+        url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    except botocore.exceptions.ClientError as exc:
+        if _code(exc) in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            return None, f"Its dead-letter queue {parts[5]} does not exist: records it gives up on cannot be kept."
+        return None, f"Its dead-letter queue could not be read: {explain(exc)}"
+    except botocore.exceptions.BotoCoreError as exc:
+        return None, f"Its dead-letter queue could not be read: {explain(exc)}"
+    return int(attributes.get("Attributes", {}).get("ApproximateNumberOfMessages", 0)), ""
+
+
+def _with_dead_letters(stage: StageHealth, dead_letters: dict[str, Any]) -> StageHealth:
+    stage.dead_letter_queue = dead_letters.get("arn", "")
+    stage.dead_letter_depth = dead_letters.get("depth")
+    return stage
 
 
 def _judge_metrics(stage: StageHealth) -> None:
@@ -405,152 +434,3 @@ def _age(seconds: float | None) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-# -- the lake ------------------------------------------------------------------
-def _partitions(s3: Any, bucket: str, prefix: str) -> list[str]:
-    """The dt=… partition prefixes under `prefix`, oldest first."""
-    found: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-        found += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
-    return sorted(p for p in found if p[len(prefix):].startswith("dt="))
-
-
-def _list(s3: Any, bucket: str, prefix: str, start_after: str | None = None) -> list[LakeObject]:
-    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-    if start_after:
-        kwargs["StartAfter"] = start_after
-    objects: list[LakeObject] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(**kwargs):
-        for obj in page.get("Contents", []):
-            if not obj["Key"].endswith("/"):
-                objects.append(LakeObject(obj["Key"], int(obj["Size"]), obj["LastModified"]))
-    return objects
-
-
-def _object_name_start(settings: Settings, factory: ClientFactory, when: dt.datetime) -> str | None:
-    """The first possible object name written at `when` or later, or None when it cannot be known.
-
-    Firehose names objects `<stream>-<version>-yyyy-MM-dd-HH-mm-ss-<random>` (UTC), so within one
-    partition names sort by time and a listing can start just before `when` instead of reading
-    the whole day (tens of thousands of objects at zero buffering).
-    """
-    try:
-        described = factory.client("firehose").describe_delivery_stream(DeliveryStreamName=settings.firehose_name)
-        version = described["DeliveryStreamDescription"]["VersionId"]
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, KeyError):
-        return None
-    return f"{settings.firehose_name}-{version}-{when.astimezone(dt.timezone.utc):%Y-%m-%d-%H-%M-%S}"
-
-
-# Object names carry the second they were written; LastModified can differ from it by a little.
-_NAME_CLOCK_SLACK = dt.timedelta(seconds=60)
-_RECENT_WINDOW = dt.timedelta(minutes=10)
-
-
-def newest_objects(
-    settings: Settings,
-    factory: ClientFactory,
-    prefix: str = LAKE_PREFIX,
-    limit: int = 10,
-    since: dt.datetime | None = None,
-    now: dt.datetime | None = None,
-) -> list[LakeObject]:
-    """The newest objects under `prefix` (newest first), reading only what can hold them.
-
-    With `since`: every object modified at or after it, from the partitions of its day onwards,
-    listed from the first name Firehose could have given it. Without: the `limit` newest, looking
-    at the last minutes of the newest partition first and at whole partitions only if needed.
-    """
-    s3 = factory.client("s3")
-    bucket = factory.bucket_name()
-    partitions = _partitions(s3, bucket, prefix)
-    if since is not None:
-        # A partition is named after the delivery day, which can be a day before `since` only at midnight.
-        earlier = f"{prefix}dt={(since - dt.timedelta(days=1)).astimezone(dt.timezone.utc):%Y-%m-%d}/"
-        start = _object_name_start(settings, factory, since - _NAME_CLOCK_SLACK)
-        objects: list[LakeObject] = []
-        for partition in (p for p in partitions if p >= earlier):
-            found = _list(s3, bucket, partition, start_after=partition + start if start else None)
-            objects += [o for o in found if o.last_modified >= since - dt.timedelta(seconds=1)]
-        objects.sort(key=lambda o: (o.last_modified, o.key), reverse=True)
-        return objects
-    if partitions:
-        cutoff = (now or dt.datetime.now(dt.timezone.utc)) - _RECENT_WINDOW
-        start = _object_name_start(settings, factory, cutoff)
-        if start:
-            recent = _list(s3, bucket, partitions[-1], start_after=partitions[-1] + start)
-            if len(recent) >= limit:
-                recent.sort(key=lambda o: (o.last_modified, o.key), reverse=True)
-                return recent[:limit]
-    objects = []
-    for partition in reversed(partitions):
-        objects += _list(s3, bucket, partition)
-        if len(objects) >= limit:
-            break
-    objects.sort(key=lambda o: (o.last_modified, o.key), reverse=True)
-    return objects[:limit]
-
-
-def lake_freshness(settings: Settings, factory: ClientFactory, now: dt.datetime | None = None) -> Freshness:
-    """How old the newest order object in the lake is."""
-    newest = newest_objects(settings, factory, limit=1)
-    if not newest:
-        return Freshness(None, None, None)
-    now = now or dt.datetime.now(dt.timezone.utc)
-    obj = newest[0]
-    return Freshness(obj.key, obj.last_modified, max(0.0, (now - obj.last_modified).total_seconds()))
-
-
-def read_lines(factory: ClientFactory, key: str) -> list[str]:
-    """The non-empty lines of one lake object."""
-    body = factory.client("s3").get_object(Bucket=factory.bucket_name(), Key=key)["Body"].read()
-    return [line for line in body.decode("utf-8", errors="replace").splitlines() if line.strip()]
-
-
-def decode_raw_data(raw: str) -> str:
-    """Firehose's base64 rawData -> the original record text (pretty JSON when it is JSON)."""
-    try:
-        data = base64.b64decode(raw, validate=True)
-    except (binascii.Error, ValueError, TypeError):
-        return f"(rawData is not valid base64: {str(raw)[:200]})"
-    text = data.decode("utf-8", errors="replace")
-    try:
-        return json.dumps(json.loads(text), indent=2, sort_keys=True)
-    except ValueError:
-        return text
-
-
-def _millis(value: Any) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.timezone.utc)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
-def processing_failed_records(
-    settings: Settings, factory: ClientFactory, limit: int = 20, max_objects: int = 10
-) -> list[FailedRecord]:
-    """The newest records Firehose wrote under errors/processing-failed/, decoded."""
-    records: list[FailedRecord] = []
-    for obj in newest_objects(settings, factory, prefix=PROCESSING_FAILED_PREFIX, limit=max_objects):
-        for line in reversed(read_lines(factory, obj.key)):
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                records.append(FailedRecord(obj.key, "Unreadable", "The error line is not JSON.", None, None, line))
-                continue
-            records.append(
-                FailedRecord(
-                    object_key=obj.key,
-                    error_code=str(entry.get("errorCode", "")),
-                    error_message=str(entry.get("errorMessage", "")),
-                    attempts=entry.get("attemptsMade"),
-                    arrival=_millis(entry.get("arrivalTimestamp")),
-                    payload=decode_raw_data(entry.get("rawData", "")),
-                    lambda_arn=str(entry.get("lambdaArn", "")),
-                )
-            )
-            if len(records) >= limit:
-                return records
-    return records

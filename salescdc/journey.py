@@ -23,34 +23,15 @@ import botocore.exceptions
 
 from salescdc.analytics import Analytics, QueryError, order_events_sql
 from salescdc.clients import ClientFactory
+from salescdc.contract import parse_timestamp
 from salescdc.errors import SalesCdcError, explain
-from salescdc.health import newest_objects, read_lines
+from salescdc.lake import newest_objects, read_lines
 from salescdc.settings import Settings
 
 STAGES = ("DynamoDB write", "Kinesis arrival", "S3 object", "Queryable")
 
 # Lake objects are listed from a little before the save: clocks and LastModified are second-grained.
 _SLACK = dt.timedelta(seconds=2)
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    """A lake or item timestamp ('2026-01-31 12:00:00.123', ISO-8601 with Z, epoch seconds) as aware UTC."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
-        return parse_time(value.to_pydatetime())
-    if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(float(value), tz=dt.timezone.utc)
-    text = str(value).strip().replace(" ", "T", 1)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 @dataclass
@@ -89,7 +70,6 @@ class Journey:
     read_keys: set[str] = field(default_factory=set)
     last_checked: dt.datetime | None = None
     last_error: str | None = None
-    query_sql: str = ""
 
     @property
     def saved_event(self) -> JourneyEvent | None:
@@ -141,7 +121,7 @@ class Journey:
 def start(orderid: str, saved_at: dt.datetime | None = None, saved_stamp: str | None = None) -> Journey:
     """A journey for `orderid` saved at `saved_at` with item timestamp `saved_stamp` (as written)."""
     saved = saved_at or dt.datetime.now(dt.timezone.utc)
-    return Journey(orderid=orderid, saved_at=saved, saved_stamp=parse_time(saved_stamp))
+    return Journey(orderid=orderid, saved_at=saved, saved_stamp=parse_timestamp(saved_stamp))
 
 
 def _same_instant(a: dt.datetime | None, b: dt.datetime | None) -> bool:
@@ -154,9 +134,9 @@ def _event_from_line(journey: Journey, record: dict[str, Any]) -> JourneyEvent:
         op=str(record.get("op") or ""),
         quantity=record.get("quantity"),
         price=record.get("price"),
-        updated_at=parse_time(record.get("updated_at")),
-        event_time=parse_time(record.get("event_time")),
-        arrival_time=parse_time(record.get("arrival_time")),
+        updated_at=parse_timestamp(record.get("updated_at")),
+        event_time=parse_timestamp(record.get("event_time")),
+        arrival_time=parse_timestamp(record.get("arrival_time")),
         sequence_number=str(record.get("sequence_number") or ""),
     )
     event.is_save = _same_instant(event.updated_at, journey.saved_stamp)
@@ -199,9 +179,7 @@ def scan_lake(journey: Journey, settings: Settings, factory: ClientFactory) -> N
 
 def check_queryable(journey: Journey, settings: Settings, analytics: Analytics, now: dt.datetime | None = None) -> None:
     """Ask Athena for the order's events; the first answer containing an event marks it queryable."""
-    sql = order_events_sql(settings, journey.orderid)
-    journey.query_sql = sql
-    result = analytics.run(sql)
+    result = analytics.run(order_events_sql(settings, journey.orderid))
     answered = now or dt.datetime.now(dt.timezone.utc)
     for record in result.frame.to_dict("records"):
         event_id = str(record.get("event_id") or "")

@@ -21,6 +21,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +30,28 @@ from salescdc.settings import Settings
 HEALTH_PATH = "/_localcloud/health"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
-USING = "using"
-STARTED = "started"
-NOT_LOCAL = "not-local"
-FAILED = "failed"
+
+
+class LaunchStatus(StrEnum):
+    """What `ensure_local_cloud` found or did."""
+
+    USING = "using"  # one was already answering
+    STARTED = "started"
+    NOT_LOCAL = "not-local"  # the target is AWS or a remote endpoint: nothing to start
+    FAILED = "failed"
+
+
+USING = LaunchStatus.USING
+STARTED = LaunchStatus.STARTED
+NOT_LOCAL = LaunchStatus.NOT_LOCAL
+FAILED = LaunchStatus.FAILED
 
 
 @dataclass(frozen=True)
 class LaunchResult:
     """What `ensure_local_cloud` found or did."""
 
-    status: str  # using | started | not-local | failed
+    status: LaunchStatus
     message: str
     url: str | None = None
     pid: int | None = None

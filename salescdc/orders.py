@@ -12,39 +12,46 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import math
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
 
 import botocore.exceptions
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from salescdc.clients import ClientFactory
+from salescdc.contract import utc_timestamp
 from salescdc.errors import TerminalError, explain, is_transient
+from salescdc.order_rules import EDITABLE, KEY, clean_text, is_missing, normalize, to_decimal
 from salescdc.settings import Settings
 
-KEY = "orderid"
-# The attributes a person edits; anything else on an item is carried through untouched.
-EDITABLE = ("product_name", "quantity", "price")
 COLUMNS = (KEY, *EDITABLE, "updated_at")
 
-SAVED = "saved"
-CONFLICT = "conflict"
-INVALID = "invalid"
-FAILED = "failed"
+
+class RowStatus(StrEnum):
+    """What happened to one changed row."""
+
+    SAVED = "saved"
+    CONFLICT = "conflict"
+    INVALID = "invalid"
+    FAILED = "failed"
+
+
+SAVED = RowStatus.SAVED
+CONFLICT = RowStatus.CONFLICT
+INVALID = RowStatus.INVALID
+FAILED = RowStatus.FAILED
+
+Action = Literal["edit", "add", "delete"]
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-# Decimal context wide enough for any DynamoDB number (38 digits).
-_DECIMAL = decimal.Context(prec=38)
 
-
-def utc_timestamp(now: dt.datetime | None = None) -> str:
-    """ISO-8601 UTC with milliseconds, e.g. 2026-01-31T12:00:00.123Z (what the generator writes)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    return now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+__all__ = [
+    "CONFLICT", "COLUMNS", "EDITABLE", "FAILED", "INVALID", "KEY", "SAVED", "Action", "Changes", "OrderPage",
+    "OrderRepository", "RowOutcome", "RowStatus", "describe", "normalize", "to_decimal", "utc_timestamp",
+]
 
 
 @dataclass(frozen=True)
@@ -75,9 +82,9 @@ class Changes:
 class RowOutcome:
     """What happened to one changed row."""
 
-    action: str  # "edit" | "add" | "delete"
+    action: Action
     orderid: str
-    status: str  # saved | conflict | invalid | failed
+    status: RowStatus
     messages: tuple[str, ...] = ()
     item: dict[str, Any] | None = None  # what was written (saved)
     current: dict[str, Any] | None = None  # the item as it is now (conflict); None when it no longer exists
@@ -91,84 +98,7 @@ class RowOutcome:
         return " ".join(self.messages)
 
 
-# -- value handling --------------------------------------------------------
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    try:  # pandas NA / NaT without importing pandas here
-        import pandas as pd
-
-        return bool(pd.isna(value)) if not isinstance(value, (list, dict, tuple, set)) else False
-    except (ImportError, TypeError, ValueError):
-        return False
-
-
-def to_decimal(value: Any) -> decimal.Decimal | None:
-    """A number as an exact Decimal: floats go through their shortest repr, so 193.72 stays 193.72."""
-    if _is_missing(value) or isinstance(value, bool):
-        return None
-    if isinstance(value, decimal.Decimal):
-        return value
-    if isinstance(value, numbers.Integral):
-        return decimal.Decimal(int(value))
-    if isinstance(value, numbers.Real):
-        if not math.isfinite(float(value)):
-            return None
-        return decimal.Decimal(repr(float(value)))
-    if isinstance(value, str):
-        try:
-            number = decimal.Decimal(value.strip())
-        except decimal.InvalidOperation:
-            return None
-        return number if number.is_finite() else None
-    return None
-
-
-def _clean_text(value: Any) -> str:
-    return "" if _is_missing(value) else str(value).strip()
-
-
-def normalize(row: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """A row from the editor -> (item values, messages). Messages empty means valid.
-
-    Rules: orderid non-empty; product non-empty; quantity a whole number >= 1;
-    price a number >= 0 with at most 2 decimals.
-    """
-    messages: list[str] = []
-    item: dict[str, Any] = {}
-
-    orderid = _clean_text(row.get(KEY))
-    if not orderid:
-        messages.append("orderid must not be empty.")
-    item[KEY] = orderid
-
-    product = _clean_text(row.get("product_name"))
-    if not product:
-        messages.append("product_name must not be empty.")
-    item["product_name"] = product
-
-    quantity = to_decimal(row.get("quantity"))
-    if quantity is None:
-        messages.append("quantity must be a whole number of at least 1.")
-    elif quantity != quantity.to_integral_value() or quantity < 1:
-        messages.append(f"quantity must be a whole number of at least 1, not {quantity}.")
-    else:
-        item["quantity"] = int(quantity)
-
-    price = to_decimal(row.get("price"))
-    if price is None:
-        messages.append("price must be a number of 0 or more.")
-    elif price < 0:
-        messages.append(f"price must not be negative, not {price}.")
-    elif price != price.quantize(decimal.Decimal("0.01"), context=_DECIMAL):
-        messages.append(f"price must have at most 2 decimals, not {price}.")
-    else:
-        item["price"] = price
-    return item, messages
-
-
+# -- DynamoDB values ---------------------------------------------------
 def _to_plain(item: Mapping[str, Any]) -> dict[str, Any]:
     """A deserialized item with whole-number quantity as int (Decimal prices stay exact)."""
     out = dict(item)
@@ -189,7 +119,7 @@ def _to_dynamo_value(value: Any) -> Any:
 
 
 def _to_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _to_dynamo_value(v) for k, v in item.items() if not _is_missing(v)}
+    return {k: _to_dynamo_value(v) for k, v in item.items() if not is_missing(v)}
 
 
 class OrderRepository:
@@ -268,10 +198,6 @@ class OrderRepository:
             if not key:
                 return OrderPage(items, None)
 
-    def approximate_count(self) -> int:
-        """DynamoDB's ItemCount (AWS refreshes it about every six hours)."""
-        return int(self._call("describe_table")["Table"].get("ItemCount", 0))
-
     # -- validating ------------------------------------------------------
     def validate(self, row: Mapping[str, Any]) -> list[str]:
         """Messages for one row's values; empty when the row is valid."""
@@ -284,9 +210,10 @@ class OrderRepository:
         problems: dict[tuple[str, int], list[str]] = {}
         for i, (loaded, row) in enumerate(changes.edited):
             messages = self.validate(row)
-            if _clean_text(row.get(KEY)) != _clean_text(loaded.get(KEY)):
+            if clean_text(row.get(KEY)) != clean_text(loaded.get(KEY)):
+                messages = [m for m in messages if not m.startswith("orderid")]
                 messages.append(
-                    f"orderid cannot be changed (was {_clean_text(loaded.get(KEY))!r}); "
+                    f"orderid cannot be changed (was {_key_of(loaded)!r}); "
                     "delete the row and add a new one instead."
                 )
             if messages:
@@ -294,7 +221,7 @@ class OrderRepository:
         seen: dict[str, int] = {}
         for i, row in enumerate(changes.added):
             messages = self.validate(row)
-            orderid = _clean_text(row.get(KEY))
+            orderid = clean_text(row.get(KEY))
             if orderid:
                 if orderid in seen:
                     messages.append(f"orderid {orderid} appears more than once among the new rows.")
@@ -314,17 +241,17 @@ class OrderRepository:
         problems = self.validate_changes(changes)
         outcomes: list[RowOutcome] = []
         for i, (loaded, row) in enumerate(changes.edited):
-            orderid = _clean_text(loaded.get(KEY))
+            orderid = _key_of(loaded)
             if ("edit", i) in problems:
                 outcomes.append(RowOutcome("edit", orderid, INVALID, tuple(problems[("edit", i)])))
                 continue
             values, _ = normalize(row)
-            item = {k: v for k, v in loaded.items() if not _is_missing(v)}
+            item = {k: v for k, v in loaded.items() if not is_missing(v)}
             item.update({k: values[k] for k in EDITABLE})
             item["updated_at"] = stamp
             outcomes.append(self._write("edit", orderid, loaded, item))
         for i, row in enumerate(changes.added):
-            orderid = _clean_text(row.get(KEY))
+            orderid = clean_text(row.get(KEY))
             if ("add", i) in problems:
                 outcomes.append(RowOutcome("add", orderid, INVALID, tuple(problems[("add", i)])))
                 continue
@@ -332,7 +259,8 @@ class OrderRepository:
             item = {**values, "updated_at": stamp}
             outcomes.append(self._write("add", orderid, None, item))
         for loaded in changes.deleted:
-            orderid = _clean_text(loaded.get(KEY))
+            # The key exactly as stored: an old item whose orderid has spaces around it can still be deleted.
+            orderid = _key_of(loaded)
             if not orderid:
                 outcomes.append(RowOutcome("delete", orderid, INVALID, ("The row has no orderid to delete.",)))
                 continue
@@ -351,7 +279,7 @@ class OrderRepository:
         parts = ["attribute_exists(#k)"]
         for i, (attr, value) in enumerate(sorted(loaded.items())):
             names[f"#a{i}"] = attr
-            if _is_missing(value):
+            if is_missing(value):
                 parts.append(f"attribute_not_exists(#a{i})")
             else:
                 values[f":v{i}"] = _to_dynamo_value(value)
@@ -413,6 +341,12 @@ class OrderRepository:
                 "nothing was written. Reload to edit the current value."
             )
         return RowOutcome(action, orderid, CONFLICT, (message,), current=current)
+
+
+def _key_of(item: Mapping[str, Any]) -> str:
+    """An item's orderid exactly as stored ('' when it has none)."""
+    value = item.get(KEY)
+    return "" if is_missing(value) else str(value)
 
 
 def describe(item: Mapping[str, Any]) -> str:

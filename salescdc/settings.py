@@ -10,13 +10,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from salescdc.errors import ConfigError
 
 LOCAL_ENDPOINT = "http://127.0.0.1:4566"
-# moto's fixed account id; the local cloud answers GetCallerIdentity with it.
-LOCAL_ACCOUNT_ID = "123456789012"
 # Dummy credentials for the local cloud; never used against AWS.
 LOCAL_ACCESS_KEY = "test"
 LOCAL_SECRET_KEY = "test"
@@ -59,6 +58,10 @@ class Settings:
 
     # Dashboard
     refresh_interval_s: int = 10
+    # Data dir of a local cloud the dashboard starts (checkpoints, caches, its log).
+    localcloud_dir: Path = Path(".localcloud")
+    # Where the background generator keeps its cross-process state (pid, options, counters).
+    state_dir: Path = Path(".localcloud/generator")
 
     @property
     def is_local(self) -> bool:
@@ -155,4 +158,7 @@ class Settings:
             pipe_starting_position=start,
             athena_bytes_cutoff=integer("ATHENA_BYTES_CUTOFF", d.athena_bytes_cutoff) or d.athena_bytes_cutoff,
             refresh_interval_s=integer("REFRESH_INTERVAL_S", d.refresh_interval_s) or d.refresh_interval_s,
+            # Resolved now: a relative path means "from where the process started", whatever it does later.
+            localcloud_dir=Path(text("LOCALCLOUD_DIR", str(d.localcloud_dir))).resolve(),
+            state_dir=Path(text("STATE_DIR", str(d.state_dir))).resolve(),
         )

@@ -11,30 +11,24 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from localcloud.testing import running_localcloud
 from salescdc.clients import ClientFactory
 from salescdc.generator import GeneratorOptions, OrderGenerator
 from salescdc.infra import ApplyOptions, provision
 from salescdc.settings import Settings
-
-pytestmark = pytest.mark.e2e
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
-def pipeline(tmp_path: Path) -> Iterator[tuple[Settings, ClientFactory]]:
-    with running_localcloud(tmp_path / "cloud") as cloud:
-        settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
-        factory = ClientFactory(settings)
-        provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
-        yield settings, factory
+def pipeline(cloud: Any) -> tuple[Settings, ClientFactory]:
+    settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
+    factory = ClientFactory(settings)
+    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+    return settings, factory
 
 
 def _stream_event_ids(settings: Settings, factory: ClientFactory) -> set[str]:
@@ -96,13 +90,12 @@ def test_orders_current_equals_the_table_after_a_seeded_mixed_run_with_redeliver
                              "price": Decimal("193.72")})
 
     events = _stream_event_ids(settings, factory)
-    deadline = time.monotonic() + 180
-    while True:
-        lines = [json.loads(l) for body in _lake_objects(factory).values() for l in body.splitlines() if l.strip()]
-        if {line["event_id"] for line in lines} >= events:
-            break
-        assert time.monotonic() < deadline, f"lake has {len(lines)} of {len(events)} events"
-        time.sleep(0.5)
+    def lake_lines() -> list[dict[str, Any]]:
+        return [json.loads(l) for body in _lake_objects(factory).values() for l in body.splitlines() if l.strip()]
+
+    eventually(lambda: {line["event_id"] for line in lake_lines()} >= events, f"all {len(events)} events in the lake",
+               timeout=120, interval=0.5, context=lambda: f"the lake has {len(lake_lines())} lines")
+    lines = lake_lines()
     assert {line["event_id"] for line in lines} == events, "the lake holds exactly the stream's events"
 
     # Firehose delivers at least once: deliver every object again under a new name.

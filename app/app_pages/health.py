@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from salescdc import health, launcher
+from salescdc import health, lake, launcher, redrive
 from salescdc.settings import Settings
 
 config = ui.settings()
@@ -21,9 +21,9 @@ def _stages(config: Settings, bucket: int) -> list[health.StageHealth]:
 
 
 @st.cache_data(ttl=3600, show_spinner=False)
-def _lake(config: Settings, bucket: int) -> tuple[list[health.LakeObject], list[health.FailedRecord]]:
+def _lake(config: Settings, bucket: int) -> tuple[list[lake.LakeObject], list[lake.FailedRecord]]:
     factory = ui.factory_for(config)
-    return health.newest_objects(config, factory, limit=10), health.processing_failed_records(config, factory)
+    return lake.newest_objects(config, factory, limit=10), lake.processing_failed_records(config, factory)
 
 
 def _metric_lines(stage: health.StageHealth) -> list[str]:
@@ -32,6 +32,9 @@ def _metric_lines(stage: health.StageHealth) -> list[str]:
     for key, value in stage.metrics.items():
         shown = "—" if value is None else (f"{value:,.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.2f}")
         lines.append(f"{labels.get(key, key)}: **{shown}**")
+    if stage.dead_letter_queue:
+        depth = "—" if stage.dead_letter_depth is None else f"{stage.dead_letter_depth:,}"
+        lines.append(f"dead-letter queue: **{depth}**")
     return lines
 
 
@@ -103,3 +106,11 @@ def stages_view() -> None:
 
 
 stages_view()
+
+st.subheader("Redrive failed records")
+st.caption("After fixing what made the transform fail, send every record under errors/processing-failed/ back "
+           "through the pipeline, each once. Records that fail again come back as new failed records.")
+if st.button("Redrive processing-failed records", key="health_redrive"):
+    with st.spinner("Sending the failed records back through the pipeline…"), ui.shown_errors("Redrive failed: "):
+        report = redrive.redrive(config, ui.factory_for(config))
+        (st.warning if report.errors or report.left_alone or report.not_sent else st.success)(report.summary())

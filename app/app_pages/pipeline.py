@@ -1,4 +1,14 @@
-"""Pipeline: where it runs, Provision / Teardown / Run crawler, live status and diagram, the generator."""
+"""Pipeline: where it runs, Provision / Teardown / Run crawler, live status and diagram, the generator.
+
+Every button acts in an `on_click` callback, which Streamlit runs before the next
+script run. Streamlit can stop a superseded run at any st.* call or session-state
+access, so a callback reads its inputs from session state first thing, then acts
+and records the outcome only in plain objects fetched while rendering (the
+session's `ui.Outbox`, `actions.Registry`): moving to another page at once cannot
+cut an action off. Provision and Teardown take long, so their callbacks start
+them in a thread (`app.actions`) whose progress this page shows live; every
+outcome is announced on whatever page the person is on by then.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +18,20 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import ui
+from app import actions, ui
 from salescdc import cost, infra
 from salescdc.errors import explain
 from salescdc.generator import GeneratorOptions, GeneratorProcess
+from salescdc.infra import Presence
 from salescdc.infra import resources as declared
 from salescdc.settings import Settings
 
+PAGE = "Pipeline"
+
 config = ui.settings()
+factory = ui.factory()
+outbox = ui.outbox()
+registry = actions.registry()
 ss = st.session_state
 
 st.title("Pipeline")
@@ -40,37 +56,8 @@ with st.container(border=True):
 
 
 # -- provision / teardown / crawler ------------------------------------------------------
-def _progress_table(events: dict[tuple[str, str], Any]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [{"resource": f"{kind} {name}", "step": e.phase, "reason": e.reason} for (kind, name), e in events.items()]
-    )
-
-
-def _run_with_progress(label: str, action: Any) -> None:
-    events: dict[tuple[str, str], Any] = {}
-    with st.status(label, expanded=True) as status:
-        table = st.empty()
-
-        def progress(event: infra.ProgressEvent) -> None:
-            events[(event.kind, event.name)] = event
-            try:
-                table.dataframe(_progress_table(events), hide_index=True, width="stretch")
-            except Exception:  # a callback from a worker thread has no page to draw on
-                pass
-
-        try:
-            results = action(progress)
-        except Exception as exc:
-            table.dataframe(_progress_table(events), hide_index=True, width="stretch")
-            status.update(label=f"{label} failed", state="error")
-            st.error(explain(exc), icon=":material/error:")
-            ss["pipeline_last_action"] = ("error", f"{label} failed: {explain(exc)}")
-            return
-        changed = [r for r in results if r.changed]
-        summary = f"{label} done: {len(changed)} changed, {len(results) - len(changed)} unchanged."
-        status.update(label=summary, state="complete", expanded=False)
-        ss["pipeline_last_action"] = ("success", summary)
-        _inspect.clear()
+def _progress_table(events: list[Any]) -> pd.DataFrame:
+    return pd.DataFrame([{"resource": f"{e.kind} {e.name}", "step": e.phase, "reason": e.reason} for e in events])
 
 
 @st.cache_data(ttl=5, show_spinner=False)
@@ -78,49 +65,70 @@ def _inspect(config: Settings) -> list[infra.ResourceStatus]:
     return infra.inspect(config, ui.factory_for(config))
 
 
-buttons = st.columns([1, 1, 1, 3])
-if buttons[0].button("Provision", key="pipeline_provision", type="primary"):
-    _run_with_progress("Provisioning", lambda p: infra.provision(config, ui.factory(), progress=p))
-if buttons[1].button("Run crawler", key="pipeline_crawler"):
+def on_provision() -> None:
+    registry.start("infra", "Provisioning", PAGE, lambda p: infra.provision(config, factory, progress=p),
+                   on_done=_inspect.clear)
+
+
+def on_teardown() -> None:
+    delete_data = str(ss["pipeline_teardown_data"]).startswith("Delete")
+    registry.start("infra", "Tearing down", PAGE,
+                   lambda p: infra.teardown(config, factory, delete_data=delete_data, progress=p),
+                   on_done=_inspect.clear)
+
+
+def on_run_crawler() -> None:
     try:
-        state = infra.start_crawler(config, ui.factory())
-        ss["pipeline_last_action"] = ("success", f"Crawler {config.crawler_name}: {state}.")
-    except Exception as exc:
-        ss["pipeline_last_action"] = ("error", explain(exc))
-if buttons[2].button("Refresh status", key="pipeline_refresh"):
-    _inspect.clear()
+        state = infra.start_crawler(config, factory)
+        outbox.announce("success", f"Crawler {config.crawler_name}: {state}.", PAGE)
+    except Exception as exc:  # noqa: BLE001 - shown as a sentence
+        outbox.announce("error", explain(exc), PAGE)
+
+
+busy = registry.get("infra")
+busy = busy if busy is not None and busy.running else None
+buttons = st.columns([1, 1, 1, 3])
+buttons[0].button("Provision", key="pipeline_provision", type="primary", on_click=on_provision,
+                  disabled=busy is not None)
+buttons[1].button("Run crawler", key="pipeline_crawler", on_click=on_run_crawler)
+buttons[2].button("Refresh status", key="pipeline_refresh", on_click=_inspect.clear)
 
 with st.expander("Teardown"):
     st.write("Deletes every resource this project created (only resources carrying its tag).")
-    keep = st.radio(
+    st.radio(
         "Lake data",
         ["Keep the data (the bucket stays if it holds objects)", "Delete the data too"],
         key="pipeline_teardown_data",
     )
     typed = st.text_input(f"Type the table name `{config.table_name}` to confirm", key="pipeline_teardown_confirm")
-    if st.button("Teardown", key="pipeline_teardown", disabled=typed.strip() != config.table_name):
-        delete_data = keep.startswith("Delete")
-        _run_with_progress(
-            "Tearing down", lambda p: infra.teardown(config, ui.factory(), delete_data=delete_data, progress=p)
-        )
+    st.button("Teardown", key="pipeline_teardown", disabled=typed.strip() != config.table_name or busy is not None,
+              on_click=on_teardown)
 
+if busy is not None:
 
-# Shown after every action button (Teardown included) so it reflects this run.
-last = ss.get("pipeline_last_action")
-if last:
-    (st.success if last[0] == "success" else st.error)(last[1])
+    @st.fragment(run_every=1)
+    def progress_view() -> None:
+        action = registry.get("infra")
+        if action is None or not action.running:
+            st.rerun(scope="app")  # done: the whole page shows the outcome and the new status
+            return
+        with st.status(f"{action.label}…", expanded=True):
+            events = action.snapshot()
+            if events:
+                st.dataframe(_progress_table(events), hide_index=True, width="stretch")
+
+    progress_view()
+
+# The outcome of this page's last action (also announced as a toast on whatever page is open).
+last = outbox.last_of(PAGE)
+if last is not None and busy is None:
+    (st.success if last.kind == "success" else st.error if last.kind == "error" else st.info)(last.text)
 
 # -- status + diagram ------------------------------------------------------------------
-COLOURS = {"present": "#c8e6c9", "drifted": "#ffe0b2", "missing": "#eeeeee", "failed": "#ffcdd2"}
-BAD_STATES = ("FAILED", "CREATE_FAILED", "UPDATE_FAILED", "START_FAILED", "STOP_FAILED", "DELETING")
-
-
 def _node_status(statuses: dict[str, infra.ResourceStatus], kind: str) -> tuple[str, str]:
     found = statuses.get(kind)
     if found is None:
-        return "missing", ""
-    if found.state.upper() in BAD_STATES:
-        return "failed", found.state
+        return Presence.MISSING, ""
     return found.status, found.state
 
 
@@ -148,7 +156,7 @@ def diagram(statuses: list[infra.ResourceStatus]) -> str:
     for kind, label in nodes:
         status, state = _node_status(by_kind, kind)
         text = label + (f"\n{state}" if state else f"\n{status}")
-        lines.append(f'  "{kind}" [label="{text}", fillcolor="{COLOURS.get(status, "#eeeeee")}"];')
+        lines.append(f'  "{kind}" [label="{text}", fillcolor="{ui.background_colour(status)}"];')
     edges = [
         (declared.TABLE, declared.PIPE, "stream"),
         (declared.PIPE, declared.STREAM, ""),
@@ -192,31 +200,42 @@ if statuses:
 
 # -- generator ---------------------------------------------------------------------------
 def generator() -> GeneratorProcess:
-    return GeneratorProcess(ui.generator_dir(), config)
+    return GeneratorProcess(config.state_dir, config)
 
 
 st.subheader("Order generator")
 rate_col, update_col, delete_col = st.columns(3)
-rate = rate_col.number_input("Orders per second", min_value=0.05, max_value=500.0, value=1.0, step=0.5,
-                             key="pipeline_rate")
-update_share = update_col.slider("Share of updates", 0.0, 1.0, 0.2, 0.05, key="pipeline_update_share")
-delete_share = delete_col.slider("Share of deletes", 0.0, 1.0, 0.05, 0.05, key="pipeline_delete_share")
+rate_col.number_input("Orders per second", min_value=0.05, max_value=500.0, value=1.0, step=0.5,
+                      key="pipeline_rate")
+update_col.slider("Share of updates", 0.0, 1.0, 0.2, 0.05, key="pipeline_update_share")
+delete_col.slider("Share of deletes", 0.0, 1.0, 0.05, 0.05, key="pipeline_delete_share")
+
+
+def on_start_generator() -> None:
+    # Inputs first, in one go: the only moment this callback touches session state (see the docstring).
+    rate_per_s, update_share, delete_share = (ss["pipeline_rate"], ss["pipeline_update_share"],
+                                              ss["pipeline_delete_share"])
+    try:
+        options = GeneratorOptions(rate_per_s=float(rate_per_s), update_share=float(update_share),
+                                   delete_share=float(delete_share))
+        status = generator().start(options)
+        outbox.announce("success", f"Generator started at {options.rate_per_s:g} orders/s"
+                        + (f" (pid {status.pid})." if status.pid else "."), PAGE)
+    except Exception as exc:  # noqa: BLE001 - shown as a sentence
+        outbox.announce("error", f"The generator did not start: {explain(exc)}", PAGE)
+
+
+def on_stop_generator() -> None:
+    try:
+        status = generator().stop()
+        outbox.announce("success", f"Generator stopped ({status.state}).", PAGE)
+    except Exception as exc:  # noqa: BLE001 - shown as a sentence
+        outbox.announce("error", f"The generator did not stop: {explain(exc)}", PAGE)
+
+
 start_col, stop_col, _ = st.columns([1, 1, 4])
-if start_col.button("Start generator", key="pipeline_start_generator", type="primary"):
-    try:
-        options = GeneratorOptions(rate_per_s=float(rate), update_share=update_share, delete_share=delete_share)
-        generator().start(options)
-        ss["pipeline_generator_message"] = None
-    except Exception as exc:
-        ss["pipeline_generator_message"] = explain(exc)
-if stop_col.button("Stop generator", key="pipeline_stop_generator"):
-    try:
-        generator().stop()
-        ss["pipeline_generator_message"] = None
-    except Exception as exc:
-        ss["pipeline_generator_message"] = explain(exc)
-if ss.get("pipeline_generator_message"):
-    st.error(ss["pipeline_generator_message"], icon=":material/error:")
+start_col.button("Start generator", key="pipeline_start_generator", type="primary", on_click=on_start_generator)
+stop_col.button("Stop generator", key="pipeline_stop_generator", on_click=on_stop_generator)
 
 
 @st.fragment(run_every=2)

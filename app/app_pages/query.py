@@ -1,4 +1,10 @@
-"""Query: an Athena SQL editor for ad-hoc questions (the tutorial's Step 11), with CSV export."""
+"""Query: an Athena SQL editor for ad-hoc questions (the tutorial's Step 11), with CSV export.
+
+Run query acts in an `on_click` callback (run before the next script run): it reads
+the SQL first thing, then runs it and keeps the result only in plain objects fetched
+while rendering (see app/app_pages/pipeline.py), so the query runs and its outcome
+is announced even if the person moves to another page.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,9 @@ from salescdc.analytics import QueryError, dataframe_to_csv
 from salescdc.errors import explain
 
 config = ui.settings()
+analytics = ui.analytics()
+outbox = ui.outbox()
+view = st.session_state.setdefault("query_view", {"result": None, "error": None})
 
 st.title("Query")
 st.caption(
@@ -23,23 +32,27 @@ if "query_sql" not in st.session_state:
         "ORDER BY arrival_time DESC\nLIMIT 20"
     )
 
-st.text_area("SQL", key="query_sql", height=180)
-run = st.button("Run query", key="query_run", type="primary")
 
-if run:
+def on_run() -> None:
+    sql = st.session_state["query_sql"]  # the only session-state access, first thing
     try:
-        with st.spinner("Running on Athena…"):
-            st.session_state["query_result"] = ui.analytics().run(st.session_state["query_sql"])
-        st.session_state["query_error"] = None
+        result = analytics.run(sql)
     except QueryError as exc:
-        st.session_state["query_result"] = None
-        st.session_state["query_error"] = str(exc)
-    except Exception as exc:  # any other failure is a sentence on the page
-        st.session_state["query_result"] = None
-        st.session_state["query_error"] = explain(exc)
+        view["result"], view["error"] = None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - any other failure is a sentence on the page
+        view["result"], view["error"] = None, explain(exc)
+    else:
+        view["result"], view["error"] = result, None
+        outbox.announce("success", f"Query finished: {len(result.frame)} rows.", "Query")
+        return
+    outbox.announce("error", f"The query failed: {view['error'][:300]}", "Query")
 
-error = st.session_state.get("query_error")
-result = st.session_state.get("query_result")
+
+st.text_area("SQL", key="query_sql", height=180)
+st.button("Run query", key="query_run", type="primary", on_click=on_run)
+
+error = view["error"]
+result = view["result"]
 if error:
     st.error(error, icon=":material/error:")
 elif result is not None:

@@ -21,9 +21,13 @@ The line carries the fields of salescdc/contract.py COLUMNS, in that order
   193.72, never through a binary float).
 - updated_at is normalised to 'yyyy-MM-dd HH:mm:ss.SSS' UTC when it is an ISO-8601
   timestamp (a timestamp without an offset is taken as UTC); otherwise it is null
-  and the raw value is kept in `extra`. The same holds for a contract field whose
-  value has the wrong type (e.g. quantity not an integer): null in its column, raw
-  value in `extra`, so no attribute is ever lost.
+  and the raw value is kept in `extra`. The same holds for every contract field
+  whose value does not fit its column's declared Glue type: a quantity that is not
+  a whole number within INT (-2^31 .. 2^31-1), a price that is not exactly a
+  DECIMAL(10,2) (more than 8 digits before the point, or a non-zero digit beyond
+  the second decimal), a value of the wrong DynamoDB type. It is null in its
+  column and kept raw in `extra`, so no attribute is ever lost and no line can
+  make Athena's reader fail (HIVE_BAD_DATA) for the whole table.
 - event_time is dynamodb.ApproximateCreationDateTime (epoch seconds), arrival_time
   the Firehose record's approximateArrivalTimestamp (epoch milliseconds); both are
   truncated to milliseconds; null when absent.
@@ -65,6 +69,11 @@ KEY = "orderid"
 # Item attributes that have their own column; everything else goes to `extra`.
 ITEM_COLUMNS = ("orderid", "product_name", "quantity", "price", "updated_at")
 INT32 = (-(2**31), 2**31 - 1)
+# The price column is DECIMAL(10,2): at most 8 digits before the point and 2 after.
+PRICE_LIMIT = decimal.Decimal("99999999.99")
+_CENT = decimal.Decimal("0.01")
+# Wide enough to quantize any DynamoDB number (38 digits) within the limit without rounding.
+_EXACT = decimal.Context(prec=80)
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 OK = "Ok"
@@ -182,7 +191,7 @@ def contract_line(stream_record: Any, arrival_ms: Any = None) -> str:
     extra = {name: value for name, value in image.items() if name not in ITEM_COLUMNS}
     product_name = _column(image, extra, "product_name", lambda v: v if isinstance(v, str) else None)
     quantity = _column(image, extra, "quantity", _as_int32)
-    price = _column(image, extra, "price", lambda v: v if isinstance(v, decimal.Decimal) else None)
+    price = _column(image, extra, "price", _as_decimal_10_2)
     updated_at = _column(image, extra, "updated_at", _iso_timestamp)
 
     event_time = _epoch_timestamp(dynamodb.get("ApproximateCreationDateTime"), 1, "dynamodb.ApproximateCreationDateTime")
@@ -304,6 +313,14 @@ def _as_int32(value: Any) -> int | None:
         if INT32[0] <= number <= INT32[1]:
             return number
     return None
+
+
+def _as_decimal_10_2(value: Any) -> decimal.Decimal | None:
+    """The number itself when DECIMAL(10,2) holds it exactly, else None (the raw value then goes to extra)."""
+    if not isinstance(value, decimal.Decimal) or not value.is_finite() or abs(value) > PRICE_LIMIT:
+        return None
+    # Compared, not rounded: 1.005 would silently become 1.01 (or 1.00) in a query.
+    return value if value.quantize(_CENT, context=_EXACT) == value else None
 
 
 def _iso_timestamp(value: Any) -> str | None:

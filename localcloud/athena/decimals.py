@@ -49,6 +49,37 @@ def _scale(node: exp.Expression) -> int | None:
     return None
 
 
+_INTEGER_PRECISION = {exp.DataType.Type.TINYINT: 3, exp.DataType.Type.SMALLINT: 5, exp.DataType.Type.INT: 10,
+                      exp.DataType.Type.BIGINT: 19}
+
+
+def _precision(node: exp.Expression) -> int | None:
+    """The operand's decimal precision as Trino types it (integers as decimal(10,0), …), when certain."""
+    if isinstance(node, exp.Literal) and not node.is_string:
+        text = node.this.lstrip("+-")
+        if "e" in text.lower():
+            return None
+        if "." in text:
+            whole, _, fraction = text.partition(".")
+            return max(1, len(whole) + len(fraction))
+        return 10 if int(text) <= 2_147_483_647 else 19  # an integer literal is an integer, else a bigint
+    if isinstance(node, exp.Count):
+        return 19
+    if isinstance(node, exp.Sum):
+        inner = node.this.type
+        return 38 if inner is not None and inner.this == exp.DataType.Type.DECIMAL else 19
+    if isinstance(node, (exp.Min, exp.Max, exp.AnyValue, exp.Paren, exp.Neg)):
+        return _precision(node.this)
+    node_type = node.type
+    if node_type is None or not isinstance(node, (exp.Column, exp.Cast)):
+        return None
+    if node_type.this in _INTEGER_PRECISION:
+        return _INTEGER_PRECISION[node_type.this]
+    if node_type.this == exp.DataType.Type.DECIMAL and node_type.expressions:
+        return int(node_type.expressions[0].this.this)
+    return None
+
+
 def _is_decimal(node: exp.Expression) -> bool:
     if isinstance(node, exp.Literal) and not node.is_string:
         return "." in node.this and "e" not in node.this.lower()
@@ -58,17 +89,22 @@ def _is_decimal(node: exp.Expression) -> bool:
     return inner.type is not None and inner.type.this == exp.DataType.Type.DECIMAL
 
 
-def _exact_division(a: exp.Expression, b: exp.Expression, sa: int, sb: int) -> exp.Expression:
+def _exact_division(a: exp.Expression, b: exp.Expression, sa: int, sb: int,
+                    pa: int | None = None) -> exp.Expression:
+    """a / b, exact and rounded half up, typed decimal(min(38, pa + sb + max(sb - sa, 0)), max(sa, sb))
+    as Trino's DecimalOperators types it (decimal(38, …) when a's precision is unknown)."""
     s = max(sa, sb)
+    precision = 38 if pa is None else max(min(38, pa + sb + max(sb - sa, 0)), s, 1)
     num = f"(CAST(({a.sql('duckdb')}) * {10 ** sa} AS HUGEINT) * {10 ** (sb + s - sa)})"
     den = f"CAST(({b.sql('duckdb')}) * {10 ** sb} AS HUGEINT)"
     # Half-up on the magnitude (Java's HALF_UP), then the sign.
     quotient = (f"(sign({num}) * sign({den}) * ((2 * abs({num}) + abs({den})) // (2 * abs({den}))))")
     if s:
         unit = "0." + "0" * (s - 1) + "1"  # 10^-s, exactly
-        text = f"CAST(CAST({quotient} AS DECIMAL(38, {s})) * CAST('{unit}' AS DECIMAL(38, {s})) AS DECIMAL(38, {s}))"
+        text = (f"CAST(CAST(CAST({quotient} AS DECIMAL(38, {s})) * CAST('{unit}' AS DECIMAL(38, {s})) "
+                f"AS DECIMAL(38, {s})) AS DECIMAL({precision}, {s}))")
     else:
-        text = f"CAST({quotient} AS DECIMAL(38, 0))"
+        text = f"CAST({quotient} AS DECIMAL({precision}, 0))"
     return sqlglot.parse_one(text, read="duckdb")
 
 
@@ -95,7 +131,7 @@ def exact_decimal_division(tree: exp.Expression, schema: dict[str, dict[str, str
         if sa is None or sb is None:
             return node
         changed = True
-        return _exact_division(a, b, sa, sb)
+        return _exact_division(a, b, sa, sb, _precision(a))
 
     result = typed.transform(rewrite)
     return result if changed else tree

@@ -70,7 +70,7 @@ def _column_expression(name: str, hive_type: str) -> str:
 class Engine:
     """Snapshots catalog tables into a locked DuckDB and hands out cursors on it."""
 
-    def __init__(self, cache_dir: Path):
+    def __init__(self, cache_dir: Path, memory_limit: str | None = None):
         self.cache_dir = cache_dir
         cache_dir.mkdir(parents=True, exist_ok=True)
         self._loader = duckdb.connect()
@@ -83,6 +83,9 @@ class Engine:
         self._db.execute("SET GLOBAL TimeZone='UTC'")
         # Trino divides integers as integers (5 / 2 = 2, truncating toward zero).
         self._db.execute("SET GLOBAL integer_division=true")
+        if memory_limit:
+            # No temp directory: a query over the limit fails instead of spilling to disk.
+            self._db.execute(f"SET memory_limit='{memory_limit}'")
         self._db.execute("SET enable_external_access=false")
         self._db.execute("SET lock_configuration=true")
         self._load_lock = threading.Lock()

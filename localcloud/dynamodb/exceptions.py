@@ -1,29 +1,25 @@
-"""DynamoDB Streams API errors, in the codes AWS returns."""
+"""DynamoDB Streams API errors, in the codes AWS returns (one class per code, raised with a message)."""
 
 from __future__ import annotations
 
-from localcloud.routing import AwsServiceError
+from localcloud.routing import ServiceError
 
 
-class DynamoDBStreamsError(AwsServiceError):
+class DynamoDBStreamsError(ServiceError):
     """Root of the errors localcloud.dynamodb returns."""
 
 
 class ResourceNotFoundException(DynamoDBStreamsError):
-    def __init__(self, message: str):
-        super().__init__("ResourceNotFoundException", message, 400)
+    code = "ResourceNotFoundException"
 
 
 class ValidationException(DynamoDBStreamsError):
-    def __init__(self, message: str):
-        super().__init__("ValidationException", message, 400)
+    code = "ValidationException"
 
 
 class ExpiredIteratorException(DynamoDBStreamsError):
-    def __init__(self, message: str = "The shard iterator has expired; get a new one with GetShardIterator."):
-        super().__init__("ExpiredIteratorException", message, 400)
+    code = "ExpiredIteratorException"
 
 
 class TrimmedDataAccessException(DynamoDBStreamsError):
-    def __init__(self, message: str):
-        super().__init__("TrimmedDataAccessException", message, 400)
+    code = "TrimmedDataAccessException"

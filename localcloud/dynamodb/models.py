@@ -11,29 +11,27 @@ to its end) when its table is deleted or its stream disabled.
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from moto.core.base_backend import BackendDict, BaseBackend
+
+from localcloud import moto_patches
 from localcloud.dynamodb.exceptions import (
     ExpiredIteratorException,
     ResourceNotFoundException,
     TrimmedDataAccessException,
     ValidationException,
 )
+from localcloud.moto_patches import dynamodb_stream_window
+from localcloud.routing import base64_binaries, epoch_seconds
 
 ITERATOR_LIFETIME_S = 15 * 60
 GET_RECORDS_MAX = 1000
 ITERATOR_TYPES = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
-
-
-def moto_dynamodb_backend(account_id: str, region: str) -> Any:
-    from moto.backends import get_backend
-
-    return get_backend("dynamodb")[account_id][region]
 
 
 @dataclass
@@ -41,7 +39,7 @@ class _Iterator:
     stream_arn: str
     table: Any
     shard: Any
-    index: int  # position in shard.items of the next record to return
+    next_seq: int  # sequence number of the next record to return (a position that survives trimming)
     issued: float
 
 
@@ -56,20 +54,15 @@ def _parse_stream_arn(arn: str) -> tuple[str, str, str, str]:
     return parts[3], parts[4], resource[1], resource[3]
 
 
-def epoch_seconds(value: Any) -> Any:
-    """A stream timestamp as epoch seconds, whole when it is whole (as DynamoDB Streams and Pipes send it)."""
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        seconds = value.timestamp()
-        return int(seconds) if seconds == int(seconds) else seconds
-    return value
+class DynamoDBStreamsBackend(BaseBackend):
+    """The read side of DynamoDB Streams for one account and region: the iterators it has issued.
 
+    The records themselves are moto's (each table's stream shard); `moto_api` reset clears
+    the iterators together with the tables.
+    """
 
-class StreamsReader:
-    """The read side of DynamoDB Streams for every account and region moto holds."""
-
-    def __init__(self) -> None:
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
         self._iterators: dict[str, _Iterator] = {}
         self._lock = threading.Lock()
         self._last_prune = time.monotonic()
@@ -77,10 +70,7 @@ class StreamsReader:
     # -- lookups -------------------------------------------------------
     def _stream(self, arn: str) -> tuple[Any, Any]:
         region, account, table_name, label = _parse_stream_arn(arn)
-        try:
-            table = moto_dynamodb_backend(account, region).tables.get(table_name)
-        except KeyError:
-            table = None
+        table = moto_patches.dynamodb_table(account, region, table_name)
         if table is None or table.latest_stream_label != label or table.stream_shard is None:
             raise ResourceNotFoundException(f"Requested resource not found: Stream: {arn} not found")
         return table, table.stream_shard
@@ -88,8 +78,8 @@ class StreamsReader:
     @staticmethod
     def _closed(table: Any, shard: Any) -> bool:
         """A shard closes when its table is deleted or its stream disabled/replaced."""
-        backend = moto_dynamodb_backend(table.account_id, table.region_name)
-        return backend.tables.get(table.name) is not table or table.stream_shard is not shard
+        current = moto_patches.dynamodb_table(table.account_id, table.region_name, table.name)
+        return current is not table or table.stream_shard is not shard
 
     # -- API actions ---------------------------------------------------
     def describe_stream(self, arn: str) -> dict[str, Any]:
@@ -115,11 +105,11 @@ class StreamsReader:
                 f"1 validation error detected: Value '{iterator_type}' at 'shardIteratorType' failed to satisfy "
                 f"constraint: Member must satisfy enum value set: [{', '.join(ITERATOR_TYPES)}]"
             )
-        start = shard.starting_sequence_number
+        start, retained = dynamodb_stream_window(shard)  # records older than the retention are trimmed
         if iterator_type == "TRIM_HORIZON":
             index = 0
         elif iterator_type == "LATEST":
-            index = len(shard.items)
+            index = len(retained)
         else:
             if not sequence_number or not sequence_number.isdigit():
                 raise ValidationException(f"Invalid SequenceNumber for {iterator_type}: {sequence_number!r}")
@@ -129,11 +119,11 @@ class StreamsReader:
                     f"Sequence number {sequence_number} is before the oldest record of shard {shard_id}"
                 )
             index = seq - start + (1 if iterator_type == "AFTER_SEQUENCE_NUMBER" else 0)
-            if index > len(shard.items):
+            if index > len(retained):
                 raise ValidationException(
                     f"Invalid SequenceNumber {sequence_number}: no such record in shard {shard_id}"
                 )
-        return self._issue(_Iterator(arn, table, shard, index, time.monotonic()))
+        return self._issue(_Iterator(arn, table, shard, start + index, time.monotonic()))
 
     def get_records(self, iterator_id: str, limit: int | None) -> dict[str, Any]:
         if limit is None:
@@ -153,12 +143,19 @@ class StreamsReader:
                 f"iterators are valid for {ITERATOR_LIFETIME_S} seconds."
             )
         closed = self._closed(it.table, it.shard)
-        items = it.shard.items[it.index : it.index + limit]
+        start, retained = dynamodb_stream_window(it.shard)
+        index = it.next_seq - start
+        if index < 0:
+            raise TrimmedDataAccessException(
+                f"The iterator points at sequence number {it.next_seq}, which was trimmed: it is older than "
+                f"the stream's retention period."
+            )
+        items = retained[index : index + limit]
         records = [serialise(r.to_json()) for r in items]
-        end = it.index + len(items)
+        end = index + len(items)
         result: dict[str, Any] = {"Records": records}
-        if not (closed and end >= len(it.shard.items)):
-            result["NextShardIterator"] = self._issue(_Iterator(it.stream_arn, it.table, it.shard, end,
+        if not (closed and end >= len(retained)):
+            result["NextShardIterator"] = self._issue(_Iterator(it.stream_arn, it.table, it.shard, start + end,
                                                                 time.monotonic()))
         return result
 
@@ -175,16 +172,18 @@ class StreamsReader:
                     del self._iterators[k]
         return token
 
-    def reset(self) -> None:
-        with self._lock:
-            self._iterators.clear()
-
 
 def serialise(record: dict[str, Any]) -> dict[str, Any]:
-    """A stored record as the JSON the API sends (timestamps as epoch seconds)."""
+    """A stored record as the JSON the API sends (timestamps as epoch seconds, binaries as base64)."""
     body = dict(record.get("dynamodb", {}))
     if "ApproximateCreationDateTime" in body:
         body["ApproximateCreationDateTime"] = epoch_seconds(body["ApproximateCreationDateTime"])
+    for part in ("Keys", "NewImage", "OldImage"):
+        if part in body:
+            body[part] = base64_binaries(body[part])
     out = dict(record)
     out["dynamodb"] = body
     return out
+
+
+dynamodbstreams_backends = BackendDict(DynamoDBStreamsBackend, "dynamodbstreams")

@@ -10,8 +10,8 @@ data capture for DynamoDB Streams" / the Streams API reference):
 - `ApproximateCreationDateTime` is epoch seconds, rounded down to the second;
 - `SizeBytes` is the size of the record's keys and images, measured the way
   DynamoDB measures items (attribute names plus values).
-`install()` swaps moto's StreamShard for `FaithfulStreamShard` in the module
-that creates shards, so every stream enabled afterwards behaves like this.
+`install()` plugs these rules into moto's stream shards through
+`localcloud.moto_patches`, so every stream enabled afterwards behaves like this.
 """
 
 from __future__ import annotations
@@ -21,12 +21,9 @@ import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from moto.dynamodb.models import table as moto_table
-from moto.dynamodb.models.dynamo_type import DynamoType
-from moto.dynamodb.models.table import StreamShard
+from localcloud import moto_patches
 
 EVENT_VERSION = "1.1"
-_original_set_stream_specification = moto_table.Table.set_stream_specification
 
 
 def normalised(value: Any) -> Any:
@@ -62,41 +59,30 @@ def same_item(old: Any, new: Any) -> bool:
 
 
 def attribute_map_size(attributes: dict[str, Any]) -> int:
-    return sum(len(name.encode()) + DynamoType(value).size() for name, value in attributes.items())
+    return sum(len(name.encode()) + moto_patches.dynamodb_value_size(value) for name, value in attributes.items())
 
 
-class FaithfulStreamShard(StreamShard):
-    """moto's shard, minus the no-op records, with AWS's record fields."""
-
-    def add(self, old: Any, new: Any) -> None:
-        if old is not None and new is not None and same_item(old, new):
-            return
-        before = len(self.items)
-        super().add(old, new)
-        if len(self.items) > before:
-            self._make_faithful(self.items[-1])
-
-    def _make_faithful(self, stream_record: Any) -> None:
-        record = stream_record.record
-        record["awsRegion"] = self.table.region_name
-        record["eventVersion"] = EVENT_VERSION
-        body = record["dynamodb"]
-        now = dt.datetime.now(dt.timezone.utc)
-        body["ApproximateCreationDateTime"] = now.replace(microsecond=0)
-        body["SizeBytes"] = sum(attribute_map_size(body[part]) for part in ("Keys", "NewImage", "OldImage")
-                                if part in body)
-        stream_record.created_at = time.time()  # precise time, for lag; AWS only shows whole seconds
+def make_faithful(shard: Any, stream_record: Any) -> None:
+    """Give a record moto just wrote AWS's fields: the table's region, version 1.1, whole seconds, real size."""
+    record = stream_record.record
+    record["awsRegion"] = shard.table.region_name
+    record["eventVersion"] = EVENT_VERSION
+    body = record["dynamodb"]
+    now = dt.datetime.now(dt.timezone.utc)
+    body["ApproximateCreationDateTime"] = now.replace(microsecond=0)
+    body["SizeBytes"] = sum(attribute_map_size(body[part]) for part in ("Keys", "NewImage", "OldImage")
+                            if part in body)
+    stream_record.created_at = time.time()  # precise time, for lag; AWS only shows whole seconds
 
 
-def _set_stream_specification(self: Any, streams: dict[str, Any] | None) -> None:
-    _original_set_stream_specification(self, streams)
-    # AWS stream labels carry milliseconds ("2024-05-01T10:11:12.345"); moto's carry microseconds.
-    label = getattr(self, "latest_stream_label", None)
-    if label and len(label) > 23 and label[19] == ".":
-        self.latest_stream_label = label[:23]
+def aws_stream_label(label: str) -> str:
+    """AWS stream labels carry milliseconds ("2024-05-01T10:11:12.345"); moto's carry microseconds."""
+    if len(label) > 23 and label[19] == ".":
+        return label[:23]
+    return label
 
 
 def install() -> None:
-    """Make every stream enabled from now on use FaithfulStreamShard (idempotent)."""
-    moto_table.StreamShard = FaithfulStreamShard  # type: ignore[misc]
-    moto_table.Table.set_stream_specification = _set_stream_specification  # type: ignore[method-assign]
+    """Make every stream enabled from now on write records as AWS does (idempotent)."""
+    moto_patches.install_stream_shard(skip=same_item, finish=make_faithful)
+    moto_patches.trim_stream_labels(aws_stream_label)

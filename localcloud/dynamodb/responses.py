@@ -1,12 +1,12 @@
-"""DynamoDB Streams JSON handlers (X-Amz-Target DynamoDBStreams_20120810.*, signed as service "dynamodb")."""
+"""DynamoDB Streams route table and handlers (X-Amz-Target DynamoDBStreams_20120810.*, signed as "dynamodb")."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from localcloud.dynamodb.exceptions import ValidationException
-from localcloud.dynamodb.models import StreamsReader
-from localcloud.routing import AwsRequest, AwsResponse, Router
+from localcloud.dynamodb.models import DynamoDBStreamsBackend, dynamodbstreams_backends
+from localcloud.routing import AwsRequest, AwsResponse, required
 
 _CONTENT_TYPE = "application/x-amz-json-1.0"
 
@@ -16,25 +16,25 @@ def _params(request: AwsRequest) -> dict[str, Any]:
 
 
 def _required(params: dict[str, Any], name: str) -> Any:
-    value = params.get(name)
-    if value in (None, ""):
-        raise ValidationException(f"1 validation error detected: Value null at '{name[0].lower() + name[1:]}' "
-                                  f"failed to satisfy constraint: Member must not be null")
-    return value
+    # DynamoDB names the member in lowerCamelCase in its validation messages.
+    return required(params, name, ValidationException, wire_name=name[0].lower() + name[1:])
 
 
-def register(router: Router, reader: StreamsReader) -> None:
-    # Streams requests are signed for "dynamodb"; these actions do not exist in the DynamoDB API itself.
-    @router.action("dynamodb", "DescribeStream")
-    def describe_stream(request: AwsRequest) -> AwsResponse:
+def _backend(request: AwsRequest) -> DynamoDBStreamsBackend:
+    return dynamodbstreams_backends[request.account_id][request.region]
+
+
+class DynamoDBStreamsResponses:
+    """The Streams read API; ListStreams and every table/item call stay with moto."""
+
+    def describe_stream(self, request: AwsRequest) -> AwsResponse:
         params = _params(request)
-        description = reader.describe_stream(_required(params, "StreamArn"))
+        description = _backend(request).describe_stream(_required(params, "StreamArn"))
         return AwsResponse.json({"StreamDescription": description}, content_type=_CONTENT_TYPE)
 
-    @router.action("dynamodb", "GetShardIterator")
-    def get_shard_iterator(request: AwsRequest) -> AwsResponse:
+    def get_shard_iterator(self, request: AwsRequest) -> AwsResponse:
         params = _params(request)
-        iterator = reader.get_shard_iterator(
+        iterator = _backend(request).get_shard_iterator(
             _required(params, "StreamArn"),
             _required(params, "ShardId"),
             _required(params, "ShardIteratorType"),
@@ -42,11 +42,19 @@ def register(router: Router, reader: StreamsReader) -> None:
         )
         return AwsResponse.json({"ShardIterator": iterator}, content_type=_CONTENT_TYPE)
 
-    @router.action("dynamodb", "GetRecords")
-    def get_records(request: AwsRequest) -> AwsResponse:
+    def get_records(self, request: AwsRequest) -> AwsResponse:
         params = _params(request)
         limit = params.get("Limit")
         if limit is not None and not isinstance(limit, int):
             raise ValidationException("Limit must be an integer between 1 and 1000.")
-        result = reader.get_records(_required(params, "ShardIterator"), limit)
+        result = _backend(request).get_records(_required(params, "ShardIterator"), limit)
         return AwsResponse.json(result, content_type=_CONTENT_TYPE)
+
+
+# The route table. Streams requests are signed for "dynamodb"; these actions do not exist in the
+# DynamoDB API itself, so they never shadow one of moto's.
+ROUTES = {
+    "DescribeStream": "describe_stream",
+    "GetShardIterator": "get_shard_iterator",
+    "GetRecords": "get_records",
+}

@@ -20,11 +20,9 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
-
+from localcloud import moto_patches
 from localcloud.checkpoints import CheckpointStore
 from localcloud.firehose.exceptions import DeliveryFailed, FirehoseRunnerError, InvocationFailed
 from localcloud.firehose.prefixes import evaluate_prefix, object_name
@@ -38,6 +36,11 @@ from localcloud.firehose.processing import (
     parse_response,
     record_id,
 )
+from localcloud.routing import AwsServiceError
+
+if TYPE_CHECKING:
+    from localcloud.lambda_exec.models import LambdaExecutor
+    from localcloud.plane import ServicePlane
 
 log = logging.getLogger("localcloud.firehose")
 
@@ -164,11 +167,12 @@ class _Stage:
 class DeliveryStreamWorker:
     """Runs one delivery stream on its own thread until stopped or the stream is deleted."""
 
-    def __init__(self, key: str, config: StreamConfig, cloud: Any, checkpoints: CheckpointStore,
-                 poll_interval_s: float, retry_backoff_s: float):
+    def __init__(self, key: str, config: StreamConfig, plane: ServicePlane, executor: LambdaExecutor,
+                 checkpoints: CheckpointStore, poll_interval_s: float, retry_backoff_s: float):
         self.key = key
         self.config = config
-        self.cloud = cloud
+        self._plane = plane
+        self._executor = executor
         self.checkpoints = checkpoints
         self.poll_interval_s = poll_interval_s
         self.retry_backoff_s = retry_backoff_s
@@ -179,6 +183,7 @@ class DeliveryStreamWorker:
         self.millis_behind: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._polls = 0
         saved = checkpoints.get(key) or {}
         # Acknowledged positions (persisted) and read positions (in memory, ahead of them).
         self.acked: dict[str, str] = dict(saved.get("shards", {}))
@@ -193,11 +198,9 @@ class DeliveryStreamWorker:
         self._stage1 = _Stage()  # raw records waiting for the processor
         self._stage2 = _Stage()  # processed outcomes waiting for S3
         self._stage2_positions: dict[str, str] = {}
-        cfg = Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30)
-        creds = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
-        self._kinesis = boto3.client("kinesis", endpoint_url=cloud.url, region_name=config.region, config=cfg,
-                                     **creds)
-        self._s3 = boto3.client("s3", endpoint_url=cloud.url, region_name=config.region, config=cfg, **creds)
+        # Records and objects of other services over HTTP, as a consumer and a writer would.
+        self._kinesis = plane.client("kinesis", config.region)
+        self._s3 = plane.client("s3", config.region)
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> None:
@@ -212,6 +215,11 @@ class DeliveryStreamWorker:
 
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def polls(self) -> int:
+        """Rounds of the loop completed: a test waits for more of them to show nothing more was delivered."""
+        return self._polls
 
     def update_config(self, config: StreamConfig) -> None:
         self.config = config  # read by the loop at its next poll
@@ -235,6 +243,7 @@ class DeliveryStreamWorker:
                 backoff = 30.0 if not getattr(exc, "transient", True) else min(5.0, 0.25 * 2 ** failures)
                 self._stop.wait(backoff)
             self._stop.wait(self.poll_interval_s)
+            self._polls += 1
 
     def _rewind(self) -> None:
         """Forget everything unacknowledged; the next poll re-reads it from the persisted positions."""
@@ -279,7 +288,7 @@ class DeliveryStreamWorker:
             self.millis_behind[shard_id] = int(resp.get("MillisBehindLatest", 0))
             # AWS/Kinesis GetRecords.* metrics come from the stream itself (localcloud.kinesis), as on AWS.
             records = resp.get("Records", [])
-            new = 0
+            new = new_bytes = 0
             for rec in records:
                 arrival = rec["ApproximateArrivalTimestamp"]
                 src = SourceRecord(
@@ -296,10 +305,14 @@ class DeliveryStreamWorker:
                 if int(rec["SequenceNumber"]) > self._highest_seen.get(shard_id, -1):
                     self._highest_seen[shard_id] = int(rec["SequenceNumber"])
                     new += 1
+                    new_bytes += len(rec["Data"])
             if new:
                 self.counters.incoming_records += new
                 dims = {"DeliveryStreamName": cfg.name}
-                self._metric("AWS/Firehose", "IncomingRecords", new, "Count", dims)
+                # With a Kinesis stream as source AWS publishes these, not IncomingRecords/Bytes (Direct PUT only):
+                # https://docs.aws.amazon.com/firehose/latest/dev/monitoring-with-cloudwatch-metrics.html
+                self._metric("AWS/Firehose", "DataReadFromKinesisStream.Records", new, "Count", dims)
+                self._metric("AWS/Firehose", "DataReadFromKinesisStream.Bytes", new_bytes, "Bytes", dims)
 
     def _new_iterator(self, cfg: StreamConfig, shard_id: str) -> str:
         position = self.read.get(shard_id) or self._position_at_creation(cfg, shard_id)
@@ -318,15 +331,8 @@ class DeliveryStreamWorker:
         AT_TIMESTAMP over the API would do, but botocore sends whole seconds; the local stream's
         state is in this process, so we read the exact position from it.
         """
-        from moto.kinesis.models import kinesis_backends
-
-        stream = kinesis_backends[cfg.account_id][cfg.region].describe_stream(stream_arn=cfg.source_arn,
-                                                                             stream_name=None)
-        last = None
-        for seq, rec in list(stream.shards[shard_id].records.items()):
-            if rec.created_at >= self.start_at:
-                break
-            last = str(seq)
+        last = moto_patches.kinesis_last_sequence_before(cfg.account_id, cfg.region, cfg.source_arn, shard_id,
+                                                         self.start_at)
         if last is not None:
             # Persist it so a restart before the first delivery starts from the same place.
             self.read[shard_id] = self.acked[shard_id] = last
@@ -394,14 +400,9 @@ class DeliveryStreamWorker:
                         attempts=attempts) for r in records]
 
     def _invoke(self, cfg: StreamConfig, event: dict[str, Any]) -> bytes:
-        from localcloud.routing import AwsServiceError
-
-        executor = getattr(self.cloud, "lambda_executor", None)
-        if executor is None:
-            raise InvocationFailed(NOT_FOUND[0], "the local cloud has no Lambda executor installed")
         try:
-            result = executor.invoke(cfg.lambda_arn, json.dumps(event).encode("utf-8"), region=cfg.region,
-                                     account_id=cfg.account_id)
+            result = self._executor.invoke(cfg.lambda_arn, json.dumps(event).encode("utf-8"), region=cfg.region,
+                                           account_id=cfg.account_id)
         except AwsServiceError as exc:
             code = NOT_FOUND if exc.code == "ResourceNotFoundException" else (f"Lambda.{exc.code}", exc.message)
             raise InvocationFailed(code[0], code[1] if code is not NOT_FOUND else f"{NOT_FOUND[1]} {exc.message}")
@@ -466,23 +467,10 @@ class DeliveryStreamWorker:
         }
         if cfg.lambda_arn and error_code.startswith("Lambda."):
             doc["processor"] = cfg.lambda_arn
-        try:
-            from moto.logs.models import logs_backends
-
-            backend = logs_backends[cfg.account_id][cfg.region]
-            if cfg.log_group not in backend.groups:
-                backend.create_log_group(cfg.log_group, {})
-            if cfg.log_stream not in backend.groups[cfg.log_group].streams:
-                backend.create_log_stream(cfg.log_group, cfg.log_stream)
-            backend.put_log_events(cfg.log_group, cfg.log_stream,
-                                   [{"timestamp": int(time.time() * 1000), "message": json.dumps(doc)}])
-        except Exception as exc:  # logging is best effort; delivery goes on
-            log.debug("could not write Firehose error log: %s", exc)
+        self._plane.logs.write(cfg.account_id, cfg.region, cfg.log_group, cfg.log_stream, [json.dumps(doc)])
 
     def _metric(self, namespace: str, name: str, value: float, unit: str, dims: dict[str, str]) -> None:
-        metrics = getattr(self.cloud, "metrics", None)
-        if metrics is not None:
-            metrics.add(namespace, name, value, unit, dims, region=self.config.region)
+        self._plane.metrics.add(namespace, name, value, unit, dims, region=self.config.region)
 
     def health(self) -> dict[str, Any]:
         cfg = self.config
@@ -504,18 +492,8 @@ class DeliveryStreamWorker:
     def _lag_records(self) -> int | None:
         """Records in the source stream not yet acknowledged (read from moto's in-process state)."""
         try:
-            from moto.kinesis.models import kinesis_backends
-
-            stream = kinesis_backends[self.config.account_id][self.config.region].describe_stream(
-                stream_arn=self.config.source_arn, stream_name=None)
-            lag = 0
-            for shard in stream.shards.values():
-                acked = self.acked.get(shard.shard_id)
-                if acked is None:
-                    lag += sum(1 for r in list(shard.records.values()) if r.created_at >= self.start_at)
-                else:
-                    lag += sum(1 for seq in list(shard.records.keys()) if seq > int(acked))
-            return lag
+            return moto_patches.kinesis_records_after(self.config.account_id, self.config.region,
+                                                      self.config.source_arn, dict(self.acked), self.start_at)
         except Exception:  # health must answer even when the source is gone
             return None
 

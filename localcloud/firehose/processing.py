@@ -31,7 +31,9 @@ DUPLICATE_ID = ("Lambda.DuplicatedRecordId",
                 "Multiple records were returned with the same record ID. Ensure that the Lambda function returns "
                 "unique record IDs for each record.")
 NOT_FOUND = ("Lambda.ResourceNotFound", "The Lambda function was not found.")
-PROCESSING_FAILED = ("Lambda.ProcessingFailed", "The Lambda function marked the record as ProcessingFailed.")
+# For a record the function returned with result ProcessingFailed. AWS's docs list no codes for
+# error lines; this is what Firehose writes (observed, and independent emulators agree).
+PROCESSING_FAILED = ("Lambda.ProcessingFailedStatus", "ProcessingFailed status set for record")
 
 
 @dataclass
@@ -134,7 +136,12 @@ def parse_response(payload: bytes, records: list[SourceRecord], attempts: int) -
 
 
 def error_line(outcome: Outcome, lambda_arn: str, attempt_ending_ms: int) -> bytes:
-    """One processing-failed record in AWS's documented JSON shape, newline-terminated."""
+    """One processing-failed record in AWS's documented JSON shape, newline-terminated.
+
+    Field names exactly as https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-failure-handling.html
+    lists them: attemptsMade, arrivalTimestamp, errorCode, errorMessage, attemptEndingTimestamp,
+    rawData, lambdaArn.
+    """
     doc = {
         "attemptsMade": outcome.attempts,
         "arrivalTimestamp": outcome.record.arrival_ms,

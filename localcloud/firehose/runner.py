@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from localcloud import moto_patches
 from localcloud.checkpoints import CheckpointStore
 from localcloud.firehose.delivery import DeliveryStreamWorker, read_config
+
+if TYPE_CHECKING:
+    from localcloud.lambda_exec.models import LambdaExecutor
+    from localcloud.plane import ServicePlane
 
 log = logging.getLogger("localcloud.firehose")
 
@@ -22,9 +28,12 @@ class FirehoseRunner:
 
     name = "firehose"
 
-    def __init__(self, cloud: Any, poll_interval_s: float = 0.25, discover_interval_s: float = 1.0,
-                 retry_backoff_s: float = 0.2):
-        self.cloud = cloud
+    def __init__(self, plane: ServicePlane, data_dir: str | Path, executor: LambdaExecutor,
+                 poll_interval_s: float = 0.25, discover_interval_s: float = 1.0, retry_backoff_s: float = 0.2):
+        """`executor` runs the processor Lambdas (in-process: Firehose invokes them as the service would)."""
+        self._plane = plane
+        self._data_dir = Path(data_dir)
+        self._executor = executor
         self.poll_interval_s = poll_interval_s
         self.discover_interval_s = discover_interval_s
         self.retry_backoff_s = retry_backoff_s
@@ -34,9 +43,15 @@ class FirehoseRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._checkpoints: CheckpointStore | None = None
+        self._polls = 0
+
+    @property
+    def polls(self) -> int:
+        """Discovery rounds completed: a test waits for more of them to show a stream was NOT picked up."""
+        return self._polls
 
     def start(self) -> None:
-        self._checkpoints = CheckpointStore(self.cloud.data_dir, "firehose")
+        self._checkpoints = CheckpointStore(self._data_dir, "firehose")
         self._stop.clear()
         self._thread = threading.Thread(target=self._discover_loop, name="firehose-discovery", daemon=True)
         self._thread.start()
@@ -64,28 +79,28 @@ class FirehoseRunner:
     def discover_now(self) -> None:
         """One discovery pass (the loop calls it every second; tests may call it to skip the wait)."""
         assert self._checkpoints is not None
-        from moto.firehose.models import firehose_backends
-
         seen: set[str] = set()
-        for account_id, regions in list(firehose_backends.items()):
-            for region, backend in list(regions.items()):
-                for ds in list(backend.delivery_streams.values()):
-                    config = read_config(ds, account_id, region)
-                    if config is None:
-                        continue
-                    # The creation time is in the key: a re-created stream of the same name starts afresh.
-                    key = f"{config.arn}@{config.created_at:.6f}"
-                    seen.add(key)
-                    with self._lock:
-                        worker = self.workers.get(key)
-                        if worker is None:
-                            worker = DeliveryStreamWorker(key, config, self.cloud, self._checkpoints,
-                                                          self.poll_interval_s, self.retry_backoff_s)
-                            self.workers[key] = worker
-                            worker.start()
-                            log.info("firehose: delivering %s from %s", config.name, config.source_arn)
-                        else:
-                            worker.update_config(config)
+        # In-process: which delivery streams exist and how they are configured is what the runner
+        # implements, like the Firehose service itself reading its own configuration store.
+        for account_id, region, backend in moto_patches.all_backends("firehose"):
+            for ds in list(backend.delivery_streams.values()):
+                config = read_config(ds, account_id, region)
+                if config is None:
+                    continue
+                # The creation time is in the key: a re-created stream of the same name starts afresh.
+                key = f"{config.arn}@{config.created_at:.6f}"
+                seen.add(key)
+                with self._lock:
+                    worker = self.workers.get(key)
+                    if worker is None:
+                        worker = DeliveryStreamWorker(key, config, self._plane, self._executor,
+                                                      self._checkpoints, self.poll_interval_s,
+                                                      self.retry_backoff_s)
+                        self.workers[key] = worker
+                        worker.start()
+                        log.info("firehose: delivering %s from %s", config.name, config.source_arn)
+                    else:
+                        worker.update_config(config)
         with self._lock:
             gone = [key for key in self.workers if key not in seen]
             removed = [self.workers.pop(key) for key in gone]
@@ -103,3 +118,4 @@ class FirehoseRunner:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("firehose discovery failed")
             self._stop.wait(self.discover_interval_s)
+            self._polls += 1

@@ -1,23 +1,19 @@
 """Glue's error codes, raised by the classifier API and the crawler.
 
-Every error is an `AwsServiceError`, so the router answers with AWS's JSON
-error shape (`__type` + message) and boto3 raises the matching
-`client.exceptions.<Code>`.
+Every error is a `ServiceError` (one class per AWS code, raised with a message),
+so the router answers with AWS's JSON error shape (`__type` + message) and
+boto3 raises the matching `client.exceptions.<Code>`.
 """
 
 from __future__ import annotations
 
-from localcloud.routing import AwsServiceError
+from localcloud.routing import ServiceError
 
 
-class GlueError(AwsServiceError):
+class GlueError(ServiceError):
     """Root of this package's errors; `code` is the AWS error code."""
 
     code = "InternalServiceException"
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(self.code, message, self.status)
 
 
 class AlreadyExistsException(GlueError):

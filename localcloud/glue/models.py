@@ -199,19 +199,18 @@ class GlueExtrasBackend(BaseBackend):
             del self.classifiers[name]
 
     # -- crawler runs --------------------------------------------------
-    def start_crawler(self, glue: Any, name: str) -> CrawlRun:
-        """Start a real crawl of moto's crawler `name` in the background; `glue` is moto's glue backend."""
-        from localcloud.glue.crawler import Crawl  # the crawl needs these models; import late to avoid a cycle
+    def start_crawler(self, name: str) -> CrawlRun:
+        """Record a new run of crawler `name` (refused while one is running); the caller launches it.
 
-        crawler = glue.get_crawler(name)
+        State only: the crawl itself is run by `CrawlerRunner.launch` (localcloud/glue/runner.py),
+        so this backend never starts a thread and never imports the crawler.
+        """
         with self.lock:
             last = self.last_run(name)
             if last is not None and last.state in ("RUNNING", "STOPPING"):
                 raise CrawlerRunningException(f"Crawler with name {name} has already started")
             run = CrawlRun(crawl_id=str(uuid.uuid4()), crawler_name=name)
             self.crawls.setdefault(name, []).append(run)
-        run.thread = Crawl(account_id=self.account_id, region=self.region_name, crawler=crawler, run=run,
-                           extras=self, glue=glue).start()
         return run
 
     def stop_crawler(self, name: str) -> None:

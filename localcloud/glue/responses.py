@@ -1,4 +1,4 @@
-"""Parse Glue JSON-protocol requests for our actions and serialise AWS's response shapes.
+"""Glue's route table and handlers: parse JSON-protocol requests for our actions, serialise AWS's shapes.
 
 Timestamps go out as epoch seconds, which is how the awsJson1_1 protocol
 carries them (boto3 turns them back into datetimes).
@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from localcloud import moto_patches
 from localcloud.glue.exceptions import (
     CrawlerRunningException,
     EntityNotFoundException,
     InvalidInputException,
 )
-from localcloud.glue.models import GlueExtrasBackend, glue_extras_backends
-from localcloud.routing import AwsRequest, AwsResponse, AwsServiceError
+from localcloud.glue.models import GlueExtrasBackend, glue_extras_backends, utcnow
+from localcloud.routing import AwsRequest, AwsResponse, AwsServiceError, paginate
+from localcloud.routing import required as required_member
+
+if TYPE_CHECKING:
+    from localcloud.glue.runner import CrawlerRunner
 
 
 def to_wire(value: Any) -> Any:
@@ -35,13 +40,7 @@ def ok(payload: dict[str, Any] | None = None) -> AwsResponse:
 
 
 def params(request: AwsRequest) -> dict[str, Any]:
-    try:
-        body = request.json()
-    except ValueError:
-        raise InvalidInputException("The request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidInputException("The request body must be a JSON object")
-    return body
+    return request.json_object(InvalidInputException)
 
 
 def extras(request: AwsRequest) -> GlueExtrasBackend:
@@ -49,64 +48,9 @@ def extras(request: AwsRequest) -> GlueExtrasBackend:
 
 
 def required(body: dict[str, Any], member: str) -> Any:
-    value = body.get(member)
-    if value in (None, ""):
-        raise InvalidInputException(f"1 validation error detected: Value null at '{member}' failed to satisfy "
-                                    "constraint: Member must not be null")
-    return value
+    return required_member(body, member, InvalidInputException)
 
 
-# -- classifiers -------------------------------------------------------
-def create_classifier(request: AwsRequest) -> AwsResponse:
-    extras(request).create_classifier(params(request))
-    return ok()
-
-
-def get_classifier(request: AwsRequest) -> AwsResponse:
-    classifier = extras(request).get_classifier(required(params(request), "Name"))
-    return ok({"Classifier": classifier.to_api()})
-
-
-def get_classifiers(request: AwsRequest) -> AwsResponse:
-    body = params(request)
-    max_results = body.get("MaxResults") or 1000
-    if not isinstance(max_results, int) or not 1 <= max_results <= 1000:
-        raise InvalidInputException("MaxResults must be between 1 and 1000")
-    token = body.get("NextToken")
-    everything = extras(request).get_classifiers()
-    start = 0
-    if token:
-        try:
-            start = int(token)
-        except ValueError:
-            raise InvalidInputException("Invalid NextToken") from None
-    page = everything[start:start + max_results]
-    out: dict[str, Any] = {"Classifiers": [c.to_api() for c in page]}
-    if start + max_results < len(everything):
-        out["NextToken"] = str(start + max_results)
-    return ok(out)
-
-
-def update_classifier(request: AwsRequest) -> AwsResponse:
-    extras(request).update_classifier(params(request))
-    return ok()
-
-
-def delete_classifier(request: AwsRequest) -> AwsResponse:
-    extras(request).delete_classifier(required(params(request), "Name"))
-    return ok()
-
-
-CLASSIFIER_ACTIONS = {
-    "CreateClassifier": create_classifier,
-    "GetClassifier": get_classifier,
-    "GetClassifiers": get_classifiers,
-    "UpdateClassifier": update_classifier,
-    "DeleteClassifier": delete_classifier,
-}
-
-
-# -- crawlers ------------------------------------------------------------
 # Crawler definitions are moto's; we answer the calls whose behaviour depends on real runs.
 UPDATABLE_CRAWLER_MEMBERS = {
     "Role": "role", "DatabaseName": "database_name", "Description": "description", "Targets": "targets",
@@ -117,9 +61,7 @@ UPDATABLE_CRAWLER_MEMBERS = {
 
 
 def moto_glue(request: AwsRequest) -> Any:
-    from moto.glue.models import glue_backends
-
-    return glue_backends[request.account_id][request.region]
+    return moto_patches.glue_backend(request.account_id, request.region)
 
 
 def moto_crawler(request: AwsRequest, name: str) -> Any:
@@ -161,136 +103,7 @@ def _checked(definition: dict[str, Any]) -> None:
         raise InvalidInputException(str(exc)) from None
 
 
-def create_crawler(request: AwsRequest) -> AwsResponse:
-    """moto's CreateCrawler, after the checks Glue makes and moto does not (Configuration, recrawl rules)."""
-    from moto.core.exceptions import JsonRESTError
-
-    body = params(request)
-    _checked(body)
-    try:
-        moto_glue(request).create_crawler(
-            name=required(body, "Name"), role=required(body, "Role"), database_name=body.get("DatabaseName"),
-            description=body.get("Description"), targets=required(body, "Targets"), schedule=body.get("Schedule"),
-            classifiers=body.get("Classifiers"), table_prefix=body.get("TablePrefix"),
-            schema_change_policy=body.get("SchemaChangePolicy"), recrawl_policy=body.get("RecrawlPolicy"),
-            lineage_configuration=body.get("LineageConfiguration"), configuration=body.get("Configuration"),
-            crawler_security_configuration=body.get("CrawlerSecurityConfiguration"), tags=body.get("Tags"),
-        )
-    except JsonRESTError as exc:  # moto's AlreadyExistsException and friends, in our error shape
-        raise AwsServiceError(exc.error_type, exc.message, exc.code) from None
-    return ok()
-
-
-def start_crawler(request: AwsRequest) -> AwsResponse:
-    name = required(params(request), "Name")
-    moto_crawler(request, name)
-    extras(request).start_crawler(moto_glue(request), name)
-    return ok()
-
-
-def stop_crawler(request: AwsRequest) -> AwsResponse:
-    name = required(params(request), "Name")
-    moto_crawler(request, name)
-    extras(request).stop_crawler(name)
-    return ok()
-
-
-def get_crawler(request: AwsRequest) -> AwsResponse:
-    crawler = moto_crawler(request, required(params(request), "Name"))
-    return ok({"Crawler": crawler_to_api(request, crawler)})
-
-
-def get_crawlers(request: AwsRequest) -> AwsResponse:
-    body = params(request)
-    crawlers = sorted(moto_glue(request).crawlers.values(), key=lambda c: c.name)
-    page, token = _page(crawlers, body.get("MaxResults"), body.get("NextToken"))
-    out: dict[str, Any] = {"Crawlers": [crawler_to_api(request, c) for c in page]}
-    if token:
-        out["NextToken"] = token
-    return ok(out)
-
-
-def batch_get_crawlers(request: AwsRequest) -> AwsResponse:
-    names = required(params(request), "CrawlerNames")
-    known = moto_glue(request).crawlers
-    return ok({
-        "Crawlers": [crawler_to_api(request, known[n]) for n in names if n in known],
-        "CrawlersNotFound": [n for n in names if n not in known],
-    })
-
-
-def update_crawler(request: AwsRequest) -> AwsResponse:
-    """UpdateCrawler (moto has none): change the given members, bump Version; refused while running."""
-    body = params(request)
-    name = required(body, "Name")
-    crawler = moto_crawler(request, name)
-    if extras(request).crawler_state(name) != "READY":
-        raise CrawlerRunningException(f"Crawler with name {name} is running and cannot be updated")
-    current = crawler_to_api(request, crawler)
-    _checked({**current, **{k: v for k, v in body.items() if v is not None}})
-    for member, attribute in UPDATABLE_CRAWLER_MEMBERS.items():
-        if member in body:
-            setattr(crawler, attribute, body[member])
-    if "Schedule" in body:
-        crawler.schedule = body["Schedule"] or None
-    from localcloud.glue.models import utcnow
-
-    crawler.version += 1
-    crawler.last_updated = utcnow()
-    return ok()
-
-
-def delete_crawler(request: AwsRequest) -> AwsResponse:
-    name = required(params(request), "Name")
-    moto_crawler(request, name)
-    if extras(request).crawler_state(name) != "READY":
-        raise CrawlerRunningException(f"Crawler with name {name} is running and cannot be deleted")
-    del moto_glue(request).crawlers[name]
-    extras(request).forget_crawler(name)
-    return ok()
-
-
-def get_crawler_metrics(request: AwsRequest) -> AwsResponse:
-    body = params(request)
-    known = moto_glue(request).crawlers
-    names = body.get("CrawlerNameList") or sorted(known)
-    metrics = extras(request).get_crawler_metrics([n for n in names if n in known])
-    page, token = _page(metrics, body.get("MaxResults"), body.get("NextToken"))
-    out: dict[str, Any] = {"CrawlerMetricsList": page}
-    if token:
-        out["NextToken"] = token
-    return ok(out)
-
-
 _CRAWL_STATES = ("RUNNING", "COMPLETED", "FAILED", "STOPPED")
-
-
-def list_crawls(request: AwsRequest) -> AwsResponse:
-    body = params(request)
-    name = required(body, "CrawlerName")
-    moto_crawler(request, name)
-    crawls = []
-    for run in reversed(extras(request).runs_of(name)):  # newest first, like the console
-        crawls.append({
-            "CrawlId": run.crawl_id,
-            # ListCrawls has no STOPPING: a crawl is RUNNING until it has ended
-            "State": run.state if run.state in _CRAWL_STATES else "RUNNING",
-            "StartTime": run.start_time,
-            "EndTime": run.end_time,
-            "Summary": json.dumps(run.summary()) if run.end_time else None,
-            "ErrorMessage": run.error_message,
-            "LogGroup": run.log_group,
-            "LogStream": run.log_stream,
-            "MessagePrefix": run.message_prefix,
-            "DPUHour": round(run.runtime_seconds / 3600, 6) if run.end_time else None,
-        })
-    for flt in body.get("Filters") or []:
-        crawls = [c for c in crawls if _crawl_matches(c, flt)]
-    page, token = _page(crawls, body.get("MaxResults"), body.get("NextToken"))
-    out: dict[str, Any] = {"Crawls": page}
-    if token:
-        out["NextToken"] = token
-    return ok(out)
 
 
 def _crawl_matches(crawl: dict[str, Any], flt: dict[str, Any]) -> bool:
@@ -321,23 +134,178 @@ def _page(items: list[Any], max_results: Any, token: Any) -> tuple[list[Any], st
     size = max_results or 100
     if not isinstance(size, int) or size < 1:
         raise InvalidInputException("MaxResults must be a positive integer")
-    try:
-        start = int(token) if token else 0
-    except ValueError:
-        raise InvalidInputException("Invalid NextToken") from None
-    end = start + size
-    return items[start:end], (str(end) if end < len(items) else None)
+    return paginate(items, size, token, InvalidInputException)
 
 
-CRAWLER_ACTIONS = {
-    "CreateCrawler": create_crawler,
-    "StartCrawler": start_crawler,
-    "StopCrawler": stop_crawler,
-    "GetCrawler": get_crawler,
-    "GetCrawlers": get_crawlers,
-    "BatchGetCrawlers": batch_get_crawlers,
-    "UpdateCrawler": update_crawler,
-    "DeleteCrawler": delete_crawler,
-    "GetCrawlerMetrics": get_crawler_metrics,
-    "ListCrawls": list_crawls,
+class GlueResponses:
+    """Glue's actions that moto lacks or gets wrong; crawls are launched by the crawler runner."""
+
+    def __init__(self, crawls: CrawlerRunner):
+        self.crawls = crawls
+
+    def create_classifier(self, request: AwsRequest) -> AwsResponse:
+        extras(request).create_classifier(params(request))
+        return ok()
+
+    def get_classifier(self, request: AwsRequest) -> AwsResponse:
+        classifier = extras(request).get_classifier(required(params(request), "Name"))
+        return ok({"Classifier": classifier.to_api()})
+
+    def get_classifiers(self, request: AwsRequest) -> AwsResponse:
+        body = params(request)
+        max_results = body.get("MaxResults") or 1000
+        if not isinstance(max_results, int) or not 1 <= max_results <= 1000:
+            raise InvalidInputException("MaxResults must be between 1 and 1000")
+        page, token = paginate(extras(request).get_classifiers(), max_results, body.get("NextToken"),
+                               InvalidInputException)
+        out: dict[str, Any] = {"Classifiers": [c.to_api() for c in page]}
+        if token:
+            out["NextToken"] = token
+        return ok(out)
+
+    def update_classifier(self, request: AwsRequest) -> AwsResponse:
+        extras(request).update_classifier(params(request))
+        return ok()
+
+    def delete_classifier(self, request: AwsRequest) -> AwsResponse:
+        extras(request).delete_classifier(required(params(request), "Name"))
+        return ok()
+
+    def create_crawler(self, request: AwsRequest) -> AwsResponse:
+        """moto's CreateCrawler, after the checks Glue makes and moto does not (Configuration, recrawl rules)."""
+        body = params(request)
+        _checked(body)
+        try:
+            moto_glue(request).create_crawler(
+                name=required(body, "Name"), role=required(body, "Role"), database_name=body.get("DatabaseName"),
+                description=body.get("Description"), targets=required(body, "Targets"), schedule=body.get("Schedule"),
+                classifiers=body.get("Classifiers"), table_prefix=body.get("TablePrefix"),
+                schema_change_policy=body.get("SchemaChangePolicy"), recrawl_policy=body.get("RecrawlPolicy"),
+                lineage_configuration=body.get("LineageConfiguration"), configuration=body.get("Configuration"),
+                crawler_security_configuration=body.get("CrawlerSecurityConfiguration"), tags=body.get("Tags"),
+            )
+        except moto_patches.MotoServiceError as exc:  # moto's AlreadyExistsException and friends, in our shape
+            code, message, status = moto_patches.moto_error_fields(exc)
+            raise AwsServiceError(code, message, status) from None
+        return ok()
+
+    def start_crawler(self, request: AwsRequest) -> AwsResponse:
+        name = required(params(request), "Name")
+        crawler = moto_crawler(request, name)
+        run = extras(request).start_crawler(name)
+        self.crawls.launch(run, crawler, extras(request), moto_glue(request))
+        return ok()
+
+    def stop_crawler(self, request: AwsRequest) -> AwsResponse:
+        name = required(params(request), "Name")
+        moto_crawler(request, name)
+        extras(request).stop_crawler(name)
+        return ok()
+
+    def get_crawler(self, request: AwsRequest) -> AwsResponse:
+        crawler = moto_crawler(request, required(params(request), "Name"))
+        return ok({"Crawler": crawler_to_api(request, crawler)})
+
+    def get_crawlers(self, request: AwsRequest) -> AwsResponse:
+        body = params(request)
+        crawlers = sorted(moto_glue(request).crawlers.values(), key=lambda c: c.name)
+        page, token = _page(crawlers, body.get("MaxResults"), body.get("NextToken"))
+        out: dict[str, Any] = {"Crawlers": [crawler_to_api(request, c) for c in page]}
+        if token:
+            out["NextToken"] = token
+        return ok(out)
+
+    def batch_get_crawlers(self, request: AwsRequest) -> AwsResponse:
+        names = required(params(request), "CrawlerNames")
+        known = moto_glue(request).crawlers
+        return ok({
+            "Crawlers": [crawler_to_api(request, known[n]) for n in names if n in known],
+            "CrawlersNotFound": [n for n in names if n not in known],
+        })
+
+    def update_crawler(self, request: AwsRequest) -> AwsResponse:
+        """UpdateCrawler (moto has none): change the given members, bump Version; refused while running."""
+        body = params(request)
+        name = required(body, "Name")
+        crawler = moto_crawler(request, name)
+        if extras(request).crawler_state(name) != "READY":
+            raise CrawlerRunningException(f"Crawler with name {name} is running and cannot be updated")
+        current = crawler_to_api(request, crawler)
+        _checked({**current, **{k: v for k, v in body.items() if v is not None}})
+        for member, attribute in UPDATABLE_CRAWLER_MEMBERS.items():
+            if member in body:
+                setattr(crawler, attribute, body[member])
+        if "Schedule" in body:
+            crawler.schedule = body["Schedule"] or None
+        crawler.version += 1
+        crawler.last_updated = utcnow()
+        return ok()
+
+    def delete_crawler(self, request: AwsRequest) -> AwsResponse:
+        name = required(params(request), "Name")
+        moto_crawler(request, name)
+        if extras(request).crawler_state(name) != "READY":
+            raise CrawlerRunningException(f"Crawler with name {name} is running and cannot be deleted")
+        del moto_glue(request).crawlers[name]
+        extras(request).forget_crawler(name)
+        return ok()
+
+    def get_crawler_metrics(self, request: AwsRequest) -> AwsResponse:
+        body = params(request)
+        known = moto_glue(request).crawlers
+        names = body.get("CrawlerNameList") or sorted(known)
+        metrics = extras(request).get_crawler_metrics([n for n in names if n in known])
+        page, token = _page(metrics, body.get("MaxResults"), body.get("NextToken"))
+        out: dict[str, Any] = {"CrawlerMetricsList": page}
+        if token:
+            out["NextToken"] = token
+        return ok(out)
+
+    def list_crawls(self, request: AwsRequest) -> AwsResponse:
+        body = params(request)
+        name = required(body, "CrawlerName")
+        moto_crawler(request, name)
+        crawls = []
+        for run in reversed(extras(request).runs_of(name)):  # newest first, like the console
+            crawls.append({
+                "CrawlId": run.crawl_id,
+                # ListCrawls has no STOPPING: a crawl is RUNNING until it has ended
+                "State": run.state if run.state in _CRAWL_STATES else "RUNNING",
+                "StartTime": run.start_time,
+                "EndTime": run.end_time,
+                "Summary": json.dumps(run.summary()) if run.end_time else None,
+                "ErrorMessage": run.error_message,
+                "LogGroup": run.log_group,
+                "LogStream": run.log_stream,
+                "MessagePrefix": run.message_prefix,
+                "DPUHour": round(run.runtime_seconds / 3600, 6) if run.end_time else None,
+            })
+        for flt in body.get("Filters") or []:
+            crawls = [c for c in crawls if _crawl_matches(c, flt)]
+        page, token = _page(crawls, body.get("MaxResults"), body.get("NextToken"))
+        out: dict[str, Any] = {"Crawls": page}
+        if token:
+            out["NextToken"] = token
+        return ok(out)
+
+
+# The route table: Glue JSON-protocol action -> GlueResponses method.
+ROUTES = {
+    # classifiers (moto has none)
+    "CreateClassifier": "create_classifier",
+    "GetClassifier": "get_classifier",
+    "GetClassifiers": "get_classifiers",
+    "UpdateClassifier": "update_classifier",
+    "DeleteClassifier": "delete_classifier",
+    # crawlers: definitions are moto's; we answer the calls whose behaviour depends on real runs
+    "CreateCrawler": "create_crawler",
+    "StartCrawler": "start_crawler",
+    "StopCrawler": "stop_crawler",
+    "GetCrawler": "get_crawler",
+    "GetCrawlers": "get_crawlers",
+    "BatchGetCrawlers": "batch_get_crawlers",
+    "UpdateCrawler": "update_crawler",
+    "DeleteCrawler": "delete_crawler",
+    "GetCrawlerMetrics": "get_crawler_metrics",
+    "ListCrawls": "list_crawls",
 }

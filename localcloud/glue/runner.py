@@ -1,20 +1,39 @@
-"""The crawler runner: reports crawls in the local cloud's health and ends them when it stops.
+"""The crawler runner: launches each crawl StartCrawler records, reports crawls in health, ends them on stop.
 
-Crawls are started by StartCrawler, not by this runner; it only makes them
-visible (`/_localcloud/health`) and makes sure none outlives the server.
+StartCrawler records a run in the state backend (`models.py`) and hands it to
+`CrawlerRunner.launch`, which runs the crawl on its own thread with what it
+needs from the service plane (its S3 client and log writer). The runner makes crawls visible
+(`/_localcloud/health`) and makes sure none outlives the server.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any
 
-from localcloud.glue.models import glue_extras_backends
+from localcloud.glue.crawler import Crawl
+from localcloud.glue.models import CrawlRun, GlueExtrasBackend, glue_extras_backends
+
+if TYPE_CHECKING:
+    from localcloud.plane import ServicePlane
 
 JOIN_TIMEOUT_S = 10.0
 
 
 class CrawlerRunner:
     name = "glue-crawlers"
+
+    def __init__(self, plane: ServicePlane):
+        self._plane = plane
+
+    def launch(self, run: CrawlRun, crawler: Any, extras: GlueExtrasBackend, glue: Any) -> threading.Thread:
+        """Run the recorded `run` of moto's crawler `crawler` in the background; `glue` is moto's glue backend."""
+        crawl = Crawl(account_id=extras.account_id, region=extras.region_name, crawler=crawler, run=run,
+                      extras=extras, glue=glue, logs=self._plane.logs,
+                      s3=self._plane.client("s3", extras.region_name))
+        run.thread = threading.Thread(target=crawl.execute, name=f"glue-crawl-{crawler.name}", daemon=True)
+        run.thread.start()
+        return run.thread
 
     def start(self) -> None:
         """Nothing to start: each StartCrawler runs its own crawl thread."""

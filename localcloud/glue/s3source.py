@@ -1,15 +1,18 @@
-"""Read the crawler's data from the emulated S3 (moto's backend, in-process).
+"""Read the crawler's data from S3 over HTTP, through the service plane's S3 client.
 
-The crawler runs inside the local cloud, next to moto's S3 state, so it reads
-objects directly rather than over HTTP; it sees exactly what an S3 client would
-(latest versions, no delete markers).
+The crawler reads another service's data, so it goes over HTTP as Glue does on
+AWS (see localcloud/plane.py): it sees exactly what an S3 client sees (latest
+versions, no delete markers, the bucket's policy applied).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlparse
+
+from botocore.exceptions import ClientError
 
 
 class S3PathError(ValueError):
@@ -37,38 +40,32 @@ def split_s3_path(path: str) -> tuple[str, str]:
 
 
 class S3Reader:
-    """Lists and reads objects of one account from moto's S3 backend."""
+    """Lists and reads objects with an S3 client (the plane's loopback client in the local cloud)."""
 
-    def __init__(self, account_id: str):
-        self.account_id = account_id
-
-    def _backend(self):  # type: ignore[no-untyped-def]
-        from moto.s3.models import s3_backends
-
-        return s3_backends[self.account_id]["aws"]
-
-    def _bucket(self, bucket: str):  # type: ignore[no-untyped-def]
-        from moto.s3.exceptions import MissingBucket
-
-        try:
-            return self._backend().get_bucket(bucket)
-        except MissingBucket:
-            raise S3PathError(f"S3 bucket {bucket} does not exist") from None
+    def __init__(self, s3: Any):
+        self._s3 = s3
 
     def list(self, bucket: str, prefix: str) -> list[S3Object]:
         """Every current object under `prefix`, sorted by key."""
-        from moto.s3.models import FakeKey
-
-        store = self._bucket(bucket)
         found = []
-        for key_name, key in store.keys.items():
-            if not key_name.startswith(prefix) or not isinstance(key, FakeKey):
-                continue  # delete markers are not objects
-            found.append(S3Object(bucket, key_name, key.size, key.etag.strip('"'), key.last_modified))
+        try:
+            for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    found.append(S3Object(bucket, item["Key"], item["Size"], item["ETag"].strip('"'),
+                                          item["LastModified"]))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+                raise S3PathError(f"S3 bucket {bucket} does not exist") from None
+            raise
         return sorted(found, key=lambda o: o.key)
 
     def read(self, obj: S3Object) -> bytes:
-        key = self._bucket(obj.bucket).keys.get(obj.key)
-        if key is None:
-            raise S3PathError(f"s3://{obj.bucket}/{obj.key} disappeared while crawling")
-        return key.value
+        try:
+            return self._s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read()
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "NoSuchBucket":
+                raise S3PathError(f"S3 bucket {obj.bucket} does not exist") from None
+            if code == "NoSuchKey":
+                raise S3PathError(f"s3://{obj.bucket}/{obj.key} disappeared while crawling") from None
+            raise

@@ -2,6 +2,8 @@
 
 `install(cloud)` wraps moto's Kinesis backend (see `models.py`); metrics go
 through the cloud's shared `cloud.metrics` publisher.
+
+No `responses.py`: moto answers every Kinesis API call; `models.py` wraps its backend.
 """
 
 from __future__ import annotations

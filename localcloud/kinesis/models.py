@@ -7,7 +7,7 @@ process. And on AWS the stream, not the producer, publishes AWS/Kinesis
 metrics (IncomingRecords, IncomingBytes, PutRecords.*, GetRecords.*,
 OutgoingRecords, dimension StreamName) for every writer and reader, so that
 is where we count them. Both by wrapping moto's backend methods at install
-time (never by editing moto).
+time (never by editing moto), through `localcloud.moto_patches`.
 
 Newer moto publishes some of those metrics itself (5.2.5: IncomingRecords and
 IncomingBytes on every put). Counting them again would double every "records
@@ -23,12 +23,10 @@ from base64 import b64decode
 from collections.abc import Callable
 from typing import Any
 
-from moto.kinesis.models import KinesisBackend
-from moto.kinesis.utils import decompose_shard_iterator
+from localcloud import moto_patches
 
 _WRITE_LOCK = threading.RLock()
 _publish: Callable[..., None] | None = None  # the running cloud's MetricsPublisher.add (one cloud per process)
-_WRAPPED = "_localcloud_wrapped"
 _moto_emits: frozenset[str] = frozenset()  # AWS/Kinesis metric names moto already publishes on a put
 _PROBE_ACCOUNT = "000000000042"  # a scratch account, reset after the probe; never a real one
 _PROBE_REGION = "us-east-1"
@@ -51,7 +49,7 @@ def _data_bytes(data: Any) -> int:
 
 
 def _wrap_put_record(original: Callable[..., Any]) -> Callable[..., Any]:
-    def put_record(self: KinesisBackend, stream_arn: str, stream_name: str, partition_key: str,
+    def put_record(self: Any, stream_arn: str, stream_name: str, partition_key: str,
                    explicit_hash_key: str, data: str) -> Any:
         stream = _stream_name(stream_arn, stream_name)
         started = time.monotonic()
@@ -68,16 +66,26 @@ def _wrap_put_record(original: Callable[..., Any]) -> Callable[..., Any]:
         _emit(self.region_name, "IncomingBytes", _data_bytes(data), "Bytes", stream)
         return result
 
-    setattr(put_record, _WRAPPED, True)
-    put_record.__wrapped_original__ = original  # type: ignore[attr-defined]
     return put_record
 
 
+def _refuse_long_partition_keys(records: list[dict[str, Any]]) -> None:
+    """AWS validates the whole PutRecords request first and writes nothing when a key is over 256
+    characters; moto writes the records before the bad one, then fails the call."""
+    for index, record in enumerate(records, start=1):
+        key = record.get("PartitionKey") or ""
+        if len(key) > 256:
+            raise moto_patches.MotoServiceError("ValidationException",
+                                f"1 validation error detected: Value '{key}' at 'records.{index}.member.partitionKey' "
+                                "failed to satisfy constraint: Member must have length less than or equal to 256")
+
+
 def _wrap_put_records(original: Callable[..., Any]) -> Callable[..., Any]:
-    def put_records(self: KinesisBackend, stream_arn: str, stream_name: str, records: list[dict[str, Any]]) -> Any:
+    def put_records(self: Any, stream_arn: str, stream_name: str, records: list[dict[str, Any]]) -> Any:
         stream = _stream_name(stream_arn, stream_name)
         started = time.monotonic()
         try:
+            _refuse_long_partition_keys(records)
             with _WRITE_LOCK:
                 result = original(self, stream_arn, stream_name, records)
         except Exception:
@@ -95,16 +103,15 @@ def _wrap_put_records(original: Callable[..., Any]) -> Callable[..., Any]:
         _emit(self.region_name, "IncomingBytes", size, "Bytes", stream)
         return result
 
-    setattr(put_records, _WRAPPED, True)
     return put_records
 
 
 def _wrap_get_records(original: Callable[..., Any]) -> Callable[..., Any]:
-    def get_records(self: KinesisBackend, stream_arn: str | None, shard_iterator: str, limit: int | None) -> Any:
+    def get_records(self: Any, stream_arn: str | None, shard_iterator: str, limit: int | None) -> Any:
         started = time.monotonic()
         result = original(self, stream_arn, shard_iterator, limit)
         _next_iterator, records, _millis_behind = result
-        stream = _stream_name(stream_arn, None if stream_arn else decompose_shard_iterator(shard_iterator)[0])
+        stream = _stream_name(stream_arn, None if stream_arn else moto_patches.stream_name_of_iterator(shard_iterator))
         size = sum(_data_bytes(r.data) for r in records)
         # AWS: the age of the last record returned by GetRecords (0 when the consumer is caught up).
         age_ms = max(0.0, (time.time() - records[-1].created_at) * 1000) if records else 0.0
@@ -117,38 +124,14 @@ def _wrap_get_records(original: Callable[..., Any]) -> Callable[..., Any]:
         _emit(self.region_name, "OutgoingBytes", size, "Bytes", stream)
         return result
 
-    setattr(get_records, _WRAPPED, True)
     return get_records
-
-
-def metrics_moto_emits() -> frozenset[str]:
-    """The AWS/Kinesis metric names moto itself publishes when a record is put (probed, not assumed).
-
-    Puts one record on a stream in a scratch account with moto's unwrapped backend and reads
-    which names reached that account's CloudWatch backend; both backends are reset afterwards.
-    """
-    from moto.cloudwatch.models import cloudwatch_backends
-    from moto.kinesis.models import kinesis_backends
-
-    kinesis = kinesis_backends[_PROBE_ACCOUNT][_PROBE_REGION]
-    cloudwatch = cloudwatch_backends[_PROBE_ACCOUNT][_PROBE_REGION]
-    put = getattr(KinesisBackend.put_record, "__wrapped_original__", KinesisBackend.put_record)
-    try:
-        kinesis.create_stream("localcloud-probe", shard_count=1, stream_mode={"StreamMode": "PROVISIONED"})
-        put(kinesis, None, "localcloud-probe", "k", None, "cHJvYmU=")
-        return frozenset(m.name for m in cloudwatch.get_all_metrics() if m.namespace == "AWS/Kinesis")
-    finally:
-        kinesis_backends[_PROBE_ACCOUNT].reset()
-        cloudwatch_backends[_PROBE_ACCOUNT].reset()
 
 
 def install(publish: Callable[..., None] | None) -> None:
     """Wrap moto's Kinesis backend once per process; metrics go to `publish` (MetricsPublisher.add)."""
     global _publish, _moto_emits
     _publish = publish
-    _moto_emits = metrics_moto_emits()
+    _moto_emits = moto_patches.kinesis_metrics_moto_publishes(_PROBE_ACCOUNT, _PROBE_REGION)
     for name, wrap in (("put_record", _wrap_put_record), ("put_records", _wrap_put_records),
                        ("get_records", _wrap_get_records)):
-        current = getattr(KinesisBackend, name)
-        if not getattr(current, _WRAPPED, False):
-            setattr(KinesisBackend, name, wrap(current))
+        moto_patches.wrap_kinesis_backend(name, wrap)

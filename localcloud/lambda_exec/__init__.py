@@ -1,8 +1,9 @@
 """Lambda data plane: Invoke runs the deployed zip in warm worker processes (moto needs Docker).
 
-`install(cloud)` routes `POST /2015-03-31/functions/<name>/invocations` to our executor, exposes
-it as `cloud.lambda_executor` (in-process callers such as the Firehose runner use it directly),
-and adds a runner named "lambda" whose stop() kills every worker and whose health() lists them.
+`install(cloud)` routes `POST /2015-03-31/functions/<name>/invocations` to our executor, sets
+the typed field `cloud.lambda_executor` (handed to in-process callers such as the Firehose runner
+as a constructor argument), and adds a runner named "lambda" whose stop() kills every worker and
+whose health() lists them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from localcloud.lambda_exec.models import InvocationResult, LambdaExecutor
-from localcloud.lambda_exec.responses import INVOKE_PATH, invoke_handler
+from localcloud.lambda_exec.responses import ROUTES, LambdaResponses
 
 if TYPE_CHECKING:
     from localcloud.server import LocalCloud
@@ -37,7 +38,7 @@ class LambdaRunner:
 
 
 def install(cloud: LocalCloud) -> None:
-    executor = LambdaExecutor(cloud.data_dir, endpoint_url=lambda: cloud.url, metrics=cloud.metrics)
-    cloud.lambda_executor = executor  # type: ignore[attr-defined]
-    cloud.router.rest("lambda", "POST", INVOKE_PATH)(invoke_handler(executor))
+    executor = LambdaExecutor(cloud.data_dir, cloud.plane)
+    cloud.lambda_executor = executor
+    cloud.router.register("lambda", ROUTES, LambdaResponses(executor))
     cloud.runners.append(LambdaRunner(executor))

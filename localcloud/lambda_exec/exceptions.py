@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from localcloud.routing import AwsServiceError
+import signal
+
+from localcloud.routing import ServiceError
 
 
 class LambdaExecError(Exception):
@@ -18,24 +20,48 @@ class WorkerTimedOut(LambdaExecError):
 
 
 class WorkerCrashed(LambdaExecError):
-    """The worker process exited mid-invocation (os._exit, a segfault, out of memory…)."""
+    """The worker process exited mid-invocation (os._exit, a segfault, out of memory…).
+
+    `exit_code` is the process's return code (negative: the signal that ended it), None if unknown.
+    """
+
+    def __init__(self, message: str, exit_code: int | None = None):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    @property
+    def reason(self) -> str:
+        """What AWS's runtime reports in Runtime.ExitError (Go's wording of the process state)."""
+        code = self.exit_code
+        if code is None or code == 0:
+            return "Runtime exited without providing a reason"
+        if code > 0:
+            return f"Runtime exited with error: exit status {code}"
+        try:
+            name = signal.strsignal(-code) or f"signal {-code}"
+        except ValueError:
+            name = f"signal {-code}"
+        return f"Runtime exited with error: signal: {name.lower()}"
 
 
-def function_not_found(arn: str) -> AwsServiceError:
-    return AwsServiceError("ResourceNotFoundException", f"Function not found: {arn}", 404)
+# -- what Invoke answers: one class per AWS code, raised with a message ----------------
+class LambdaApiError(LambdaExecError, ServiceError):
+    """An error the Invoke API returns to the caller."""
 
 
-def invalid_request_content(detail: str) -> AwsServiceError:
-    return AwsServiceError("InvalidRequestContentException", f"Could not parse request body into json: {detail}", 400)
+class ResourceNotFoundException(LambdaApiError):
+    code = "ResourceNotFoundException"
+    status = 404
 
 
-def request_too_large(size: int, limit: int) -> AwsServiceError:
-    return AwsServiceError(
-        "RequestTooLargeException",
-        f"{size} byte payload is too large for the RequestResponse invocation type (limit {limit} bytes)",
-        413,
-    )
+class InvalidRequestContentException(LambdaApiError):
+    code = "InvalidRequestContentException"
 
 
-def invalid_parameter(message: str) -> AwsServiceError:
-    return AwsServiceError("InvalidParameterValueException", message, 400)
+class RequestTooLargeException(LambdaApiError):
+    code = "RequestTooLargeException"
+    status = 413
+
+
+class InvalidParameterValueException(LambdaApiError):
+    code = "InvalidParameterValueException"

@@ -23,19 +23,23 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
+from localcloud import moto_patches
 from localcloud.lambda_exec.exceptions import (
+    InvalidParameterValueException,
+    InvalidRequestContentException,
+    RequestTooLargeException,
+    ResourceNotFoundException,
     WorkerCrashed,
     WorkerTimedOut,
-    function_not_found,
-    invalid_parameter,
-    invalid_request_content,
-    request_too_large,
 )
-from localcloud.lambda_exec.logs import new_log_stream_name, write_function_log
+from localcloud.lambda_exec.logs import new_log_stream_name
 from localcloud.lambda_exec.pool import FunctionPool, WorkerSpec
 from localcloud.routing import DEFAULT_ACCOUNT_ID
+
+if TYPE_CHECKING:
+    from localcloud.plane import ServicePlane
 
 log = logging.getLogger("localcloud.lambda_exec")
 
@@ -73,18 +77,13 @@ class InvocationResult:
 class LambdaExecutor:
     """Finds the function in moto, keeps its warm workers, runs invocations."""
 
-    def __init__(
-        self,
-        data_dir: str | Path,
-        endpoint_url: Callable[[], str],
-        metrics: Any = None,
-    ):
+    def __init__(self, data_dir: str | Path, plane: ServicePlane):
         self.code_root = Path(data_dir) / "lambda"
-        self._endpoint_url = endpoint_url
-        self.metrics = metrics
+        self._plane = plane  # the endpoint functions call back to, the log writer, the metrics
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
         self._async = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-async")
+        self._async_stopped = False  # stop() shuts the pool down; start() makes a new one
 
     # -- public API ------------------------------------------------------
     def invoke(
@@ -100,7 +99,7 @@ class LambdaExecutor:
     ) -> InvocationResult:
         """Invoke like the Lambda API; raises AwsServiceError for request errors (404, 400, 413)."""
         if invocation_type not in INVOCATION_TYPES:
-            raise invalid_parameter(
+            raise InvalidParameterValueException(
                 f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to satisfy "
                 f"constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
             )
@@ -111,12 +110,15 @@ class LambdaExecutor:
             return InvocationResult(204, b"", request_id, version)
         limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
         if len(payload) > limit:
-            raise request_too_large(len(payload), limit)
+            raise RequestTooLargeException(
+                f"{len(payload)} byte payload is too large for the RequestResponse invocation type "
+                f"(limit {limit} bytes)"
+            )
         if payload:
             try:
                 json.loads(payload)
             except ValueError as exc:
-                raise invalid_request_content(str(exc)) from None
+                raise InvalidRequestContentException(f"Could not parse request body into json: {exc}") from None
         pool = self._pool_for(fn, version, region, account_id)
         arn = fn.function_arn if not qualifier or fn.function_arn.endswith(f":{qualifier}") else f"{fn.function_arn}:{qualifier}"
         if invocation_type == "Event":
@@ -141,11 +143,13 @@ class LambdaExecutor:
 
     def start(self) -> None:
         """Accept asynchronous invocations again after stop() (runners may be restarted)."""
-        if getattr(self._async, "_shutdown", False):
+        if self._async_stopped:
             self._async = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-async")
+            self._async_stopped = False
 
     def stop(self) -> None:
         self._async.shutdown(wait=False, cancel_futures=True)
+        self._async_stopped = True
         with self._lock:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
@@ -153,19 +157,16 @@ class LambdaExecutor:
 
     # -- internals -------------------------------------------------------
     def _get_function(self, name: str, qualifier: str | None, region: str, account_id: str) -> Any:
-        from moto.awslambda.models import lambda_backends
-
-        backend = lambda_backends[account_id][region]
         try:
-            return backend.get_function(name, qualifier)
-        except Exception:
+            return moto_patches.lambda_function(account_id, region, name, qualifier)
+        except KeyError:
             if name.startswith("arn:"):
                 arn = name
             else:
                 arn = f"arn:aws:lambda:{region}:{account_id}:function:{name}"
             if qualifier:
                 arn += f":{qualifier}"
-            raise function_not_found(arn) from None
+            raise ResourceNotFoundException(f"Function not found: {arn}") from None
 
     def _pool_for(self, fn: Any, version: str, region: str, account_id: str) -> FunctionPool:
         spec = self._spec_for(fn, version, region)
@@ -184,7 +185,7 @@ class LambdaExecutor:
     def _spec_for(self, fn: Any, version: str, region: str) -> WorkerSpec:
         code: bytes = getattr(fn, "code_bytes", b"") or b""
         if not code:
-            raise invalid_parameter(
+            raise InvalidParameterValueException(
                 f"Function {fn.function_name} has no zip code to run (image functions and missing S3 code "
                 f"are not supported by the local cloud)"
             )
@@ -223,7 +224,7 @@ class LambdaExecutor:
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_SESSION_TOKEN": "test",
-            "AWS_ENDPOINT_URL": self._endpoint_url(),
+            "AWS_ENDPOINT_URL": self._plane.endpoint_url,
         }
         return WorkerSpec(
             function_name=fn.function_name,
@@ -305,7 +306,7 @@ class LambdaExecutor:
                 function_logs += worker.spooled_logs()
             error = {
                 "errorType": "Runtime.ExitError",
-                "errorMessage": f"RequestId: {request_id} Error: Runtime exited without providing a reason ({exc})",
+                "errorMessage": f"RequestId: {request_id} Error: {exc.reason}",
             }
         finally:
             if worker is not None:
@@ -324,7 +325,9 @@ class LambdaExecutor:
             f"Billed Duration: {max(1, int(duration_ms + 0.999))} ms\tMemory Size: {spec.memory_mb} MB\n"
         )
         if worker is not None:
-            write_function_log(account_id, region, spec.log_group_name, worker.log_stream_name, logs)
+            # Function logs never delay or fail the invocation: the plane's writer is best effort.
+            self._plane.logs.write(account_id, region, spec.log_group_name, worker.log_stream_name,
+                                   logs.splitlines())
         self._publish(fn.function_name, region, duration_ms, error is not None)
         return InvocationResult(
             status=200,
@@ -338,12 +341,11 @@ class LambdaExecutor:
         )
 
     def _publish(self, function_name: str, region: str, duration_ms: float, failed: bool) -> None:
-        if self.metrics is None:
-            return
         dims = {"FunctionName": function_name}
-        self.metrics.add("AWS/Lambda", "Invocations", 1, "Count", dims, region=region)
-        self.metrics.add("AWS/Lambda", "Errors", 1 if failed else 0, "Count", dims, region=region)
-        self.metrics.add("AWS/Lambda", "Duration", duration_ms, "Milliseconds", dims, region=region)
+        metrics = self._plane.metrics
+        metrics.add("AWS/Lambda", "Invocations", 1, "Count", dims, region=region)
+        metrics.add("AWS/Lambda", "Errors", 1 if failed else 0, "Count", dims, region=region)
+        metrics.add("AWS/Lambda", "Duration", duration_ms, "Milliseconds", dims, region=region)
 
 
 def _extract(code: bytes, target: Path) -> Path:

@@ -138,7 +138,7 @@ class WorkerProcess:
                 if not chunk:
                     code = self.proc.wait()
                     self.kill()
-                    raise WorkerCrashed(f"the execution environment exited with code {code}")
+                    raise WorkerCrashed(f"the execution environment exited with code {code}", code)
                 chunks.append(chunk)
                 remaining -= len(chunk)
         return b"".join(chunks)

@@ -1,24 +1,27 @@
-"""The Invoke REST operation: parse the HTTP request, serialise the result with AWS's headers."""
+"""The Invoke REST operation's route table and handler: parse the HTTP request, serialise with AWS's headers."""
 
 from __future__ import annotations
 
 from urllib.parse import unquote
 
-from localcloud.lambda_exec.exceptions import invalid_parameter
+from localcloud.lambda_exec.exceptions import InvalidParameterValueException
 from localcloud.lambda_exec.models import LambdaExecutor
 from localcloud.routing import AwsRequest, AwsResponse
 
-INVOKE_PATH = r"/2015-03-31/functions/(?P<name>[^/]+)/invocations"
 
+class LambdaResponses:
+    """Invoke; every other Lambda API call (CreateFunction, GetFunction, ...) stays with moto."""
 
-def invoke_handler(executor: LambdaExecutor):  # noqa: ANN201 - returns a router handler
-    def handle(request: AwsRequest) -> AwsResponse:
+    def __init__(self, executor: LambdaExecutor):
+        self.executor = executor
+
+    def invoke(self, request: AwsRequest) -> AwsResponse:
         invocation_type = request.headers.get("x-amz-invocation-type", "RequestResponse")
         log_type = request.headers.get("x-amz-log-type", "None")
         if log_type not in ("None", "Tail"):
-            raise invalid_parameter(f"Invalid LogType: {log_type}")
+            raise InvalidParameterValueException(f"Invalid LogType: {log_type}")
         qualifier = (request.query.get("Qualifier") or [None])[0]
-        result = executor.invoke(
+        result = self.executor.invoke(
             unquote(request.path_params["name"]),
             request.body,
             region=request.region,
@@ -38,4 +41,8 @@ def invoke_handler(executor: LambdaExecutor):  # noqa: ANN201 - returns a router
             headers["X-Amz-Log-Result"] = result.log_tail_b64
         return AwsResponse(result.status, result.payload, headers)
 
-    return handle
+
+# The route table: "METHOD /path" (rest-json) -> LambdaResponses method.
+ROUTES = {
+    "POST /2015-03-31/functions/(?P<name>[^/]+)/invocations": "invoke",
+}

@@ -1,8 +1,8 @@
 """EventBridge Pipes for the local cloud: the API moto lacks (UpdatePipe, honest states) and the data plane.
 
 `install(cloud)` registers the Pipes REST handlers on `cloud.router` and adds a
-`PipesRunner` (runner name "pipes") to `cloud.runners`. Metrics go through the
-cloud's shared `cloud.metrics` publisher.
+`PipesRunner` (runner name "pipes") to `cloud.runners`. The runner reaches the
+source and target streams and the metrics publisher through the service plane.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from localcloud.pipes.models import PipeStore
-from localcloud.pipes.responses import register
+from localcloud.pipes.responses import ROUTES, PipesResponses
 from localcloud.pipes.runner import PipesRunner
 
 if TYPE_CHECKING:
@@ -21,11 +21,6 @@ __all__ = ["install", "PipesRunner", "PipeStore"]
 
 def install(cloud: LocalCloud) -> None:
     store = PipeStore()
-    runner = PipesRunner(
-        endpoint_url=lambda: cloud.url,
-        data_dir=str(cloud.data_dir),
-        store=store,
-        publish=cloud.metrics.add,
-    )
-    register(cloud.router, store, on_change=runner.wake)
+    runner = PipesRunner(cloud.plane, cloud.data_dir, store)
+    cloud.router.register("pipes", ROUTES, PipesResponses(store, on_change=runner.wake))
     cloud.runners.append(runner)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localcloud.dynamodb.models import epoch_seconds
+from localcloud.routing import base64_binaries, epoch_seconds
 
 _DYNAMODB_FIELDS = ("ApproximateCreationDateTime", "Keys", "NewImage", "OldImage", "SequenceNumber",
                     "SizeBytes", "StreamViewType")
@@ -29,6 +29,10 @@ def to_pipe_event(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     for field in _DYNAMODB_FIELDS:
         if field in body:
             dynamodb[field] = body[field]
+    for image in ("Keys", "NewImage", "OldImage"):
+        if image in dynamodb:
+            # boto3 decoded Binary values to bytes; the event is JSON, where Pipes sends them base64-encoded.
+            dynamodb[image] = base64_binaries(dynamodb[image])
     if "ApproximateCreationDateTime" in dynamodb:
         dynamodb["ApproximateCreationDateTime"] = epoch_seconds(dynamodb["ApproximateCreationDateTime"])
     event: dict[str, Any] = {

@@ -1,45 +1,40 @@
 """EventBridge Pipes errors: the API's error codes, and the runner's own failures.
 
-`PipesError` is the root. API errors are `AwsServiceError`s so the router
+`PipesError` is the root. API errors are `ServiceError`s so the router
 serialises them in AWS's shape; runner errors say whether a retry can help.
 """
 
 from __future__ import annotations
 
-from localcloud.routing import AwsServiceError
+from localcloud.routing import ServiceError
 
 
 class PipesError(Exception):
     """Root of every error raised by localcloud.pipes."""
 
 
-class PipesApiError(PipesError, AwsServiceError):
-    """An error the Pipes API returns to the caller."""
+class PipesApiError(PipesError, ServiceError):
+    """An error the Pipes API returns to the caller: one class per AWS code, raised with a message."""
 
 
 class ValidationException(PipesApiError):
-    def __init__(self, message: str):
-        super().__init__("ValidationException", message, 400)
+    code = "ValidationException"
 
 
 class NotFoundException(PipesApiError):
-    def __init__(self, message: str):
-        super().__init__("NotFoundException", message, 404)
+    code = "NotFoundException"
+    status = 404
 
 
 class ConflictException(PipesApiError):
-    def __init__(self, message: str):
-        super().__init__("ConflictException", message, 409)
+    code = "ConflictException"
+    status = 409
 
 
 class PipeRunError(PipesError):
     """A pipe could not move a batch. `transient` decides whether the runner retries it as is."""
 
     transient = True
-
-
-class TargetUnavailable(PipeRunError):
-    """The target rejected the whole call (missing stream, throttling, endpoint down): retry later."""
 
 
 class RecordTransformError(PipeRunError):
@@ -54,3 +49,23 @@ class RecordTransformError(PipeRunError):
 
 class SourceUnavailable(PipeRunError):
     """The stream cannot be read (table or stream gone, endpoint down)."""
+
+
+class TargetRejected(PipeRunError):
+    """The target refused the request itself (e.g. Kinesis: a partition key over 256 characters).
+
+    A customer invocation error in AWS's terms: it counts against MaximumRetryAttempts, and
+    AUTOMATIC_BISECT halves the batch to find the record that causes it. `accepted` holds the
+    source sequence numbers of records earlier calls of the same delivery did write, so a retry
+    never sends them twice.
+    """
+
+    transient = False
+
+    def __init__(self, message: str, accepted: frozenset[str] = frozenset()):
+        super().__init__(message)
+        self.accepted = accepted
+
+
+class DeadLetterUnavailable(PipesError):
+    """The dead-letter queue did not take a message; the runner keeps the records and retries."""

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.events.models import EventPattern
-
+from localcloud import moto_patches
 from localcloud.pipes.exceptions import ValidationException
 
 
-def parse_filter_criteria(criteria: dict[str, Any] | None) -> list[EventPattern]:
+def parse_filter_criteria(criteria: dict[str, Any] | None) -> list[Any]:
     """The patterns of a FilterCriteria; raises ValidationException for one that is not a valid pattern."""
     patterns = []
     for i, item in enumerate((criteria or {}).get("Filters") or []):
@@ -23,11 +22,10 @@ def parse_filter_criteria(criteria: dict[str, Any] | None) -> list[EventPattern]
         if not raw:
             continue
         try:
-            patterns.append(EventPattern.load(raw))
-        except Exception as exc:  # moto raises its own InvalidEventPatternException
+            patterns.append(moto_patches.event_pattern(raw))
+        except ValueError as exc:
             raise ValidationException(
-                f"FilterCriteria.Filters[{i}].Pattern is not a valid event pattern: "
-                f"{getattr(exc, 'message', None) or exc}"
+                f"FilterCriteria.Filters[{i}].Pattern is not a valid event pattern: {exc}"
             ) from None
     return patterns
 

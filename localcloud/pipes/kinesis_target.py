@@ -21,14 +21,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 from jsonpath_ng import parse as parse_jsonpath
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 
-from localcloud.pipes.exceptions import RecordTransformError, TargetUnavailable
+from localcloud.pipes.exceptions import RecordTransformError, TargetRejected
 
 log = logging.getLogger("localcloud.pipes")
 
 MAX_RECORDS_PER_CALL = 500
 MAX_BYTES_PER_CALL = 5 * 1024 * 1024
 MAX_BYTES_PER_RECORD = 1024 * 1024
-MAX_PARTITION_KEY_CHARS = 256
+# Kinesis refuses a whole PutRecords call with one of these: the request itself is wrong (a partition
+# key over 256 characters, a record over 1 MiB, no permission), so sending it again as is cannot help.
+REQUEST_REFUSED = frozenset({"ValidationException", "InvalidArgumentException", "AccessDeniedException",
+                             "KMSAccessDeniedException", "KMSDisabledException", "KMSInvalidStateException",
+                             "KMSNotFoundException", "KMSOptInRequired"})
 
 
 class PartitionKey:
@@ -55,11 +59,12 @@ class PartitionKey:
             value = matches[0].value
             if not isinstance(value, str):
                 value = json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
-        if not value or len(value) > MAX_PARTITION_KEY_CHARS:
+        if not value:
+            # botocore refuses an empty key before sending; say which event made it.
             raise RecordTransformError(
-                f"PartitionKey {self.expression} gave a value of {len(value)} characters for event "
-                f"{event.get('eventID')}; Kinesis needs 1 to {MAX_PARTITION_KEY_CHARS}"
+                f"PartitionKey {self.expression} gave an empty value for event {event.get('eventID')}"
             )
+        # A key over Kinesis's 256 characters goes out as is: Kinesis refuses it, as on AWS.
         return value
 
 
@@ -116,9 +121,13 @@ class KinesisTarget:
     ) -> bool:
         """Write every record; True once all are accepted, False if asked to stop first.
 
-        `sleep(seconds)` waits and returns True when the worker is being stopped.
+        `sleep(seconds)` waits and returns True when the worker is being stopped. Throttling,
+        a missing stream or an unreachable endpoint are retried here, indefinitely, as AWS retries
+        its internal and availability errors; a call Kinesis refuses outright raises TargetRejected
+        (nothing of that call was written) for the caller to count, bisect and dead-letter.
         """
         pending = list(records)
+        accepted_seqs: set[str] = set()
         backoff = 0.1
         while pending:
             if stopping():
@@ -131,6 +140,8 @@ class KinesisTarget:
                 )
             except (ClientError, BotoCoreError) as exc:
                 reason = describe_target_error(exc, self.stream_name)
+                if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in REQUEST_REFUSED:
+                    raise TargetRejected(reason, frozenset(accepted_seqs)) from exc
                 on_error(reason)
                 log.warning("pipe %s: PutRecords to %s failed: %s", self.pipe_name, self.stream_name, reason)
                 if sleep(backoff):
@@ -143,6 +154,7 @@ class KinesisTarget:
                 rejected = {id(r) for r in call}
             accepted = [r for r in call if id(r) not in rejected]
             done = {id(r) for r in accepted}
+            accepted_seqs.update(r.source_seq for r in accepted)
             pending = [r for r in pending if id(r) not in done]
             if rejected:
                 codes = sorted({res.get("ErrorCode") for res in results if res.get("ErrorCode")})
@@ -187,4 +199,4 @@ def describe_target_error(exc: Exception, stream_name: str) -> str:
     return f"Target stream {stream_name} is unreachable: {exc}"
 
 
-__all__ = ["KinesisTarget", "PartitionKey", "OutgoingRecord", "TargetUnavailable"]
+__all__ = ["KinesisTarget", "PartitionKey", "OutgoingRecord"]

@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from localcloud import moto_patches
 from localcloud.pipes.exceptions import ConflictException, NotFoundException, ValidationException
 from localcloud.pipes.filters import parse_filter_criteria
+from localcloud.routing import paginate
 
 REQUESTED_STATES = ("RUNNING", "STOPPED")
 # Keys of Source/TargetParameters that AWS replaces as a whole on UpdatePipe
@@ -28,9 +30,8 @@ _SOURCE_ONLY_AT_CREATE = {"DynamoDBStreamParameters": ("StartingPosition",),
 
 
 def moto_pipes_backend(account_id: str, region: str) -> Any:
-    from moto.backends import get_backend
-
-    return get_backend("pipes")[account_id][region]
+    """moto's pipes backend: `.pipes` (name -> FakePipe), `.create_pipe(...)`."""
+    return moto_patches.backend("pipes", account_id, region)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class PipeStore:
     @staticmethod
     def _touch(pipe: Any) -> None:
         pipe.last_modified_time = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        pipe.localcloud_version = getattr(pipe, "localcloud_version", 0) + 1
+        moto_patches.set_pipe_version(pipe, moto_patches.pipe_version(pipe) + 1)
 
     @staticmethod
     def _check_desired(desired: str | None) -> None:
@@ -106,7 +107,7 @@ class PipeStore:
             )
             pipe.status = "CREATING"
             pipe.state_reason = None
-            pipe.localcloud_version = 1
+            moto_patches.set_pipe_version(pipe, 1)
             return pipe
 
     def describe_pipe(self, account_id: str, region: str, name: str) -> Any:
@@ -189,40 +190,28 @@ class PipeStore:
         for field, value in filters.items():
             if value:
                 pipes = [p for p in pipes if checks[field](p, value)]
-        start = 0
-        if next_token:
-            try:
-                start = int(next_token)
-            except ValueError:
-                raise ValidationException("The NextToken is not valid.") from None
-        limit = limit or 100
-        page = pipes[start : start + limit]
-        more = start + limit < len(pipes)
-        return page, (str(start + limit) if more else None)
+        return paginate(pipes, limit, next_token, ValidationException, invalid_token="The NextToken is not valid.")
 
     # -- for the runner ------------------------------------------------
     def snapshots(self) -> Iterator[PipeSnapshot]:
-        from moto.backends import get_backend
-
         with self.lock:
-            for account_id, regions in list(get_backend("pipes").items()):
-                for region, backend in list(regions.items()):
-                    for pipe in list(backend.pipes.values()):
-                        yield PipeSnapshot(
-                            key=pipe_key(pipe),
-                            name=pipe.name,
-                            arn=pipe.arn,
-                            account_id=account_id,
-                            region=region,
-                            desired_state=pipe.desired_state,
-                            current_state=pipe.status,
-                            source=pipe.source,
-                            source_parameters=copy.deepcopy(pipe.source_parameters or {}),
-                            target=pipe.target,
-                            target_parameters=copy.deepcopy(pipe.target_parameters or {}),
-                            enrichment=pipe.enrichment,
-                            version=getattr(pipe, "localcloud_version", 1),
-                        )
+            for account_id, region, backend in moto_patches.all_backends("pipes"):
+                for pipe in list(backend.pipes.values()):
+                    yield PipeSnapshot(
+                        key=pipe_key(pipe),
+                        name=pipe.name,
+                        arn=pipe.arn,
+                        account_id=account_id,
+                        region=region,
+                        desired_state=pipe.desired_state,
+                        current_state=pipe.status,
+                        source=pipe.source,
+                        source_parameters=copy.deepcopy(pipe.source_parameters or {}),
+                        target=pipe.target,
+                        target_parameters=copy.deepcopy(pipe.target_parameters or {}),
+                        enrichment=pipe.enrichment,
+                        version=moto_patches.pipe_version(pipe),
+                    )
 
     def report(self, snapshot: PipeSnapshot, state: str | None = None, reason: str | None | bool = False) -> None:
         """Record the runner's real state; ignored if the pipe was deleted, re-created or updated since."""
@@ -233,7 +222,7 @@ class PipeStore:
                 return
             if pipe is None or pipe_key(pipe) != snapshot.key:
                 return
-            if getattr(pipe, "localcloud_version", 1) != snapshot.version:
+            if moto_patches.pipe_version(pipe) != snapshot.version:
                 return
             if state is not None:
                 pipe.status = state

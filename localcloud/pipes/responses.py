@@ -1,4 +1,4 @@
-"""Pipes REST API (rest-json) handlers: parse the request, call `PipeStore`, serialise like AWS.
+"""Pipes REST API (rest-json) route table and handlers: parse the request, call `PipeStore`, serialise like AWS.
 
 We answer Create/Describe/Update/Start/Stop/Delete/ListPipes ourselves so
 CurrentState is the runner's real state; tagging stays with moto.
@@ -12,9 +12,8 @@ from urllib.parse import unquote
 
 from localcloud.pipes.exceptions import ValidationException
 from localcloud.pipes.models import PipeStore, epoch
-from localcloud.routing import AwsRequest, AwsResponse, Router
+from localcloud.routing import AwsRequest, AwsResponse
 
-_NAME = r"/v1/pipes/(?P<name>[^/]+)"
 _JSON = "application/json"
 
 
@@ -57,46 +56,43 @@ def _body(request: AwsRequest) -> dict[str, Any]:
     return request.json_object(ValidationException)
 
 
-def register(router: Router, store: PipeStore, on_change: Callable[[], None] = lambda: None) -> None:
-    """Register the handlers; `on_change` is called after a call that changes a pipe (wakes the runner)."""
+class PipesResponses:
+    """The Pipes actions; `on_change` is called after a call that changes a pipe (wakes the runner)."""
 
-    @router.rest("pipes", "POST", _NAME)
-    def create_pipe(request: AwsRequest) -> AwsResponse:
-        pipe = store.create_pipe(request.account_id, request.region, _name(request), _body(request))
-        on_change()
+    def __init__(self, store: PipeStore, on_change: Callable[[], None] = lambda: None):
+        self.store = store
+        self.on_change = on_change
+
+    def create_pipe(self, request: AwsRequest) -> AwsResponse:
+        pipe = self.store.create_pipe(request.account_id, request.region, _name(request), _body(request))
+        self.on_change()
         return AwsResponse.json(_summary(pipe), content_type=_JSON)
 
-    @router.rest("pipes", "GET", _NAME)
-    def describe_pipe(request: AwsRequest) -> AwsResponse:
-        pipe = store.describe_pipe(request.account_id, request.region, _name(request))
+    def describe_pipe(self, request: AwsRequest) -> AwsResponse:
+        pipe = self.store.describe_pipe(request.account_id, request.region, _name(request))
         return AwsResponse.json(_description(pipe), content_type=_JSON)
 
-    @router.rest("pipes", "PUT", _NAME)
-    def update_pipe(request: AwsRequest) -> AwsResponse:
-        pipe = store.update_pipe(request.account_id, request.region, _name(request), _body(request))
-        on_change()
+    def update_pipe(self, request: AwsRequest) -> AwsResponse:
+        pipe = self.store.update_pipe(request.account_id, request.region, _name(request), _body(request))
+        self.on_change()
         return AwsResponse.json(_summary(pipe), content_type=_JSON)
 
-    @router.rest("pipes", "DELETE", _NAME)
-    def delete_pipe(request: AwsRequest) -> AwsResponse:
-        pipe = store.delete_pipe(request.account_id, request.region, _name(request))
-        on_change()
+    def delete_pipe(self, request: AwsRequest) -> AwsResponse:
+        pipe = self.store.delete_pipe(request.account_id, request.region, _name(request))
+        self.on_change()
         return AwsResponse.json(_summary(pipe), content_type=_JSON)
 
-    @router.rest("pipes", "POST", _NAME + "/start")
-    def start_pipe(request: AwsRequest) -> AwsResponse:
-        pipe = store.start_pipe(request.account_id, request.region, _name(request))
-        on_change()
+    def start_pipe(self, request: AwsRequest) -> AwsResponse:
+        pipe = self.store.start_pipe(request.account_id, request.region, _name(request))
+        self.on_change()
         return AwsResponse.json(_summary(pipe), content_type=_JSON)
 
-    @router.rest("pipes", "POST", _NAME + "/stop")
-    def stop_pipe(request: AwsRequest) -> AwsResponse:
-        pipe = store.stop_pipe(request.account_id, request.region, _name(request))
-        on_change()
+    def stop_pipe(self, request: AwsRequest) -> AwsResponse:
+        pipe = self.store.stop_pipe(request.account_id, request.region, _name(request))
+        self.on_change()
         return AwsResponse.json(_summary(pipe), content_type=_JSON)
 
-    @router.rest("pipes", "GET", r"/v1/pipes")
-    def list_pipes(request: AwsRequest) -> AwsResponse:
+    def list_pipes(self, request: AwsRequest) -> AwsResponse:
         q = {k: v[0] for k, v in request.query.items() if v}
         limit = None
         if q.get("Limit"):
@@ -108,7 +104,7 @@ def register(router: Router, store: PipeStore, on_change: Callable[[], None] = l
                 raise ValidationException("Limit must be an integer between 1 and 100.")
         filters = {k: q.get(k, "") for k in ("NamePrefix", "DesiredState", "CurrentState", "SourcePrefix",
                                               "TargetPrefix")}
-        pipes, token = store.list_pipes(request.account_id, request.region, filters, limit, q.get("NextToken"))
+        pipes, token = self.store.list_pipes(request.account_id, request.region, filters, limit, q.get("NextToken"))
         body: dict[str, Any] = {"Pipes": []}
         for pipe in pipes:
             item = _summary(pipe)
@@ -119,3 +115,15 @@ def register(router: Router, store: PipeStore, on_change: Callable[[], None] = l
         if token:
             body["NextToken"] = token
         return AwsResponse.json(body, content_type=_JSON)
+
+
+# The route table: "METHOD /path" (rest-json) -> PipesResponses method. Tagging stays with moto.
+ROUTES = {
+    "POST /v1/pipes/(?P<name>[^/]+)": "create_pipe",
+    "GET /v1/pipes/(?P<name>[^/]+)": "describe_pipe",
+    "PUT /v1/pipes/(?P<name>[^/]+)": "update_pipe",
+    "DELETE /v1/pipes/(?P<name>[^/]+)": "delete_pipe",
+    "POST /v1/pipes/(?P<name>[^/]+)/start": "start_pipe",
+    "POST /v1/pipes/(?P<name>[^/]+)/stop": "stop_pipe",
+    "GET /v1/pipes": "list_pipes",
+}

@@ -8,6 +8,13 @@ forgotten). A worker polls each shard about four times a second like AWS,
 batches by BatchSize/MaximumBatchingWindowInSeconds, and acknowledges a
 shard position (a checkpoint in the data dir) only after Kinesis accepted
 the whole batch, so a restart re-sends at most the last unacknowledged batch.
+
+A batch Kinesis refuses is retried per MaximumRetryAttempts, halved per
+OnPartialBatchItemFailure=AUTOMATIC_BISECT until the bad record is alone, and
+a record still failing (or older than MaximumRecordAgeInSeconds) goes to the
+DeadLetterConfig's SQS queue (`dead_letters.py`) so the shard moves on;
+without a queue it is dropped and logged. Throttling and unavailability are
+retried indefinitely and never count as attempts, as on AWS.
 """
 
 from __future__ import annotations
@@ -17,18 +24,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from localcloud.checkpoints import CheckpointStore
 from localcloud.pipes.events import epoch_seconds, to_pipe_event
-from localcloud.pipes.exceptions import PipeRunError, RecordTransformError, SourceUnavailable
+from localcloud.pipes.dead_letters import RECORD_TOO_OLD, RETRIES_EXHAUSTED, DeadLetterQueue, dead_letter_message
+from localcloud.pipes.exceptions import DeadLetterUnavailable, PipeRunError, RecordTransformError, SourceUnavailable
 from localcloud.pipes.filters import RecordFilter
 from localcloud.pipes.kinesis_target import KinesisTarget, PartitionKey
 from localcloud.pipes.models import PipeSnapshot, PipeStore
+
+if TYPE_CHECKING:
+    from localcloud.plane import ServicePlane
 
 log = logging.getLogger("localcloud.pipes")
 
@@ -61,17 +71,16 @@ class PipesRunner:
 
     def __init__(
         self,
-        endpoint_url: Callable[[], str],
-        data_dir: str,
+        plane: ServicePlane,
+        data_dir: str | Path,
         store: PipeStore,
-        publish: Callable[..., None],
         discover_interval_s: float = 1.0,
         poll_interval_s: float = 0.25,
         max_backoff_s: float = 2.0,
     ):
-        self._endpoint_url = endpoint_url
+        self._plane = plane
         self.store = store
-        self.publish = publish
+        self.publish = plane.metrics.add
         self.discover_interval_s = discover_interval_s
         self.poll_interval_s = poll_interval_s
         self.max_backoff_s = max_backoff_s
@@ -84,6 +93,12 @@ class PipesRunner:
         self.last_error: str | None = None
         # Test seam: called with each new KinesisTarget (e.g. to wrap its put_records).
         self.on_target_created: Callable[[KinesisTarget], None] | None = None
+        self._polls = 0
+
+    @property
+    def polls(self) -> int:
+        """Reconcile rounds completed: a test waits for more of them to show a pipe was NOT started."""
+        return self._polls
 
     # -- Runner protocol -----------------------------------------------
     def start(self) -> None:
@@ -130,6 +145,9 @@ class PipesRunner:
                 "records_delivered": 0,
                 "records_filtered_out": 0,
                 "records_dropped": 0,
+                "records_dead_lettered": 0,
+                "dead_letter_queue": (snap.source_parameters.get("DynamoDBStreamParameters", {})
+                                      .get("DeadLetterConfig") or {}).get("Arn"),
                 "lag_ms": None,
                 "shards": {sid: {"position": pos.get("after"), "pending_records": 0, "closed": False,
                                  "done": bool(pos.get("done"))}
@@ -152,6 +170,7 @@ class PipesRunner:
                 log.exception("pipes runner reconcile failed")
             self._wake.wait(self.discover_interval_s)
             self._wake.clear()
+            self._polls += 1
 
     def reconcile(self) -> None:
         snapshots = {s.key: s for s in self.store.snapshots()}
@@ -194,14 +213,8 @@ class PipesRunner:
                 worker.republish_state()
 
     def client(self, service: str, region: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self._endpoint_url(),
-            region_name=region,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30),
-        )
+        """The source stream and the target stream are read and written over HTTP, as AWS's Pipes does."""
+        return self._plane.client(service, region)
 
 
 @dataclass
@@ -219,6 +232,23 @@ class ShardState:
     acked_record_time: float | None = None  # approx. creation time of the last acknowledged record
 
 
+@dataclass
+class _Item:
+    """One stream record on its way: its sequence number, the Pipes event, the record as read."""
+
+    seq: str
+    event: dict[str, Any]
+    record: dict[str, Any]
+
+
+@dataclass
+class _Tally:
+    """What one batch's delivery achieved, for the metrics published once per batch."""
+
+    delivered: int = 0
+    size: int = 0
+
+
 class PipeWorker:
     """Moves one pipe's records; one thread, shards processed parent before child."""
 
@@ -232,17 +262,29 @@ class PipeWorker:
         self.state_reason: str | None = None
         self.last_error: str | None = None
         self.shards: dict[str, ShardState] = {}
+        self._shards_checked = 0.0  # monotonic time the shard list was last read
         self.records_delivered = 0
         params = snapshot.source_parameters.get("DynamoDBStreamParameters", {})
         self.starting_position = params.get("StartingPosition", "LATEST")
         self.batch_size = int(params.get("BatchSize") or DEFAULT_BATCH_SIZE)
         self.batching_window_s = float(params.get("MaximumBatchingWindowInSeconds") or 0)
         self.max_retry_attempts = int(params.get("MaximumRetryAttempts", -1))
+        self.max_record_age_s = int(params.get("MaximumRecordAgeInSeconds", -1))
+        self.bisect = params.get("OnPartialBatchItemFailure") == "AUTOMATIC_BISECT"
+        self.dead_letter_arn = (params.get("DeadLetterConfig") or {}).get("Arn")
+        self.dead_letters: DeadLetterQueue | None = None
+        self.records_dead_lettered = 0
         self.filter = RecordFilter(snapshot.source_parameters.get("FilterCriteria"))
         self.records_filtered_out = 0
         self.records_dropped = 0  # given up after MaximumRetryAttempts
         self.stream_arn = snapshot.source
         self.region = self.stream_arn.split(":")[3]
+        self._polls = 0
+
+    @property
+    def polls(self) -> int:
+        """Rounds of the worker's loop completed: a test waits for more of them to show nothing more came."""
+        return self._polls
 
     # -- lifecycle -----------------------------------------------------
     def start(self) -> None:
@@ -305,6 +347,13 @@ class PipeWorker:
         except RecordTransformError as exc:
             self._set_state("RUNNING", str(exc))
             partition_key = None
+        if self.dead_letter_arn:
+            try:
+                self.dead_letters = DeadLetterQueue(self.runner.client("sqs", self.dead_letter_arn.split(":")[3]),
+                                                    self.dead_letter_arn)
+            except DeadLetterUnavailable as exc:
+                self._set_state("RUNNING", str(exc))
+                partition_key = None  # move nothing rather than drop what should be dead-lettered
         self.target = None
         if partition_key is not None:
             self.target = KinesisTarget(kinesis, target_arn, partition_key, self.snapshot.name,
@@ -335,6 +384,8 @@ class PipeWorker:
                 log.exception("pipe %s failed", self.snapshot.name)
                 self._sleep(backoff)
                 backoff = min(backoff * 2, self.runner.max_backoff_s)
+            finally:
+                self._polls += 1
         # Where a LATEST start saw no record yet, keep the iterator for a later restart.
         if self.shards:
             self._save_positions()
@@ -342,7 +393,7 @@ class PipeWorker:
     def _discover_shards(self, saved: dict[str, Any]) -> None:
         """Learn shards (new ones appear when DynamoDB splits/rolls them) and get an iterator for each."""
         if self.shards and all(s.iterator or s.done or s.closed for s in self.shards.values()) \
-                and getattr(self, "_shards_checked", 0) > time.monotonic() - 10:
+                and self._shards_checked > time.monotonic() - 10:
             return
         try:
             shards: list[dict[str, Any]] = []
@@ -467,55 +518,114 @@ class PipeWorker:
         return time.monotonic() - (state.buffer_since or 0) >= self.batching_window_s
 
     def _deliver(self, state: ShardState) -> bool:
-        """Send the shard's buffered batch; acknowledge it once Kinesis took all of it."""
+        """Send the shard's buffered batch; acknowledge it once every record was delivered or given up on.
+
+        Given up means: handed to the dead-letter queue (or, without one, dropped and logged) after
+        MaximumRetryAttempts failed attempts, or because it is older than MaximumRecordAgeInSeconds.
+        """
         batch = state.buffer[: self.batch_size]
-        events = [(r["dynamodb"]["SequenceNumber"], to_pipe_event(r, self.stream_arn)) for r in batch]
-        passing = [(seq, e) for seq, e in events if self.filter.passes(e)]
-        self.records_filtered_out += len(events) - len(passing)
-        events = passing
+        items = [_Item(r["dynamodb"]["SequenceNumber"], to_pipe_event(r, self.stream_arn), r) for r in batch]
+        passing = [item for item in items if self.filter.passes(item.event)]
+        self.records_filtered_out += len(items) - len(passing)
+        tally = _Tally()
         started = time.monotonic()
-        name = {"PipeName": self.snapshot.name}
-        size = 0
-        attempts = 0
-        delivered = dropped = 0
-        while events:
-            try:
-                assert self.target is not None
-                outgoing = self.target.prepare(events)
-                size = sum(len(o.data) for o in outgoing)
-                self._publish("AWS/EventBridge/Pipes", "Invocations", 1, "None", name)
-                if not self.target.deliver(outgoing, self._stop.is_set, self._error, self._sleep):
-                    return False
-                delivered = len(events)
-                break
-            except PipeRunError as exc:
-                attempts += 1
-                self._error(str(exc))
-                self._publish("AWS/EventBridge/Pipes", "Invocations", 1, "None", name)
-                self._publish("AWS/EventBridge/Pipes", "ExecutionFailed", 1, "None", name)
-                self._publish("AWS/EventBridge/Pipes", "TargetStageFailed", 1, "None", name)
-                log.warning("pipe %s: batch of %d failed: %s", self.snapshot.name, len(batch), exc)
-                if 0 <= self.max_retry_attempts < attempts:
-                    # AWS would hand them to the DeadLetterConfig; the local cloud has none, so it logs them.
-                    log.error("pipe %s: dropping %d records after %d attempts (MaximumRetryAttempts=%d): %s",
-                              self.snapshot.name, len(events), attempts, self.max_retry_attempts, exc)
-                    dropped = len(events)
-                    break
-                if self._sleep(min(0.25 * 2 ** attempts, self.runner.max_backoff_s)):
-                    return False
-        if delivered:
+        if passing and not self._send(state, passing, tally):
+            return False
+        if tally.delivered:
+            name = {"PipeName": self.snapshot.name}
             elapsed_ms = (time.monotonic() - started) * 1000
-            self._publish("AWS/EventBridge/Pipes", "EventCount", delivered, "None", name)
-            self._publish("AWS/EventBridge/Pipes", "EventSize", size, "Bytes", name)
+            self._publish("AWS/EventBridge/Pipes", "EventCount", tally.delivered, "None", name)
+            self._publish("AWS/EventBridge/Pipes", "EventSize", tally.size, "Bytes", name)
             self._publish("AWS/EventBridge/Pipes", "Duration", elapsed_ms, "Milliseconds", name)
             self._publish("AWS/EventBridge/Pipes", "TargetStageDuration", elapsed_ms, "Milliseconds", name)
         state.acked_seq = batch[-1]["dynamodb"]["SequenceNumber"]
         state.acked_record_time = _record_time(batch[-1])
         del state.buffer[: len(batch)]
         state.buffer_since = time.monotonic() if state.buffer else None
-        self.records_delivered += delivered
-        self.records_dropped += dropped
+        self.records_delivered += tally.delivered
         self._save_positions()
+        return True
+
+    def _send(self, state: ShardState, chunk: list[_Item], tally: _Tally) -> bool:
+        """Deliver `chunk` in order, bisecting and retrying as configured; False if asked to stop first.
+
+        AUTOMATIC_BISECT: a failed chunk of more than one record is halved and each half sent on
+        its own, left before right (so per-key order holds), with a fresh retry count — splitting
+        does not use up MaximumRetryAttempts, as for Lambda's BisectBatchOnFunctionError.
+        """
+        name = {"PipeName": self.snapshot.name}
+        attempts = 0
+        while chunk:
+            expired = [item for item in chunk if self._too_old(item)]
+            if expired:
+                if not self._give_up(state, expired, RECORD_TOO_OLD,
+                                     f"older than MaximumRecordAgeInSeconds={self.max_record_age_s}"):
+                    return False
+                gone = {id(item) for item in expired}
+                chunk = [item for item in chunk if id(item) not in gone]
+                continue
+            try:
+                assert self.target is not None
+                outgoing = self.target.prepare([(item.seq, item.event) for item in chunk])
+                self._publish("AWS/EventBridge/Pipes", "Invocations", 1, "None", name)
+                if not self.target.deliver(outgoing, self._stop.is_set, self._error, self._sleep):
+                    return False
+                tally.delivered += len(chunk)
+                tally.size += sum(len(o.data) for o in outgoing)
+                return True
+            except PipeRunError as exc:
+                accepted = getattr(exc, "accepted", frozenset())
+                if accepted:  # written by earlier calls of this attempt: never send them twice
+                    tally.delivered += sum(1 for item in chunk if item.seq in accepted)
+                    chunk = [item for item in chunk if item.seq not in accepted]
+                    if not chunk:
+                        return True
+                attempts += 1
+                self._error(str(exc))
+                self._publish("AWS/EventBridge/Pipes", "ExecutionFailed", 1, "None", name)
+                self._publish("AWS/EventBridge/Pipes", "TargetStageFailed", 1, "None", name)
+                log.warning("pipe %s: %d records failed (attempt %d): %s", self.snapshot.name, len(chunk),
+                            attempts, exc)
+                if self.bisect and len(chunk) > 1:
+                    middle = len(chunk) // 2
+                    return self._send(state, chunk[:middle], tally) and self._send(state, chunk[middle:], tally)
+                if 0 <= self.max_retry_attempts < attempts:
+                    return self._give_up(state, chunk, RETRIES_EXHAUSTED,
+                                         f"{attempts} attempts (MaximumRetryAttempts={self.max_retry_attempts}): {exc}")
+                if self._sleep(min(0.25 * 2 ** attempts, self.runner.max_backoff_s)):
+                    return False
+        return True
+
+    def _too_old(self, item: _Item) -> bool:
+        if self.max_record_age_s < 0:
+            return False
+        created = _record_time(item.record)
+        return created is not None and time.time() - created > self.max_record_age_s
+
+    def _give_up(self, state: ShardState, chunk: list[_Item], condition: str, why: str) -> bool:
+        """Hand `chunk` to the dead-letter queue (or drop it, without one); False if stopped first."""
+        if self.dead_letters is None:
+            log.error("pipe %s: dropping %d records (no DeadLetterConfig) after %s", self.snapshot.name,
+                      len(chunk), why)
+            self.records_dropped += len(chunk)
+            return True
+        message = dead_letter_message(self.snapshot.arn, self.stream_arn, state.shard_id,
+                                      [item.record for item in chunk], condition, time.time())
+        backoff = 0.25
+        while True:
+            try:
+                self.dead_letters.send(message)
+                break
+            except DeadLetterUnavailable as exc:
+                # Keep the records (and the shard) until the queue takes them: nothing is lost unseen.
+                self._error(str(exc))
+                log.warning("pipe %s: %s", self.snapshot.name, exc)
+                if self._sleep(backoff):
+                    return False
+                backoff = min(backoff * 2, self.runner.max_backoff_s)
+        log.warning("pipe %s: sent %d records (%s..%s) to the dead-letter queue after %s", self.snapshot.name,
+                    len(chunk), chunk[0].seq, chunk[-1].seq, why)
+        self.records_dead_lettered += len(chunk)
         return True
 
     def _publish(self, namespace: str, metric: str, value: float, unit: str, dims: dict[str, str]) -> None:
@@ -538,6 +648,8 @@ class PipeWorker:
             "records_delivered": self.records_delivered,
             "records_filtered_out": self.records_filtered_out,
             "records_dropped": self.records_dropped,
+            "records_dead_lettered": self.records_dead_lettered,
+            "dead_letter_queue": self.dead_letter_arn,
             "lag_ms": round(lag),
             "shards": {
                 s.shard_id: {

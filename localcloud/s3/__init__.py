@@ -3,6 +3,9 @@
 moto evaluates bucket-policy Conditions with no request context, so every
 conditional Deny matches — the lake's TLS-only statement (Deny when
 aws:SecureTransport is false) would then deny every object request.
+
+No `responses.py`: moto answers every S3 API call; this package only patches how it
+evaluates bucket policies (`policy.py`, through `localcloud.moto_patches`).
 """
 
 from __future__ import annotations

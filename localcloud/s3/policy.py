@@ -10,9 +10,10 @@ evaluate are left as moto treats them.
 from __future__ import annotations
 
 import ipaddress
-import json
 import threading
 from typing import Any
+
+from localcloud import moto_patches
 
 _context = threading.local()
 
@@ -76,24 +77,14 @@ def _evaluate_secure_transport(condition: dict[str, Any], secure: bool) -> bool 
     return any(str(v).lower() == str(secure).lower() for v in values)
 
 
+def policy_for_this_request(policy: dict[str, Any]) -> dict[str, Any] | None:
+    """The bucket policy as it applies to the current request; None outside a request (moto's behaviour stands)."""
+    secure = current_secure_transport()
+    if secure is None:
+        return None
+    return resolve_conditions(policy, secure)
+
+
 def install_policy_evaluation() -> None:
     """Make moto's bucket-policy check consult the request context (idempotent)."""
-    from moto.iam.access_control import IAMPolicy, PermissionResult
-    from moto.s3.models import FakeBucket
-
-    if getattr(FakeBucket.get_permission, "_localcloud", False):
-        return
-    moto_get_permission = FakeBucket.get_permission
-
-    def get_permission(self: Any, action: str, resource: str) -> Any:
-        secure = current_secure_transport()
-        if self.policy is None or secure is None:
-            return moto_get_permission(self, action, resource)
-        raw = self.policy.decode() if isinstance(self.policy, bytes) else self.policy
-        policy = resolve_conditions(json.loads(raw), secure)
-        if not policy["Statement"]:
-            return PermissionResult.NEUTRAL
-        return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
-
-    get_permission._localcloud = True  # type: ignore[attr-defined]
-    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+    moto_patches.filter_bucket_policies(policy_for_this_request)

@@ -1,8 +1,9 @@
 """CLI: `python -m salescdc.generator [--rate R] [--count N] [--duration S] [--update-share U] [--delete-share D] [--seed X]`.
 
 Ctrl-C or SIGTERM stops cleanly after the batch in flight, with a summary line.
-Exit codes: 0 stopped or bound reached; 2 bad options or a terminal error (for
-example a missing table), reported as one sentence without a traceback.
+Exit codes: 0 stopped or bound reached; 2 bad options or a terminal error (an
+endpoint that does not answer within --endpoint-wait seconds, a missing table),
+reported as one sentence without a traceback.
 `--status-file` and `--settings-file` are how GeneratorProcess runs it.
 """
 
@@ -24,6 +25,7 @@ from salescdc.generator.generator import OrderGenerator
 from salescdc.generator.options import DEFAULT_RATE_PER_S, GeneratorOptions
 from salescdc.generator.orders import Operation
 from salescdc.generator.process import FAILED, RUNNING, STOPPED, settings_from_dict, write_json_atomically
+from salescdc.preflight import DEFAULT_WAIT_S, wait_for_endpoint
 from salescdc.settings import Settings
 
 # At or below this rate each write gets a line, like the tutorial's script; above it, a line every few seconds.
@@ -39,6 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--update-share", type=float, default=0.0, help="share of updates of orders this run wrote (0-1)")
     p.add_argument("--delete-share", type=float, default=0.0, help="share of deletes of orders this run wrote (0-1)")
     p.add_argument("--seed", type=int, help="same seed, same starting table -> same operations")
+    p.add_argument("--endpoint-wait", type=float, default=DEFAULT_WAIT_S,
+                   help=f"seconds to wait for the endpoint to answer before giving up (default {DEFAULT_WAIT_S:g})")
     p.add_argument("--status-file", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--settings-file", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--status-interval", type=float, default=0.5, help=argparse.SUPPRESS)
@@ -57,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             rate_per_s=args.rate, update_share=args.update_share, delete_share=args.delete_share,
             count=args.count, duration_s=args.duration, seed=args.seed,
         )
+        if settings.endpoint_url:  # the local cloud (or another endpoint): say so at once if nothing answers
+            wait_for_endpoint(settings.endpoint_url, wait_s=args.endpoint_wait)
     except SalesCdcError as exc:
         print(exc, file=sys.stderr)
         return 2

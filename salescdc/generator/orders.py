@@ -14,13 +14,13 @@ insert.
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from salescdc.contract import utc_timestamp
 from salescdc.generator.stats import DELETE, INSERT, UPDATE
 
 PRODUCTS = ("Laptop", "Phone", "Tablet", "Headphones", "charger")
@@ -28,12 +28,6 @@ ORDER_ID_RANGE = (1, 10000)
 QUANTITY_RANGE = (1, 5)
 PRICE_CENTS_RANGE = (1000, 50000)  # 10.00 .. 500.00
 _ID_DRAWS = 32  # random draws before falling back to scanning the free ids
-
-
-def utc_timestamp(now: dt.datetime | None = None) -> str:
-    """ISO-8601 UTC with milliseconds, e.g. 2026-01-31T12:00:00.123Z."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    return now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,23 @@ SETTINGS_FILE = "generator.settings.json"
 LOG_FILE = "generator.log"
 LOCK_FILE = "generator.lock"
 
-STARTING = "starting"
-RUNNING = "running"
-STOPPED = "stopped"
-FAILED = "failed"
-NOT_STARTED = "not started"
+
+
+class GeneratorState(StrEnum):
+    """The background generator's state as the status file and the dashboard name it."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    NOT_STARTED = "not started"
+
+
+STARTING = GeneratorState.STARTING
+RUNNING = GeneratorState.RUNNING
+STOPPED = GeneratorState.STOPPED
+FAILED = GeneratorState.FAILED
+NOT_STARTED = GeneratorState.NOT_STARTED
 STARTING_GRACE_S = 30.0
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +76,7 @@ class GeneratorStatus:
 
     running: bool
     pid: int | None
-    state: str  # starting | running | stopped | failed | not started
+    state: GeneratorState
     options: GeneratorOptions | None
     stats: GeneratorStats | None
     last_error: str | None
@@ -78,12 +91,15 @@ def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
 
 
 def settings_to_dict(settings: Settings) -> dict[str, Any]:
-    return dataclasses.asdict(settings)
+    """Settings as JSON-ready values (paths as text)."""
+    return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(settings).items()}
 
 
 def settings_from_dict(data: dict[str, Any]) -> Settings:
     names = {f.name for f in dataclasses.fields(Settings)}
-    return Settings(**{k: v for k, v in data.items() if k in names})
+    # A field whose default is a Path is a path: JSON gave it back as text.
+    return Settings(**{k: Path(v) if isinstance(getattr(Settings, k, None), Path) else v
+                       for k, v in data.items() if k in names})
 
 
 class GeneratorProcess:
@@ -177,7 +193,10 @@ class GeneratorProcess:
             state = RUNNING if running else NOT_STARTED
             last_error = None if running or pid is None else self._exit_sentence()
             return GeneratorStatus(running, pid if running else None, state, None, None, last_error, None)
-        state = data.get("state") or NOT_STARTED
+        try:
+            state = GeneratorState(data.get("state") or NOT_STARTED)
+        except ValueError:  # a status file from another version: say so rather than guess
+            state = FAILED
         last_error = data.get("last_error")
         if state in (STOPPED, FAILED):
             running = False  # finished generating; the process may take a moment longer to exit

@@ -9,7 +9,6 @@ from typing import Any
 INSERT = "insert"
 UPDATE = "update"
 DELETE = "delete"
-KINDS = (INSERT, UPDATE, DELETE)
 
 
 @dataclass

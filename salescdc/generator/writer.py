@@ -9,6 +9,12 @@ still have been applied by DynamoDB; it is not counted, because nothing confirme
 
 The client is made without botocore's own retries so every retry is ours: counted,
 visible in the status, and interruptible.
+
+Before anything is sent, each operation is checked against the same rules as the
+Orders page (`salescdc.order_rules`): an order the pipeline could not carry (an
+orderid over 256 characters, a price beyond the lake's decimal(10,2), …) is refused
+with its reason under the error code `InvalidOrder`, and the rest of the batch is
+written.
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ from salescdc.clients import ClientFactory
 from salescdc.errors import TerminalError, explain, is_transient
 from salescdc.generator.orders import Operation
 from salescdc.generator.stats import DELETE
+from salescdc.order_rules import normalize, orderid_problem
 
 MAX_BATCH = 25  # BatchWriteItem's limit
 KEY = "orderid"
+INVALID_ORDER = "InvalidOrder"  # the error code a refused operation is counted under
 NO_SDK_RETRIES = botocore.config.Config(
     retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=20
 )
@@ -64,6 +72,17 @@ class WriteOutcome:
     failed: dict[str, list[Operation]] = field(default_factory=dict)  # error code -> operations
     stopped: bool = False
     error: str | None = None  # the sentence for `failed`, if any
+    refused: dict[str, str] = field(default_factory=dict)  # orderid -> why the operation was not sent
+
+
+def refusal(op: Operation) -> str | None:
+    """Why this operation must not be written (the Orders page's rules), or None."""
+    if op.kind == DELETE or op.item is None:
+        return orderid_problem(op.orderid)
+    messages = normalize(op.item)[1]
+    if op.item.get(KEY) != op.orderid:
+        messages.append(f"the item's orderid {op.item.get(KEY)!r} is not the operation's {op.orderid!r}.")
+    return " ".join(messages) or None
 
 
 def dynamodb_client(factory: ClientFactory) -> Any:
@@ -118,6 +137,13 @@ class BatchWriter:
         if len(pending) > MAX_BATCH:
             raise ValueError(f"at most {MAX_BATCH} operations per batch")
         outcome = WriteOutcome()
+        for oid, op in list(pending.items()):
+            reason = refusal(op)
+            if reason is not None:
+                del pending[oid]
+                outcome.refused[oid] = reason
+                outcome.failed.setdefault(INVALID_ORDER, []).append(op)
+                outcome.error = f"Order {oid[:40]!r} refused: {reason}"
         attempt = 0
         while pending:
             request = {self.table_name: [_request(op) for op in pending.values()]}

@@ -14,6 +14,7 @@ endpoint differs.
 from salescdc.infra.engine import inspect, provision, start_crawler, teardown
 from salescdc.infra.model import (
     ApplyOptions,
+    Presence,
     ProgressEvent,
     ResourceError,
     ResourceResult,
@@ -23,6 +24,7 @@ from salescdc.infra.model import (
 
 __all__ = [
     "ApplyOptions",
+    "Presence",
     "ProgressEvent",
     "ResourceError",
     "ResourceResult",

@@ -18,6 +18,7 @@ from salescdc.infra.drivers.base import Driver
 from salescdc.infra.model import (
     ApplyOptions,
     Observed,
+    Presence,
     Progress,
     ProgressEvent,
     Ref,
@@ -203,7 +204,10 @@ def provision(
 def inspect(
     settings: Settings, factory: ClientFactory, *, options: ApplyOptions | None = None
 ) -> list[ResourceStatus]:
-    """Every declared resource: present / missing / drifted, with its state; changes nothing."""
+    """Every declared resource: present / missing / drifted / failed, with its state; changes nothing.
+
+    "failed" is the driver's judgement (`Driver.failure`): a state the resource will not leave by itself.
+    """
     options = options or ApplyOptions()
     drivers = drivers_for(factory, options)
     outputs: dict[str, dict[str, Any]] = {}
@@ -219,7 +223,7 @@ def inspect(
         observed = driver.read(resolved)
         seen[res.key] = observed
         if observed is None:
-            statuses.append(ResourceStatus(res.kind, res.name, "missing"))
+            statuses.append(ResourceStatus(res.kind, res.name, Presence.MISSING))
             continue
         outputs[res.key] = observed.outputs
         managed = _managed(res, observed, seen, settings)
@@ -228,7 +232,12 @@ def inspect(
         detail = "; ".join(
             x for x in (problem, ", ".join(drift), "" if managed else _not_ours(res, settings)) if x
         )
-        status = "drifted" if (drift or problem or not managed) else "present"
+        if problem:
+            status = Presence.FAILED
+        elif drift or not managed:
+            status = Presence.DRIFTED
+        else:
+            status = Presence.PRESENT
         statuses.append(ResourceStatus(res.kind, res.name, status, observed.state, detail, managed))
     return statuses
 

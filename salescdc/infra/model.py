@@ -9,13 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from salescdc.errors import SalesCdcError, TerminalError
 
-PHASES = ("checking", "creating", "updating", "ready", "failed", "deleting", "deleted", "skipped")
-STATUSES = ("present", "missing", "drifted")
+# One step of provisioning or teardown for one resource.
+Phase = Literal["checking", "creating", "updating", "ready", "failed", "deleting", "deleted", "skipped"]
+
+
+class Presence(StrEnum):
+    """What `inspect` found for one resource."""
+
+    PRESENT = "present"  # exists, ours, as declared
+    MISSING = "missing"
+    DRIFTED = "drifted"  # exists but differs from the declaration, or is not ours
+    FAILED = "failed"  # exists in a state it will not leave by itself (e.g. CREATE_FAILED)
+
 
 DEFAULT_LAMBDA_SOURCE = Path(__file__).resolve().parents[2] / "lambdas" / "firehose_transform"
 
@@ -85,7 +96,7 @@ class ProgressEvent:
 
     kind: str
     name: str
-    phase: str
+    phase: Phase
     reason: str = ""
 
     def line(self) -> str:
@@ -118,9 +129,9 @@ class ResourceStatus:
 
     kind: str
     name: str
-    status: str  # present | missing | drifted
+    status: Presence
     state: str = ""  # the service's own word: ACTIVE, RUNNING, READY, …
-    detail: str = ""  # what drifted, or why it is not ours
+    detail: str = ""  # what failed or drifted, or why it is not ours
     managed: bool = True  # carries the project tag (or its owner does)
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,6 +160,8 @@ def no_progress(_event: ProgressEvent) -> None:
 __all__ = [
     "ApplyOptions",
     "Observed",
+    "Phase",
+    "Presence",
     "Progress",
     "ProgressEvent",
     "Ref",

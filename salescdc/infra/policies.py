@@ -27,6 +27,7 @@ class Arns:
     firehose_log_group: str
     glue_database: str
     glue_table: str
+    dead_letter_queue_name: str = ""
 
     def _arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
         return (
@@ -59,6 +60,10 @@ class Arns:
     @property
     def firehose(self) -> str:
         return self._arn("firehose", f"deliverystream/{self.firehose_name}")
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return self._arn("sqs", self.dead_letter_queue_name)
 
     def log_group(self, name: str) -> str:
         return self._arn("logs", f"log-group:{name}")
@@ -174,7 +179,7 @@ def firehose_policy(a: Arns) -> dict[str, Any]:
 
 
 def pipe_policy(a: Arns) -> dict[str, Any]:
-    """Read the table's stream, put records on the Kinesis stream."""
+    """Read the table's stream, put records on the Kinesis stream, hand what it cannot deliver to its DLQ."""
     return {
         "Version": VERSION,
         "Statement": [
@@ -196,6 +201,14 @@ def pipe_policy(a: Arns) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": ["kinesis:PutRecord", "kinesis:PutRecords"],
                 "Resource": [a.kinesis_stream],
+            },
+            {
+                # What AWS's Pipes (like Lambda's event source mappings) needs for an SQS
+                # dead-letter queue: SendMessage on that queue, nothing more.
+                "Sid": "SendToDeadLetterQueue",
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": [a.dead_letter_queue],
             },
         ],
     }

@@ -27,6 +27,12 @@ PARTITION_KEY_PATH = "$.dynamodb.Keys.orderid.S"
 LOG_RETENTION_DAYS = 14
 ATHENA_RESULTS_EXPIRY_DAYS = 7
 PROCESSOR_RETRIES = 3
+# The pipe's failure handling: a batch Kinesis refuses is halved until the bad record is alone, that
+# record is tried MaximumRetryAttempts more times (or until it is older than the maximum age), then
+# its position goes to the dead-letter queue and the shard moves on.
+PIPE_MAX_RETRY_ATTEMPTS = 3
+PIPE_MAX_RECORD_AGE_S = 3600  # well inside the stream's 24 h retention, so a dead letter can be read back
+DLQ_RETENTION_S = 14 * 24 * 3600  # SQS's maximum: time to notice, fix and redrive
 
 # kind names, one per driver
 TABLE = "dynamodb.table"
@@ -37,6 +43,7 @@ ROLE = "iam.role"
 FUNCTION = "lambda.function"
 FIREHOSE = "firehose.stream"
 PIPE = "pipes.pipe"
+QUEUE = "sqs.queue"
 DATABASE = "glue.database"
 GLUE_TABLE = "glue.table"
 CLASSIFIER = "glue.classifier"
@@ -63,6 +70,11 @@ def role_names(s: Settings) -> dict[str, str]:
     }
 
 
+def dead_letter_queue_name(s: Settings) -> str:
+    """The pipe's dead-letter queue, named after the pipe (SQS names are at most 80 characters)."""
+    return f"{s.pipe_name}-dlq"[:80]
+
+
 def firehose_log_group(s: Settings) -> str:
     return f"/aws/kinesisfirehose/{s.firehose_name}"
 
@@ -80,6 +92,7 @@ def arns_for(s: Settings, account_id: str, bucket: str) -> policies.Arns:
         firehose_log_group=firehose_log_group(s),
         glue_database=s.glue_database,
         glue_table=s.glue_table,
+        dead_letter_queue_name=dead_letter_queue_name(s),
     )
 
 
@@ -259,6 +272,16 @@ def declare(s: Settings, account_id: str, lambda_source: Path) -> list[Resource]
             },
             tags,
         ),
+        Resource(
+            QUEUE,
+            dead_letter_queue_name(s),
+            {
+                "QueueName": dead_letter_queue_name(s),
+                # SQS answers attributes as strings; declared the same way so drift compares like with like.
+                "Attributes": {"MessageRetentionPeriod": str(DLQ_RETENTION_S), "SqsManagedSseEnabled": "true"},
+            },
+            tags,
+        ),
         role(
             "pipe",
             "pipes.amazonaws.com",
@@ -280,6 +303,10 @@ def declare(s: Settings, account_id: str, lambda_source: Path) -> list[Resource]
                     "DynamoDBStreamParameters": {
                         "StartingPosition": s.pipe_starting_position,
                         "BatchSize": PIPE_BATCH_SIZE,
+                        "DeadLetterConfig": {"Arn": Ref(QUEUE, dead_letter_queue_name(s), "Arn")},
+                        "MaximumRetryAttempts": PIPE_MAX_RETRY_ATTEMPTS,
+                        "MaximumRecordAgeInSeconds": PIPE_MAX_RECORD_AGE_S,
+                        "OnPartialBatchItemFailure": "AUTOMATIC_BISECT",
                     }
                 },
                 "Target": a.kinesis_stream,

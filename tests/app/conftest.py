@@ -1,28 +1,19 @@
-"""AppTest fixtures: one real local cloud per test module, the app pointed at it through the environment."""
+"""AppTest fixtures: the app pointed at the module's local cloud (tests/conftest.py) through the environment."""
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from localcloud.testing import running_localcloud
 from salescdc.clients import ClientFactory
 from salescdc.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = str(ROOT / "app" / "main.py")
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with running_localcloud(tmp_path_factory.mktemp("cloud")) as c:
-        yield c
 
 
 @pytest.fixture
@@ -69,16 +60,6 @@ def texts(at: AppTest) -> str:
 
 def no_exceptions(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
-
-
-def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 _factories: dict[Settings, ClientFactory] = {}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import decimal
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -10,9 +12,8 @@ import pytest
 
 from salescdc.infra import ApplyOptions, provision
 from salescdc.orders import OrderRepository
-from tests.app.conftest import factory_for, no_exceptions, open_page, settings_for, texts, wait_until
-
-pytestmark = pytest.mark.e2e
+from tests.app.conftest import factory_for, no_exceptions, open_page, settings_for, texts
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +52,15 @@ def search(at: Any, orderid: str) -> None:
 
 
 def editor_key(at: Any) -> str:
-    return f"orders_editor_{at.session_state['orders_editor_version']}"
+    return f"orders_editor_{at.session_state['orders_edit'].version}"
+
+
+def rows(at: Any) -> list[dict[str, Any]]:
+    return at.session_state["orders_edit"].rows
 
 
 def messages(at: Any) -> list[str]:
-    return [row["message"] for row in at.session_state["orders_rows"]]
+    return [row["message"] for row in rows(at)]
 
 
 # -- Orders ----------------------------------------------------------------------------
@@ -63,7 +68,7 @@ def test_orders_edit_is_saved_and_its_journey_becomes_queryable(env):
     put(env, "7001", quantity=2)
     at = open_page("app_pages/orders.py")
     search(at, "7001")
-    assert [r["orderid"] for r in at.session_state["orders_rows"]] == ["7001"]
+    assert [r["orderid"] for r in rows(at)] == ["7001"]
     at.session_state[editor_key(at)] = {"edited_rows": {0: {"quantity": 5, "price": 12.34}},
                                         "added_rows": [], "deleted_rows": []}
     at.button(key="orders_save").click().run()
@@ -76,10 +81,10 @@ def test_orders_edit_is_saved_and_its_journey_becomes_queryable(env):
     def queryable() -> bool:
         at.run()
         no_exceptions(at)
-        return at.session_state["orders_journey"].complete
+        return at.session_state["orders_view"]["journey"].complete
 
-    wait_until(queryable, "the saved change to be queryable in Athena", timeout=90)
-    journey = at.session_state["orders_journey"]
+    eventually(queryable, "the saved change to be queryable in Athena", timeout=90, interval=0.5)
+    journey = at.session_state["orders_view"]["journey"]
     saved = journey.saved_event
     assert saved.op == "MODIFY" and saved.quantity == 5
     assert saved.arrival_time and saved.s3_time and saved.queryable_time
@@ -97,7 +102,7 @@ def test_orders_add_and_delete_rows(env):
     }
     at.button(key="orders_save").click().run()
     no_exceptions(at)
-    outcomes = {(o[1], o[2]): o[0] for o in at.session_state["orders_outcomes"]}
+    outcomes = {(o[1], o[2]): o[0] for o in at.session_state["orders_edit"].last_save}
     assert outcomes == {("add", "7102"): "saved", ("delete", "7101"): "saved"}
     assert get(env, "7101") is None
     assert get(env, "7102")["price"] == Decimal("99.99")
@@ -132,7 +137,7 @@ def test_orders_conflict_shows_the_current_value_and_keeps_it(env):
     no_exceptions(at)
     [message] = messages(at)
     assert message.startswith("conflict:") and "changed since it was loaded" in message
-    assert at.session_state["orders_rows"][0]["quantity"] == 4  # the row now shows the current value
+    assert rows(at)[0]["quantity"] == 4  # the row now shows the current value
     assert get(env, "7301")["quantity"] == 4
 
 
@@ -142,14 +147,14 @@ def test_orders_paging(env):
     at = open_page("app_pages/orders.py")
     at.text_input(key="orders_search").set_value("75")
     at.button(key="orders_load").click().run()
-    first = {r["orderid"] for r in at.session_state["orders_rows"]}
+    first = {r["orderid"] for r in rows(at)}
     assert len(first) == 25
     at.button(key="orders_next").click().run()
     no_exceptions(at)
-    second = {r["orderid"] for r in at.session_state["orders_rows"]}
+    second = {r["orderid"] for r in rows(at)}
     assert len(second) == 5 and not first & second
     at.button(key="orders_prev").click().run()
-    assert {r["orderid"] for r in at.session_state["orders_rows"]} == first
+    assert {r["orderid"] for r in rows(at)} == first
 
 
 # -- Sales / Query / Health -------------------------------------------------------------
@@ -164,7 +169,7 @@ def test_sales_page_shows_kpis_from_athena(env):
         metrics = {m.label: m.value for m in at.metric}
         return metrics.get("Live orders") not in (None, "0")
 
-    wait_until(revenue_shown, "orders to reach the Sales KPIs", timeout=90, interval=1)
+    eventually(revenue_shown, "orders to reach the Sales KPIs", timeout=90, interval=1)
     metrics = {m.label: m.value for m in at.metric}
     assert decimal.Decimal(metrics["Revenue"].replace(",", "")) >= Decimal("300.00")
     page = texts(at)
@@ -178,7 +183,7 @@ def test_query_page_runs_sql_and_offers_csv(env):
     at.button(key="query_run").click().run()
     no_exceptions(at)
     assert not at.error
-    result = at.session_state["query_result"]
+    result = at.session_state["query_view"]["result"]
     assert result.frame.to_dict("records") == [{"one": 1, "letter": "a"}]
     assert "Run time" in texts(at)
     [download] = at.get("download_button")
@@ -202,7 +207,25 @@ def test_health_page_shows_every_stage_running(env):
     for stage in ("DynamoDB stream", "Pipe", "Kinesis", "Lambda", "Firehose", "S3", "Glue", "Athena"):
         assert f"**{stage}**" in page
     assert "RUNNING" in page and "ENABLED" in page
+    assert "dead-letter queue: **0**" in page  # the pipe's DLQ depth, read with GetQueueAttributes
     assert "Could not read" not in page
+
+
+def test_health_page_redrive_button_sends_the_failed_records_back(env):
+    factory = factory_for(env)
+    s3 = factory.client("s3")
+    # A record the transform cannot read (not a Pipes event): redriven, it fails again and comes back.
+    line = json.dumps({"attemptsMade": 1, "arrivalTimestamp": 0, "errorCode": "Lambda.ProcessingFailedStatus",
+                       "errorMessage": "ProcessingFailed status set for record", "attemptEndingTimestamp": 0,
+                       "rawData": base64.b64encode(b"not a pipes event").decode(), "lambdaArn": "arn"})
+    s3.put_object(Bucket=factory.bucket_name(), Key="errors/processing-failed/dt=2026-01-01/page-test",
+                  Body=(line + "\n").encode())
+    at = open_page("app_pages/health.py")
+    at.button(key="health_redrive").click().run()
+    no_exceptions(at)
+    assert [s.value for s in at.success] == ["Sent 1 record back through the pipeline from 1 error object."]
+    moved = s3.list_objects_v2(Bucket=factory.bucket_name(), Prefix="errors/redriven/")["Contents"]
+    assert [o["Key"] for o in moved] == ["errors/redriven/dt=2026-01-01/page-test"]
 
 
 # -- Pipeline -----------------------------------------------------------------------------
@@ -219,7 +242,7 @@ def test_generator_start_shows_counters_then_stop(env):
             metrics = {m.label: m.value for m in at.metric}
             return metrics.get("Generator") == "running" and metrics.get("Inserts", "0") != "0"
 
-        wait_until(counted, "the generator's counters to move", timeout=60)
+        eventually(counted, "the generator's counters to move", timeout=60, interval=0.5)
     finally:
         at.button(key="pipeline_stop_generator").click().run()
     no_exceptions(at)

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
-import socket
-import time
 
-import pytest
-
-from tests.app.conftest import no_exceptions, open_page, texts, wait_until
-
-pytestmark = pytest.mark.e2e
+from tests.app.conftest import no_exceptions, open_page, texts
+from tests.support.processes import free_port, stop_process
+from tests.support.waiting import eventually
 
 
 def statuses(at) -> dict[str, str]:
     [table] = [df for df in at.dataframe if "status" in df.value.columns and "kind" in df.value.columns]
     return {f"{row.kind} {row['name']}": row.status for _, row in table.value.iterrows()}
+
+
+def finished(at, label: str) -> None:
+    """Provision and Teardown run in a thread of their own: rerun until the page shows how it ended."""
+
+    def ended() -> bool:
+        at.run()
+        no_exceptions(at)
+        return any(m.value.startswith(f"{label} ") for m in [*at.success, *at.error])
+
+    eventually(ended, f"{label} to finish", timeout=180, interval=0.5)
 
 
 def test_error_paths_provision_and_teardown(app_env):
@@ -47,6 +51,7 @@ def test_error_paths_provision_and_teardown(app_env):
     at.switch_page("app_pages/pipeline.py").run()
     at.button(key="pipeline_provision").click().run()
     no_exceptions(at)
+    finished(at, "Provisioning")
     assert any(s.value.startswith("Provisioning done") for s in at.success), [e.value for e in at.error]
     assert set(statuses(at).values()) == {"present"}, statuses(at)
 
@@ -59,6 +64,7 @@ def test_error_paths_provision_and_teardown(app_env):
     assert not at.button(key="pipeline_teardown").disabled
     at.button(key="pipeline_teardown").click().run()
     no_exceptions(at)
+    finished(at, "Tearing down")
     assert any(s.value.startswith("Tearing down done") for s in at.success), [e.value for e in at.error]
     assert set(statuses(at).values()) == {"missing"}
 
@@ -71,32 +77,6 @@ def test_bad_setting_is_one_sentence(app_env, monkeypatch):
     assert "SALESCDC_TARGET must be 'local' or 'aws'" in error.value
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0]:
-                return
-        except ChildProcessError:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
 def test_app_starts_the_local_cloud_and_shows_a_banner_while_it_restarts(app_env, monkeypatch):
     url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
@@ -107,7 +87,7 @@ def test_app_starts_the_local_cloud_and_shows_a_banner_while_it_restarts(app_env
     pid = int(re.search(r"pid (\d+)", started).group(1))
     try:
         assert not at.warning or all("not answering" not in w.value for w in at.warning)
-        stop(pid)
+        stop_process(pid)
         at.run()
         no_exceptions(at)
         assert any("is not answering — it may be restarting" in w.value for w in at.warning)
@@ -117,10 +97,11 @@ def test_app_starts_the_local_cloud_and_shows_a_banner_while_it_restarts(app_env
         no_exceptions(at)
         [again] = [c.value for c in at.sidebar.caption if c.value.startswith("Started the local cloud")]
         pid = int(re.search(r"pid (\d+)", again).group(1))
-        wait_until(lambda: not any("not answering" in w.value for w in at.run().warning), "the banner to go")
+        eventually(lambda: not any("not answering" in w.value for w in at.run().warning), "the banner to go",
+                   interval=0.5)
         assert "missing" in texts(at)  # a fresh, empty local cloud answers the Health page
     finally:
-        stop(pid)
+        stop_process(pid)
 
 
 def test_secrets_feed_the_settings_and_the_environment_wins(app_env, monkeypatch):

@@ -11,7 +11,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,12 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
+from tests.support.processes import free_port
+from tests.support.waiting import eventually
+
+# Provisioning, generating and waiting for Athena through a real browser: about 75 s alone, twice that
+# when the suite shares the machine, so more than the default 180 s.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(360)]
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -39,21 +43,14 @@ REFRESH_S = 3
 QUANTITY = 777  # no generated order has it (they have 1-5), so it is unmistakably ours
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_http(url: str, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         with contextlib.suppress(OSError):
             with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return
-        time.sleep(0.3)
-    raise AssertionError(f"{what} did not answer at {url} within {timeout:.0f} s")
+                return response.status == 200
+        return False
+
+    eventually(answers, f"{what} to answer at {url}", timeout=timeout, interval=0.3)
 
 
 @contextlib.contextmanager
@@ -267,6 +264,79 @@ def test_provision_generate_edit_and_see_it_in_sales(app_url):
         except Exception:
             with contextlib.suppress(Exception):
                 shot(page, "failure")
+            raise
+        finally:
+            browser.close()
+
+
+def generator_state(env: dict[str, str]) -> str:
+    from salescdc.generator import GeneratorProcess
+    from salescdc.settings import Settings
+
+    settings = Settings.from_env(env)
+    return str(GeneratorProcess(settings.state_dir, settings).status().state)
+
+
+def sidebar_says(page, text: str, timeout_s: float):
+    from playwright.sync_api import expect
+
+    line = page.get_by_test_id("stSidebar").get_by_text(re.compile(rf"Last action .*{re.escape(text)}"))
+    expect(line).to_be_visible(timeout=timeout_s * 1000)
+
+
+def test_a_click_is_never_lost_when_the_user_moves_on_at_once(app_url):
+    """Issue 10 item 7: every action takes effect and its outcome shows on the page the user lands on."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, env = app_url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            page.get_by_role("heading", name="Pipeline", level=1).wait_for(timeout=60_000)
+
+            # Provision, then at once Health: provisioning goes on, and Health's sidebar says when it is done.
+            click(page, "Provision")
+            page.get_by_role("link", name="Health").click()
+            page.get_by_role("heading", name="Health", level=1).wait_for(timeout=30_000)
+            sidebar_says(page, "Provisioning done", timeout_s=180)
+
+            # Start generator, then at once Sales (no pause in between: the case that lost the click).
+            go(page, "Pipeline")
+            click(page, "Start generator")
+            page.get_by_role("link", name="Sales").click()
+            expect(page.get_by_role("heading", name="Sales", level=1)).to_be_visible(timeout=30_000)
+            sidebar_says(page, "Generator started", timeout_s=30)
+            assert generator_state(env) in ("starting", "running")
+            deadline = time.monotonic() + 60
+            while not an_order_id(env) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert an_order_id(env), "the generator started from the click wrote no order"
+            shot(page, "7-sales-after-quick-start")
+
+            # Stop generator, then at once Query: it stops, and Query's sidebar says so.
+            go(page, "Pipeline")
+            click(page, "Stop generator")
+            page.get_by_role("link", name="Query").click()
+            expect(page.get_by_role("heading", name="Query", level=1)).to_be_visible(timeout=30_000)
+            sidebar_says(page, "Generator stopped", timeout_s=30)
+            assert generator_state(env) == "stopped"
+
+            # Run crawler, then at once Health; Run query, then at once Sales.
+            go(page, "Pipeline")
+            click(page, "Run crawler")
+            page.get_by_role("link", name="Health").click()
+            expect(page.get_by_role("heading", name="Health", level=1)).to_be_visible(timeout=30_000)
+            sidebar_says(page, "Crawler Kinesis-s3-data-crawler:", timeout_s=30)
+            go(page, "Query")
+            click(page, "Run query")
+            page.get_by_role("link", name="Sales").click()
+            expect(page.get_by_role("heading", name="Sales", level=1)).to_be_visible(timeout=30_000)
+            sidebar_says(page, "Query finished", timeout_s=60)
+        except Exception:
+            with contextlib.suppress(Exception):
+                shot(page, "failure-quick-clicks")
             raise
         finally:
             browser.close()

@@ -70,10 +70,18 @@ def test_missing_optional_attributes_are_null_not_failures():
     assert [line[f] for f in ("product_name", "quantity", "price", "updated_at", "event_time", "arrival_time")] == [None] * 6
 
 
+# Prices the lake's DECIMAL(10,2) holds exactly: written with exactly the item's digits.
 PRICES = [
-    "193.72", "0.1", "0.01", "0.3", "10.00", "500", "499.99", "1E+2", "1.5E-3", "-0.5", "0",
-    "99999999.99", "12345678901234567890123456789012345678", "0.00000000000000000000000000000000000001",
-    "9.9999999999999999999999999999999999999E+125", "1E-130", "123456789.123456789",
+    "193.72", "0.1", "0.01", "0.3", "10.00", "500", "499.99", "1E+2", "-0.5", "0", "1.500",
+    "99999999.99", "-99999999.99", "0E-130",
+]
+# Prices it cannot hold (too many digits before the point, a non-zero digit past the second decimal):
+# null in the column, the raw number kept in `extra`, so no line breaks a query on the table.
+PRICES_BEYOND_THE_COLUMN = [
+    "100000000", "100000000.00", "99999999.999", "-100000000", "1.5E-3", "1.005",
+    "12345678901234567890123456789012345678", "0.00000000000000000000000000000000000001",
+    "9.9999999999999999999999999999999999999E+125", "1E-130", "123456789.123456789", "1E+40",
+    "0.01000000000000000000000000000000000001",
 ]
 
 
@@ -86,6 +94,31 @@ def test_price_carries_exactly_the_items_digits(price):
     assert "e" not in text.lower()  # plain notation: Athena's decimal reader takes it as written
     if price == "193.72":
         assert text == "193.72"
+    assert "price" not in json.loads(line["extra"])
+
+
+@pytest.mark.parametrize("price", PRICES_BEYOND_THE_COLUMN)
+def test_a_price_beyond_decimal_10_2_is_null_and_kept_exactly_in_extra(price):
+    result = run(stream_record("INSERT", new=order_image(price=price)))
+    line = line_of(result)
+    assert line["price"] is None
+    assert json.loads(line["extra"], parse_float=decimal.Decimal, parse_int=decimal.Decimal)["price"] == \
+        decimal.Decimal(price)
+    assert (line["orderid"], line["quantity"]) == ("42", 3)  # the rest of the line is intact
+
+
+@pytest.mark.parametrize("quantity", ["2147483648", "-2147483649", "100000000000000000000", "1E+20"])
+def test_a_quantity_beyond_int_is_null_and_kept_exactly_in_extra(quantity):
+    line = line_of(run(stream_record("INSERT", new=order_image(quantity=quantity))))
+    assert line["quantity"] is None
+    assert json.loads(line["extra"], parse_int=decimal.Decimal)["quantity"] == decimal.Decimal(quantity)
+    assert line["price"] == decimal.Decimal("193.72")
+
+
+@pytest.mark.parametrize("quantity", ["2147483647", "-2147483648", "1", "0"])
+def test_a_quantity_within_int_keeps_its_column(quantity):
+    line = line_of(run(stream_record("INSERT", new=order_image(quantity=quantity))))
+    assert line["quantity"] == int(quantity) and "quantity" not in json.loads(line["extra"])
 
 
 def test_extra_numbers_are_exact_too():

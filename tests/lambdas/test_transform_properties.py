@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import decimal
 import json
 
 from hypothesis import HealthCheck, given, settings
@@ -86,16 +87,51 @@ def test_any_batch_gets_a_valid_response(batch):
                 assert raw.decode("utf-8", "surrogatepass") == rec["data"]
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.decimals(allow_nan=False, allow_infinity=False).filter(lambda d: len(d.as_tuple().digits) <= 38
-                                                               and -130 <= d.adjusted() <= 125))
-def test_any_dynamodb_number_keeps_its_value(price):
-    import decimal
+dynamodb_numbers = st.decimals(allow_nan=False, allow_infinity=False).filter(
+    lambda d: len(d.as_tuple().digits) <= 38 and -130 <= d.adjusted() <= 125)
+# Around the edges of DECIMAL(10,2): within, just beyond, and with a third decimal.
+edge_prices = st.one_of(
+    st.decimals(min_value=-10**8, max_value=10**8, places=2),
+    st.decimals(min_value=-10**9, max_value=10**9, places=3),
+    st.sampled_from([decimal.Decimal(s) for s in ("99999999.99", "100000000", "-99999999.99", "-100000000.00",
+                                                   "99999999.991", "0.001", "1E+40", "-0")]),
+)
 
+
+def fits_decimal_10_2(value: decimal.Decimal) -> bool:
+    """Written independently of the transform: whole cents, at most ten digits of them."""
+    cents = value.scaleb(2)
+    return cents == cents.to_integral_value() and abs(cents) <= 9_999_999_999
+
+
+def transformed_line(**image_values: str) -> dict:
     from tests.lambdas.events import order_image
 
-    data = b64(stream_record("INSERT", new=order_image(price=str(price))))
+    data = b64(stream_record("INSERT", new=order_image(**image_values)))
     r = handler.lambda_handler(firehose_event([firehose_record(data)]), None)["records"][0]
     assert r["result"] == "Ok"
-    line = json.loads(base64.b64decode(r["data"]), parse_float=decimal.Decimal, parse_int=decimal.Decimal)
-    assert line["price"] == price
+    return json.loads(base64.b64decode(r["data"]), parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(dynamodb_numbers, edge_prices))
+def test_any_dynamodb_number_keeps_its_value_in_the_column_or_in_extra(price):
+    line = transformed_line(price=str(price))
+    extra = json.loads(line["extra"], parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+    if fits_decimal_10_2(price):
+        assert line["price"] == price and "price" not in extra
+    else:
+        # Athena would fail the whole query on it (HIVE_BAD_DATA) or round it: null, raw value kept.
+        assert line["price"] is None and extra["price"] == price
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.integers(min_value=-(10**38) + 1, max_value=10**38 - 1),
+                 st.integers(min_value=-(2**31) - 2, max_value=2**31 + 1)))
+def test_any_whole_quantity_keeps_its_value_in_the_column_or_in_extra(quantity):
+    line = transformed_line(quantity=str(quantity))
+    extra = json.loads(line["extra"], parse_int=decimal.Decimal)
+    if -(2**31) <= quantity <= 2**31 - 1:
+        assert line["quantity"] == quantity and "quantity" not in extra
+    else:
+        assert line["quantity"] is None and extra["quantity"] == quantity

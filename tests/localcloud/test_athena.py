@@ -14,19 +14,18 @@ import datetime as dt
 import decimal
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import botocore.config
 import pytest
 
-from localcloud.testing import running_localcloud
 from salescdc.contract import COLUMNS, PARTITION_COLUMNS, format_timestamp
 from salescdc.infra.views import orders_current_sql
 from salescdc.settings import Settings
+from tests.support.aws import REGION, client
+from tests.support.waiting import eventually
 
-REGION = "ap-south-1"
 BUCKET = "sales-cdc-lake-test"
 DB = "cdc_data"
 WORKGROUP = "sales-cdc"
@@ -130,11 +129,9 @@ class Lake:
 
     def __init__(self, cloud: Any):
         self.cloud = cloud
-        kw = dict(endpoint_url=cloud.url, region_name=REGION, aws_access_key_id="test",
-                  aws_secret_access_key="test")
-        self.s3 = boto3.client("s3", **kw)
-        self.glue = boto3.client("glue", **kw)
-        self.athena = boto3.client("athena", **kw)
+        self.s3 = client(cloud, "s3")
+        self.glue = client(cloud, "glue")
+        self.athena = client(cloud, "athena")
 
     def start(self, sql: str, workgroup: str = WORKGROUP, database: str = DB, **extra: Any) -> str:
         return self.athena.start_query_execution(
@@ -143,13 +140,11 @@ class Lake:
         )["QueryExecutionId"]
 
     def wait(self, qid: str, timeout: float = 60) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
+        def finished() -> dict[str, Any] | None:
             execution = self.athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-            if execution["Status"]["State"] not in ("QUEUED", "RUNNING"):
-                return execution
-            assert time.monotonic() < deadline, f"query {qid} still {execution['Status']['State']}"
-            time.sleep(0.02)
+            return execution if execution["Status"]["State"] not in ("QUEUED", "RUNNING") else None
+
+        return eventually(finished, f"query {qid} to finish", timeout=timeout, interval=0.02)
 
     def query(self, sql: str, **kw: Any) -> dict[str, Any]:
         return self.wait(self.start(sql, **kw))
@@ -179,25 +174,28 @@ class Lake:
         return execution["Status"]["StateChangeReason"]
 
 
+def lake_with(cloud: Any, objects: dict[str, bytes], **workgroup: Any) -> Lake:
+    """The lake bucket holding `objects`, `order_changes` over it and the enforced workgroup (plus `workgroup`)."""
+    lk = Lake(cloud)
+    lk.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    lk.glue.create_database(DatabaseInput={"Name": DB})
+    lk.glue.create_table(DatabaseName=DB, TableInput=glue_table_input("order_changes", f"s3://{BUCKET}/orders/"))
+    for key, body in objects.items():
+        lk.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    lk.athena.create_work_group(Name=WORKGROUP, Configuration={
+        "ResultConfiguration": {"OutputLocation": RESULTS}, "EnforceWorkGroupConfiguration": True, **workgroup})
+    return lk
+
+
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
-    with running_localcloud(tmp_path_factory.mktemp("athena")) as cloud:
-        lk = Lake(cloud)
-        lk.s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        lk.glue.create_database(DatabaseInput={"Name": DB})
-        lk.glue.create_table(DatabaseName=DB, TableInput=glue_table_input("order_changes", f"s3://{BUCKET}/orders/"))
-        lk.s3.put_object(Bucket=BUCKET, Key="orders/dt=2024-05-01/kinesis-to-s3-1-2024-05-01-10-00-00-a",
-                         Body=ndjson(DAY1))
-        lk.s3.put_object(Bucket=BUCKET, Key="orders/dt=2024-05-02/kinesis-to-s3-1-2024-05-02-10-00-00-b",
-                         Body=ndjson(DAY2))
-        lk.athena.create_work_group(Name=WORKGROUP, Configuration={
-            "ResultConfiguration": {"OutputLocation": RESULTS},
-            "EnforceWorkGroupConfiguration": True,
-            "BytesScannedCutoffPerQuery": 1_000_000_000,
-        })
-        created = lk.query(orders_current_sql(Settings()))
-        assert created["Status"]["State"] == "SUCCEEDED", created["Status"]
-        yield lk
+def lake(cloud: Any) -> Lake:
+    lk = lake_with(cloud, {
+        "orders/dt=2024-05-01/kinesis-to-s3-1-2024-05-01-10-00-00-a": ndjson(DAY1),
+        "orders/dt=2024-05-02/kinesis-to-s3-1-2024-05-02-10-00-00-b": ndjson(DAY2),
+    }, BytesScannedCutoffPerQuery=1_000_000_000)
+    created = lk.query(orders_current_sql(Settings()))
+    assert created["Status"]["State"] == "SUCCEEDED", created["Status"]
+    return lk
 
 
 # -- orders_current and the view as Athena stores it ------------------------------------
@@ -483,10 +481,8 @@ def test_unknown_execution_id_is_an_invalid_request(lake: Lake) -> None:
 def test_stop_query_execution_cancels_a_running_query(lake: Lake) -> None:
     qid = lake.start("SELECT count(*) FROM UNNEST(sequence(1, 200000)) AS a(x) "
                      "CROSS JOIN UNNEST(sequence(1, 200000)) AS b(y) WHERE a.x * b.y % 7 = 3")
-    deadline = time.monotonic() + 30
-    while lake.athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"] == "QUEUED":
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    eventually(lambda: lake.athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"]
+               != "QUEUED", "the query to leave QUEUED", timeout=30, interval=0.02)
     time.sleep(0.2)
     lake.athena.stop_query_execution(QueryExecutionId=qid)
     execution = lake.wait(qid)

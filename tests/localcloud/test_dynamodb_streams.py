@@ -9,25 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.testing import running_localcloud
+from tests.support.aws import REGION, create_orders_table
+from tests.support.aws import client as _client
 
-REGION = "ap-south-1"
 _names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory):
-    with running_localcloud(tmp_path_factory.mktemp("lc")) as cloud:
-        yield cloud
-
-
-def _client(cloud, service: str):
-    return boto3.client(service, endpoint_url=cloud.url, region_name=REGION,
-                        aws_access_key_id="test", aws_secret_access_key="test")
 
 
 @pytest.fixture
@@ -35,13 +23,7 @@ def table(cloud):
     """A fresh table with a NEW_AND_OLD_IMAGES stream; yields (dynamodb client, streams client, stream ARN)."""
     ddb, streams = _client(cloud, "dynamodb"), _client(cloud, "dynamodbstreams")
     name = f"orders{next(_names)}"
-    desc = ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]
+    desc = create_orders_table(ddb, name)
     yield name, ddb, streams, desc["LatestStreamArn"]
     ddb.delete_table(TableName=name)
 
@@ -129,13 +111,7 @@ def test_errors_are_awss_not_500s(table) -> None:
 
 def test_a_deleted_tables_shard_closes_after_its_last_record(cloud) -> None:
     ddb, streams = _client(cloud, "dynamodb"), _client(cloud, "dynamodbstreams")
-    arn = ddb.create_table(
-        TableName="short_lived",
-        KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )["TableDescription"]["LatestStreamArn"]
+    arn = create_orders_table(ddb, "short_lived", stream="NEW_IMAGE")["LatestStreamArn"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
     it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
     ddb.put_item(TableName="short_lived", Item={"orderid": {"S": "x"}})
@@ -145,3 +121,21 @@ def test_a_deleted_tables_shard_closes_after_its_last_record(cloud) -> None:
     closed_read = streams.get_records(ShardIterator=open_read["NextShardIterator"])
     assert closed_read["Records"] == []
     assert "NextShardIterator" not in closed_read
+
+
+def test_binary_values_travel_base64_encoded_as_on_aws(table) -> None:
+    name, ddb, streams, arn = table
+    item = {"orderid": {"S": "b1"}, "blob": {"B": b"\x00\xff"}, "blobs": {"BS": [b"\x01", b"\x02"]},
+            "nested": {"M": {"inner": {"B": b"\x03"}}}, "listed": {"L": [{"B": b"\x04"}]}}
+    ddb.put_item(TableName=name, Item=item)
+    raw: list[bytes] = []
+    streams.meta.events.register("before-parse.dynamodbstreams.GetRecords",
+                                 lambda response_dict, **_: raw.append(response_dict["body"]))
+    (record,) = _all_records(streams, arn)
+    # boto3 decodes base64 back to the very bytes written; anything else (e.g. "b'\\x00\\xff'") fails to parse.
+    image = record["dynamodb"]["NewImage"]
+    assert image["blob"] == {"B": b"\x00\xff"}
+    assert sorted(image["blobs"]["BS"]) == [b"\x01", b"\x02"]
+    assert image["nested"] == {"M": {"inner": {"B": b"\x03"}}}
+    assert image["listed"] == {"L": [{"B": b"\x04"}]}
+    assert b'"blob": {"B": "AP8="}' in raw[0]

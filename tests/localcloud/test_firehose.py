@@ -8,34 +8,21 @@ import io
 import json
 import re
 import time
-import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
+from localcloud.firehose.delivery import DeliveryStreamWorker
 from localcloud.server import LocalCloud
-from localcloud.testing import running_localcloud
+from tests.support.aws import REGION, client, unique_name
+from tests.support.waiting import after_polls, eventually
 
-REGION = "ap-south-1"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "lambdas" / "firehose_on_demand" / "handler.py"
 PREFIX = "orders/dt=!{timestamp:yyyy-MM-dd}/"
 ERROR_PREFIX = "errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/"
-
-
-def client(cloud: LocalCloud, service: str) -> Any:
-    # Module-scoped fixtures run before conftest's per-test dummy credentials, so pass them here.
-    return boto3.client(service, endpoint_url=cloud.url, region_name=REGION,
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    with running_localcloud(tmp_path_factory.mktemp("firehose-cloud")) as cloud:
-        yield cloud
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +49,7 @@ class Pipeline:
     def __init__(self, cloud: LocalCloud, role_arn: str, lambda_arn: str, retries: int = 1,
                  before_create: Callable[[Pipeline], None] | None = None):
         self.cloud = cloud
-        self.name = f"fh-{uuid.uuid4().hex[:8]}"
+        self.name = unique_name("fh-")
         self.bucket = f"lake-{self.name}"
         self.kinesis = client(cloud, "kinesis")
         self.s3 = client(cloud, "s3")
@@ -110,13 +97,13 @@ class Pipeline:
         return self.cloud.firehose_runner.health()["delivery_streams"][self.name]
 
     def wait_for(self, predicate: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; health: {self.health()}")
+        return eventually(predicate, what, timeout=timeout, interval=0.1, context=lambda: f"health: {self.health()}")
+
+    def worker(self) -> DeliveryStreamWorker:
+        """The runner's worker delivering this stream."""
+        workers = self.cloud.firehose_runner.workers
+        return eventually(lambda: next((w for w in list(workers.values()) if w.config.name == self.name), None),
+                          f"a worker for {self.name}")
 
 
 def today() -> str:
@@ -128,7 +115,7 @@ def test_records_land_in_s3_under_the_evaluated_prefix_with_aws_object_names(clo
     pipe = Pipeline(cloud, role_arn, lambda_arn, before_create=lambda p: p.put("before-creation"))
     pipe.put("alpha", "beta", "gamma", "drop-me", "delta")
     lines = pipe.wait_for(lambda: (ls := pipe.lines("orders/")) and len(ls) >= 4 and ls, "4 delivered lines")
-    time.sleep(0.5)  # anything extra (the pre-creation record, the dropped one) would have landed by now
+    after_polls(pipe.worker())  # anything extra (the pre-creation record, the dropped one) would have landed by now
     assert sorted(pipe.lines("orders/")) == [b"ALPHA", b"BETA", b"DELTA", b"GAMMA"]
     assert pipe.objects("errors/") == {}
     name_re = re.compile(
@@ -178,7 +165,8 @@ def test_processing_failed_records_land_under_errors_in_awss_shape(cloud, role_a
     doc = json.loads(line)
     assert set(doc) == {"attemptsMade", "arrivalTimestamp", "errorCode", "errorMessage", "attemptEndingTimestamp",
                         "rawData", "lambdaArn"}
-    assert doc["errorCode"] == "Lambda.ProcessingFailed"
+    assert (doc["errorCode"], doc["errorMessage"]) == ("Lambda.ProcessingFailedStatus",
+                                                      "ProcessingFailed status set for record")
     assert doc["attemptsMade"] == 1
     assert doc["lambdaArn"] == lambda_arn
     assert base64.b64decode(doc["rawData"]) == b"fail-this-one"
@@ -254,7 +242,8 @@ def test_positions_survive_a_new_runner_on_the_same_data_dir(cloud, role_arn, la
     pipe.wait_for(lambda: pipe.health()["position"], "acknowledged position")
     cloud.firehose_runner.stop()
     pipe.put("second")
-    fresh = FirehoseRunner(cloud)  # a new process would build exactly this from the data dir
+    # a new process would build exactly this from the data dir
+    fresh = FirehoseRunner(cloud.plane, cloud.data_dir, cloud.lambda_executor)
     cloud.runners[cloud.runners.index(cloud.firehose_runner)] = fresh
     cloud.firehose_runner = fresh
     fresh.start()
@@ -278,7 +267,8 @@ def test_firehose_and_kinesis_metrics_reach_cloudwatch(cloud, role_arn, lambda_a
     pipe.put("metric-me")
     pipe.wait_for(lambda: pipe.lines("orders/"), "delivery")
     cw = client(cloud, "cloudwatch")
-    wanted = {"IncomingRecords", "DeliveryToS3.Records", "DeliveryToS3.DataFreshness", "ExecuteProcessing.Success",
+    # With a Kinesis source AWS publishes DataReadFromKinesisStream.*; IncomingRecords is Direct PUT's.
+    wanted = {"DataReadFromKinesisStream.Records", "DataReadFromKinesisStream.Bytes", "DeliveryToS3.Records", "DeliveryToS3.DataFreshness", "ExecuteProcessing.Success",
               "ExecuteProcessing.Duration"}
     dims = [{"Name": "DeliveryStreamName", "Value": pipe.name}]
 
@@ -290,6 +280,8 @@ def test_firehose_and_kinesis_metrics_reach_cloudwatch(cloud, role_arn, lambda_a
         return wanted <= names
 
     pipe.wait_for(published, "Firehose metrics")
+    names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Firehose", Dimensions=dims)["Metrics"]}
+    assert "IncomingRecords" not in names
     kinesis_dims = [{"Name": "StreamName", "Value": pipe.name}]
     assert {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Kinesis", Dimensions=kinesis_dims)["Metrics"]} \
         >= {"GetRecords.IteratorAgeMilliseconds"}

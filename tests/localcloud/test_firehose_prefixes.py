@@ -81,7 +81,8 @@ def test_a_valid_response_maps_every_record() -> None:
                                    {"recordId": "id1", "result": "ProcessingFailed", "data": "ZDE="}), recs, 1)
     assert [(o.record.record_id, o.result, o.data) for o in out] == [
         ("id0", "Dropped", b""), ("id1", "ProcessingFailed", b""), ("id2", "Ok", b"two")]
-    assert out[1].error_code == "Lambda.ProcessingFailed"
+    assert (out[1].error_code, out[1].error_message) == ("Lambda.ProcessingFailedStatus",
+                                                         "ProcessingFailed status set for record")
 
 
 @pytest.mark.parametrize(

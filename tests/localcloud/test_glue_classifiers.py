@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import time
 
-import boto3
 import pytest
-
-from localcloud.testing import running_localcloud
 
 
 @pytest.fixture(scope="module")
-def glue(tmp_path_factory: pytest.TempPathFactory):
-    with running_localcloud(tmp_path_factory.mktemp("lc")) as cloud:
-        yield boto3.client(
-            "glue", endpoint_url=cloud.url, region_name="ap-south-1",
-            aws_access_key_id="test", aws_secret_access_key="test",
-        )
+def glue(aws):  # noqa: ANN001, ANN201
+    return aws("glue")
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers(glue) -> None:  # noqa: ANN001
+    """The tests use fixed names; whatever one leaves behind (say, by failing half-way) is removed after it."""
+    yield
+    for crawler in glue.get_crawlers()["Crawlers"]:
+        glue.delete_crawler(Name=crawler["Name"])
+    for classifier in glue.get_classifiers()["Classifiers"]:
+        glue.delete_classifier(Name=next(iter(classifier.values()))["Name"])
 
 
 def test_json_classifier_create_get_update_delete(glue) -> None:

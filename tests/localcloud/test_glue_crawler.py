@@ -7,25 +7,17 @@ orders/dt=YYYY-MM-DD/, with a new field appearing on the second day.
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Iterator
 
-import boto3
 import pytest
 
 from localcloud.glue import crawler as crawler_module
-from localcloud.testing import running_localcloud
 from salescdc import contract
+from tests.support.aws import Clients
+from tests.support.waiting import eventually
 
 ROLE = "arn:aws:iam::123456789012:role/glue-crawler"
 POLL_S = 0.02
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    with running_localcloud(tmp_path_factory.mktemp("lc")) as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)
@@ -35,18 +27,8 @@ def quick_crawls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(crawler_module, "STOPPING_SECONDS", 0.05)
 
 
-def client(cloud: object, service: str):  # type: ignore[no-untyped-def]
-    return boto3.client(service, endpoint_url=cloud.url, region_name="ap-south-1",  # type: ignore[attr-defined]
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
 @pytest.fixture
-def aws(cloud: object) -> dict[str, object]:
-    return {name: client(cloud, name) for name in ("glue", "s3", "logs")}
-
-
-@pytest.fixture
-def lake(aws: dict) -> dict[str, str]:
+def lake(aws: Clients) -> dict[str, str]:
     """A fresh bucket and database per test, so no test sees another's tables."""
     suffix = uuid.uuid4().hex[:8]
     bucket, database = f"lake-{suffix}", f"cdc_{suffix}"
@@ -92,15 +74,15 @@ def run_crawler(glue, name: str) -> list[str]:  # type: ignore[no-untyped-def]
     """Start the crawler and poll it to READY; returns the distinct states seen, in order."""
     glue.start_crawler(Name=name)
     seen: list[str] = []
-    deadline = time.monotonic() + 60  # a guard against a hang, not a speed assertion
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
         state = glue.get_crawler(Name=name)["Crawler"]["State"]
         if not seen or seen[-1] != state:
             seen.append(state)
-        if state == "READY":
-            return seen
-        time.sleep(POLL_S)
-    raise AssertionError(f"crawler {name} never became READY; states seen {seen}")
+        return state == "READY"
+
+    eventually(ready, f"crawler {name} to become READY", interval=POLL_S, context=lambda: f"states seen {seen}")
+    return seen
 
 
 def columns(table: dict) -> dict[str, str]:
@@ -122,7 +104,7 @@ EXPECTED_INFERRED = {
 }
 
 
-def test_s3_target_creates_table_and_partitions(aws: dict, lake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_s3_target_creates_table_and_partitions(aws: Clients, lake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     # long enough that even a slow, shared machine answers GetCrawler while the crawl is RUNNING and STOPPING
     monkeypatch.setattr(crawler_module, "MIN_RUNNING_SECONDS", 1.0)
     monkeypatch.setattr(crawler_module, "STOPPING_SECONDS", 0.5)
@@ -164,7 +146,7 @@ def test_s3_target_creates_table_and_partitions(aws: dict, lake: dict, monkeypat
     assert summary == {"TABLE": {"ADD": {"Count": 1}}, "PARTITION": {"ADD": {"Count": 2}}}
 
 
-def test_second_run_without_new_data_changes_nothing(aws: dict, lake: dict) -> None:
+def test_second_run_without_new_data_changes_nothing(aws: Clients, lake: dict) -> None:
     glue, s3 = aws["glue"], aws["s3"]
     write_two_days(s3, lake["bucket"])
     s3_crawler(glue, lake, "twice", f"s3://{lake['bucket']}/orders/")
@@ -213,16 +195,20 @@ KEEP_DECLARED = json.dumps({
 })
 
 
-def test_catalog_target_keeps_declared_types_and_adds_columns_and_partitions(aws: dict, lake: dict) -> None:
-    glue, s3 = aws["glue"], aws["s3"]
-    write_two_days(s3, lake["bucket"])
-    declared_order_changes(glue, lake)
-    glue.create_crawler(
-        Name="catalog-crawler", Role=ROLE, DatabaseName=lake["database"],
+def order_changes_crawler(aws: Clients, lake: dict, name: str, update_behavior: str, **configuration: str) -> None:
+    """Two days in the lake, order_changes declared over them, and crawler `name` with that table as its target."""
+    write_two_days(aws["s3"], lake["bucket"])
+    declared_order_changes(aws["glue"], lake)
+    aws["glue"].create_crawler(
+        Name=name, Role=ROLE, DatabaseName=lake["database"],
         Targets={"CatalogTargets": [{"DatabaseName": lake["database"], "Tables": ["order_changes"]}]},
-        SchemaChangePolicy={"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
-        Configuration=KEEP_DECLARED,
+        SchemaChangePolicy={"UpdateBehavior": update_behavior, "DeleteBehavior": "LOG"}, **configuration,
     )
+
+
+def test_catalog_target_keeps_declared_types_and_adds_columns_and_partitions(aws: Clients, lake: dict) -> None:
+    glue, s3 = aws["glue"], aws["s3"]
+    order_changes_crawler(aws, lake, "catalog-crawler", "UPDATE_IN_DATABASE", Configuration=KEEP_DECLARED)
     run_crawler(glue, "catalog-crawler")
     assert glue.get_crawler(Name="catalog-crawler")["Crawler"]["LastCrawl"]["Status"] == "SUCCEEDED"
 
@@ -253,33 +239,20 @@ def test_catalog_target_keeps_declared_types_and_adds_columns_and_partitions(aws
     assert values == ["2024-05-01", "2024-05-02", "2024-05-03"]
 
 
-def test_catalog_target_without_merge_replaces_declared_types_like_aws(aws: dict, lake: dict) -> None:
+def test_catalog_target_without_merge_replaces_declared_types_like_aws(aws: Clients, lake: dict) -> None:
     """Glue's default UPDATE_IN_DATABASE rewrites the table from the data: why MergeNewColumns matters."""
-    glue, s3 = aws["glue"], aws["s3"]
-    write_two_days(s3, lake["bucket"])
-    declared_order_changes(glue, lake)
-    glue.create_crawler(
-        Name="replacing", Role=ROLE, DatabaseName=lake["database"],
-        Targets={"CatalogTargets": [{"DatabaseName": lake["database"], "Tables": ["order_changes"]}]},
-        SchemaChangePolicy={"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"},
-    )
+    glue = aws["glue"]
+    order_changes_crawler(aws, lake, "replacing", "UPDATE_IN_DATABASE")
     run_crawler(glue, "replacing")
     table = glue.get_table(DatabaseName=lake["database"], Name="order_changes")["Table"]
     assert columns(table)["price"] == "double" and columns(table)["event_time"] == "string"
     assert glue.get_crawler_metrics(CrawlerNameList=["replacing"])["CrawlerMetricsList"][0]["TablesUpdated"] == 1
 
 
-def test_update_behavior_log_adds_partitions_but_keeps_the_table(aws: dict, lake: dict) -> None:
-    glue, s3 = aws["glue"], aws["s3"]
-    write_two_days(s3, lake["bucket"])
-    declared_order_changes(glue, lake)
-    glue.create_crawler(
-        Name="logonly", Role=ROLE, DatabaseName=lake["database"],
-        Targets={"CatalogTargets": [{"DatabaseName": lake["database"], "Tables": ["order_changes"]}]},
-        SchemaChangePolicy={"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"},
-        Configuration=json.dumps({"Version": 1.0,
-                                  "CrawlerOutput": {"Partitions": {"AddOrUpdateBehavior": "InheritFromTable"}}}),
-    )
+def test_update_behavior_log_adds_partitions_but_keeps_the_table(aws: Clients, lake: dict) -> None:
+    glue = aws["glue"]
+    order_changes_crawler(aws, lake, "logonly", "LOG", Configuration=json.dumps(
+        {"Version": 1.0, "CrawlerOutput": {"Partitions": {"AddOrUpdateBehavior": "InheritFromTable"}}}))
     run_crawler(glue, "logonly")
     table = glue.get_table(DatabaseName=lake["database"], Name="order_changes")["Table"]
     assert columns(table) == {n: t for n, t, _ in contract.COLUMNS}
@@ -287,7 +260,7 @@ def test_update_behavior_log_adds_partitions_but_keeps_the_table(aws: dict, lake
     assert len(glue.get_partitions(DatabaseName=lake["database"], TableName="order_changes")["Partitions"]) == 2
 
 
-def test_malformed_lines_are_skipped_counted_and_logged(aws: dict, lake: dict) -> None:
+def test_malformed_lines_are_skipped_counted_and_logged(aws: Clients, lake: dict) -> None:
     glue, s3, logs = aws["glue"], aws["s3"], aws["logs"]
     put_lines(s3, lake["bucket"], "orders/dt=2024-05-01/a", [change(1, "2024-05-01"), change(2, "2024-05-01")],
               raw_lines=['{"orderid": "3", "price": ', "not json at all", "42"])
@@ -303,7 +276,7 @@ def test_malformed_lines_are_skipped_counted_and_logged(aws: dict, lake: dict) -
     assert any(e["message"].startswith(prefix) and "3 malformed record(s)" in e["message"] for e in events)
 
 
-def test_array_documents_with_json_path_classifier(aws: dict, lake: dict) -> None:
+def test_array_documents_with_json_path_classifier(aws: Clients, lake: dict) -> None:
     glue, s3 = aws["glue"], aws["s3"]
     s3.put_object(Bucket=lake["bucket"], Key="batches/b1.json",
                   Body=json.dumps([{"id": 1, "tags": ["a"]}, {"ID": 2 ** 40, "nested": {"x": 1.5}}]).encode())
@@ -325,7 +298,7 @@ def test_array_documents_with_json_path_classifier(aws: dict, lake: dict) -> Non
     assert list(columns(table)) == ["array"]
 
 
-def test_bucket_root_with_dissimilar_folders_makes_one_table_each(aws: dict, lake: dict) -> None:
+def test_bucket_root_with_dissimilar_folders_makes_one_table_each(aws: Clients, lake: dict) -> None:
     glue, s3 = aws["glue"], aws["s3"]
     write_two_days(s3, lake["bucket"])
     put_lines(s3, lake["bucket"], "errors/processing-failed/dt=2024-05-01/e",
@@ -354,7 +327,7 @@ def test_bucket_root_with_dissimilar_folders_makes_one_table_each(aws: dict, lak
     assert glue.get_crawler_metrics(CrawlerNameList=["root"])["CrawlerMetricsList"][0]["TablesDeleted"] == 1
 
 
-def test_running_twice_refused_and_stop_cancels(aws: dict, lake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_running_twice_refused_and_stop_cancels(aws: Clients, lake: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(crawler_module, "MIN_RUNNING_SECONDS", 30.0)  # stays RUNNING until we stop it
     monkeypatch.setattr(crawler_module, "STOPPING_SECONDS", 1.0)  # and STOPPING long enough to be seen
     glue, s3 = aws["glue"], aws["s3"]
@@ -368,15 +341,14 @@ def test_running_twice_refused_and_stop_cancels(aws: dict, lake: dict, monkeypat
         glue.delete_crawler(Name="stoppable")
     glue.stop_crawler(Name="stoppable")
     assert glue.get_crawler(Name="stoppable")["Crawler"]["State"] == "STOPPING"
-    while glue.get_crawler(Name="stoppable")["Crawler"]["State"] != "READY":
-        time.sleep(POLL_S)
+    eventually(lambda: glue.get_crawler(Name="stoppable")["Crawler"]["State"] == "READY", "READY", interval=POLL_S)
     assert glue.get_crawler(Name="stoppable")["Crawler"]["LastCrawl"]["Status"] == "CANCELLED"
     assert glue.list_crawls(CrawlerName="stoppable")["Crawls"][0]["State"] == "STOPPED"
     with pytest.raises(glue.exceptions.CrawlerNotRunningException):
         glue.stop_crawler(Name="stoppable")
 
 
-def test_failures_are_reported_in_last_crawl(cloud: object, aws: dict, lake: dict) -> None:
+def test_failures_are_reported_in_last_crawl(cloud: object, aws: Clients, lake: dict) -> None:
     import urllib.request
 
     glue = aws["glue"]
@@ -398,7 +370,7 @@ def test_failures_are_reported_in_last_crawl(cloud: object, aws: dict, lake: dic
         glue.start_crawler(Name=f"ghost_{lake['suffix']}")
 
 
-def test_update_crawler_changes_definition_and_bumps_version(aws: dict, lake: dict) -> None:
+def test_update_crawler_changes_definition_and_bumps_version(aws: Clients, lake: dict) -> None:
     glue = aws["glue"]
     glue.create_crawler(Name="upd", Role=ROLE, DatabaseName=lake["database"],
                         Targets={"S3Targets": [{"Path": f"s3://{lake['bucket']}/orders/"}]})
@@ -414,7 +386,7 @@ def test_update_crawler_changes_definition_and_bumps_version(aws: dict, lake: di
         glue.update_crawler(Name="upd", Configuration="{not json")
 
 
-def test_exclusions_gzip_and_table_level(aws: dict, lake: dict) -> None:
+def test_exclusions_gzip_and_table_level(aws: Clients, lake: dict) -> None:
     import gzip
 
     glue, s3 = aws["glue"], aws["s3"]
@@ -434,7 +406,7 @@ def test_exclusions_gzip_and_table_level(aws: dict, lake: dict) -> None:
     assert table["StorageDescriptor"]["Location"] == f"s3://{lake['bucket']}/lake/orders/"
 
 
-def test_combine_compatible_schemas_keeps_one_table(aws: dict, lake: dict) -> None:
+def test_combine_compatible_schemas_keeps_one_table(aws: Clients, lake: dict) -> None:
     glue, s3 = aws["glue"], aws["s3"]
     put_lines(s3, lake["bucket"], "mixed/a/1", [{"x": 1, "y": 2, "z": 3}])
     put_lines(s3, lake["bucket"], "mixed/b/1", [{"p": "q"}])
@@ -450,7 +422,7 @@ def test_combine_compatible_schemas_keeps_one_table(aws: dict, lake: dict) -> No
     assert tables[0]["PartitionKeys"] == [{"Name": "partition_0", "Type": "string"}]
 
 
-def test_new_folders_only_adds_new_partitions_and_leaves_known_ones(aws: dict, lake: dict) -> None:
+def test_new_folders_only_adds_new_partitions_and_leaves_known_ones(aws: Clients, lake: dict) -> None:
     glue, s3 = aws["glue"], aws["s3"]
     write_two_days(s3, lake["bucket"])
     s3_crawler(glue, lake, "incremental", f"s3://{lake['bucket']}/orders/",
@@ -470,7 +442,7 @@ def test_new_folders_only_adds_new_partitions_and_leaves_known_ones(aws: dict, l
     assert values == ["2024-05-01", "2024-05-02", "2024-05-04"]
 
 
-def test_definitions_glue_refuses_are_refused(aws: dict, lake: dict) -> None:
+def test_definitions_glue_refuses_are_refused(aws: Clients, lake: dict) -> None:
     glue = aws["glue"]
     base = {"Role": ROLE, "DatabaseName": lake["database"],
             "Targets": {"S3Targets": [{"Path": f"s3://{lake['bucket']}/orders/"}]}}
@@ -493,7 +465,7 @@ def test_definitions_glue_refuses_are_refused(aws: dict, lake: dict) -> None:
         glue.update_crawler(Name="good", RecrawlPolicy={"RecrawlBehavior": "CRAWL_NEW_FOLDERS_ONLY"})
 
 
-def test_table_threshold_fails_the_crawl_and_creates_nothing(aws: dict, lake: dict) -> None:
+def test_table_threshold_fails_the_crawl_and_creates_nothing(aws: Clients, lake: dict) -> None:
     glue, s3 = aws["glue"], aws["s3"]
     put_lines(s3, lake["bucket"], "many/a/1", [{"a": 1}])
     put_lines(s3, lake["bucket"], "many/b/1", [{"b": "x"}])

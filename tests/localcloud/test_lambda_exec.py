@@ -6,15 +6,12 @@ import base64
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 
-import boto3
 import pytest
 
 from localcloud.server import LocalCloud
-from localcloud.testing import running_localcloud
-
-REGION = "ap-south-1"
+from tests.support.aws import REGION, client
+from tests.support.waiting import eventually
 
 OK_SOURCE = """
 import os, sys, time
@@ -49,24 +46,12 @@ def _can_import(name):
 """
 
 
-def client(cloud: LocalCloud, service: str):  # noqa: ANN201
-    # Module-scoped fixtures run before conftest's per-test dummy credentials, so pass them here.
-    return boto3.client(service, endpoint_url=cloud.url, region_name=REGION,
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
 def make_zip(files: dict[str, str]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for name, text in files.items():
             zf.writestr(name, text)
     return buf.getvalue()
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    with running_localcloud(tmp_path_factory.mktemp("lambda-cloud")) as cloud:
-        yield cloud
 
 
 @pytest.fixture(scope="module")
@@ -228,21 +213,55 @@ def test_stopping_the_lambda_runner_kills_its_workers(lam, role_arn, cloud) -> N
 
 def test_invocations_errors_and_duration_reach_cloudwatch(lam, role_arn, cloud) -> None:  # noqa: ANN001
     import datetime as dt
-    import time
 
     create(lam, role_arn, "metrics-fn", {"handler.py": OK_SOURCE})
     invoke(lam, "metrics-fn", {})
     invoke(lam, "metrics-fn", {"raise": "x"})
     cw = client(cloud, "cloudwatch")
     dims = [{"Name": "FunctionName", "Value": "metrics-fn"}]
-    deadline = time.monotonic() + 30
-    names: set[str] = set()
-    while time.monotonic() < deadline and names != {"Invocations", "Errors", "Duration"}:
-        time.sleep(0.3)
-        names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Lambda", Dimensions=dims)["Metrics"]}
-    assert names == {"Invocations", "Errors", "Duration"}
+
+    def names() -> set[str]:
+        return {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Lambda", Dimensions=dims)["Metrics"]}
+
+    eventually(lambda: names() == {"Invocations", "Errors", "Duration"}, "Lambda metrics", timeout=30, interval=0.3)
+    assert names() == {"Invocations", "Errors", "Duration"}
     end = dt.datetime.now(dt.timezone.utc)
     stats = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Errors", Dimensions=dims,
                                      StartTime=end - dt.timedelta(minutes=5), EndTime=end + dt.timedelta(minutes=1),
                                      Period=60, Statistics=["Sum"])
     assert sum(p["Sum"] for p in stats["Datapoints"]) == 1
+
+
+CRASH_SOURCE = """
+import os, signal, sys
+
+def handler(event, context):
+    print("about to die")
+    if event["how"] == "exit":
+        os._exit(3)
+    if event["how"] == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if event["how"] == "sys.exit":
+        sys.exit(0)
+    return {"pid": os.getpid()}
+"""
+
+
+@pytest.mark.parametrize(("how", "reason"), [
+    ("exit", "Runtime exited with error: exit status 3"),
+    ("kill", "Runtime exited with error: signal: killed"),
+    ("sys.exit", "Runtime exited without providing a reason"),
+])
+def test_a_worker_dying_mid_invocation_is_an_unhandled_runtime_exit_error(
+        lam, role_arn, how: str, reason: str) -> None:  # noqa: ANN001
+    name = f"crash-{how.replace('.', '-')}"
+    create(lam, role_arn, name, {"handler.py": CRASH_SOURCE})
+    resp, body = invoke(lam, name, {"how": how}, LogType="Tail")
+    assert resp["StatusCode"] == 200
+    assert resp["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
+    request_id = resp["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    assert body["errorMessage"] == f"RequestId: {request_id} Error: {reason}"
+    assert "about to die" in base64.b64decode(resp["LogResult"]).decode()
+    _, alive = invoke(lam, name, {"how": "live"})  # a fresh environment serves the next call
+    assert isinstance(alive["pid"], int)

@@ -8,27 +8,25 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from localcloud.pipes import PipesRunner
-from localcloud.testing import running_localcloud
+from localcloud.pipes.runner import PipeWorker
+from tests.support.aws import REGION, client, create_orders_table
+from tests.support.waiting import after_polls, eventually
 
-REGION = "ap-south-1"
 ROLE = "arn:aws:iam::123456789012:role/pipe-role"
 _ids = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory):
-    with running_localcloud(tmp_path_factory.mktemp("lc")) as cloud:
-        runner = _runner(cloud)
-        runner.max_backoff_s = 0.2  # retry quickly: tests wait for recovery
-        yield cloud
+@pytest.fixture(scope="module", autouse=True)
+def quick_retries(cloud) -> None:
+    _runner(cloud).max_backoff_s = 0.2  # retry quickly: tests wait for recovery
 
 
 def _runner(cloud) -> PipesRunner:
@@ -41,21 +39,13 @@ class Rig:
     def __init__(self, cloud: Any):
         n = next(_ids)
         self.cloud = cloud
-        kw = dict(endpoint_url=cloud.url, region_name=REGION, aws_access_key_id="test",
-                  aws_secret_access_key="test")
-        self.ddb = boto3.client("dynamodb", **kw)
-        self.kinesis = boto3.client("kinesis", **kw)
-        self.pipes = boto3.client("pipes", **kw)
+        self.ddb = client(cloud, "dynamodb")
+        self.kinesis = client(cloud, "kinesis")
+        self.pipes = client(cloud, "pipes")
         self.table = f"orders{n}"
         self.stream = f"sales{n}"
         self.pipe = f"pipe{n}"
-        self.stream_arn = self.ddb.create_table(
-            TableName=self.table,
-            KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )["TableDescription"]["LatestStreamArn"]
+        self.stream_arn = create_orders_table(self.ddb, self.table)["LatestStreamArn"]
         self.create_stream()
 
     def create_stream(self) -> None:
@@ -78,8 +68,14 @@ class Rig:
     def describe(self) -> dict[str, Any]:
         return self.pipes.describe_pipe(Name=self.pipe)
 
+    def worker(self) -> PipeWorker:
+        """The runner's worker moving this pipe (a pipe has one while it runs)."""
+        runner = _runner(self.cloud)
+        return eventually(lambda: next((w for w in list(runner.workers.values()) if w.snapshot.name == self.pipe),
+                                       None), f"a worker for {self.pipe}")
+
     def wait_state(self, state: str) -> dict[str, Any]:
-        return wait_for(lambda: (d := self.describe())["CurrentState"] == state and d, f"pipe {state}")
+        return eventually(lambda: (d := self.describe())["CurrentState"] == state and d, f"pipe {state}")
 
     def put(self, orderid: str, **attrs: Any) -> None:
         item = {"orderid": {"S": orderid}}
@@ -105,7 +101,7 @@ class Rig:
         return out
 
     def wait_landed(self, count: int) -> list[tuple[str, dict[str, Any]]]:
-        return wait_for(lambda: (got := self.landed()) and len(got) >= count and got, f"{count} records on Kinesis")
+        return eventually(lambda: (got := self.landed()) and len(got) >= count and got, f"{count} records on Kinesis")
 
     def by_key(self) -> dict[str, list[dict[str, Any]]]:
         keys: dict[str, list[dict[str, Any]]] = {}
@@ -120,23 +116,33 @@ class Rig:
             pass
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout_s: float = 30.0) -> Any:
-    """Poll until `condition()` is truthy; the timeout only stops a broken test from hanging."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def rig(cloud):
     r = Rig(cloud)
     yield r
     r.close()
+
+
+@pytest.fixture
+def put_records_sizes(cloud, rig) -> Iterator[list[int]]:
+    """How many records each PutRecords call of the rig's pipe carried (a seam on the runner while the test runs)."""
+    sizes: list[int] = []
+
+    def seam(target) -> None:
+        if target.pipe_name != rig.pipe:
+            return
+        real = target.put_records
+
+        def counting(**kwargs):
+            sizes.append(len(kwargs["Records"]))
+            return real(**kwargs)
+
+        target.put_records = counting
+
+    runner = _runner(cloud)
+    runner.on_target_created = seam
+    yield sizes
+    runner.on_target_created = None
 
 
 def _image_values(events: list[dict[str, Any]], field: str = "qty") -> list[Any]:
@@ -188,14 +194,14 @@ def test_states_follow_the_runner_stop_then_start_loses_and_duplicates_nothing(r
     assert [s["position"] for s in paused["shards"].values()] == [rig.landed()[0][1]["dynamodb"]["SequenceNumber"]]
     rig.put("1", qty=2)
     rig.put("2", qty=1)
-    time.sleep(1.0)  # several poll intervals: a stopped pipe must not deliver
+    after_polls(_runner(rig.cloud))  # the runner looked again and started nothing: a stopped pipe must not deliver
     assert len(rig.landed()) == 1
 
     started = rig.pipes.start_pipe(Name=rig.pipe)
     assert started["CurrentState"] == "STARTING"
     rig.wait_state("RUNNING")
     rig.wait_landed(3)
-    time.sleep(0.5)
+    after_polls(rig.worker())
     keys = rig.by_key()
     assert _image_values(keys["1"]) == ["1", "2"]
     assert _image_values(keys["2"]) == ["1"]
@@ -258,7 +264,7 @@ def test_latest_starts_after_existing_records_trim_horizon_reads_them(cloud) -> 
             r.put("new", qty=1)
         horizon.wait_landed(3)
         latest.wait_landed(1)
-        time.sleep(0.5)
+        after_polls(latest.worker(), horizon.worker())
         assert sorted(pk for pk, _ in latest.landed()) == ["new"]
         assert sorted(pk for pk, _ in horizon.landed()) == ["new", "old-1", "old-2"]
     finally:
@@ -266,57 +272,23 @@ def test_latest_starts_after_existing_records_trim_horizon_reads_them(cloud) -> 
         horizon.close()
 
 
-def test_batch_size_bounds_every_put_records_call(cloud, rig) -> None:
-    calls: list[int] = []
-
-    def seam(target) -> None:
-        if target.pipe_name != rig.pipe:
-            return
-        real = target.put_records
-
-        def counting(**kwargs):
-            calls.append(len(kwargs["Records"]))
-            return real(**kwargs)
-
-        target.put_records = counting
-
-    runner = _runner(cloud)
-    runner.on_target_created = seam
-    try:
-        for i in range(7):
-            rig.put(f"k{i}", qty=i)
-        rig.create_pipe(BatchSize=3)
-        rig.wait_landed(7)
-    finally:
-        runner.on_target_created = None
+def test_batch_size_bounds_every_put_records_call(rig, put_records_sizes) -> None:
+    calls = put_records_sizes
+    for i in range(7):
+        rig.put(f"k{i}", qty=i)
+    rig.create_pipe(BatchSize=3)
+    rig.wait_landed(7)
     assert sum(calls) == 7
     assert max(calls) <= 3
     assert len(calls) >= 3
 
 
-def test_batching_window_gathers_records_into_one_call(cloud, rig) -> None:
-    calls: list[int] = []
-
-    def seam(target) -> None:
-        if target.pipe_name != rig.pipe:
-            return
-        real = target.put_records
-
-        def counting(**kwargs):
-            calls.append(len(kwargs["Records"]))
-            return real(**kwargs)
-
-        target.put_records = counting
-
-    runner = _runner(cloud)
-    runner.on_target_created = seam
-    try:
-        rig.create_pipe(starting_position="LATEST", BatchSize=100, MaximumBatchingWindowInSeconds=3)
-        for i in range(5):
-            rig.put(f"k{i}", qty=i)
-        rig.wait_landed(5)
-    finally:
-        runner.on_target_created = None
+def test_batching_window_gathers_records_into_one_call(rig, put_records_sizes) -> None:
+    calls = put_records_sizes
+    rig.create_pipe(starting_position="LATEST", BatchSize=100, MaximumBatchingWindowInSeconds=3)
+    for i in range(5):
+        rig.put(f"k{i}", qty=i)
+    rig.wait_landed(5)
     assert calls == [5]  # without the window, a poll that saw the first write would have sent it alone
 
 
@@ -334,8 +306,22 @@ def test_a_pipe_the_local_cloud_cannot_run_says_so(rig) -> None:
     described = rig.wait_state("RUNNING")
     assert "InputTemplate" in described["StateReason"]
     rig.put("1", qty=1)
-    time.sleep(1.0)  # several poll intervals: it must not deliver untransformed events
+    after_polls(_runner(rig.cloud))  # the runner looked again: it must not deliver untransformed events
     assert rig.landed() == []
+
+
+def test_binary_attributes_reach_kinesis_base64_encoded_and_the_pipe_moves_on(rig) -> None:
+    rig.create_pipe()
+    rig.ddb.put_item(TableName=rig.table, Item={"orderid": {"S": "bin"}, "blob": {"B": b"\x00\xff"},
+                                                "blobs": {"BS": [b"\x01", b"\x02"]}})
+    rig.put("after", qty=1)  # a record behind the binary one: it lands only if the pipe did not stall
+    landed = rig.wait_landed(2)
+    assert {pk for pk, _ in landed} == {"bin", "after"}
+    (event,) = rig.by_key()["bin"]
+    image = event["dynamodb"]["NewImage"]
+    assert image["blob"] == {"B": "AP8="}  # base64 of 00 ff, as Pipes puts a Binary in the event
+    assert sorted(image["blobs"]["BS"]) == ["AQ==", "Ag=="]
+    assert rig.describe().get("StateReason") is None
 
 
 def test_filter_criteria_pass_only_matching_records_and_still_advance(rig) -> None:
@@ -352,8 +338,8 @@ def test_filter_criteria_pass_only_matching_records_and_still_advance(rig) -> No
     rig.put("2", qty=1)
     rig.put("2", qty=5)
     landed = rig.wait_landed(2)
-    health = wait_for(lambda: (h := _runner(rig.cloud).health()["pipes"][rig.pipe])["records_filtered_out"] == 3
-                      and h, "the three other records to be filtered out")
+    health = eventually(lambda: (h := _runner(rig.cloud).health()["pipes"][rig.pipe])["records_filtered_out"] == 3
+                        and h, "the three other records to be filtered out")
     assert [e["eventName"] for _, e in landed] == ["MODIFY", "MODIFY"]
     assert sorted(_image_values([e for _, e in landed])) == ["2", "5"]
     (shard,) = health["shards"].values()
@@ -379,6 +365,102 @@ def test_maximum_retry_attempts_gives_up_on_a_bad_record_and_moves_on(rig) -> No
     assert _runner(rig.cloud).health()["pipes"][rig.pipe]["records_dropped"] == 1
 
 
+def _dead_letter_queue(rig) -> tuple[str, str]:
+    """A fresh SQS queue for the rig's pipe: (url, arn)."""
+    sqs = client(rig.cloud, "sqs")
+    url = sqs.create_queue(QueueName=f"{rig.pipe}-dlq")["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def _dead_letters(rig, url: str, count: int) -> list[dict[str, Any]]:
+    sqs = client(rig.cloud, "sqs")
+    got: list[dict[str, Any]] = []
+
+    def receive() -> bool:
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            got.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return len(got) >= count
+
+    eventually(receive, f"{count} dead letters")
+    return got
+
+
+def _stream_records(rig) -> list[dict[str, Any]]:
+    """Every record of the rig's DynamoDB stream, as GetRecords returns it."""
+    streams = client(rig.cloud, "dynamodbstreams")
+    out = []
+    for shard in streams.describe_stream(StreamArn=rig.stream_arn)["StreamDescription"]["Shards"]:
+        it = streams.get_shard_iterator(StreamArn=rig.stream_arn, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while it:
+            resp = streams.get_records(ShardIterator=it)
+            out.extend(dict(r, shardId=shard["ShardId"]) for r in resp["Records"])
+            if not resp["Records"]:
+                break
+            it = resp.get("NextShardIterator")
+    return out
+
+
+def test_a_record_kinesis_refuses_is_bisected_out_to_the_dead_letter_queue_and_the_rest_flows_in_order(rig) -> None:
+    url, arn = _dead_letter_queue(rig)
+    too_long = "x" * 300  # a valid DynamoDB key, but Kinesis takes partition keys of at most 256 characters
+    for orderid, qty in (("a", 1), ("b", 1), (too_long, 1), ("a", 2), ("b", 2), ("c", 1)):
+        rig.put(orderid, qty=qty)  # boto3 straight to DynamoDB: no validation of the app in the way
+    rig.create_pipe(BatchSize=10, MaximumRetryAttempts=2, OnPartialBatchItemFailure="AUTOMATIC_BISECT",
+                    DeadLetterConfig={"Arn": arn})
+    (letter,) = _dead_letters(rig, url, 1)
+    rig.wait_landed(5)
+    after_polls(rig.worker())
+    keys = rig.by_key()
+    assert too_long not in keys
+    assert {k: _image_values(v) for k, v in keys.items()} == {"a": ["1", "2"], "b": ["1", "2"], "c": ["1"]}
+    bad = next(r for r in _stream_records(rig) if r["dynamodb"]["Keys"]["orderid"]["S"] == too_long)
+    # Only where the record is, as AWS sends it for a stream source: never the record itself.
+    assert set(letter) == {"context", "version", "timestamp", "DDBStreamBatchInfo"}
+    assert letter["context"] == {"partnerResourceArn": rig.describe()["Arn"], "condition": "RetryAttemptsExhausted"}
+    assert letter["version"] == "1.0"
+    arrived = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(bad["dynamodb"]["ApproximateCreationDateTime"].timestamp()))
+    assert letter["DDBStreamBatchInfo"] == {
+        "shardId": bad["shardId"], "startSequenceNumber": bad["dynamodb"]["SequenceNumber"],
+        "endSequenceNumber": bad["dynamodb"]["SequenceNumber"], "approximateArrivalOfFirstRecord": arrived,
+        "approximateArrivalOfLastRecord": arrived, "batchSize": 1, "streamArn": rig.stream_arn}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", letter["timestamp"])
+    health = _runner(rig.cloud).health()["pipes"][rig.pipe]
+    assert (health["records_dead_lettered"], health["records_dropped"], health["dead_letter_queue"]) == (1, 0, arn)
+    assert rig.describe()["CurrentState"] == "RUNNING"
+    rig.put("d", qty=1)  # and the shard keeps moving
+    assert "d" in {pk for pk, _ in rig.wait_landed(6)}
+
+
+def test_without_a_dead_letter_queue_a_refused_record_is_dropped_after_the_retries(rig) -> None:
+    rig.create_pipe(BatchSize=1, MaximumRetryAttempts=1)
+    rig.put("1", qty=1)
+    rig.put("y" * 257, qty=1)
+    rig.put("2", qty=1)
+    assert {pk for pk, _ in rig.wait_landed(2)} == {"1", "2"}
+    health = eventually(lambda: (h := _runner(rig.cloud).health()["pipes"][rig.pipe])["records_dropped"] and h,
+                        "the refused record dropped")
+    assert (health["records_dropped"], health["records_dead_lettered"]) == (1, 0)
+    assert rig.describe()["CurrentState"] == "RUNNING"
+
+
+def test_a_dead_letter_queue_that_is_gone_keeps_the_records_until_it_is_back(rig) -> None:
+    url, arn = _dead_letter_queue(rig)
+    sqs = client(rig.cloud, "sqs")
+    sqs.delete_queue(QueueUrl=url)
+    rig.create_pipe(BatchSize=1, MaximumRetryAttempts=0, DeadLetterConfig={"Arn": arn})
+    rig.put("z" * 300, qty=1)
+    rig.put("1", qty=1)
+    eventually(lambda: "did not take the message" in (rig.describe().get("StateReason") or ""),
+               "StateReason about the dead-letter queue")
+    assert rig.landed() == []  # the shard waits: the record after it is not let past
+    url = sqs.create_queue(QueueName=f"{rig.pipe}-dlq")["QueueUrl"]
+    (letter,) = _dead_letters(rig, url, 1)
+    assert letter["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert [pk for pk, _ in rig.wait_landed(1)] == ["1"]
+
+
 def test_constant_partition_key(rig) -> None:
     rig.create_pipe(partition_key="all-orders")
     rig.put("1", qty=1)
@@ -389,8 +471,8 @@ def test_constant_partition_key(rig) -> None:
 def test_partition_key_path_that_matches_nothing_blocks_with_a_reason_until_fixed(rig) -> None:
     rig.create_pipe(partition_key="$.dynamodb.Keys.customer.S")
     rig.put("1", qty=1)
-    reason = wait_for(lambda: (rig.describe().get("StateReason") or "").find("matched nothing") >= 0
-                      and rig.describe()["StateReason"], "StateReason about the partition key")
+    reason = eventually(lambda: (rig.describe().get("StateReason") or "").find("matched nothing") >= 0
+                        and rig.describe()["StateReason"], "StateReason about the partition key")
     assert "$.dynamodb.Keys.customer.S" in reason
     assert rig.landed() == []
     rig.pipes.update_pipe(Name=rig.pipe, RoleArn=ROLE,
@@ -406,19 +488,19 @@ def test_missing_target_stream_shows_in_state_reason_and_resumes_without_loss(ri
     rig.kinesis.delete_stream(StreamName=rig.stream)
     rig.put("1", qty=2)
     rig.put("2", qty=1)
-    described = wait_for(lambda: "Target stream not found" in (rig.describe().get("StateReason") or "")
-                         and rig.describe(), "StateReason 'Target stream not found'")
+    described = eventually(lambda: "Target stream not found" in (rig.describe().get("StateReason") or "")
+                           and rig.describe(), "StateReason 'Target stream not found'")
     assert described["CurrentState"] == "RUNNING"  # AWS keeps the pipe running and retrying
     health = _runner(rig.cloud).health()["pipes"][rig.pipe]
     assert "Target stream not found" in health["last_error"]
     rig.create_stream()
     landed = rig.wait_landed(2)
-    time.sleep(0.5)
+    after_polls(rig.worker())
     keys = rig.by_key()
     assert _image_values(keys["1"]) == ["2"]  # the record from before the deletion went with the old stream
     assert _image_values(keys["2"]) == ["1"]
     assert len(landed) == 2
-    wait_for(lambda: rig.describe().get("StateReason") is None, "StateReason cleared after recovery")
+    eventually(lambda: rig.describe().get("StateReason") is None, "StateReason cleared after recovery")
 
 
 def test_partial_put_records_failure_retries_only_the_rejected_records_in_key_order(cloud, rig) -> None:
@@ -458,7 +540,7 @@ def test_partial_put_records_failure_retries_only_the_rejected_records_in_key_or
         rig.wait_landed(9)
     finally:
         runner.on_target_created = None
-    time.sleep(0.5)
+    after_polls(rig.worker())
     keys = rig.by_key()
     for key in ("A", "B", "C"):
         assert _image_values(keys[key]) == ["1", "2", "3"], key  # all there, once, in order
@@ -475,10 +557,10 @@ def test_deleting_a_pipe_stops_it_and_forgets_its_position(cloud, rig) -> None:
     assert runner.checkpoints.get(key) is not None
     deleted = rig.pipes.delete_pipe(Name=rig.pipe)
     assert deleted["CurrentState"] == "DELETING"
-    wait_for(lambda: rig.pipe not in runner.health()["pipes"], "worker stopped")
+    eventually(lambda: rig.pipe not in runner.health()["pipes"], "worker stopped")
     assert runner.checkpoints.get(key) is None
     rig.put("2", qty=1)
-    time.sleep(1.0)  # several poll intervals
+    after_polls(runner)  # the runner looked again and started no worker
     assert len(rig.landed()) == 1
     with pytest.raises(rig.pipes.exceptions.NotFoundException):
         rig.describe()
@@ -515,20 +597,19 @@ def test_a_new_runner_resumes_from_the_persisted_position_without_loss(cloud, ri
     old.on_target_created = seam
     try:
         rig.create_pipe(BatchSize=5)
-        wait_for(lambda: calls >= 4, "the third batch to be half written and the target down")
+        eventually(lambda: calls >= 4, "the third batch to be half written and the target down")
         old.stop()  # dies mid-batch: only the first two batches were acknowledged
     finally:
         old.on_target_created = None
     assert len(rig.landed()) == 12
-    fresh = PipesRunner(endpoint_url=lambda: cloud.url, data_dir=str(cloud.data_dir), store=old.store,
-                        publish=cloud.metrics.add, max_backoff_s=0.2)  # reads positions from disk
+    fresh = PipesRunner(cloud.plane, cloud.data_dir, store=old.store, max_backoff_s=0.2)  # reads positions from disk
     cloud.runners[cloud.runners.index(old)] = fresh
     fresh.start()
     try:
         for i in range(40, 50):
             rig.put(f"k{i % 5}", qty=i)  # five keys: one PutRecords call per batch
-        wait_for(lambda: len({e["eventID"] for _, e in rig.landed()}) >= 50, "all 50 records")
-        time.sleep(0.5)
+        eventually(lambda: len({e["eventID"] for _, e in rig.landed()}) >= 50, "all 50 records")
+        after_polls(rig.worker())
         landed = rig.landed()
         ids = [e["eventID"] for _, e in landed]
         assert len(set(ids)) == 50  # nothing lost
@@ -549,23 +630,22 @@ def test_health_reports_state_position_lag_and_metrics_are_published(cloud, rig)
     rig.create_pipe()
     rig.put("1", qty=1)
     rig.wait_landed(1)
-    health = wait_for(lambda: (h := _runner(cloud).health()["pipes"].get(rig.pipe)) and h["records_delivered"]
-                      and h, "health to show the delivery")
+    health = eventually(lambda: (h := _runner(cloud).health()["pipes"].get(rig.pipe)) and h["records_delivered"]
+                        and h, "health to show the delivery")
     assert health["state"] == "RUNNING"
     assert health["lag_ms"] >= 0
     (shard,) = health["shards"].values()
     assert shard["position"] == rig.landed()[0][1]["dynamodb"]["SequenceNumber"]
-    cw = boto3.client("cloudwatch", endpoint_url=cloud.url, region_name=REGION,
-                      aws_access_key_id="test", aws_secret_access_key="test")
+    cw = client(cloud, "cloudwatch")
 
     def metric_names(namespace: str, dims: list[dict[str, str]]) -> set[str]:
         return {m["MetricName"] for m in cw.list_metrics(Namespace=namespace, Dimensions=dims)["Metrics"]}
 
     # Metrics are flushed in batches: wait for the ones this test is about, not just any.
-    kinesis = wait_for(lambda: (names := metric_names("AWS/Kinesis", [{"Name": "StreamName", "Value": rig.stream}]))
-                       and "IncomingRecords" in names and names, "Kinesis IncomingRecords")
+    kinesis = eventually(lambda: (names := metric_names("AWS/Kinesis", [{"Name": "StreamName", "Value": rig.stream}]))
+                         and "IncomingRecords" in names and names, "Kinesis IncomingRecords")
     assert "IncomingRecords" in kinesis
     wanted = {"Invocations", "EventCount", "Duration"}
-    pipes = wait_for(lambda: (names := metric_names("AWS/EventBridge/Pipes", [{"Name": "PipeName", "Value": rig.pipe}]))
-                     and wanted <= names and names, "Pipes metrics")
+    pipes = eventually(lambda: (names := metric_names("AWS/EventBridge/Pipes", [{"Name": "PipeName", "Value": rig.pipe}]))
+                       and wanted <= names and names, "Pipes metrics")
     assert wanted <= pipes

@@ -5,27 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 
-import boto3
 import pytest
 
 from localcloud.pipes.exceptions import RecordTransformError
 from localcloud.pipes.kinesis_target import MAX_RECORDS_PER_CALL, OutgoingRecord, PartitionKey, _next_call
-from localcloud.testing import running_localcloud
-
-REGION = "ap-south-1"
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory):
-    with running_localcloud(tmp_path_factory.mktemp("lc")) as cloud:
-        yield cloud
-
-
-def _client(cloud, service: str):
-    return boto3.client(service, endpoint_url=cloud.url, region_name=REGION,
-                        aws_access_key_id="test", aws_secret_access_key="test")
+from tests.support.aws import client as _client
+from tests.support.waiting import eventually
 
 
 def test_concurrent_writers_never_overwrite_each_other(cloud) -> None:
@@ -68,9 +54,7 @@ def test_the_stream_publishes_incoming_and_get_records_metrics_for_any_client(cl
         )["Datapoints"]
         return sum(p["Sum"] for p in points)
 
-    deadline = time.monotonic() + 30
-    while total("OutgoingRecords") < 4 and time.monotonic() < deadline:
-        time.sleep(0.2)  # the publisher flushes about once a second
+    eventually(lambda: total("OutgoingRecords") >= 4, "OutgoingRecords", timeout=30, interval=0.2)  # flushed ~1/s
     assert total("IncomingRecords") == 4  # once: by moto where it publishes it, else by us
     # AWS documents "bytes successfully put" without saying whether partition keys count; ours counts
     # the data (3*3 + 2 = 11), moto 5.2.5+ adds the keys (+4 = 15). Either way it is counted once.

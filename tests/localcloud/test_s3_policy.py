@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import boto3
 import botocore.exceptions
 import pytest
 
 from localcloud.s3.policy import is_secure_transport, resolve_conditions
-from localcloud.testing import running_localcloud
 
 TLS_ONLY = {
     "Version": "2012-10-17",
@@ -53,18 +50,17 @@ def test_secure_transport_from_the_connection(environ: dict[str, str], secure: b
     assert is_secure_transport(environ) is secure
 
 
-def test_loopback_clients_can_use_a_tls_only_bucket(tmp_path: Path) -> None:
-    with running_localcloud(tmp_path) as cloud:
-        s3 = boto3.client("s3", endpoint_url=cloud.url, region_name="ap-south-1")
-        s3.create_bucket(Bucket="lake", CreateBucketConfiguration={"LocationConstraint": "ap-south-1"})
-        s3.put_bucket_policy(Bucket="lake", Policy=json.dumps(TLS_ONLY))
-        s3.put_object(Bucket="lake", Key="orders/a.json", Body=b"{}\n")
-        assert s3.get_object(Bucket="lake", Key="orders/a.json")["Body"].read() == b"{}\n"
-        # A Deny without a condition still denies: the policy is really evaluated.
-        deny_all = json.loads(json.dumps(TLS_ONLY))
-        del deny_all["Statement"][0]["Condition"]
-        deny_all["Statement"][0]["Action"] = "s3:GetObject"
-        s3.put_bucket_policy(Bucket="lake", Policy=json.dumps(deny_all))
-        with pytest.raises(botocore.exceptions.ClientError) as info:
-            s3.get_object(Bucket="lake", Key="orders/a.json")
-        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+def test_loopback_clients_can_use_a_tls_only_bucket(aws) -> None:  # noqa: ANN001
+    s3 = aws["s3"]
+    s3.create_bucket(Bucket="lake", CreateBucketConfiguration={"LocationConstraint": "ap-south-1"})
+    s3.put_bucket_policy(Bucket="lake", Policy=json.dumps(TLS_ONLY))
+    s3.put_object(Bucket="lake", Key="orders/a.json", Body=b"{}\n")
+    assert s3.get_object(Bucket="lake", Key="orders/a.json")["Body"].read() == b"{}\n"
+    # A Deny without a condition still denies: the policy is really evaluated.
+    deny_all = json.loads(json.dumps(TLS_ONLY))
+    del deny_all["Statement"][0]["Condition"]
+    deny_all["Statement"][0]["Action"] = "s3:GetObject"
+    s3.put_bucket_policy(Bucket="lake", Policy=json.dumps(deny_all))
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        s3.get_object(Bucket="lake", Key="orders/a.json")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

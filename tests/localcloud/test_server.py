@@ -15,6 +15,8 @@ import boto3
 import pytest
 
 from localcloud.server import HEALTH_PATH, LocalCloud, port_is_free
+from tests.support.aws import create_orders_table
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"Local cloud ready at (http://127\.0\.0\.1:(\d+))")
@@ -151,17 +153,6 @@ def _kinesis_events(kinesis, stream: str) -> list[dict]:
     return events
 
 
-def _wait(condition, what: str, timeout_s: float = 60.0):
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.1)
-    return result
-
-
 def test_a_restarted_server_keeps_the_aws_state_and_its_pipe_resumes_without_loss(tmp_path: Path) -> None:
     data = tmp_path / "data"
     region = "ap-south-1"
@@ -174,12 +165,7 @@ def test_a_restarted_server_keeps_the_aws_state_and_its_pipe_resumes_without_los
     first = Server(data)
     try:
         ddb, kinesis, pipes = clients(first.url)
-        stream_arn = ddb.create_table(
-            TableName="orders", KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )["TableDescription"]["LatestStreamArn"]
+        stream_arn = create_orders_table(ddb, "orders")["LatestStreamArn"]
         kinesis.create_stream(StreamName="sales", ShardCount=1)
         pipes.create_pipe(
             Name="p", RoleArn="arn:aws:iam::123456789012:role/r", Source=stream_arn,
@@ -189,7 +175,7 @@ def test_a_restarted_server_keeps_the_aws_state_and_its_pipe_resumes_without_los
         )
         for i in range(3):
             ddb.put_item(TableName="orders", Item={"orderid": {"S": str(i)}})
-        _wait(lambda: len(_kinesis_events(kinesis, "sales")) == 3, "3 records before the restart")
+        eventually(lambda: len(_kinesis_events(kinesis, "sales")) == 3, "3 records before the restart")
         code, _ = first.signal_and_wait(signal.SIGTERM)
         assert code == 0
     finally:
@@ -200,10 +186,10 @@ def test_a_restarted_server_keeps_the_aws_state_and_its_pipe_resumes_without_los
     try:
         ddb, kinesis, pipes = clients(second.url)
         assert ddb.scan(TableName="orders")["Count"] == 3
-        _wait(lambda: pipes.describe_pipe(Name="p")["CurrentState"] == "RUNNING", "the pipe to run again")
+        eventually(lambda: pipes.describe_pipe(Name="p")["CurrentState"] == "RUNNING", "the pipe to run again")
         for i in range(3, 5):
             ddb.put_item(TableName="orders", Item={"orderid": {"S": str(i)}})
-        events = _wait(lambda: (e := _kinesis_events(kinesis, "sales")) and len(e) >= 5 and e, "5 records")
+        events = eventually(lambda: (e := _kinesis_events(kinesis, "sales")) and len(e) >= 5 and e, "5 records")
         assert sorted(e["dynamodb"]["Keys"]["orderid"]["S"] for e in events) == ["0", "1", "2", "3", "4"]
     finally:
         second.signal_and_wait(signal.SIGTERM)

@@ -12,15 +12,12 @@ from decimal import Decimal
 
 import pytest
 
-from localcloud.testing import running_localcloud
 from salescdc import journey as journeys
 from salescdc.analytics import Analytics, QueryError, dataframe_to_csv, order_events_sql, sales_queries
 from salescdc.clients import ClientFactory
 from salescdc.contract import format_timestamp
 from salescdc.infra import ApplyOptions, provision
 from salescdc.settings import Settings
-
-pytestmark = pytest.mark.e2e
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0) - dt.timedelta(minutes=2)
 SEQ = iter(range(10**20, 10**21))
@@ -49,18 +46,17 @@ LINES = [
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory):
-    with running_localcloud(tmp_path_factory.mktemp("cloud")) as cloud:
-        settings = Settings(endpoint_url=cloud.url)
-        factory = ClientFactory(settings)
-        provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
-        body = "".join(json.dumps(x, default=str) + "\n" for x in LINES).encode()
-        factory.client("s3").put_object(
-            Bucket=factory.bucket_name(),
-            Key=f"orders/dt={NOW:%Y-%m-%d}/{settings.firehose_name}-1-{NOW:%Y-%m-%d-%H-%M-%S}-test",
-            Body=body,
-        )
-        yield settings, factory, Analytics(settings, factory)
+def lake(cloud):
+    settings = Settings(endpoint_url=cloud.url)
+    factory = ClientFactory(settings)
+    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+    body = "".join(json.dumps(x, default=str) + "\n" for x in LINES).encode()
+    factory.client("s3").put_object(
+        Bucket=factory.bucket_name(),
+        Key=f"orders/dt={NOW:%Y-%m-%d}/{settings.firehose_name}-1-{NOW:%Y-%m-%d-%H-%M-%S}-test",
+        Body=body,
+    )
+    return settings, factory, Analytics(settings, factory)
 
 
 def run(lake, name):

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +14,6 @@ from pathlib import Path
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from localcloud.testing import running_localcloud
 from salescdc.clients import ClientFactory
 from salescdc.generator import (
     GeneratorAlreadyRunning,
@@ -26,29 +24,19 @@ from salescdc.generator import (
 )
 from salescdc.generator.process import PID_FILE
 from salescdc.settings import Settings
+from tests.support.aws import create_orders_table
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 _names = itertools.count()
 _deserializer = TypeDeserializer()
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory):
-    with running_localcloud(tmp_path_factory.mktemp("cloud")) as c:
-        yield c
-
-
 def new_table(cloud, create: bool = True) -> tuple[Settings, ClientFactory]:
     settings = Settings(endpoint_url=cloud.url, table_name=f"OrdersGen{next(_names)}")
     factory = ClientFactory(settings)
     if create:
-        factory.client("dynamodb").create_table(
-            TableName=settings.table_name,
-            KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
+        create_orders_table(factory.client("dynamodb"), settings.table_name)
     return settings, factory
 
 
@@ -89,16 +77,6 @@ def comparable(items: dict[str, dict]) -> dict[str, tuple]:
     return {oid: (i["product_name"], int(i["quantity"]), Decimal(i["price"]), i["updated_at"]) for oid, i in items.items()}
 
 
-def wait_for(predicate, timeout: float = 90.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not reached in time")
-
-
 def test_counts_match_the_table_and_updates_and_deletes_really_happen(cloud):
     settings, factory = new_table(cloud)
     written = []
@@ -137,7 +115,7 @@ def test_stop_event_ends_a_run_cleanly(cloud):
     result = {}
     thread = threading.Thread(target=lambda: result.update(stats=generator.run(stop)))
     thread.start()
-    wait_for(lambda: generator.stats.written >= 5)
+    eventually(lambda: generator.stats.written >= 5)
     stop.set()
     thread.join(timeout=20)
     assert not thread.is_alive()
@@ -228,7 +206,7 @@ def test_background_process_start_status_stop_across_instances(cloud, tmp_path, 
     assert started.pid and started.state in ("starting", "running")
 
     other = GeneratorProcess(tmp_path, Settings())  # another page render / another process: files only
-    status = wait_for(lambda: (s := other.status()).stats and s.stats.written >= 3 and s)
+    status = eventually(lambda: (s := other.status()).stats and s.stats.written >= 3 and s)
     assert status.running and status.state == "running" and status.pid == started.pid
     assert status.options == GeneratorOptions(rate_per_s=50, update_share=0.2, delete_share=0.1, seed=2)
     with pytest.raises(GeneratorAlreadyRunning):
@@ -246,7 +224,7 @@ def test_background_process_ends_at_its_bound(cloud, managed):
     settings, factory = new_table(cloud)
     process = managed(settings)
     process.start(GeneratorOptions(rate_per_s=100, count=7))
-    status = wait_for(lambda: (s := process.status()).state == "stopped" and s)
+    status = eventually(lambda: (s := process.status()).state == "stopped" and s)
     assert not status.running and status.stats.written == 7 and status.last_error is None
     assert len(table_items(settings, factory)) == 7
 
@@ -255,7 +233,7 @@ def test_background_process_reports_a_missing_table(cloud, managed):
     settings, _ = new_table(cloud, create=False)
     process = managed(settings)
     process.start(GeneratorOptions(count=1))
-    status = wait_for(lambda: (s := process.status()).state == "failed" and s)
+    status = eventually(lambda: (s := process.status()).state == "failed" and s)
     assert not status.running
     assert status.last_error == (f"Table {settings.table_name} does not exist in ap-south-1: provision the pipeline "
                                  "first (python infra_bootstrap.py up).")
@@ -282,9 +260,9 @@ def test_a_run_whose_status_folder_vanished_stops_itself(cloud, tmp_path):
     process = GeneratorProcess(state_dir, settings, status_interval_s=0.1)
     pid = process.start(GeneratorOptions(rate_per_s=20)).pid
     try:
-        wait_for(lambda: (s := process.status()).running and s.stats)
+        eventually(lambda: (s := process.status()).running and s.stats)
         shutil.rmtree(state_dir)  # nobody can see or stop this run any more
-        wait_for(lambda: not _pid_alive(pid))
+        eventually(lambda: not _pid_alive(pid))
     finally:
         if _pid_alive(pid):  # the behaviour under test failed: do not leave the child behind
             os.kill(pid, signal.SIGKILL)
@@ -297,3 +275,28 @@ def _pid_alive(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat")
     return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def test_writer_refuses_orders_the_pipeline_cannot_carry_and_writes_the_rest(cloud):
+    from salescdc.generator.orders import Operation
+    from salescdc.generator.stats import DELETE, INSERT
+    from salescdc.generator.writer import INVALID_ORDER, BatchWriter, dynamodb_client
+
+    settings, factory = new_table(cloud)
+    writer = BatchWriter(dynamodb_client(factory), settings.table_name, settings.region)
+
+    def insert(orderid: str, quantity=1, price="10.00") -> Operation:
+        return Operation(INSERT, orderid, {"orderid": orderid, "product_name": "Phone", "quantity": quantity,
+                                           "price": Decimal(price), "updated_at": "2026-01-01T00:00:00.000Z"})
+
+    ops = [insert("ok"), insert("big", price="1E+40"), insert("o" * 257), insert(" 7"),
+           insert("q", quantity=2**31), insert("cents", price="0.001"), Operation(DELETE, "")]
+    outcome = writer.write(ops)
+    assert [op.orderid for op in outcome.acknowledged] == ["ok"]
+    assert sorted(outcome.refused) == sorted(op.orderid for op in ops[1:])
+    assert len(outcome.failed[INVALID_ORDER]) == 6
+    assert "at most 99,999,999.99" in outcome.refused["big"]
+    assert "at most 256 characters" in outcome.refused["o" * 257]
+    assert "orderid must not be empty" in outcome.refused[""]
+    assert "refused" in outcome.error
+    assert set(table_items(settings, factory)) == {"ok"}

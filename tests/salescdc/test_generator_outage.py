@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from localcloud.testing import running_localcloud
 from salescdc.clients import ClientFactory
 from salescdc.generator import GeneratorOptions, OrderGenerator
 from salescdc.settings import Settings
+from tests.support.aws import create_orders_table
+from tests.support.waiting import eventually
 
 
 def test_endpoint_down_then_back_loses_nothing(tmp_path):
@@ -16,21 +17,14 @@ def test_endpoint_down_then_back_loses_nothing(tmp_path):
         settings = Settings(endpoint_url=cloud.url, table_name="OrdersOutage")
         factory = ClientFactory(settings)
         dynamodb = factory.client("dynamodb")
-        dynamodb.create_table(
-            TableName=settings.table_name,
-            KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_orders_table(dynamodb, settings.table_name, stream=None)
         cloud.stop()  # the endpoint is down; moto keeps the table in this process
 
         generator = OrderGenerator(settings, factory, GeneratorOptions(rate_per_s=100, count=15))
         result: dict = {}
         thread = threading.Thread(target=lambda: result.update(stats=generator.run()))
         thread.start()
-        deadline = time.monotonic() + 30
-        while generator.stats.transient_retries < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        eventually(lambda: generator.stats.transient_retries >= 3, "3 transient retries", timeout=30, interval=0.02)
         down = generator.stats
         assert down.transient_retries >= 3 and down.written == 0
         assert "Cannot reach" in (down.last_error or "")

@@ -8,26 +8,11 @@ import json
 
 import pytest
 
-from localcloud.testing import running_localcloud
 from salescdc.clients import ClientFactory
-from salescdc.health import (
-    MISSING,
-    OK,
-    WARNING,
-    decode_raw_data,
-    fetch_metrics,
-    lake_freshness,
-    newest_objects,
-    pipeline_health,
-    processing_failed_records,
-)
+from salescdc.health import MISSING, OK, WARNING, fetch_metrics, pipeline_health
+from salescdc.lake import decode_raw_data, lake_freshness, newest_objects, processing_failed_records
 from salescdc.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory):
-    with running_localcloud(tmp_path_factory.mktemp("cloud")) as c:
-        yield c
+from tests.support.aws import create_orders_table
 
 
 @pytest.fixture
@@ -57,13 +42,7 @@ def test_nothing_provisioned_reports_every_stage_missing(env):
 
 def test_table_with_stream_and_bucket_are_reported_with_state(env):
     settings, factory = env
-    factory.client("dynamodb").create_table(
-        TableName=settings.table_name,
-        KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
+    create_orders_table(factory.client("dynamodb"), settings.table_name)
     make_bucket(factory)
     try:
         by_stage = {s.stage: s for s in pipeline_health(settings, factory)}
@@ -90,6 +69,16 @@ def test_metrics_are_read_with_aws_names_and_statistics(env):
              "Dimensions": dims},
         ],
     )
+    # With a Kinesis source AWS publishes DataReadFromKinesisStream.Records; IncomingRecords is Direct PUT's
+    # and must not be what "records in" shows.
+    cloudwatch.put_metric_data(
+        Namespace="AWS/Firehose",
+        MetricData=[
+            {"MetricName": "DataReadFromKinesisStream.Records", "Value": 6, "Unit": "Count", "Timestamp": now,
+             "Dimensions": dims},
+            {"MetricName": "IncomingRecords", "Value": 1000, "Unit": "Count", "Timestamp": now, "Dimensions": dims},
+        ],
+    )
     # Another stream's metrics must not leak into ours.
     cloudwatch.put_metric_data(
         Namespace="AWS/Firehose",
@@ -104,8 +93,39 @@ def test_metrics_are_read_with_aws_names_and_statistics(env):
     metrics = fetch_metrics(settings, factory, window_s=300)
     assert metrics["Firehose"]["delivered"] == 12
     assert metrics["Firehose"]["freshness_s"] == 9
+    assert metrics["Firehose"]["incoming"] == 6
     assert metrics["Kinesis"]["incoming"] == 4
     assert metrics["Lambda"]["invocations"] is None  # no data is not zero
+
+
+def test_the_pipe_stage_shows_how_many_messages_wait_in_its_dead_letter_queue(env):
+    settings, factory = env
+    ddb, kinesis, sqs, pipes = (factory.client(n) for n in ("dynamodb", "kinesis", "sqs", "pipes"))
+    stream_arn = create_orders_table(ddb, settings.table_name)["LatestStreamArn"]
+    kinesis.create_stream(StreamName=settings.stream_name, ShardCount=1)
+    target = kinesis.describe_stream_summary(StreamName=settings.stream_name)["StreamDescriptionSummary"]["StreamARN"]
+    url = sqs.create_queue(QueueName="health-dlq")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pipes.create_pipe(Name=settings.pipe_name, RoleArn="arn:aws:iam::123456789012:role/pipe", Source=stream_arn,
+                      Target=target, TargetParameters={"KinesisStreamParameters": {"PartitionKey": "$.eventID"}},
+                      SourceParameters={"DynamoDBStreamParameters": {"StartingPosition": "LATEST",
+                                                                     "DeadLetterConfig": {"Arn": queue_arn}}})
+    try:
+        pipe = next(s for s in pipeline_health(settings, factory) if s.stage == "Pipe")
+        assert (pipe.dead_letter_queue, pipe.dead_letter_depth) == (queue_arn, 0)
+        for n in range(2):
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n}))
+        pipe = next(s for s in pipeline_health(settings, factory) if s.stage == "Pipe")
+        assert pipe.dead_letter_depth == 2
+        assert pipe.status == WARNING
+        assert "2 failed batches in the dead-letter queue" in pipe.detail
+        sqs.delete_queue(QueueUrl=url)
+        pipe = next(s for s in pipeline_health(settings, factory) if s.stage == "Pipe")
+        assert pipe.dead_letter_depth is None and "does not exist" in pipe.detail
+    finally:
+        pipes.delete_pipe(Name=settings.pipe_name)
+        kinesis.delete_stream(StreamName=settings.stream_name)
+        ddb.delete_table(TableName=settings.table_name)
 
 
 def test_newest_objects_and_freshness_follow_the_newest_partition(env):
@@ -134,13 +154,13 @@ def test_processing_failed_records_are_decoded(env):
         {
             "attemptsMade": 1,
             "arrivalTimestamp": 1767225600000,
-            "errorCode": "Lambda.ProcessingFailed",
+            "errorCode": "Lambda.ProcessingFailedStatus",
             "errorMessage": "not a DynamoDB stream record",
             "attemptEndingTimestamp": 1767225601000,
             "rawData": base64.b64encode(poisoned).decode(),
             "lambdaArn": "arn:aws:lambda:ap-south-1:123456789012:function:process-kinesis-firehose:$LATEST",
         },
-        {"errorCode": "Lambda.ProcessingFailed", "errorMessage": "bad", "rawData": base64.b64encode(b"\xff\xfe").decode()},
+        {"errorCode": "Lambda.ProcessingFailedStatus", "errorMessage": "bad", "rawData": base64.b64encode(b"\xff\xfe").decode()},
     ]
     factory.client("s3").put_object(
         Bucket=factory.bucket_name(),
@@ -150,7 +170,7 @@ def test_processing_failed_records_are_decoded(env):
     records = processing_failed_records(settings, factory)
     assert len(records) == 2
     first = next(r for r in records if r.attempts == 1)
-    assert first.error_code == "Lambda.ProcessingFailed"
+    assert first.error_code == "Lambda.ProcessingFailedStatus"
     assert first.error_message == "not a DynamoDB stream record"
     assert json.loads(first.payload) == {"not": "a stream record"}
     assert first.arrival == dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)

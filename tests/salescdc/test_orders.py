@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from localcloud.testing import running_localcloud
 from salescdc.clients import ClientFactory
 from salescdc.errors import TerminalError
 from salescdc.orders import (
@@ -21,26 +20,16 @@ from salescdc.orders import (
     utc_timestamp,
 )
 from salescdc.settings import Settings
+from tests.support.aws import create_orders_table
 
 _names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory):
-    with running_localcloud(tmp_path_factory.mktemp("cloud")) as c:
-        yield c
 
 
 @pytest.fixture
 def repo(cloud):
     settings = Settings(endpoint_url=cloud.url, table_name=f"orders_{next(_names)}")
     factory = ClientFactory(settings)
-    factory.client("dynamodb").create_table(
-        TableName=settings.table_name,
-        KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_orders_table(factory.client("dynamodb"), settings.table_name, stream=None)
     return OrderRepository(settings, factory)
 
 
@@ -68,6 +57,17 @@ def put(repo, orderid, product="Phone", quantity=2, price="19.99", **extra):
         ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": 1.234}, "at most 2 decimals"),
         ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": float("nan")}, "price must be a number"),
         ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": "abc"}, "price must be a number"),
+        # The pipeline's own limits (issue 11): a Kinesis partition key, the lake's int and decimal(10,2).
+        ({"orderid": " 42", "product_name": "Phone", "quantity": 1, "price": 1}, "must not start or end with spaces"),
+        ({"orderid": "x" * 257, "product_name": "Phone", "quantity": 1, "price": 1}, "at most 256 characters"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 2**31, "price": 1}, "from 1 to 2,147,483,647"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1e20, "price": 1}, "from 1 to 2,147,483,647"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": "1e40"}, "at most 99,999,999.99"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": 100_000_000}, "at most 99,999,999.99"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": "-0"}, "at least 0.01"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": 0}, "at least 0.01"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": float("inf")}, "price must be a number"),
+        ({"orderid": "1", "product_name": "Phone", "quantity": 1, "price": "Infinity"}, "price must be a number"),
     ],
 )
 def test_validation_rejects_each_bad_value(row, fragment):
@@ -76,10 +76,11 @@ def test_validation_rejects_each_bad_value(row, fragment):
 
 
 def test_validation_accepts_and_normalises_editor_values():
-    item, messages = normalize({"orderid": " 42 ", "product_name": "Phone", "quantity": 3.0, "price": 193.72})
+    item, messages = normalize({"orderid": "42", "product_name": " Phone ", "quantity": 3.0, "price": 193.72})
     assert messages == []
     assert item == {"orderid": "42", "product_name": "Phone", "quantity": 3, "price": Decimal("193.72")}
-    assert normalize({"orderid": "1", "product_name": "x", "quantity": "2", "price": "0"})[1] == []
+    assert normalize({"orderid": "1", "product_name": "x", "quantity": "2", "price": "0.01"})[1] == []
+    assert normalize({"orderid": "x" * 256, "product_name": "x", "quantity": 2**31 - 1, "price": "99999999.99"})[1] == []
 
 
 # -- reading -----------------------------------------------------------------
@@ -205,3 +206,30 @@ def test_invalid_rows_do_not_stop_valid_ones(repo):
     assert "cannot be changed" in outcomes[2].message
     assert repo.get("a")["quantity"] == 2 and repo.get("b")["quantity"] == 7
     assert repo.get("z") is None
+
+
+def test_values_the_pipeline_cannot_carry_are_refused_and_the_rest_of_the_batch_is_saved(repo):
+    put(repo, " padded ", quantity=1)  # written before the rules existed: it can still be deleted
+    legacy = repo.get(" padded ")
+    good = {"orderid": "fine", "product_name": "Phone", "quantity": 2, "price": "99999999.99"}
+    outcomes = repo.save(Changes(
+        added=[
+            {"orderid": "huge", "product_name": "Phone", "quantity": 1, "price": "1e40"},
+            {"orderid": "x" * 300, "product_name": "Phone", "quantity": 1, "price": 1},
+            {"orderid": " spaced ", "product_name": "Phone", "quantity": 1, "price": 1},
+            {"orderid": "many", "product_name": "Phone", "quantity": 10**20, "price": 1},
+            {"orderid": "zero", "product_name": "Phone", "quantity": 1, "price": "-0"},
+            good,
+        ],
+        deleted=[legacy],
+    ))
+    assert [o.status for o in outcomes] == [INVALID] * 5 + [SAVED, SAVED]
+    assert "at most 99,999,999.99" in outcomes[0].message
+    assert "at most 256 characters" in outcomes[1].message
+    assert "spaces" in outcomes[2].message
+    assert "2,147,483,647" in outcomes[3].message
+    assert "at least 0.01" in outcomes[4].message
+    assert repo.get("fine")["price"] == Decimal("99999999.99")
+    assert repo.get(" padded ") is None
+    for orderid in ("huge", "x" * 300, " spaced ", "spaced", "many", "zero"):
+        assert repo.get(orderid) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from salescdc.errors import ConfigError
@@ -59,3 +61,21 @@ def test_bad_values_are_one_readable_sentence(env: dict[str, str], fragment: str
     message = str(info.value)
     assert fragment in message
     assert "\n" not in message
+
+
+def test_directories_resolve_from_where_the_process_started(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    defaults = Settings.from_env({})
+    assert defaults.localcloud_dir == tmp_path / ".localcloud"
+    assert defaults.state_dir == tmp_path / ".localcloud" / "generator"
+    chosen = Settings.from_env({"SALESCDC_LOCALCLOUD_DIR": "lc", "SALESCDC_STATE_DIR": "/srv/gen"})
+    assert (chosen.localcloud_dir, chosen.state_dir) == (tmp_path / "lc", Path("/srv/gen"))
+
+
+def test_settings_survive_the_generators_settings_file() -> None:
+    import json
+
+    from salescdc.generator.process import settings_from_dict, settings_to_dict
+
+    settings = Settings.from_env({"SALESCDC_STATE_DIR": "/srv/gen", "SALESCDC_TABLE": "T"})
+    assert settings_from_dict(json.loads(json.dumps(settings_to_dict(settings)))) == settings

@@ -1,26 +1,22 @@
-"""A real local cloud per test (moto server + our extensions over HTTP) and fast engine options."""
+"""Infra tests provision from an empty account: a local cloud per test, and fast engine options."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from localcloud.testing import running_localcloud
 from salescdc.clients import ClientFactory
 from salescdc.infra import ApplyOptions
 from salescdc.settings import Settings
 
 
 @pytest.fixture
-def cloud(tmp_path: Path) -> Iterator[object]:
-    with running_localcloud(tmp_path / "localcloud") as c:
-        yield c
+def cloud(fresh_cloud):  # noqa: ANN001, ANN201 - overrides the module-scoped cloud of tests/conftest.py
+    """A cloud of the test's own: provisioning asserts on everything in the account, so none may be left over."""
+    return fresh_cloud
 
 
 @pytest.fixture
-def settings(cloud) -> Settings:
+def settings(cloud) -> Settings:  # noqa: ANN001
     return Settings(endpoint_url=cloud.url)
 
 

@@ -9,29 +9,24 @@ pyathena's PandasCursor, must equal a scan of the DynamoDB table.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from localcloud.testing import running_localcloud
 from salescdc.clients import ClientFactory
 from salescdc.settings import Settings
-
-pytestmark = pytest.mark.e2e
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def env(cloud: Any) -> dict[str, Any]:
     from salescdc.infra import ApplyOptions, provision
 
-    with running_localcloud(tmp_path_factory.mktemp("athena-e2e")) as cloud:
-        settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
-        factory = ClientFactory(settings)
-        provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
-        yield {"cloud": cloud, "settings": settings, "factory": factory}
+    settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
+    factory = ClientFactory(settings)
+    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+    return {"cloud": cloud, "settings": settings, "factory": factory}
 
 
 def _lake_lines(factory: ClientFactory) -> list[dict[str, Any]]:
@@ -67,10 +62,8 @@ def test_orders_current_equals_a_scan_of_dynamodb_after_mixed_changes(env: dict[
                       ExpressionAttributeValues={":q": 99})
     changes += 1
 
-    deadline = time.monotonic() + 120
-    while len({line["event_id"] for line in _lake_lines(factory)}) < changes:
-        assert time.monotonic() < deadline, f"lake incomplete; health: {cloud.health()}"
-        time.sleep(0.3)
+    eventually(lambda: len({line["event_id"] for line in _lake_lines(factory)}) >= changes, "a complete lake",
+               timeout=120, interval=0.3, context=lambda: f"health: {cloud.health()}")
 
     expected = {
         item["orderid"]: (item["product_name"], int(item["quantity"]), Decimal(item["price"]))

@@ -12,7 +12,6 @@ from salescdc.contract import COLUMNS
 from salescdc.infra import ApplyOptions, ProgressEvent, ResourceError, inspect, provision, start_crawler, teardown
 from salescdc.infra.model import DEFAULT_LAMBDA_SOURCE
 from salescdc.infra.package import build_zip, code_sha256
-from salescdc.infra.views import orders_current_select_sql
 
 ACCOUNT = "123456789012"
 TAG = {"project": "sales-cdc"}
@@ -27,7 +26,7 @@ def test_up_creates_every_resource_with_the_declared_configuration(settings, fac
     events, sink = _events()
     results = provision(settings, factory, sink, options=options)
     assert {r.action for r in results} == {"created"}
-    assert len(results) == 17
+    assert len(results) == 18
     # every resource got checking -> creating -> ready, in that order
     for r in results:
         phases = [e.phase for e in events if (e.kind, e.name) == (r.kind, r.name)]
@@ -114,6 +113,17 @@ def test_up_creates_every_resource_with_the_declared_configuration(settings, fac
     assert pipe["Source"] == table["LatestStreamArn"]
     assert pipe["SourceParameters"]["DynamoDBStreamParameters"]["StartingPosition"] == "LATEST"
     assert pipe["SourceParameters"]["DynamoDBStreamParameters"]["BatchSize"] == 100
+    sqs = c("sqs")
+    dlq_url = sqs.get_queue_url(QueueName="sales-ingestion-dynamodb-to-kinesis-dlq")["QueueUrl"]
+    dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
+    assert (dlq["MessageRetentionPeriod"], dlq["SqsManagedSseEnabled"]) == ("1209600", "true")
+    assert sqs.list_queue_tags(QueueUrl=dlq_url)["Tags"] == TAG
+    source = pipe["SourceParameters"]["DynamoDBStreamParameters"]
+    assert source["DeadLetterConfig"] == {"Arn": dlq["QueueArn"]}
+    assert (source["MaximumRetryAttempts"], source["MaximumRecordAgeInSeconds"],
+            source["OnPartialBatchItemFailure"]) == (3, 3600, "AUTOMATIC_BISECT")
+    assert {"Sid": "SendToDeadLetterQueue", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+            "Resource": [dlq["QueueArn"]]} in pipe_doc["Statement"]
     assert pipe["Target"] == stream_arn
     assert pipe["TargetParameters"] == {"KinesisStreamParameters": {"PartitionKey": "$.dynamodb.Keys.orderid.S"}}
     assert pipe["RoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/sales-ingestion-dynamodb-to-kinesis-role"
@@ -159,7 +169,7 @@ def test_second_up_changes_nothing_and_status_is_all_present(settings, factory, 
     assert {e.phase for e in events} == {"checking", "ready"}
     statuses = inspect(settings, factory, options=options)
     assert [(s.status, s.detail) for s in statuses if s.status != "present"] == []
-    assert len(statuses) == 17
+    assert len(statuses) == 18
 
 
 def test_drift_is_reported_then_converged(settings, factory, options, tmp_path: Path) -> None:
@@ -174,7 +184,10 @@ def test_drift_is_reported_then_converged(settings, factory, options, tmp_path: 
         ExtendedS3DestinationUpdate={"BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 300}})
     # 2. a resource is deleted
     c("glue").delete_classifier(Name="read_json")
-    # 3. the Lambda source changes
+    # 3. someone shortens the dead-letter queue's retention
+    dlq_url = c("sqs").get_queue_url(QueueName="sales-ingestion-dynamodb-to-kinesis-dlq")["QueueUrl"]
+    c("sqs").set_queue_attributes(QueueUrl=dlq_url, Attributes={"MessageRetentionPeriod": "60"})
+    # 4. the Lambda source changes
     source = tmp_path / "fn"
     shutil.copytree(DEFAULT_LAMBDA_SOURCE, source, ignore=shutil.ignore_patterns("__pycache__"))
     (source / "handler.py").write_text((source / "handler.py").read_text() + "\n# changed\n")
@@ -187,12 +200,17 @@ def test_drift_is_reported_then_converged(settings, factory, options, tmp_path: 
     assert status["read_json"].status == "missing"
     assert status["process-kinesis-firehose"].status == "drifted"
     assert "CodeSha256" in status["process-kinesis-firehose"].detail
+    assert status["sales-ingestion-dynamodb-to-kinesis-dlq"].status == "drifted"
+    assert "Attributes.MessageRetentionPeriod" in status["sales-ingestion-dynamodb-to-kinesis-dlq"].detail
 
     results = {r.name: r.action for r in provision(settings, factory, options=changed)}
     assert results["kinesis-to-s3-nrt-batch"] == "updated"
     assert results["read_json"] == "created"
     assert results["process-kinesis-firehose"] == "updated"
+    assert results["sales-ingestion-dynamodb-to-kinesis-dlq"] == "updated"
     assert sum(a == "unchanged" for a in results.values()) == 14
+    assert c("sqs").get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["MessageRetentionPeriod"])[
+        "Attributes"]["MessageRetentionPeriod"] == "1209600"
 
     ext = c("firehose").describe_delivery_stream(DeliveryStreamName="kinesis-to-s3-nrt-batch")[
         "DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
@@ -237,7 +255,7 @@ def test_down_removes_what_it_made_and_leaves_an_untagged_lookalike(settings, fa
     results = {r.name: r for r in teardown(settings, factory, delete_data=True, progress=sink, options=options)}
     assert results["kinesisfor-sales-data"].action == "skipped"
     assert "not tagged" in results["kinesisfor-sales-data"].detail
-    assert sum(r.action == "deleted" for r in results.values()) == 16
+    assert sum(r.action == "deleted" for r in results.values()) == 17
     # deletion runs in reverse dependency order
     deleting = [e.name for e in events if e.phase == "deleting"]
     assert deleting[0] == "orders_current" and deleting[-1] == "OrdersRawTable"

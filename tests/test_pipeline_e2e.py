@@ -11,20 +11,17 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from localcloud.server import LocalCloud
-from localcloud.testing import running_localcloud
 from salescdc.clients import ClientFactory
 from salescdc.contract import FIELD_NAMES, format_timestamp
 from salescdc.settings import Settings
-
-pytestmark = pytest.mark.e2e
+from tests.support.waiting import eventually
 
 
 class Env:
@@ -53,13 +50,8 @@ class Env:
         return out
 
     def wait_for(self, predicate: Callable[[], Any], what: str, timeout: float = 90) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.2)
-        raise AssertionError(f"timed out waiting for {what}; health: {json.dumps(self.cloud.health(), default=str)}")
+        return eventually(predicate, what, timeout=timeout, interval=0.2,
+                          context=lambda: f"health: {json.dumps(self.cloud.health(), default=str)}")
 
     def stream_facts(self) -> dict[str, dict[str, Any]]:
         """eventID -> what DynamoDB Streams and Kinesis recorded about that change."""
@@ -93,9 +85,8 @@ class Env:
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    with running_localcloud(tmp_path_factory.mktemp("e2e-cloud")) as cloud:
-        yield Env(cloud)
+def env(cloud: LocalCloud) -> Env:
+    return Env(cloud)
 
 
 def expected_line(facts: dict[str, Any], op: str, image: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +160,7 @@ def test_a_poisoned_kinesis_record_lands_under_processing_failed(env: Env) -> No
     doc = poisoned[0]
     assert set(doc) == {"attemptsMade", "arrivalTimestamp", "errorCode", "errorMessage", "attemptEndingTimestamp",
                         "rawData", "lambdaArn"}
-    assert doc["errorCode"] == "Lambda.ProcessingFailed"
+    assert doc["errorCode"] == "Lambda.ProcessingFailedStatus"
     assert doc["lambdaArn"].endswith(f":function:{env.settings.lambda_name}")
     assert not any(b"this is not a stream record" in x for x in env.lines("orders/"))
 

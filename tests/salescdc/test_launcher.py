@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import time
 
 from salescdc.launcher import FAILED, NOT_LOCAL, STARTED, USING, ensure_local_cloud, health, is_answering
 from salescdc.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(pid: int) -> None:
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
+from tests.support.processes import free_port, stop_process
 
 
 def test_starts_in_background_then_reuses_it(tmp_path):
@@ -45,7 +22,7 @@ def test_starts_in_background_then_reuses_it(tmp_path):
         assert again.status == USING and again.message == f"Using the local cloud at {url}."
         assert is_answering(settings)
     finally:
-        stop(started.pid)
+        stop_process(started.pid)
     assert not is_answering(settings)
 
 

@@ -9,7 +9,6 @@ to date instead of creating a second one.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 
 import pytest
@@ -20,21 +19,11 @@ from salescdc import contract
 from salescdc.clients import ClientFactory
 from salescdc.infra import ApplyOptions, inspect, provision, start_crawler
 from salescdc.settings import Settings
+from tests.support.waiting import eventually
 
 GUARD_S = 90  # a bound against hangs on a loaded machine, not a speed assertion
 
 
-def wait_for(what: str, check, poll_s: float = 0.1):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + GUARD_S
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(poll_s)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
-@pytest.mark.e2e
 def test_crawler_keeps_order_changes_up_to_date_from_pipeline_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -65,12 +54,12 @@ def test_crawler_keeps_order_changes_up_to_date_from_pipeline_output(
             objects = s3.list_objects_v2(Bucket=bucket, Prefix=contract.LAKE_PREFIX).get("Contents", [])
             return sum(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read().count(b"\n") for o in objects)
 
-        wait_for("5 change lines in the lake", lambda: lake_lines() >= 5)
+        eventually(lambda: lake_lines() >= 5, "5 change lines in the lake", timeout=GUARD_S, interval=0.1)
 
         def crawl() -> dict:
             start_crawler(settings, factory)
-            wait_for("the crawler to finish",
-                     lambda: glue.get_crawler(Name=settings.crawler_name)["Crawler"]["State"] == "READY", 0.05)
+            eventually(lambda: glue.get_crawler(Name=settings.crawler_name)["Crawler"]["State"] == "READY",
+                       "the crawler to finish", timeout=GUARD_S)
             return glue.get_crawler(Name=settings.crawler_name)["Crawler"]
 
         crawler = crawl()

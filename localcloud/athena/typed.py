@@ -1,0 +1,323 @@
+"""Trino semantics that depend on an operand's type: casts to integers, and typeof.
+
+Found with sqlglot's type annotation (the catalog gives column types), as
+decimals.py does for division:
+
+- CAST(double AS integer) rounds half away from zero in Trino (2.5 -> 3);
+  DuckDB rounds half to even (2.5 -> 2), so the double is rounded first.
+- CAST(varchar AS integer) accepts only an integer's digits in Trino ('2.5'
+  fails with INVALID_CAST_ARGUMENT); DuckDB would round it.
+- array[i] past the end or below 1, element_at(array, 0) and map[k] of a
+  missing key fail in Trino (INVALID_FUNCTION_ARGUMENT); DuckDB gives NULL.
+- avg() of a decimal(p,s) is a decimal(p,s), rounded half up (DuckDB's is a double).
+- CAST(… AS varchar) writes timestamps with milliseconds; a double that Java would write with an
+  exponent is refused; arrays, maps and rows do not cast to varchar (TYPE_MISMATCH).
+- || and concat of a string with a number or date fail, as Trino has no such concat.
+- json_array_contains compares the value with the array's elements of the same JSON kind.
+- typeof() answers Trino's type names (integer, decimal(2,1), array(integer),
+  timestamp(3)); a character value is refused, since Trino types it
+  varchar(n) and the engine keeps no lengths.
+
+An operand whose type the annotation cannot tell is left to DuckDB.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+
+from localcloud.athena.exceptions import QueryFailed
+from localcloud.athena.sql import fail_at_run_time, refuse_at_run_time
+
+T = exp.DataType.Type
+_INTEGERS = {T.TINYINT, T.SMALLINT, T.INT, T.BIGINT}
+_FLOATS = {T.DOUBLE, T.FLOAT}
+_STRINGS = {T.VARCHAR, T.TEXT, T.CHAR}
+_TRINO_INTEGER_NAME = {T.TINYINT: "TINYINT", T.SMALLINT: "SMALLINT", T.INT: "INT", T.BIGINT: "BIGINT"}
+_INTEGER_TEXT = r"^\s*[+-]?[0-9]+\s*$"
+# Appended to a value that must fail its cast to an integer.
+CAST_MARK = "\u2400"
+
+
+def _exact_literals(tree: exp.Expression) -> exp.Expression:
+    """1.10 is a decimal(3,2) in Trino (and DuckDB); sqlglot's annotator would call it a double."""
+
+    def typed(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Literal) and not node.is_string and "." in node.this and "e" not in node.this.lower() \
+                and not isinstance(node.parent, exp.Cast):
+            whole, _, fraction = node.this.lstrip("+-").partition(".")
+            precision = max(1, len(whole) + len(fraction))  # as DuckDB and Trino count them
+            return exp.Cast(this=node.copy(), to=exp.DataType.build(f"DECIMAL({precision}, {len(fraction)})"))
+        return node
+
+    return tree.transform(typed, copy=False)
+
+
+def _typed(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression | None:
+    try:
+        typed = qualify(_exact_literals(tree.copy()), schema=schema, dialect="duckdb", validate_qualify_columns=False,
+                        quote_identifiers=True, identify=False)
+        return annotate_types(typed, schema=schema, dialect="duckdb")
+    except Exception:  # annotation is best effort
+        return None
+
+
+def _type_of(node: exp.Expression) -> T | None:
+    return node.type.this if node.type is not None else None
+
+
+_NESTED = {T.ARRAY, T.MAP, T.STRUCT}
+_TEMPORAL_TEXT = {T.TIMESTAMP: "%Y-%m-%d %H:%M:%S.%g", T.TIMESTAMPTZ: "%Y-%m-%d %H:%M:%S.%g UTC"}
+
+
+def _varchar_cast(node: exp.Cast) -> exp.Expression | None:
+    """CAST(… AS varchar) as Trino writes values: timestamps with milliseconds, doubles like Java."""
+    if node.to.this not in _STRINGS or node.to.expressions:
+        return None
+    source = _type_of(node.this)
+    if source in _NESTED:
+        raise QueryFailed("TYPE_MISMATCH", f"Cannot cast {node.this.type.sql('trino').lower()} to varchar")
+    if source in _TEMPORAL_TEXT:
+        return exp.Anonymous(this="strftime", expressions=[node.this.copy(), exp.Literal.string(_TEMPORAL_TEXT[source])])
+    if source in _FLOATS:
+        # Java writes 1.0E10 and 1.0E-5 where DuckDB writes 10000000000.0 and 1e-05; between 0.001 and
+        # 10^7 both write the shortest digits that read back.
+        value = node.this.copy()
+        magnitude = exp.Anonymous(this="abs", expressions=[value.copy()])
+        java_exponent = exp.or_(exp.GTE(this=magnitude, expression=exp.Literal.number("1e7")),
+                                exp.and_(exp.LT(this=magnitude.copy(), expression=exp.Literal.number("1e-3")),
+                                         exp.NEQ(this=value.copy(), expression=exp.Literal.number(0))))
+        refusal = exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "writing a double below 0.001 or from 10^7 "
+                                                   "up as varchar is not supported by the local Athena engine"),
+                           to=exp.DataType.build("VARCHAR"))
+        plain = node.copy()
+        plain.meta["typed"] = True
+        return exp.Case(ifs=[exp.If(this=java_exponent, true=refusal)], default=plain)
+    return None
+
+
+def _concat_operands(node: exp.Expression) -> None:
+    """Trino's || and concat take strings (or arrays); DuckDB would quietly cast a number or a date."""
+    operands = [node.this, node.expression] if isinstance(node, exp.DPipe) else node.expressions
+    kinds = [_type_of(o) for o in operands]
+    if any(k in _STRINGS for k in kinds) and any(k is not None and k not in _STRINGS and k not in _NESTED
+                                                 and k not in (T.UNKNOWN, T.NULL) for k in kinds):
+        names = ", ".join(o.type.sql("trino").lower() if o.type is not None else "unknown" for o in operands)
+        raise QueryFailed("FUNCTION_NOT_FOUND", f"Unexpected parameters ({names}) for function concat")
+
+
+def _array_and_element(node: exp.DPipe) -> exp.Expression | None:
+    """ARRAY[1] || 2 appends and 2 || ARRAY[1] prepends in Trino; DuckDB's || takes two lists only."""
+    left, right = _type_of(node.this), _type_of(node.expression)
+    if left == T.ARRAY and right not in (T.ARRAY, None, T.UNKNOWN):
+        return exp.Anonymous(this="list_append", expressions=[node.this.copy(), node.expression.copy()])
+    if right == T.ARRAY and left not in (T.ARRAY, None, T.UNKNOWN):
+        return exp.Anonymous(this="list_prepend", expressions=[node.this.copy(), node.expression.copy()])
+    return None
+
+
+def _integer_cast(node: exp.Cast) -> exp.Expression | None:
+    target = node.to.this
+    if target not in _INTEGERS:
+        return None
+    source = _type_of(node.this)
+    if source in _FLOATS:
+        return exp.Cast(this=exp.Anonymous(this="round", expressions=[node.this.copy()]), to=node.to.copy())
+    if source in _STRINGS:
+        value = node.this.copy()
+        ok = exp.Anonymous(this="regexp_full_match", expressions=[value.copy(), exp.Literal.string(_INTEGER_TEXT)])
+        # Not an integer's digits: make DuckDB's own cast fail on it (a marked value, which
+        # errors.py reports in Trino's words); TRY() and try_cast still catch it.
+        marked = exp.DPipe(this=value.copy(), expression=exp.Literal.string(CAST_MARK))
+        checked = exp.Case(ifs=[exp.If(this=exp.Not(this=ok), true=marked)], default=value)
+        return exp.Cast(this=checked, to=node.to.copy())
+    return None
+
+
+def _subscript(node: exp.Bracket) -> exp.Expression | None:
+    """Trino's subscript and element_at edges, which DuckDB answers with NULL or from the end.
+
+    array[i]: i < 1 or past the end fails; element_at(array, 0) fails (past the end is NULL,
+    negative counts from the end, as in DuckDB); map[k] fails for a missing key.
+    """
+    if len(node.expressions) != 1:
+        return None
+    container = node.this
+    index = node.expressions[0]
+    kind = _type_of(container)
+    safe = bool(node.args.get("safe"))
+    params = container.type.expressions if container.type is not None else []
+    element_type = params[-1] if params else None  # array<e> or map<k, v>
+    element = element_type.sql("duckdb") if isinstance(element_type, exp.DataType) else "VARCHAR"
+    if kind == T.ARRAY:
+        if not safe:  # sqlglot keeps a subscript 0-based in the tree (it adds 1 back when writing DuckDB SQL)
+            index = exp.Paren(this=exp.Add(this=index.copy(), expression=exp.Literal.number(1)))
+        length = exp.Anonymous(this="len", expressions=[container.copy()])
+        if safe:
+            bad = exp.EQ(this=index.copy(), expression=exp.Literal.number(0))
+            failure = fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "SQL array indices start at 1", element)
+        else:
+            bad = exp.or_(exp.LT(this=index.copy(), expression=exp.Literal.number(1)),
+                          exp.GT(this=index.copy(), expression=length))
+            failure = fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "Array subscript out of bounds", element)
+    elif kind == T.MAP and not safe:
+        bad = exp.Not(this=exp.Anonymous(this="map_contains", expressions=[container.copy(), index.copy()]))
+        failure = fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "Key not present in map", element)
+    else:
+        return None
+    plain = node.copy()
+    plain.meta["trino_checked"] = True
+    return exp.Case(ifs=[exp.If(this=bad, true=failure)], default=plain)
+
+
+def _decimal_average(node: exp.Avg) -> exp.Expression | None:
+    """avg of a decimal(p,s) is a decimal(p,s) in Trino, rounded half up; DuckDB gives a double.
+
+    When the annotation cannot tell the argument's type, a decimal argument is refused at run
+    time (the sum's type tells, once DuckDB binds the query).
+    """
+    from localcloud.athena.decimals import _exact_division
+
+    value_type = node.this.type
+    if node.find(exp.Distinct):
+        return None
+    if value_type is None or value_type.this in (T.UNKNOWN, T.NULL):
+        is_decimal = exp.Anonymous(this="starts_with", expressions=[
+            exp.Anonymous(this="typeof", expressions=[exp.Sum(this=node.this.copy())]), exp.Literal.string("DECIMAL")])
+        refusal = exp.Cast(this=refuse_at_run_time(
+            "NOT_SUPPORTED", "avg of a decimal whose type the local Athena engine cannot tell is not supported"),
+            to=exp.DataType.build("DOUBLE"))
+        plain = node.copy()
+        plain.meta["typed"] = True
+        return exp.Case(ifs=[exp.If(this=is_decimal, true=refusal)], default=plain)
+    if value_type.this != T.DECIMAL or len(value_type.expressions) != 2:
+        return None
+    scale = int(value_type.expressions[1].this.this)
+    exact = _exact_division(exp.Sum(this=node.this.copy()), exp.Count(this=node.this.copy()), scale, 0)
+    return exp.Cast(this=exact, to=value_type.copy())
+
+
+# json_array_contains: the JSON element types that can equal a value of each SQL type, and how to read them.
+_JSON_MATCH = {
+    T.BOOLEAN: (("BOOLEAN",), "BOOLEAN"),
+    T.TINYINT: (("BIGINT", "UBIGINT"), "BIGINT"), T.SMALLINT: (("BIGINT", "UBIGINT"), "BIGINT"),
+    T.INT: (("BIGINT", "UBIGINT"), "BIGINT"), T.BIGINT: (("BIGINT", "UBIGINT"), "BIGINT"),
+    T.DOUBLE: (("DOUBLE", "BIGINT", "UBIGINT"), "DOUBLE"), T.FLOAT: (("DOUBLE", "BIGINT", "UBIGINT"), "DOUBLE"),
+    T.VARCHAR: (("VARCHAR",), "VARCHAR"), T.TEXT: (("VARCHAR",), "VARCHAR"),
+}
+
+
+def _json_array_contains(node: exp.JSONArrayContains) -> exp.Expression:
+    """Trino's json_array_contains: an element of the value's JSON kind equal to it; NULL for a non-array."""
+    json, value = node.this, node.expression
+    kind = _type_of(value)
+    if kind not in _JSON_MATCH:
+        return exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "json_array_contains of a value of this type is "
+                                                "not supported by the local Athena engine"),
+                        to=exp.DataType.build("BOOLEAN"))
+    kinds, read_as = _JSON_MATCH[kind]
+    element = exp.column("__j")
+    matching = exp.Anonymous(this="list_filter", expressions=[
+        exp.Anonymous(this="json_extract", expressions=[json.copy(), exp.Literal.string("$[*]")]),
+        exp.Lambda(this=exp.In(this=exp.Anonymous(this="json_type", expressions=[element.copy()]),
+                               expressions=[exp.Literal.string(k) for k in kinds]),
+                   expressions=[exp.to_identifier("__j")])])
+    read = exp.Lambda(this=(exp.Anonymous(this="json_extract_string", expressions=[element.copy(),
+                                                                                   exp.Literal.string("$")])
+                            if read_as == "VARCHAR" else exp.Cast(this=element.copy(),
+                                                                  to=exp.DataType.build(read_as))),
+                      expressions=[exp.to_identifier("__j")])
+    contains = exp.Anonymous(this="list_contains", expressions=[
+        exp.Anonymous(this="list_transform", expressions=[matching, read]), value.copy()])
+    is_array = exp.EQ(this=exp.Anonymous(this="json_type", expressions=[json.copy()]),
+                      expression=exp.Literal.string("ARRAY"))
+    valid = exp.Anonymous(this="json_valid", expressions=[json.copy()])
+    return exp.Case(ifs=[exp.If(this=exp.and_(valid, is_array), true=contains)], default=exp.Null())
+
+
+def _typeof(node: exp.Typeof) -> exp.Expression:
+    """DuckDB's type name -> Trino's, in SQL (the type is only known once DuckDB binds the query)."""
+    duck = exp.Anonymous(this="typeof", expressions=[node.this.copy()])
+    name = exp.Anonymous(this="lower", expressions=[duck])
+    for pattern, replacement in ((r"^float$", "real"), (r"^hugeint$", "bigint"), (r"^timestamp$", "timestamp(3)"),
+                                 (r"^timestamp with time zone$", "timestamp(3) with time zone"),
+                                 (r"^(\w+)\[\]$", r"array(\1)"), (r"^decimal\((\d+),(\d+)\)$", r"decimal(\1,\2)")):
+        name = exp.Anonymous(this="regexp_replace", expressions=[name, exp.Literal.string(pattern),
+                                                                 exp.Literal.string(replacement)])
+    unsupported = exp.Anonymous(this="regexp_matches", expressions=[
+        duck.copy(), exp.Literal.string(r"^(VARCHAR|STRUCT|MAP|UNION|BLOB|INTERVAL)|\[\]\[\]|VARCHAR\[\]")])
+    refusal = exp.Cast(this=refuse_at_run_time(
+        "NOT_SUPPORTED", "typeof of a character, row, map or interval value is not supported by the local "
+        "Athena engine"), to=exp.DataType.build("VARCHAR"))
+    return exp.Case(ifs=[exp.If(this=unsupported, true=refusal)], default=name)
+
+
+def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
+    """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
+    if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg,
+                     exp.DPipe, exp.Concat, exp.JSONArrayContains):
+        return tree
+    typed = _typed(tree, schema)
+    if typed is None:
+        return tree
+    changed = False
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        nonlocal changed
+        if isinstance(node, exp.Typeof):
+            changed = True
+            return _typeof(node)
+        if isinstance(node, exp.JSONArrayContains):
+            changed = True
+            return _json_array_contains(node)
+        if isinstance(node, (exp.TimestampTrunc, exp.DateTrunc)) and _type_of(node.this) == T.DATE \
+                and not node.meta.get("date_kept"):
+            # Trino's date_trunc returns the input's type: a date stays a date.
+            node.meta["date_kept"] = True
+            changed = True
+            return exp.Cast(this=node, to=exp.DataType.build("DATE"))
+        if isinstance(node, exp.Window) and isinstance(node.this, exp.Avg) and node.this.this.type is not None \
+                and node.this.this.type.this == T.DECIMAL:
+            changed = True
+            return exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "avg of a decimal over a window is not "
+                                                    "supported by the local Athena engine"),
+                            to=node.this.this.type.copy())
+        if isinstance(node, exp.Avg) and not node.meta.get("typed") and not isinstance(node.parent, exp.Window):
+            node.meta["typed"] = True
+            replacement = _decimal_average(node)
+            if replacement is not None:
+                changed = True
+                return replacement
+        if isinstance(node, exp.Sign) and node.this.type is not None and node.this.type.this in \
+                (_INTEGERS | _FLOATS | {T.DECIMAL}) and not node.meta.get("typed"):
+            # Trino's sign returns its input's type (DuckDB's is always a tinyint).
+            node.meta["typed"] = True
+            changed = True
+            return exp.Cast(this=node, to=node.this.type.copy())
+        if isinstance(node, exp.Bracket) and not node.meta.get("trino_checked"):
+            replacement = _subscript(node)
+            if replacement is not None:
+                changed = True
+                return replacement
+        if isinstance(node, (exp.DPipe, exp.Concat)):
+            _concat_operands(node)
+        if isinstance(node, exp.DPipe):
+            replacement = _array_and_element(node)
+            if replacement is not None:
+                changed = True
+                return replacement
+        if type(node) is exp.Cast and not node.meta.get("typed"):
+            replacement = _varchar_cast(node)
+            if replacement is not None:
+                changed = True
+                return replacement
+        if type(node) is exp.Cast:  # TryCast is a Cast too: a failed try_cast is NULL, as in Trino
+            replacement = _integer_cast(node)
+            if replacement is not None:
+                changed = True
+                return replacement
+        return node
+
+    result = typed.transform(rewrite)
+    return result if changed else tree

@@ -1,0 +1,189 @@
+"""Redrive end to end on a real local cloud: Kinesis -> Firehose -> a transform that fails, then is fixed -> S3.
+
+The transform is a real function deployed to the local Lambda: it marks ProcessingFailed every
+record containing $FAIL_IF, so "fixing the cause" is an UpdateFunctionConfiguration, as a user
+would deploy a fix. Interruptions are injected into the redrive's own boto3 clients.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections import Counter
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from salescdc import redrive as redrive_module
+from salescdc.clients import ClientFactory
+from salescdc.redrive import PENDING_PREFIX, REDRIVEN_PREFIX, Redriver, main, redrive
+from salescdc.settings import Settings
+from tests.support.aws import REGION, client, unique_name
+from tests.support.waiting import eventually
+
+TRANSFORM = '''
+import base64, os
+
+def handler(event, context):
+    marker = os.environ.get("FAIL_IF", "").encode()
+    out = []
+    for record in event["records"]:
+        data = base64.b64decode(record["data"])
+        if marker and marker in data:
+            out.append({"recordId": record["recordId"], "result": "ProcessingFailed", "data": record["data"]})
+        else:
+            out.append({"recordId": record["recordId"], "result": "Ok",
+                        "data": base64.b64encode(data.upper() + b"\\n").decode()})
+    return {"records": out}
+'''
+
+
+class Lake:
+    """A stream, a bucket, the failing-on-demand transform and a delivery stream between them."""
+
+    def __init__(self, cloud: Any):
+        name = unique_name("redrive-")
+        self.cloud = cloud
+        self.settings = Settings(endpoint_url=cloud.url, stream_name=name, bucket_name=name, firehose_name=name)
+        self.factory = ClientFactory(self.settings)
+        self.kinesis, self.s3, self.lam = client(cloud, "kinesis"), client(cloud, "s3"), client(cloud, "lambda")
+        self.kinesis.create_stream(StreamName=name, ShardCount=2)
+        stream_arn = self.kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+        self.s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        role = client(cloud, "iam").create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as zf:
+            zf.writestr("handler.py", TRANSFORM)
+        self.function = name
+        fn = self.lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="handler.handler",
+                                      Code={"ZipFile": code.getvalue()}, Timeout=10,
+                                      Environment={"Variables": {"FAIL_IF": "bad"}})
+        client(cloud, "firehose").create_delivery_stream(
+            DeliveryStreamName=name, DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration={"KinesisStreamARN": stream_arn, "RoleARN": role},
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": role, "BucketARN": f"arn:aws:s3:::{name}",
+                "Prefix": "orders/dt=!{timestamp:yyyy-MM-dd}/",
+                "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/",
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+                "ProcessingConfiguration": {"Enabled": True, "Processors": [{"Type": "Lambda", "Parameters": [
+                    {"ParameterName": "LambdaArn", "ParameterValue": fn["FunctionArn"]},
+                    {"ParameterName": "NumberOfRetries", "ParameterValue": "0"},
+                    {"ParameterName": "BufferSizeInMBs", "ParameterValue": "1"},
+                    {"ParameterName": "BufferIntervalInSeconds", "ParameterValue": "0"}]}]},
+            })
+        cloud.firehose_runner.discover_now()
+
+    def put(self, *datas: str) -> None:
+        self.kinesis.put_records(StreamName=self.settings.stream_name,
+                                 Records=[{"Data": d.encode(), "PartitionKey": d} for d in datas])
+
+    def fix_the_transform(self) -> None:
+        self.lam.update_function_configuration(FunctionName=self.function, Environment={"Variables": {}})
+
+    def keys(self, prefix: str) -> list[str]:
+        return [o["Key"] for o in self.s3.list_objects_v2(Bucket=self.settings.stream_name, Prefix=prefix)
+                .get("Contents", [])]
+
+    def lines(self, prefix: str) -> list[bytes]:
+        return [line for key in self.keys(prefix)
+                for line in self.s3.get_object(Bucket=self.settings.stream_name, Key=key)["Body"].read().splitlines()]
+
+    def wait_lake(self, expected: Counter) -> None:
+        eventually(lambda: Counter(self.lines("orders/")) == expected, f"the lake to hold exactly {dict(expected)}",
+                   context=lambda: f"lake: {Counter(self.lines('orders/'))}")
+
+    def wait_failed(self, count: int) -> None:
+        eventually(lambda: len(self.lines(PENDING_PREFIX)) == count, f"{count} processing-failed lines")
+
+
+@pytest.fixture
+def lake(cloud) -> Lake:
+    return Lake(cloud)
+
+
+def test_redrive_sends_each_failed_record_once_counts_repeat_failures_and_then_has_nothing_to_send(lake) -> None:
+    lake.put("ok-1", "bad-1", "ok-2", "bad-2")
+    lake.wait_lake(Counter([b"OK-1", b"OK-2"]))
+    lake.wait_failed(2)
+
+    # Redriven before the cause is fixed: both go, both fail again, as new processing-failed objects.
+    first = redrive(lake.settings, lake.factory)
+    assert (first.sent, first.failed_again, first.objects_redriven, first.errors) == (2, 0, len(lake.keys(REDRIVEN_PREFIX)), [])
+    lake.wait_failed(2)
+    second = redrive(lake.settings, lake.factory)
+    assert (second.sent, second.failed_again) == (2, 2)
+
+    lake.wait_failed(2)
+    lake.fix_the_transform()
+    third = redrive(lake.settings, lake.factory)
+    assert (third.sent, third.failed_again, third.not_sent) == (2, 2, 0)
+    lake.wait_lake(Counter([b"OK-1", b"OK-2", b"BAD-1", b"BAD-2"]))  # each record exactly once
+    assert lake.keys(PENDING_PREFIX) == []
+
+    fourth = redrive(lake.settings, lake.factory)
+    assert (fourth.sent, fourth.objects_redriven, fourth.failed_again) == (0, 0, 0)
+    assert fourth.summary().startswith("Sent 0 records")
+
+
+def test_a_run_interrupted_after_sending_is_completed_without_sending_twice(lake) -> None:
+    lake.put("bad-a", "bad-b", "bad-c")
+    lake.wait_failed(3)
+    lake.fix_the_transform()
+    interrupted = Redriver(lake.settings, lake.factory)
+    real_copy = interrupted.s3.copy_object
+
+    def dies_before_moving(**kwargs: Any) -> Any:
+        raise botocore.exceptions.EndpointConnectionError(endpoint_url=lake.cloud.url)
+
+    interrupted.s3.copy_object = dies_before_moving
+    try:
+        report = interrupted.run()
+    finally:
+        interrupted.s3.copy_object = real_copy
+    assert report.sent == 3 and report.objects_redriven == 0 and report.errors
+    lake.wait_lake(Counter([b"BAD-A", b"BAD-B", b"BAD-C"]))
+    assert lake.keys(PENDING_PREFIX)  # still there, claimed
+
+    again = redrive(lake.settings, lake.factory)
+    assert (again.sent, again.already_on_stream, again.errors) == (0, 3, [])
+    assert lake.keys(PENDING_PREFIX) == [] and lake.keys(REDRIVEN_PREFIX)
+    lake.wait_lake(Counter([b"BAD-A", b"BAD-B", b"BAD-C"]))
+
+
+def test_a_run_interrupted_part_way_through_an_object_sends_only_the_rest_next_time(lake, monkeypatch) -> None:
+    lake.put("bad-x", "bad-y", "bad-z")
+    lake.wait_failed(3)
+    lake.fix_the_transform()
+    monkeypatch.setattr(redrive_module, "PUT_RECORDS_MAX", 1)  # one record per call, so it can stop between them
+    interrupted = Redriver(lake.settings, lake.factory)
+    real_put = interrupted.kinesis.put_records
+    calls = []
+
+    def dies_on_the_second_call(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        if len(calls) == 2:
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url=lake.cloud.url)
+        return real_put(**kwargs)
+
+    interrupted.kinesis.put_records = dies_on_the_second_call
+    try:
+        report = interrupted.run()
+    finally:
+        interrupted.kinesis.put_records = real_put
+    assert report.errors and lake.keys(PENDING_PREFIX)
+    again = redrive(lake.settings, lake.factory)
+    # The object it stopped in: what went before the interruption is found on the stream, not sent again.
+    assert again.already_on_stream >= 1 and again.errors == [] and lake.keys(PENDING_PREFIX) == []
+    lake.wait_lake(Counter([b"BAD-X", b"BAD-Y", b"BAD-Z"]))
+
+
+def test_the_command_prints_one_sentence(lake) -> None:
+    lake.put("bad-cli")
+    lake.wait_failed(1)
+    out = io.StringIO()
+    env = {"AWS_ENDPOINT_URL": lake.cloud.url, "SALESCDC_STREAM": lake.settings.stream_name,
+           "SALESCDC_BUCKET": lake.settings.bucket_name, "SALESCDC_FIREHOSE": lake.settings.firehose_name}
+    assert main([], env, out) == 0
+    assert out.getvalue() == "Sent 1 record back through the pipeline from 1 error object.\n"
