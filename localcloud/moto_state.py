@@ -16,6 +16,7 @@ import io
 import logging
 import os
 import pickle
+import threading
 import weakref
 from collections import defaultdict
 from pathlib import Path
@@ -36,15 +37,27 @@ def _default_dict(factory: Any, items: dict[Any, Any]) -> defaultdict[Any, Any]:
     return defaultdict(factory, items)
 
 
+_LOCK_TYPES = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
+
+
+def _new_lock(kind: str) -> Any:
+    return {"lock": threading.Lock, "rlock": threading.RLock, "condition": threading.Condition}[kind]()
+
+
 class _StatePickler(pickle.Pickler):
     """Pickles the two things in moto's backends plain pickle refuses.
 
     - weak indexes (e.g. Lambda's ARN -> function map): as the dicts they index; their values
       are also held strongly elsewhere in the same backend, so they stay alive after loading;
-    - defaultdicts whose factory is a lambda making an empty dict/list/set: with that type as factory.
+    - defaultdicts whose factory is a lambda making an empty dict/list/set: with that type as factory;
+    - locks and conditions (e.g. SQS queues'): as new, unlocked ones (no thread holds them after a load).
     """
 
     def reducer_override(self, obj: Any) -> Any:
+        if type(obj) in _LOCK_TYPES:
+            return _new_lock, ("rlock" if _LOCK_TYPES[type(obj)] is threading.RLock else "lock",)
+        if isinstance(obj, threading.Condition):
+            return _new_lock, ("condition",)
         if isinstance(obj, weakref.WeakValueDictionary):
             return _weak_value_dict, (dict(obj),)
         if isinstance(obj, defaultdict) and getattr(obj.default_factory, "__name__", "") == "<lambda>":

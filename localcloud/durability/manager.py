@@ -296,7 +296,12 @@ class Durability:
         if kind.kind == requests.SNAPSHOT and succeeded:
             service = _BACKEND_OF.get(kind.service or "", kind.service)
             if service in moto_state.SERVICES:
-                self.snapshot(service)
+                try:
+                    self.snapshot(service)
+                except Exception as exc:  # the change is made; say loudly that it is not yet on disk
+                    log.error("could not snapshot %s after %s (%s: %s): this change survives only a clean "
+                              "stop until a snapshot succeeds", service, environ.get("HTTP_X_AMZ_TARGET")
+                              or environ.get("PATH_INFO"), type(exc).__name__, exc)
         if self._local.max_lsn:
             assert self._wal is not None
             self._wal.wait_durable(self._local.max_lsn)
