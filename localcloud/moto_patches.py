@@ -1032,7 +1032,9 @@ def apply_logged_change(payload: tuple[Any, ...]) -> bool:
                 table.items[hash_key] = item
         shard = table.stream_shard
         if shard is not None and logged_records:
-            last = _stream_seq(shard.items[-1]) if shard.items else 0
+            # The shard numbers its records from starting_sequence_number on, contiguously (retention
+            # trims the front and moves that number up), so this is the last number it has given.
+            last = shard.starting_sequence_number + len(shard.items) - 1
             for stream_record in map(_restored_stream_record, logged_records):
                 if _stream_seq(stream_record) > last:
                     shard.items.append(stream_record)
