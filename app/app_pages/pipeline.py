@@ -22,6 +22,7 @@ from app import actions, ui
 from salescdc import cost, infra
 from salescdc.errors import explain
 from salescdc.generator import GeneratorOptions, GeneratorProcess
+from salescdc.generator.process import GeneratorState
 from salescdc.infra import Presence
 from salescdc.infra import resources as declared
 from salescdc.settings import Settings
@@ -238,7 +239,15 @@ start_col.button("Start generator", key="pipeline_start_generator", type="primar
 stop_col.button("Stop generator", key="pipeline_stop_generator", on_click=on_stop_generator)
 
 
-@st.fragment(run_every=2)
+def _generator_live() -> bool:
+    try:
+        return generator().status().state in (GeneratorState.STARTING, GeneratorState.RUNNING)
+    except Exception:  # noqa: BLE001 - unknown: keep refreshing, the view shows the error
+        return True
+
+
+# Refreshes itself only while a generator runs: fewer fragment runs racing a person's clicks.
+@st.fragment(run_every=2 if _generator_live() else None)
 def generator_view() -> None:
     try:
         status = generator().status()

@@ -284,6 +284,17 @@ def sidebar_says(page, text: str, timeout_s: float):
     expect(line).to_be_visible(timeout=timeout_s * 1000)
 
 
+def click_then_go(page, button: str, title: str) -> None:
+    """Click `button` on a page that has finished loading, then at once the link to `title` (no wait between)."""
+    from playwright.sync_api import expect
+
+    # Settled: the last element of the page is there and Streamlit shows no "Running…" status.
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
+    click(page, button)
+    page.get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible(timeout=30_000)
+
+
 def test_a_click_is_never_lost_when_the_user_moves_on_at_once(app_url):
     """Issue 10 item 7: every action takes effect and its outcome shows on the page the user lands on."""
     from playwright.sync_api import expect, sync_playwright
@@ -297,16 +308,13 @@ def test_a_click_is_never_lost_when_the_user_moves_on_at_once(app_url):
             page.get_by_role("heading", name="Pipeline", level=1).wait_for(timeout=60_000)
 
             # Provision, then at once Health: provisioning goes on, and Health's sidebar says when it is done.
-            click(page, "Provision")
-            page.get_by_role("link", name="Health").click()
-            page.get_by_role("heading", name="Health", level=1).wait_for(timeout=30_000)
+            click_then_go(page, "Provision", "Health")
             sidebar_says(page, "Provisioning done", timeout_s=180)
 
             # Start generator, then at once Sales (no pause in between: the case that lost the click).
             go(page, "Pipeline")
-            click(page, "Start generator")
-            page.get_by_role("link", name="Sales").click()
-            expect(page.get_by_role("heading", name="Sales", level=1)).to_be_visible(timeout=30_000)
+            expect(page.get_by_test_id("stMetricLabel").filter(has_text="Generator")).to_be_visible(timeout=30_000)
+            click_then_go(page, "Start generator", "Sales")
             sidebar_says(page, "Generator started", timeout_s=30)
             assert generator_state(env) in ("starting", "running")
             deadline = time.monotonic() + 60
@@ -317,22 +325,18 @@ def test_a_click_is_never_lost_when_the_user_moves_on_at_once(app_url):
 
             # Stop generator, then at once Query: it stops, and Query's sidebar says so.
             go(page, "Pipeline")
-            click(page, "Stop generator")
-            page.get_by_role("link", name="Query").click()
-            expect(page.get_by_role("heading", name="Query", level=1)).to_be_visible(timeout=30_000)
+            expect(page.get_by_test_id("stMetricLabel").filter(has_text="Generator")).to_be_visible(timeout=30_000)
+            click_then_go(page, "Stop generator", "Query")
             sidebar_says(page, "Generator stopped", timeout_s=30)
             assert generator_state(env) == "stopped"
 
             # Run crawler, then at once Health; Run query, then at once Sales.
             go(page, "Pipeline")
-            click(page, "Run crawler")
-            page.get_by_role("link", name="Health").click()
-            expect(page.get_by_role("heading", name="Health", level=1)).to_be_visible(timeout=30_000)
+            expect(page.get_by_test_id("stMetricLabel").filter(has_text="Generator")).to_be_visible(timeout=30_000)
+            click_then_go(page, "Run crawler", "Health")
             sidebar_says(page, "Crawler Kinesis-s3-data-crawler:", timeout_s=30)
             go(page, "Query")
-            click(page, "Run query")
-            page.get_by_role("link", name="Sales").click()
-            expect(page.get_by_role("heading", name="Sales", level=1)).to_be_visible(timeout=30_000)
+            click_then_go(page, "Run query", "Sales")
             sidebar_says(page, "Query finished", timeout_s=60)
         except Exception:
             with contextlib.suppress(Exception):
