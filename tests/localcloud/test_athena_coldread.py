@@ -150,3 +150,12 @@ def test_cache_caps_are_configured_in_megabytes(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("LOCALCLOUD_ATHENA_DECODE_CACHE_MB", "0")
     with pytest.raises(ValueError):
         cache_limit_bytes("LOCALCLOUD_ATHENA_DECODE_CACHE_MB", 2048)
+
+
+def test_a_json_line_longer_than_duckdbs_default_object_size_is_read(lake: Lake) -> None:
+    long_extra = '{"note": "' + "x" * (17 * 1024 * 1024) + '"}'
+    records = [change("1", SEQ21, "INSERT", "Laptop", 3, "2.00", extra=long_extra),
+               change("2", SEQ21, "INSERT", "Phone", 1, "5.00")]
+    _table(lake, "longline", {"dt=2024-05-01/a": ndjson(records)})
+    assert lake.rows("SELECT sum(price * quantity), max(length(extra)) FROM longline")[1:] == [
+        [str(_revenue(records)), str(len(long_extra))]]
