@@ -25,8 +25,8 @@ A column a query reads but the view lacks fails to bind: a planner mistake
 shows as an error, never as a different answer.
 
 The decoded chunks are bounded: past `LOCALCLOUD_ATHENA_DECODE_CACHE_MB`
-(default 2048, Arrow bytes) the least recently used snapshots other than the
-one just built are dropped, with the chunks only they used.
+(default 2048, Arrow bytes) the least recently used snapshots are dropped, with
+the chunks only they used; never those a query has loaded and not yet run.
 """
 
 from __future__ import annotations
@@ -127,10 +127,19 @@ class Engine:
         self._chunk_parts: dict[str, int] = {}
         # partition fingerprint -> (the chunk table holding its rows, its `__part` there)
         self._parts: dict[str, tuple[str, int]] = {}
+        # thread -> snapshot views its current query loaded: not evicted before its SQL runs (a query
+        # reading two tables must find both, though together they exceed the cap). A thread's pins
+        # go at the next load once it has opened its query cursor (queries run one per thread).
+        self._pins: dict[int, set[str]] = {}
+        self._pins_done: set[int] = set()
+        self._pins_lock = threading.Lock()
         # table identity -> the columns its chunks are decoded with (only grows while it has snapshots)
         self._decoded: dict[str, frozenset[str]] = {}
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
+        # The thread's query is past loading: its snapshots stop being pinned at the next load.
+        with self._pins_lock:  # not the load lock: a cursor must not wait for another query's decoding
+            self._pins_done.add(threading.get_ident())
         return self._db.cursor()
 
     def close(self) -> None:
@@ -180,6 +189,11 @@ class Engine:
         if not wanted and names:
             wanted = {names[0]}  # count(*) and the like: rows, with one column to carry them
         with self._load_lock:
+            with self._pins_lock:
+                for done in self._pins_done:  # queries that opened their cursor have bound their tables
+                    self._pins.pop(done, None)
+                self._pins_done.clear()
+            self._pins.setdefault(threading.get_ident(), set()).add(name)
             kept = self._snapshots.setdefault(identity, [])
             for snapshot in kept:
                 if snapshot.view == name and wanted <= snapshot.columns:
@@ -252,8 +266,9 @@ class Engine:
             if self.decoded_bytes <= self.max_decoded_bytes:
                 return
             # Each table's list is least recently used first; evict the oldest of the tables' oldest.
-            victims = [(identity, kept[0]) for identity, kept in self._snapshots.items()
-                       if kept and kept[0].view != current]
+            pinned = {current}.union(*self._pins.values())
+            victims = [(identity, victim) for identity, kept in self._snapshots.items()
+                       for victim in [v for v in kept if v.view not in pinned][:1]]
             if not victims:
                 return
             identity, victim = min(victims, key=lambda v: v[1].used)

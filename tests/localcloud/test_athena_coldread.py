@@ -159,3 +159,19 @@ def test_a_json_line_longer_than_duckdbs_default_object_size_is_read(lake: Lake)
     _table(lake, "longline", {"dt=2024-05-01/a": ndjson(records)})
     assert lake.rows("SELECT sum(price * quantity), max(length(extra)) FROM longline")[1:] == [
         [str(_revenue(records)), str(len(long_extra))]]
+
+
+def test_a_query_reading_two_tables_keeps_both_though_they_exceed_the_cap(lake: Lake) -> None:
+    _table(lake, "pinned_a", {"dt=2024-05-01/a": ndjson(DAY1)})
+    _table(lake, "pinned_b", {"dt=2024-05-02/b": ndjson(DAY2)})
+    engine = lake.cloud.athena.engine
+    cap = engine.max_decoded_bytes
+    try:
+        engine.max_decoded_bytes = 1
+        rows = lake.rows("SELECT (SELECT count(*) FROM pinned_a), (SELECT sum(quantity) FROM pinned_b)")
+        assert rows[1:] == [[str(len(DAY1)), str(sum(r["quantity"] for r in DAY2))]]
+        # The next query evicts what it does not read.
+        assert lake.rows("SELECT count(*) FROM pinned_b")[1:] == [[str(len(DAY2))]]
+        assert f"awsdatacatalog.{DB}.pinned_a" not in engine._snapshots
+    finally:
+        engine.max_decoded_bytes = cap
