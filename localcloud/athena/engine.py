@@ -163,6 +163,7 @@ class Engine:
             self._chunk_parts.clear()
             self._parts.clear()
             self._decoded.clear()
+            self._pins.clear()
 
     @property
     def decoded_bytes(self) -> int:
@@ -279,11 +280,12 @@ class Engine:
                 self._decoded.pop(identity, None)  # nothing decoded is kept: start narrow again
 
     # -- decoding -------------------------------------------------------------
-    def _decode(self, source: TableSource, paths: list[Path], part_of_object: list[int]) -> pa.Table:
+    def _decode(self, source: TableSource, paths: list[Path], part_of_object: list[int] | None = None) -> pa.Table:
         """Rows of `source`'s objects (local files `paths`), with its partition keys and `__part`.
 
-        `__part` is `part_of_object[i]` for the rows of object i.
+        `__part` is `part_of_object[i]` for the rows of object i (0 for all when not given).
         """
+        part_of_object = part_of_object if part_of_object is not None else [0] * len(paths)
         columns = source.columns + source.partition_keys
         if not paths:
             schema = ", ".join(f"CAST(NULL AS {duckdb_type(t)}) AS {_quote(c)}" for c, t in columns)
