@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from localcloud import moto_patches
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.sql import joda_to_strftime
 
@@ -224,6 +223,8 @@ class Lake:
 
     def _link(self, obj: LakeObject, path: Path) -> bool:
         """Hard-link the local S3's own file of the object's body (if it holds that version); True if done."""
+        from localcloud import moto_patches  # here: the engine alone (fast tests, the bench) never loads moto
+
         body = moto_patches.s3_body_file(obj.bucket, obj.key, obj.etag)
         if body is None:
             return False

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from localcloud import moto_patches
 from localcloud.athena.lake import Lake as LakeCache
 from localcloud.athena.lake import cache_limit_bytes
 from localcloud.athena.queries import referenced_names
@@ -50,6 +49,8 @@ def _revenue(records: list[dict[str, Any]]) -> D:
 
 
 def test_lake_bodies_are_hard_links_to_the_local_s3s_own_files(lake: Lake) -> None:
+    from localcloud import moto_patches
+
     assert lake.rows("SELECT count(*) FROM order_changes")[1:] == [[str(len(DAY1) + len(DAY2))]]
     cached = {p.stat().st_ino for p in lake.cloud.athena.cache_dir.iterdir()}
     for key in ("orders/dt=2024-05-01/part-a", "orders/dt=2024-05-02/part-b"):
