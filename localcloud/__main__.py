@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 
+from localcloud.durability import DataDirError
 from localcloud.server import LocalCloud, PortInUseError
 
 
@@ -27,7 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=".localcloud", help="checkpoints, caches and the log")
     parser.add_argument("--log-requests", action="store_true", help="log every request to the log file")
     parser.add_argument("--no-persist", action="store_true",
-                        help="start empty and do not save the AWS state (tables, streams, buckets, ...) on exit")
+                        help="start empty and keep the AWS state (tables, streams, buckets, ...) in memory only")
+    parser.add_argument("--compact-mb", type=int, default=64, metavar="MB",
+                        help="snapshot every service and drop the write-ahead log once it holds this many MB and "
+                             "more than the last snapshot (default 64): smaller means faster recovery after a "
+                             "crash, more snapshot work")
     parser.add_argument("--no-runners", action="store_true",
                         help="serve the AWS APIs only: pipes, Firehose and the rest move no data")
     parser.add_argument("--enable-moto-api", action="store_true",
@@ -48,10 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, shutdown)
     cloud = LocalCloud(args.host, args.port, args.data_dir, log_requests=args.log_requests,
                        start_runners=not args.no_runners, persist_state=not args.no_persist,
-                       moto_api=args.enable_moto_api, retention_seconds=args.retention_seconds)
+                       compact_mb=max(1, args.compact_mb), moto_api=args.enable_moto_api,
+                       retention_seconds=args.retention_seconds)
     try:
         cloud.start()
-    except PortInUseError as exc:
+    except (PortInUseError, DataDirError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. a privileged port, an address this machine does not have, an unwritable data dir
@@ -60,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"Local cloud ready at {cloud.url} (log: {cloud.data_dir / 'localcloud.log'}). Ctrl-C stops it.", flush=True)
     stopped.wait()
-    cloud.stop()  # stops the runners first; their positions are already on disk
+    cloud.stop()  # stops the runners first; every acknowledged write is already on disk
     try:
         print("Local cloud stopped.", flush=True)
     except OSError:  # whoever started us may have closed our stdout already; the stop itself went fine

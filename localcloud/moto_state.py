@@ -1,13 +1,13 @@
-"""Keep moto's AWS state across restarts of `python -m localcloud`: saved on a clean stop, loaded on start.
+"""moto's AWS state as bytes: each service's backends pickled, and put back.
 
-moto keeps every table, stream, bucket and pipe in memory, so a restart would
-lose them while the data dir still holds the runners' positions. We pickle
-each service's backends into `<data_dir>/moto-state/<service>.pickle` (one
-file per service, so one that cannot be pickled costs only itself) and put
-them back before the server answers. A file written by another moto version,
-or one that cannot be read, is moved aside and that service starts empty.
-The files are as trusted as the rest of the data dir: only load a data dir
-you created.
+`localcloud/durability` snapshots a service with `dump_service` and restores it
+with `restore_service`; `dumps` pickles the moto objects a log record carries.
+Two things in moto's backends plain pickle refuses are handled here (see
+`_StatePickler`). `read_legacy` reads what versions before the write-ahead log
+saved on a clean stop (`<data_dir>/moto-state/<service>.pickle`), for migration;
+`save`/`load` still write and read that format for callers that want a
+one-off copy of the state. Pickles are as trusted as the rest of the data dir:
+only load a data dir you created.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import io
 import logging
 import os
 import pickle
+import threading
 import weakref
 from collections import defaultdict
 from pathlib import Path
@@ -25,7 +26,7 @@ log = logging.getLogger("localcloud.state")
 
 # The services this project uses; others start empty after a restart.
 SERVICES = ("dynamodb", "kinesis", "s3", "iam", "lambda", "firehose", "pipes", "glue", "athena", "logs",
-            "cloudwatch", "events", "sts")
+            "cloudwatch", "events", "sts", "sqs")
 
 
 def _weak_value_dict(items: dict[Any, Any]) -> weakref.WeakValueDictionary[Any, Any]:
@@ -36,15 +37,27 @@ def _default_dict(factory: Any, items: dict[Any, Any]) -> defaultdict[Any, Any]:
     return defaultdict(factory, items)
 
 
+_LOCK_TYPES = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
+
+
+def _new_lock(kind: str) -> Any:
+    return {"lock": threading.Lock, "rlock": threading.RLock, "condition": threading.Condition}[kind]()
+
+
 class _StatePickler(pickle.Pickler):
     """Pickles the two things in moto's backends plain pickle refuses.
 
     - weak indexes (e.g. Lambda's ARN -> function map): as the dicts they index; their values
       are also held strongly elsewhere in the same backend, so they stay alive after loading;
-    - defaultdicts whose factory is a lambda making an empty dict/list/set: with that type as factory.
+    - defaultdicts whose factory is a lambda making an empty dict/list/set: with that type as factory;
+    - locks and conditions (e.g. SQS queues'): as new, unlocked ones (no thread holds them after a load).
     """
 
     def reducer_override(self, obj: Any) -> Any:
+        if type(obj) in _LOCK_TYPES:
+            return _new_lock, ("rlock" if _LOCK_TYPES[type(obj)] is threading.RLock else "lock",)
+        if isinstance(obj, threading.Condition):
+            return _new_lock, ("condition",)
         if isinstance(obj, weakref.WeakValueDictionary):
             return _weak_value_dict, (dict(obj),)
         if isinstance(obj, defaultdict) and getattr(obj.default_factory, "__name__", "") == "<lambda>":
@@ -60,10 +73,68 @@ def _dumps(value: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _moto_version() -> str:
+def moto_version() -> str:
     import moto
 
     return str(moto.__version__)
+
+
+_moto_version = moto_version
+
+
+def dumps(value: Any) -> bytes:
+    """Pickle moto objects (backends, items, records) with the two fixes `_StatePickler` makes."""
+    return _dumps(value)
+
+
+def dump_service(service: str) -> bytes:
+    """One service's backends (every account and region) as one pickle.
+
+    Pickling walks live dicts; a request changing the service at that moment (one not
+    serialised by the durability lock, e.g. a CreateTable) makes it fail with RuntimeError,
+    so it is retried a few times."""
+    from moto.backends import get_backend
+
+    backends = get_backend(service)  # type: ignore[call-overload]
+    for attempt in range(20):
+        try:
+            return _dumps({account: dict(regions) for account, regions in list(backends.items())})
+        except RuntimeError:  # "dictionary changed size during iteration"
+            if attempt == 19:
+                raise
+    raise AssertionError("unreachable")
+
+
+def restore_service(service: str, blob: bytes) -> None:
+    """Put a `dump_service` pickle back as the service's backends."""
+    from moto.backends import get_backend
+
+    state = pickle.loads(blob)
+    backends = get_backend(service)  # type: ignore[call-overload]
+    for account, regions in state.items():
+        for region, backend in regions.items():
+            backends[account][region] = backend
+
+
+def read_legacy(data_dir: Path) -> dict[str, Any]:
+    """The per-service pickles a version before the write-ahead log saved on a clean stop, unpickled.
+
+    Raises ValueError naming the first file that cannot be read or was written by another moto."""
+    folder = data_dir / "moto-state"
+    found = {}
+    for service in SERVICES:
+        path = folder / f"{service}.pickle"
+        if not path.exists():
+            continue
+        try:
+            saved = pickle.loads(path.read_bytes())
+        except Exception as exc:
+            raise ValueError(f"{path} cannot be read ({type(exc).__name__}: {exc})") from None
+        if not isinstance(saved, dict) or saved.get("moto") != moto_version():
+            version = saved.get("moto") if isinstance(saved, dict) else "an unknown version"
+            raise ValueError(f"{path} was written with moto {version} and this is moto {moto_version()}")
+        found[service] = saved["state"]
+    return found
 
 
 def save(data_dir: Path) -> list[str]:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from localcloud import moto_patches, moto_state
+from localcloud import moto_patches
+from localcloud.durability import Durability
 from localcloud.guard import RequestGuard
 from localcloud.metrics import MetricsPublisher
 from localcloud.plane import ServicePlane
@@ -75,14 +76,16 @@ class LocalCloud:
         log_requests: bool = False,
         start_runners: bool | Collection[str] = True,
         persist_state: bool = False,
+        compact_mb: int = 64,
         moto_api: bool = False,
         retention_seconds: float | None = None,
     ):
         """`start_runners`: True starts every runner, False none (APIs only, no data moves), or a
         collection of runner names (e.g. {"pipes"}) to start only those. Any runner can also be
         stopped and started later through `cloud.runner(name).stop()/.start()`.
-        `persist_state`: load moto's AWS state from the data dir on start and save it on stop
-        (see localcloud/moto_state.py); `python -m localcloud` turns it on.
+        `persist_state`: recover the AWS state from the data dir on start and make every acknowledged
+        write durable (write-ahead log + snapshots every `compact_mb` MB of log, see
+        localcloud/durability); `python -m localcloud` turns it on.
         `moto_api`: serve moto's /moto-api/ endpoints (reset, seed, ...); off unless asked for.
         `retention_seconds`: how long stream and Kinesis records are kept (None: AWS's own, 24 h or
         the stream's RetentionPeriodHours); see localcloud/retention.py."""
@@ -92,6 +95,8 @@ class LocalCloud:
         self.log_requests = log_requests
         self.start_runners = start_runners
         self.persist_state = persist_state
+        self.durability: Durability | None = None
+        self.compact_mb = compact_mb
         self.router = Router()
         # Every request meets it first: see localcloud/guard.py.
         self.guard = RequestGuard(moto_api, lambda: self.host, lambda: self.port)
@@ -150,6 +155,7 @@ class LocalCloud:
         moto_patches.track_model_instances_weakly()  # else every record ever made stays in RAM
         moto_patches.keep_s3_bodies_on_disk(self.data_dir / "tmp" / "s3-bodies")
         self._moto_app = moto_patches.moto_wsgi_app()
+        moto_patches.speed_up_moto_dispatch()
         if not self._installed:  # handlers and runners are added once, even if start() runs again
             try:
                 services.install(self)
@@ -158,10 +164,15 @@ class LocalCloud:
                 self._server = None
                 raise
             self._installed = True
-        if self.persist_state:
-            restored = moto_state.load(self.data_dir)
-            if restored:
-                log.info("restored AWS state of %s from %s", ", ".join(restored), self.data_dir)
+        if self.persist_state and self.durability is None:
+            durability = Durability(self.data_dir, compact_bytes=self.compact_mb * 1024 * 1024)
+            try:
+                durability.open()  # recovers before the first request is answered
+            except BaseException:
+                self._server.server_close()
+                self._server = None
+                raise
+            self.durability = durability
         self.port = self._server.server_port
         self.plane.set_endpoint(self.url)  # the real port is known only now (port 0 = any free one)
         self._thread = threading.Thread(target=self._server.serve_forever, name="localcloud-http", daemon=True)
@@ -191,9 +202,9 @@ class LocalCloud:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        if self.persist_state and self._server is not None:
-            saved = moto_state.save(self.data_dir)  # no request can change it any more
-            log.info("saved AWS state of %s to %s", ", ".join(saved), self.data_dir)
+        if self.durability is not None:
+            self.durability.close()  # no request can change it any more: snapshot all, empty the log
+            self.durability = None
         self._server = None
         log.info("local cloud stopped")
 
@@ -231,6 +242,12 @@ class LocalCloud:
         refused = self.guard.check(environ)  # moto-api off, foreign origins, body size and shape
         if refused is not None:
             return _send(refused, start_response)
+        durability = self.durability
+        if durability is not None:  # holds the response until the request's changes are on disk
+            return durability.serve(environ, start_response, self._answer)
+        return self._answer(environ, start_response)
+
+    def _answer(self, environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO") == HEALTH_PATH:
             return _send(AwsResponse.json(self.health(), content_type="application/json"), start_response)
         matched = self.router.match(environ)

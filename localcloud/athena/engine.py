@@ -49,6 +49,8 @@ from localcloud.athena.lake import Lake, TableSource, cache_limit_bytes
 # queries of one table (today only, everything) each have their own.
 _KEEP_PER_TABLE = 4
 DEFAULT_DECODE_CACHE_MB = 2048
+# Arrow relations (Iceberg metadata tables) kept for queries still reading them.
+_KEEP_ROWS = 32
 
 _SIMPLE_HIVE = {"string", "varchar", "char", "int", "integer", "bigint", "smallint", "tinyint", "double",
                 "float", "boolean", "date", "timestamp", "binary"}
@@ -135,6 +137,7 @@ class Engine:
         self._pins_lock = threading.Lock()
         # table identity -> the columns its chunks are decoded with (only grows while it has snapshots)
         self._decoded: dict[str, frozenset[str]] = {}
+        self._rows: list[str] = []  # ensure_rows' tables, oldest first
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         # The thread's query is past loading: its snapshots stop being pinned at the next load.
@@ -278,6 +281,20 @@ class Engine:
             if not self._snapshots[identity]:
                 del self._snapshots[identity]
                 self._decoded.pop(identity, None)  # nothing decoded is kept: start narrow again
+
+    def ensure_rows(self, name: str, rows: pa.Table) -> None:
+        """Arrow rows a plan reads by `name` (Iceberg metadata tables); only the newest few are kept."""
+        with self._load_lock:
+            cur = self._db.cursor()
+            try:
+                cur.register("incoming_rows", rows)
+                cur.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM incoming_rows")
+                cur.unregister("incoming_rows")
+                self._rows.append(name)
+                while len(self._rows) > _KEEP_ROWS:
+                    cur.execute(f"DROP TABLE IF EXISTS {self._rows.pop(0)}")
+            finally:
+                cur.close()
 
     # -- decoding -------------------------------------------------------------
     def _decode(self, source: TableSource, paths: list[Path], part_of_object: list[int] | None = None) -> pa.Table:

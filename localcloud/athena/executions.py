@@ -23,11 +23,13 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from localcloud.athena import iceberg_runner
 from localcloud.athena import sql as athena_sql
 from localcloud.athena.catalog import GlueCatalog, is_view
 from localcloud.athena.ddl import DdlRunner
 from localcloud.athena.engine import Engine, duckdb_type, interrupt
 from localcloud.athena.errors import engine_error
+from localcloud.athena.iceberg_scan import is_iceberg
 from localcloud.athena.exceptions import USER, InvalidRequestException, QueryCancelled, QueryFailed
 from localcloud.athena.lake import Lake
 from localcloud.athena.limits import QueryLimits
@@ -37,6 +39,7 @@ from localcloud.athena.results import ResultSet
 from localcloud.athena.workgroups import WorkGroups, output_location
 from localcloud.athena.writes import LakeWriter, WriteProperties, glue_type, is_compressed, table_format
 from localcloud.athena.writes import properties as write_properties
+from localcloud.iceberg import IcebergTables
 from localcloud.plane import ServicePlane, parse_s3_url
 
 log = logging.getLogger("localcloud.athena")
@@ -136,6 +139,7 @@ class Executions:
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._engine: Engine | None = None
         self._lakes: dict[str, Lake] = {}
+        self._iceberg_tables: dict[str, IcebergTables] = {}
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> None:
@@ -177,6 +181,12 @@ class Executions:
         self.engine.drop_snapshots()
         for path in self.cache_dir.glob("*"):
             path.unlink(missing_ok=True)
+
+    def iceberg(self, region: str) -> IcebergTables:
+        with self._lock:
+            if region not in self._iceberg_tables:
+                self._iceberg_tables[region] = IcebergTables(self.plane, region)
+            return self._iceberg_tables[region]
 
     def lake(self, region: str) -> Lake:
         with self._lock:
@@ -354,7 +364,8 @@ class Executions:
                 self._finish(execution, "FAILED", internal.reason, internal)
 
     def _planner(self, execution: QueryExecution) -> QueryPlanner:
-        return QueryPlanner(self.catalog(execution.region), self.lake(execution.region), evaluate=self._evaluate)
+        return QueryPlanner(self.catalog(execution.region), self.lake(execution.region), evaluate=self._evaluate,
+                            iceberg=self.iceberg(execution.region))
 
     def _evaluate(self, sql: str) -> list[tuple[Any, ...]]:
         """Run our own small SQL (partition pruning) on the locked engine."""
@@ -373,6 +384,8 @@ class Executions:
         planner = self._planner(execution)
         if execution.catalog.lower() != "awsdatacatalog":
             raise QueryFailed("CATALOG_NOT_FOUND", f"Catalog '{execution.catalog.lower()}' does not exist")
+        if iceberg_runner.handles(statement, planner.catalog, execution.database.lower(), planner.iceberg):
+            return self._iceberg_runner(planner, execution, cutoff).run(statement)
         if statement.kind in ("ctas", "insert", "unload"):
             return self._write(statement, execution, planner, cutoff)
         if statement.kind != "query":
@@ -512,6 +525,9 @@ class Executions:
 
         query = athena_sql.Statement("query", statement.text, tree.expression)
         names, _, rows = self._query_rows(planner, query, execution, cutoff, shape)
+        if is_iceberg(table):
+            self._iceberg_runner(planner, execution, cutoff).insert(db, name, rows)
+            return [], rows
         params = table.get("Parameters") or {}
         projected = str(params.get("projection.enabled", "false")).lower() == "true"
         template = params.get("storage.location.template") if projected else None
@@ -525,8 +541,18 @@ class Executions:
             writer.register_partitions(db, table, partitions)
         return files, rows
 
+    def _iceberg_runner(self, planner: QueryPlanner, execution: QueryExecution,
+                        cutoff: int | None) -> iceberg_runner.IcebergRunner:
+        def query_rows(query: athena_sql.Statement) -> pa.Table:
+            return self._query_rows(planner, query, execution, cutoff)[2]
+        def bill(scanned: int) -> None:
+            execution.data_scanned += scanned
+        return iceberg_runner.IcebergRunner(planner.iceberg, planner.catalog, execution.database, query_rows, bill)
+
     def _load(self, plan: QueryPlan, execution: QueryExecution) -> None:
         engine = self.engine
+        for name, rows in plan.relations.items():
+            engine.ensure_rows(name, rows)
         for source in plan.sources:
             if execution.cancel.is_set():
                 raise QueryCancelled()

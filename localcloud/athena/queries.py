@@ -14,7 +14,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
-from localcloud.athena import information_schema
+from localcloud.athena import iceberg_scan, information_schema
 from localcloud.athena import sql as athena_sql
 from localcloud.athena.catalog import GlueCatalog, decode_presto_view, is_view
 from localcloud.athena.decimals import exact_decimal_division, schema_of
@@ -33,6 +33,8 @@ class QueryPlan:
 
     duckdb_sql: str
     sources: list[TableSource] = field(default_factory=list)
+    # Arrow relations the SQL reads by name (Iceberg metadata tables), loaded into the engine with the sources.
+    relations: dict[str, Any] = field(default_factory=dict)
 
     @property
     def bytes_scanned(self) -> int:
@@ -42,9 +44,11 @@ class QueryPlan:
 class QueryPlanner:
     """Turns a parsed SELECT into a QueryPlan against one region's catalog and lake."""
 
-    def __init__(self, catalog: GlueCatalog | None, lake: Lake | None, evaluate: Any = None):
+    def __init__(self, catalog: GlueCatalog | None, lake: Lake | None, evaluate: Any = None, iceberg: Any = None):
         self.catalog = catalog
         self.lake = lake
+        self.iceberg = iceberg  # IcebergTables of the region: Iceberg tables resolve through iceberg_scan
+        self.relations: dict[str, Any] = {}
         # evaluate(duckdb_sql) -> rows; enables partition pruning when given.
         self.evaluate = evaluate
 
@@ -65,7 +69,7 @@ class QueryPlanner:
         except UnsupportedError as exc:
             raise QueryFailed("NOT_SUPPORTED", f"{str(exc).strip()} (not supported by the local Athena "
                               "engine)") from None
-        return QueryPlan(duckdb_sql, list(sources.values()))
+        return QueryPlan(duckdb_sql, list(sources.values()), dict(self.relations))
 
     def _resolve(self, tree: exp.Expression, text: str, database: str, sources: dict[str, TableSource],
                  snapshot_name: Any, depth: int) -> exp.Expression:
@@ -89,6 +93,12 @@ class QueryPlanner:
                 replacements[id(table)] = information_schema.relation(self.catalog, name, alias)
                 continue
             glue_table = self.catalog.get_table(db, name)
+            if self.iceberg is not None:
+                iceberg_relation = iceberg_scan.resolve(self, table, db, name, glue_table, alias, (line, col),
+                                                        sources, snapshot_name)
+                if iceberg_relation is not None:
+                    replacements[id(table)] = iceberg_relation
+                    continue
             if glue_table is None:
                 if self.catalog.get_database(db) is None:
                     raise QueryFailed("SCHEMA_NOT_FOUND", f"Schema '{db}' does not exist", line, col)

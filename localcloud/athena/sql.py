@@ -102,6 +102,8 @@ class Statement:
     @property
     def statement_type(self) -> str:
         """Athena's StatementType."""
+        if "statement_type" in self.args:  # Iceberg statements carry theirs (iceberg_statements.KINDS)
+            return str(self.args["statement_type"])
         if self.kind in ("query", "insert", "unload"):
             return "DML"
         if self.kind.startswith(("show", "describe")):
@@ -110,6 +112,8 @@ class Statement:
 
     @property
     def substatement_type(self) -> str:
+        if "substatement_type" in self.args:
+            return str(self.args["substatement_type"])
         return {
             "query": "SELECT", "create_view": "CREATE_VIEW", "drop_view": "DROP_VIEW",
             "create_table": "CREATE_TABLE", "drop_table": "DROP_TABLE", "show_tables": "SHOW_TABLES",
@@ -185,6 +189,12 @@ def parse(sql: str) -> Statement:
     head1 = words[0].upper()
     head2 = " ".join(words[:2]).upper()
     lead = len(text) - len(text.lstrip())
+    from localcloud.athena.iceberg_statements import create_statement, iceberg_statement, is_iceberg_create
+
+    # Iceberg's statements first: VACUUM is also an engine keyword, UPDATE/DELETE/MERGE are refused below.
+    routed = iceberg_statement(text, words)
+    if routed is not None:
+        return routed
     if head1 in _ENGINE_KEYWORDS or head2 in _ENGINE_KEYWORDS:
         raise QueryFailed(
             "ACCESS_DENIED",
@@ -233,6 +243,8 @@ def parse(sql: str) -> Statement:
         kind = str(tree.args.get("kind") or "").upper()
         if kind == "VIEW":
             return Statement("create_view", text, tree)
+        if kind == "TABLE" and not tree.expression and is_iceberg_create(tree):
+            return create_statement(text, tree)
         if kind == "TABLE" and tree.find(exp.ExternalProperty) and not tree.expression:
             return Statement("create_table", text, tree)
         if kind == "TABLE" and isinstance(tree.expression, (exp.Select, exp.SetOperation, exp.Subquery)):

@@ -1,0 +1,310 @@
+"""Benchmark durable state: what the write-ahead log costs, how fast kill -9 recovers, RSS as state grows.
+
+    python bench/bench_durability.py [--seconds 8] [--threads 4] [--items 100000] [--kinesis 300000]
+                                     [--lake-lines 1000000]
+
+Starts `python -m localcloud --no-runners` (APIs only, so no runner competes for the CPU) as a
+child process on a free port with a temporary data dir, and prints, measured in one run:
+  1. write throughput with durability on (the default) and off (`--no-persist`), and their ratio:
+     DynamoDB PutItem (a table with a NEW_AND_OLD_IMAGES stream), Kinesis PutRecords (batches of
+     100 records of 100 bytes, counted in records), S3 PutObject of 10 KB; --threads writers each.
+     Both servers run side by side and are measured in turns, --rounds times; the median of each
+     is printed, so a neighbour's load on a shared machine hits both alike;
+  2. RSS of the server after 10k, 50k and 100k (--items) DynamoDB changes;
+  3. the same write rates once the store is full (--items items with their stream records,
+     --kinesis Kinesis records, --lake-lines JSON lines in lake-style S3 objects), against empty;
+  4. recovery after kill -9 of the full server: time to "ready" and the recovery the log reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from localcloud.durability import wal  # noqa: E402
+REGION = "us-east-1"
+TABLE = "bench-orders"
+STREAM = "bench-stream"
+BUCKET = "bench-objects"
+LAKE = "bench-lake"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, data_dir: Path, *flags: str, root: Path = ROOT):
+        self.data_dir, self.flags, self.port, self.root = data_dir, flags, free_port(), root
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> float:
+        """Start and wait for "ready"; returns the seconds it took."""
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "localcloud", "--no-runners", "--port", str(self.port),
+             "--data-dir", str(self.data_dir), *self.flags],
+            cwd=self.root, env={**os.environ, "PYTHONPATH": str(self.root)}, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().decode()
+        if "ready" not in line:
+            raise RuntimeError(f"server did not start: {line}{self.process.stdout.read().decode()}")
+        return time.monotonic() - started
+
+    def rss_mb(self) -> float:
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+
+    def kill9(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(60)
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(600)
+
+
+def clients(url: str, threads: int) -> dict[str, Any]:
+    config = Config(retries={"max_attempts": 1}, max_pool_connections=threads * 2, read_timeout=600)
+    kw = dict(endpoint_url=url, region_name=REGION, config=config, aws_access_key_id="bench",
+              aws_secret_access_key="bench")
+    return {name: boto3.client(name, **kw) for name in ("dynamodb", "kinesis", "s3")}
+
+
+def provision(c: dict[str, Any]) -> None:
+    c["dynamodb"].create_table(
+        TableName=TABLE, KeySchema=[{"AttributeName": "orderid", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "orderid", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    c["kinesis"].create_stream(StreamName=STREAM, ShardCount=1)
+    for bucket in (BUCKET, LAKE):
+        c["s3"].create_bucket(Bucket=bucket)
+
+
+def item(key: str) -> dict[str, Any]:
+    return {"orderid": {"S": key}, "product_name": {"S": "Laptop"}, "quantity": {"N": "3"},
+            "price": {"N": "1234.56"}}
+
+
+def run_threads(threads: int, seconds: float | None, total: int | None,
+                op: Callable[[dict[str, Any], int, int], int], c: dict[str, Any]) -> tuple[int, float]:
+    """Run `op(clients, thread, i)` (returns units done) in threads for `seconds` or until `total` units."""
+    done = [0] * threads
+    stop = threading.Event()
+    deadline = time.monotonic() + seconds if seconds else None
+
+    def work(n: int) -> None:
+        i = 0
+        while not stop.is_set():
+            if deadline and time.monotonic() >= deadline:
+                return
+            if total is not None and sum(done) >= total:
+                return
+            done[n] += op(c, n, i)
+            i += 1
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(done), time.monotonic() - started
+
+
+_run_id = [0]
+
+
+def measure_rates(c: dict[str, Any], threads: int, seconds: float) -> dict[str, float]:
+    _run_id[0] += 1
+    tag = f"m{_run_id[0]}"
+    data = os.urandom(100)
+    body = os.urandom(10 * 1024)
+
+    def put_item(c: dict[str, Any], n: int, i: int) -> int:
+        c["dynamodb"].put_item(TableName=TABLE, Item=item(f"{tag}-{n}-{i}"))
+        return 1
+
+    def put_records(c: dict[str, Any], n: int, i: int) -> int:
+        c["kinesis"].put_records(StreamName=STREAM, Records=[{"Data": data, "PartitionKey": f"{n}-{i}-{k}"}
+                                                             for k in range(100)])
+        return 100
+
+    def put_object(c: dict[str, Any], n: int, i: int) -> int:
+        c["s3"].put_object(Bucket=BUCKET, Key=f"{tag}/{n}/{i}", Body=body)
+        return 1
+
+    rates = {}
+    for name, op in (("DynamoDB PutItem/s", put_item), ("Kinesis PutRecords records/s", put_records),
+                     ("S3 PutObject 10KB/s", put_object)):
+        count, elapsed = run_threads(threads, seconds, None, op, c)
+        rates[name] = count / elapsed
+    return rates
+
+
+def median_rates(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+
+
+def fill_items(server: Server, c: dict[str, Any], threads: int, total: int) -> dict[int, float]:
+    """PutItem `total` new items (each a change with a stream record); RSS at 10k/50k/100k changes."""
+    marks = [m for m in (10_000, 50_000, 100_000) if m <= total] or [total]
+    rss: dict[int, float] = {}
+    written = 0
+    for mark in marks:
+        count, _ = run_threads(threads, None, mark - written,
+                               lambda c, n, i, base=written: (c["dynamodb"].put_item(
+                                   TableName=TABLE, Item=item(f"fill-{base}-{n}-{i}")), 1)[1], c)
+        written += count
+        rss[written] = server.rss_mb()
+    return rss
+
+
+def fill_kinesis(c: dict[str, Any], threads: int, total: int) -> int:
+    data = os.urandom(100)
+
+    def op(c: dict[str, Any], n: int, i: int) -> int:
+        c["kinesis"].put_records(StreamName=STREAM, Records=[{"Data": data, "PartitionKey": f"f{n}-{i}-{k}"}
+                                                             for k in range(500)])
+        return 500
+
+    return run_threads(threads, None, total, op, c)[0]
+
+
+def fill_lake(c: dict[str, Any], threads: int, lines: int, per_object: int = 2000) -> int:
+    line = (b'{"orderid":"order-000000","product_name":"Laptop","quantity":3,"price":1234.56,"updated_at":null,'
+            b'"op":"INSERT","is_deleted":false,"event_id":"0123456789abcdef0123456789abcdef",'
+            b'"sequence_number":"1100000000017454423009","event_time":"2026-11-29 12:00:00.000",'
+            b'"arrival_time":"2026-11-29 12:00:00.100","extra":"{}"}\n')
+    body = line * per_object
+
+    def op(c: dict[str, Any], n: int, i: int) -> int:
+        c["s3"].put_object(Bucket=LAKE, Key=f"orders/year=2026/month=11/day=29/hour=12/obj-{n}-{i}", Body=body)
+        return per_object
+
+    return run_threads(threads, None, lines, op, c)[0]
+
+
+def recovered_line(log: Path) -> str:
+    lines = [line for line in log.read_text().splitlines() if "recovered state" in line]
+    return lines[-1].split(": ", 1)[1] if lines else "(no recovery line)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per throughput measurement")
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating on/off measurements (median)")
+    parser.add_argument("--baseline-root", type=Path,
+                        help="also measure the local cloud of another checkout (e.g. the main branch) as 'before'")
+    parser.add_argument("--rates-only", action="store_true", help="stop after the on/off throughput table")
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--kinesis", type=int, default=300_000)
+    parser.add_argument("--lake-lines", type=int, default=1_000_000)
+    args = parser.parse_args()
+    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+          f"{args.threads} writer threads, {args.seconds:.0f} s per rate", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="bench-durability-") as tmp:
+        off = Server(Path(tmp) / "off", "--no-persist")
+        off.start()
+        c_off = clients(off.url, args.threads)
+        provision(c_off)
+        on = Server(Path(tmp) / "on")
+        on.start()
+        c = clients(on.url, args.threads)
+        provision(c)
+        before = c_before = None
+        if args.baseline_root:
+            before = Server(Path(tmp) / "before", "--no-persist", root=args.baseline_root.resolve())
+            before.start()
+            c_before = clients(before.url, args.threads)
+            provision(c_before)
+        runs_off, runs_on, runs_before = [], [], []
+        for _ in range(args.rounds):
+            if c_before is not None:
+                runs_before.append(measure_rates(c_before, args.threads, args.seconds))
+            runs_off.append(measure_rates(c_off, args.threads, args.seconds))
+            runs_on.append(measure_rates(c, args.threads, args.seconds))
+        off.stop()
+        if before is not None:
+            before.stop()
+        rates_off, rates_on = median_rates(runs_off), median_rates(runs_on)
+        print(f"\n1. write throughput, durability on vs off (empty store; median of {args.rounds} alternating runs)")
+        print(f"   {'':32}{'before':>10}{'off':>10}{'on':>10}{'on/off':>8}")
+        for name in rates_off:
+            was = f"{median_rates(runs_before)[name]:10.0f}" if runs_before else f"{'-':>10}"
+            print(f"   {name:32}{was}{rates_off[name]:10.0f}{rates_on[name]:10.0f}"
+                  f"{rates_on[name] / rates_off[name]:8.2f}")
+        if args.rates_only:
+            on.stop()
+            return
+
+        started = time.monotonic()
+        rss = fill_items(on, c, args.threads, args.items)
+        fill_seconds = time.monotonic() - started
+        print(f"\n2. server RSS after DynamoDB changes (PutItem, durability on; {fill_seconds:.0f} s to write "
+              f"{max(rss)}):")
+        for changes, mb in rss.items():
+            print(f"   {changes:>7} changes: {mb:7.0f} MB")
+        started = time.monotonic()
+        records = fill_kinesis(c, args.threads, args.kinesis)
+        lines = fill_lake(c, args.threads, args.lake_lines)
+        print(f"   then {records} Kinesis records and {lines} lake lines ({lines // 2000} S3 objects of 2,000 lines, "
+              f"~{lines * 260 // 1_000_000} MB) in {time.monotonic() - started:.0f} s; RSS {on.rss_mb():.0f} MB")
+
+        rates_full = median_rates([measure_rates(c, args.threads, args.seconds) for _ in range(args.rounds)])
+        print(f"\n3. raw write rates with durability on, empty store vs full ({max(rss)} items, {records} Kinesis "
+              f"records, {lines} lake lines)")
+        print(f"   {'':32}{'empty':>10}{'full':>10}{'full/empty':>11}")
+        for name in rates_on:
+            print(f"   {name:32}{rates_on[name]:10.0f}{rates_full[name]:10.0f}"
+                  f"{rates_full[name] / rates_on[name]:11.2f}")
+
+        state = Path(tmp) / "on" / "state"
+        on.kill9()
+        logged = wal.read_segments(state / "wal").records  # what a restart must replay
+        wal_mb = sum(len(payload) + wal.HEADER.size for _, payload in logged) / 1e6
+        snap_mb = sum(p.stat().st_size for p in (state / "snapshots").glob("*.snap")) / 1e6
+        ready = on.start()
+        c = clients(on.url, args.threads)
+        count = sum(page["Count"] for page in c["dynamodb"].get_paginator("scan").paginate(
+            TableName=TABLE, Select="COUNT"))
+        print(f"\n4. kill -9 of the full server (snapshots {snap_mb:.0f} MB, {len(logged)} log records "
+              f"of {wal_mb:.0f} MB to replay), restart: "
+              f"ready in {ready:.1f} s, {count} items back")
+        print(f"   log: {recovered_line(on.data_dir / 'localcloud.log')}")
+        print(f"   RSS after recovery: {on.rss_mb():.0f} MB")
+        started = time.monotonic()
+        on.stop()
+        print(f"   clean stop (a snapshot of everything): {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Which requests change state, and how their change is made durable.
+
+Three kinds of request, decided from the request line and headers alone
+(the SigV4 scope names the service; `X-Amz-Target` or the query protocol's
+`Action` names the action; REST services go by method and path):
+
+- `READ`: changes nothing that must survive (Get*, List*, Describe*, Query, Lambda Invoke...);
+- `LOGGED`: a data-plane write whose result the capture hooks put in the WAL
+  (DynamoDB item writes, Kinesis puts, S3 object writes): the response waits for the fsync;
+- `SNAPSHOT`: any other write (CreateTable, CreatePipe, PutBucketPolicy, UpdateFunctionCode...):
+  rare, so the service's state is snapshotted before the response is sent.
+- `OBSERVABILITY`: CloudWatch metrics and CloudWatch Logs writes, which the local cloud's own
+  runners make many times a second, and Athena's query history (StartQueryExecution: the
+  dashboard runs queries every few seconds; their results are S3 objects, logged as such):
+  kept in the periodic snapshots, not one per request.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from localcloud.routing import signed_service
+
+READ = "read"
+LOGGED = "logged"
+SNAPSHOT = "snapshot"
+OBSERVABILITY = "observability"
+
+_READ_PREFIXES = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "Search", "Select", "Lookup",
+                  "Check", "Test", "Filter", "Validate", "Estimate", "Preview", "Head", "Invoke", "Simulate",
+                  "Decode", "Assume", "Poll", "TransactGet")
+# Data-plane writes the capture hooks log (see localcloud/moto_patches.py, "durability capture").
+_LOGGED_ACTIONS = {
+    "dynamodb": {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
+                 "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"},
+    "kinesis": {"PutRecord", "PutRecords"},
+    "firehose": {"PutRecord", "PutRecordBatch"},  # direct puts land in S3 through the S3 hooks
+    "events": {"PutEvents"},  # moves data on, stores none
+}
+_OBSERVABILITY_SERVICES = {"logs", "monitoring", "cloudwatch"}
+_OBSERVABILITY_ACTIONS = {"athena": {"StartQueryExecution", "StopQueryExecution"}}
+_QUERY_PROTOCOL = {"iam", "sts", "monitoring", "sqs", "sns"}
+# S3 subresources that change an object's or bucket's settings, not an object's bytes.
+_S3_SETTINGS = re.compile(r"(^|&)(acl|tagging|retention|legal-hold|policy|versioning|lifecycle|cors|"
+                          r"notification|encryption|website|logging|replication|ownershipControls|"
+                          r"publicAccessBlock|object-lock|accelerate|requestPayment|intelligent-tiering|"
+                          r"inventory|analytics|metrics)(=|&|$)")
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    service: str | None = None
+
+
+def classify(environ: dict[str, Any]) -> Kind:
+    service = signed_service(environ)
+    method = environ.get("REQUEST_METHOD", "GET").upper()
+    if service is None:
+        return Kind(READ)
+    if service in _OBSERVABILITY_SERVICES:
+        if method in ("GET", "HEAD"):
+            return Kind(READ, service)
+        action = _action(environ, service)
+        if action and action.startswith(_READ_PREFIXES):
+            return Kind(READ, service)
+        return Kind(OBSERVABILITY, service)
+    if service == "s3":
+        return _classify_s3(environ, method)
+    action = _action(environ, service)
+    if action is not None:
+        if action in _LOGGED_ACTIONS.get(service, ()):
+            return Kind(LOGGED, service)
+        if action in _OBSERVABILITY_ACTIONS.get(service, ()):
+            return Kind(OBSERVABILITY, service)
+        if action.startswith(_READ_PREFIXES):
+            return Kind(READ, service)
+        return Kind(SNAPSHOT, service)
+    # REST protocols (Lambda, Pipes, ...): by method and path.
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return Kind(READ, service)
+    path = environ.get("PATH_INFO", "")
+    if service == "lambda" and path.endswith(("/invocations", "/invoke-async")):
+        return Kind(READ, service)
+    return Kind(SNAPSHOT, service)
+
+
+def _classify_s3(environ: dict[str, Any], method: str) -> Kind:
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return Kind(READ, "s3")
+    query = environ.get("QUERY_STRING", "")
+    path = environ.get("PATH_INFO", "/").lstrip("/")
+    host = environ.get("HTTP_HOST", "").split(":")[0]
+    virtual_host = bool(host) and not re.fullmatch(r"[\d.]+|localhost|\[[0-9a-fA-F:]+\]|s3[.\w-]*amazonaws\.com",
+                                                   host) and "." in host
+    has_key = bool(path) if virtual_host else "/" in path and bool(path.split("/", 1)[1])
+    if _S3_SETTINGS.search(query):
+        return Kind(SNAPSHOT, "s3")
+    if has_key:
+        return Kind(LOGGED, "s3")  # PutObject, CopyObject, multipart, DeleteObject
+    if method == "POST" and re.search(r"(^|&)delete(=|&|$)", query):
+        return Kind(LOGGED, "s3")  # DeleteObjects
+    if method == "POST" and "multipart/form-data" in environ.get("CONTENT_TYPE", ""):
+        return Kind(LOGGED, "s3")  # browser-form PostObject
+    return Kind(SNAPSHOT, "s3")  # CreateBucket, DeleteBucket, ...
+
+
+def _action(environ: dict[str, Any], service: str) -> str | None:
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if "Action" in query:
+        return query["Action"][0]
+    if service in _QUERY_PROTOCOL and environ.get("CONTENT_TYPE", "").startswith(
+            "application/x-www-form-urlencoded"):
+        body = _peek_body(environ)
+        actions = parse_qs(body.decode("utf-8", "replace")).get("Action")
+        return actions[0] if actions else None
+    return None
+
+
+def _peek_body(environ: dict[str, Any]) -> bytes:
+    """Read the body and put it back, so whoever answers the request reads it too."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ.get("wsgi.input")
+    if stream is None or length <= 0:
+        return b""
+    body = stream.read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
