@@ -7,7 +7,10 @@ to NDJSON, then uploaded to the local cloud's S3), defines `order_changes` as
 infra does and `orders_current` through Athena DDL, then times revenue by
 product from both, cold (nothing cached) and warm (run again), through the
 Athena API and through DuckDB reading the files directly. Prints the times
-and the ratio, and checks that both give the same answer. First it prints
+and the ratio, and checks that both give the same answer. The local cloud runs
+in this process, so the CPU seconds each side used are measured too (user +
+system, all threads): on a shared, busy machine wall times swing with other
+load, CPU seconds much less; the load average is printed with them. First it prints
 the conformance suite's counts per area (answered with Trino's value /
 refused with Athena's error).
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import decimal
+import os
 import platform
 import sys
 import tempfile
@@ -140,9 +144,14 @@ def direct_duckdb(root: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+CPU = [0.0]  # CPU seconds of the last timed() call
+
+
 def timed(fn) -> tuple[float, object]:
-    start = time.perf_counter()
+    """Wall seconds of fn() and its result; the CPU seconds it used (every thread of this process) go in CPU."""
+    cpu, start = sum(os.times()[:2]), time.perf_counter()
     result = fn()
+    CPU[0] = sum(os.times()[:2]) - cpu
     return time.perf_counter() - start, result
 
 
@@ -215,26 +224,38 @@ def main(argv: list[str] | None = None) -> int:
                     return [(r[0], decimal.Decimal(r[1])) for r in cur.fetchall()]
 
                 results = []
+                cpu = []
                 for name, sql in QUERIES.items():
                     cloud.athena.clear_cache()
                     a_cold, a_rows = timed(lambda: via_athena(sql))
+                    a_cold_cpu = CPU[0]
                     scanned = cur.data_scanned_in_bytes
                     a_warm, _ = timed(lambda: via_athena(sql))
+                    a_warm_cpu = CPU[0]
                     con = direct_duckdb(root)
                     d_cold, d_rows = timed(lambda: [(r[0], decimal.Decimal(r[1])) for r in con.sql(sql).fetchall()])
+                    d_cold_cpu = CPU[0]
                     d_warm, _ = timed(lambda: con.sql(sql).fetchall())
+                    d_warm_cpu = CPU[0]
                     con.close()
                     if a_rows != d_rows:
                         print(f"MISMATCH for {name}: athena {a_rows} vs duckdb {d_rows}", file=sys.stderr)
                         return 1
+                    cpu.append((name, a_cold_cpu, a_warm_cpu, d_cold_cpu, d_warm_cpu))
                     results.append((name, a_cold, a_warm, d_cold, d_warm, scanned))
-        print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
-              f"python {platform.python_version()}, duckdb {duckdb.__version__}")
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+              f"python {platform.python_version()}, duckdb {duckdb.__version__}; load average "
+              + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         print(f"{'revenue by product from':<24}{'athena cold':>12}{'athena warm':>12}{'duckdb cold':>12}"
               f"{'duckdb warm':>12}{'ratio cold':>11}{'ratio warm':>11}{'scanned MB':>11}")
         for name, a_cold, a_warm, d_cold, d_warm, scanned in results:
             print(f"{name:<24}{a_cold:>11.2f}s{a_warm:>11.2f}s{d_cold:>11.2f}s{d_warm:>11.2f}s"
                   f"{a_cold / d_cold:>10.1f}x{a_warm / d_warm:>10.1f}x{scanned / 1e6:>11.1f}")
+        print(f"{'CPU seconds':<24}{'athena cold':>12}{'athena warm':>12}{'duckdb cold':>12}"
+              f"{'duckdb warm':>12}{'ratio cold':>11}{'ratio warm':>11}")
+        for name, a_cold, a_warm, d_cold, d_warm in cpu:
+            print(f"{name:<24}{a_cold:>11.2f}s{a_warm:>11.2f}s{d_cold:>11.2f}s{d_warm:>11.2f}s"
+                  f"{a_cold / d_cold:>10.1f}x{a_warm / d_warm:>10.1f}x")
     return 0
 
 

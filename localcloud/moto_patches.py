@@ -1158,3 +1158,35 @@ def speed_up_moto_dispatch() -> None:
         setattr(method_names_from_class, _CAPTURED, True)
         moto.core.responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
     kinesis_constant_time_sequence_numbers()
+
+
+def s3_body_file(bucket: str, key: str, etag: str) -> str | None:
+    """The file holding the current body of `s3://bucket/key`, if its ETag is still `etag`; else None.
+
+    Lets Athena read a lake object it has just listed through the S3 API without copying the
+    body over HTTP (see the in-process exception in `localcloud/plane.py`). None when the key is
+    gone, was replaced (other ETag), is a delete marker, or its body is not kept in a file of its
+    own (`keep_s3_bodies_on_disk` not installed): the caller then reads it over HTTP.
+
+    Touches: moto.s3.models.s3_backends.bucket_accounts (bucket -> partition, account),
+    S3Backend.buckets, FakeBucket.keys (latest version of a key), FakeKey.etag and
+    FakeKey._value_buffer (a `_DiskBody`, whose file moto never rewrites in place: a new body is
+    a new FakeKey with a new file).
+    """
+    from moto.s3.models import FakeKey, s3_backends
+
+    located = s3_backends.bucket_accounts.get(bucket)
+    if located is None:
+        return None
+    partition, account_id = located
+    try:
+        fake_bucket = s3_backends[account_id][partition].buckets.get(bucket)
+        fake_key = fake_bucket.keys.get(key) if fake_bucket is not None else None
+    except KeyError:
+        return None
+    if not isinstance(fake_key, FakeKey) or fake_key.etag.strip('"') != etag.strip('"'):
+        return None
+    body = getattr(fake_key, "_value_buffer", None)
+    if not isinstance(body, _DiskBody) or not _os.path.exists(body.path):
+        return None
+    return body.path

@@ -20,6 +20,12 @@ The rule for HTTP versus in-process:
   position, a function's code to execute) or for a side channel that must
   never fail or slow its caller (logs, metrics). Those touches of moto's
   internals live in `localcloud/moto_patches.py`.
+- One exception for bulk data: Athena *lists* lake objects over HTTP (so a
+  user's view of the bucket holds) and then reads the body of each listed
+  object from the file the local S3 keeps it in, when that key still has the
+  ETag just listed (`moto_patches.s3_body_file`); any other body goes through
+  GetObject. Listing decides what is read; the in-process read only saves
+  copying the bytes.
 """
 
 from __future__ import annotations

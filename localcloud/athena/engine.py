@@ -5,9 +5,10 @@ Two DuckDB instances, so that the one running users' SQL can touch no file:
 * the *loader* decodes cached lake files (JSON lines, Parquet) into Arrow, with
   the catalog's column names and types; it runs only SQL we write, and may
   read only the cache directory (`allowed_directories`, then locked);
-* the *query* database holds the decoded rows, one in-memory table per
-  partition ("chunk", keyed by the schema and its objects' ETags) and one view
-  per table snapshot over its chunks; it runs users' queries with
+* the *query* database holds the decoded rows in in-memory "chunk" tables
+  (each holds the partitions decoded together in one scan, told apart by a
+  hidden `__part` column; a partition is keyed by the columns decoded and its
+  objects' ETags) and one view per table snapshot over its partitions' rows; it runs users' queries with
   `enable_external_access=false` and `lock_configuration=true`: no file, no
   network, no extension, no setting can be reached from SQL, whatever the
   AST checks in sql.py might miss.
@@ -15,11 +16,24 @@ Two DuckDB instances, so that the one running users' SQL can touch no file:
 A snapshot is reused while no object of its table changed, which makes warm
 queries cheap; a new object re-decodes only its own partition; chunks no kept
 snapshot uses are dropped.
+
+Only the columns a query reads are decoded (`TableSource.needed_columns`, plus
+the partition keys). A table's decoded column set only grows: a later query
+that needs a column not decoded yet re-decodes the table's chunks with the
+union, so a snapshot view always holds every column any query of it needed.
+A column a query reads but the view lacks fails to bind: a planner mistake
+shows as an error, never as a different answer.
+
+The decoded chunks are bounded: past `LOCALCLOUD_ATHENA_DECODE_CACHE_MB`
+(default 2048, Arrow bytes) the least recently used snapshots are dropped, with
+the chunks only they used; never those a query has loaded and not yet run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import itertools
 import threading
 from pathlib import Path
 from typing import Any
@@ -29,11 +43,12 @@ import pyarrow as pa
 from sqlglot import exp
 
 from localcloud.athena.exceptions import QueryFailed
-from localcloud.athena.lake import Lake, TableSource
+from localcloud.athena.lake import Lake, TableSource, cache_limit_bytes
 
 # Snapshots of one table to keep: a query may still read an older one, and pruned
 # queries of one table (today only, everything) each have their own.
 _KEEP_PER_TABLE = 4
+DEFAULT_DECODE_CACHE_MB = 2048
 # Arrow relations (Iceberg metadata tables) kept for queries still reading them.
 _KEEP_ROWS = 32
 
@@ -69,11 +84,26 @@ def _column_expression(name: str, hive_type: str) -> str:
     return f"CAST({ref} AS {duckdb_type(hive_type)})"
 
 
+_use_counter = itertools.count()
+
+
+@dataclasses.dataclass
+class _Snapshot:
+    """One table snapshot: its view, the chunk tables it unions, the columns they hold."""
+
+    view: str
+    chunks: list[str]
+    columns: frozenset[str]
+    used: int = dataclasses.field(default_factory=lambda: next(_use_counter))
+
+
 class Engine:
     """Snapshots catalog tables into a locked DuckDB and hands out cursors on it."""
 
-    def __init__(self, cache_dir: Path, memory_limit: str | None = None):
+    def __init__(self, cache_dir: Path, memory_limit: str | None = None, max_decoded_bytes: int | None = None):
         self.cache_dir = cache_dir
+        self.max_decoded_bytes = max_decoded_bytes if max_decoded_bytes is not None else cache_limit_bytes(
+            "LOCALCLOUD_ATHENA_DECODE_CACHE_MB", DEFAULT_DECODE_CACHE_MB)
         cache_dir.mkdir(parents=True, exist_ok=True)
         self._loader = duckdb.connect()
         self._loader.execute("SET GLOBAL TimeZone='UTC'")
@@ -91,12 +121,28 @@ class Engine:
         self._db.execute("SET enable_external_access=false")
         self._db.execute("SET lock_configuration=true")
         self._load_lock = threading.Lock()
-        # table identity -> [(snapshot view name, its chunk tables)], newest last
-        self._snapshots: dict[str, list[tuple[str, list[str]]]] = {}
-        self._chunks: set[str] = set()
+        # table identity -> [Snapshot], least recently used first
+        self._snapshots: dict[str, list[_Snapshot]] = {}
+        # chunk table -> its Arrow size in bytes
+        self._chunks: dict[str, int] = {}
+        # chunk table -> how many partitions it holds (its `__part` values are 0..n-1)
+        self._chunk_parts: dict[str, int] = {}
+        # partition fingerprint -> (the chunk table holding its rows, its `__part` there)
+        self._parts: dict[str, tuple[str, int]] = {}
+        # thread -> snapshot views its current query loaded: not evicted before its SQL runs (a query
+        # reading two tables must find both, though together they exceed the cap). A thread's pins
+        # go at the next load once it has opened its query cursor (queries run one per thread).
+        self._pins: dict[int, set[str]] = {}
+        self._pins_done: set[int] = set()
+        self._pins_lock = threading.Lock()
+        # table identity -> the columns its chunks are decoded with (only grows while it has snapshots)
+        self._decoded: dict[str, frozenset[str]] = {}
         self._rows: list[str] = []  # ensure_rows' tables, oldest first
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
+        # The thread's query is past loading: its snapshots stop being pinned at the next load.
+        with self._pins_lock:  # not the load lock: a cursor must not wait for another query's decoding
+            self._pins_done.add(threading.get_ident())
         return self._db.cursor()
 
     def close(self) -> None:
@@ -109,14 +155,23 @@ class Engine:
             cur = self._db.cursor()
             try:
                 for kept in self._snapshots.values():
-                    for view, _ in kept:
-                        cur.execute(f"DROP VIEW IF EXISTS {view}")
+                    for snapshot in kept:
+                        cur.execute(f"DROP VIEW IF EXISTS {snapshot.view}")
                 for chunk in self._chunks:
                     cur.execute(f"DROP TABLE IF EXISTS {chunk}")
             finally:
                 cur.close()
             self._snapshots.clear()
             self._chunks.clear()
+            self._chunk_parts.clear()
+            self._parts.clear()
+            self._decoded.clear()
+            self._pins.clear()
+
+    @property
+    def decoded_bytes(self) -> int:
+        """Arrow bytes of the chunks held now (bounded by max_decoded_bytes, but for the latest snapshot)."""
+        return sum(self._chunks.values())
 
     @staticmethod
     def snapshot_name(source: TableSource) -> str:
@@ -125,53 +180,107 @@ class Engine:
     def ensure_snapshot(self, source: TableSource, lake: Lake) -> str:
         """The query-database relation holding `source`'s rows, decoding only partitions that changed.
 
-        Rows are decoded per partition ("chunk", keyed by its objects' ETags), so a
-        new object in today's partition re-decodes today only; the table's
-        snapshot is a view over its chunks.
+        Every partition is known by a fingerprint of its objects' ETags and the columns
+        decoded. The partitions not decoded yet are decoded together, in one scan, into
+        one chunk table whose hidden `__part` column tells them apart; the table's
+        snapshot is a view over the chunks' rows of its current partitions. So a new
+        object in today's partition re-decodes today only.
         """
         name = self.snapshot_name(source)
         identity = f"{source.catalog}.{source.database}.{source.name}"
+        names = [c for c, _ in source.columns]
+        wanted = set(names) if source.needed_columns is None else set(source.needed_columns) & set(names)
+        if not wanted and names:
+            wanted = {names[0]}  # count(*) and the like: rows, with one column to carry them
         with self._load_lock:
+            with self._pins_lock:
+                for done in self._pins_done:  # queries that opened their cursor have bound their tables
+                    self._pins.pop(done, None)
+                self._pins_done.clear()
+            self._pins.setdefault(threading.get_ident(), set()).add(name)
             kept = self._snapshots.setdefault(identity, [])
-            if any(view == name for view, _ in kept):
-                return name
+            for snapshot in kept:
+                if snapshot.view == name and wanted <= snapshot.columns:
+                    kept.remove(snapshot)
+                    kept.append(snapshot)  # most recently used
+                    snapshot.used = next(_use_counter)
+                    return name
+            decoded = self._decoded.get(identity, frozenset()) | wanted
+            self._decoded[identity] = decoded
+            narrowed = dataclasses.replace(source, columns=[(c, t) for c, t in source.columns if c in decoded])
             groups: dict[tuple[tuple[str, str], ...], list] = {}
             for obj in source.objects:
                 groups.setdefault(obj.partition, []).append(obj)
+            parts = [dataclasses.replace(narrowed, objects=objects) for objects in groups.values()]
+            if not parts:
+                parts = [narrowed]  # no object: an empty chunk still gives the view its columns
+            fingerprints = [part.fingerprint() for part in parts]
             cur = self._db.cursor()
             try:
-                chunks = []
-                for objects in groups.values():
-                    part = dataclasses.replace(source, objects=objects)
-                    chunk = f"chunk_{part.fingerprint()}"
-                    if chunk not in self._chunks:
-                        table = self._decode(part, lake.fetch(objects, source.format))
-                        cur.register("incoming_chunk", table)
-                        cur.execute(f"CREATE OR REPLACE TABLE {chunk} AS SELECT * FROM incoming_chunk")
-                        cur.unregister("incoming_chunk")
-                        self._chunks.add(chunk)
-                    chunks.append(chunk)
-                if not chunks:
-                    empty = f"chunk_{source.fingerprint()}"
-                    if empty not in self._chunks:
-                        cur.register("incoming_chunk", self._decode(source, []))
-                        cur.execute(f"CREATE OR REPLACE TABLE {empty} AS SELECT * FROM incoming_chunk")
-                        cur.unregister("incoming_chunk")
-                        self._chunks.add(empty)
-                    chunks.append(empty)
-                body = " UNION ALL ".join(f"SELECT * FROM {c}" for c in chunks)
-                cur.execute(f"CREATE OR REPLACE VIEW {name} AS {body}")
-                kept.append((name, chunks))
+                missing = [(fp, part) for fp, part in zip(fingerprints, parts) if fp not in self._parts]
+                if missing:
+                    self._decode_parts(cur, narrowed, missing, lake)
+                chosen: dict[str, list[int]] = {}
+                for fp in dict.fromkeys(fingerprints):
+                    chunk, index = self._parts[fp]
+                    chosen.setdefault(chunk, []).append(index)
+                selects = []
+                for chunk, indexes in chosen.items():
+                    select = f"SELECT * EXCLUDE (__part) FROM {chunk}"
+                    if len(indexes) < self._chunk_parts[chunk]:
+                        select += f" WHERE __part IN ({', '.join(str(i) for i in sorted(indexes))})"
+                    selects.append(select)
+                cur.execute(f"CREATE OR REPLACE VIEW {name} AS {' UNION ALL '.join(selects)}")
+                kept[:] = [snapshot for snapshot in kept if snapshot.view != name]
+                kept.append(_Snapshot(name, list(chosen), decoded))
                 while len(kept) > _KEEP_PER_TABLE:
-                    view, _ = kept.pop(0)
-                    cur.execute(f"DROP VIEW IF EXISTS {view}")
-                in_use = {c for views in self._snapshots.values() for _, cs in views for c in cs}
-                for chunk in self._chunks - in_use:
-                    cur.execute(f"DROP TABLE IF EXISTS {chunk}")
-                self._chunks &= in_use
+                    cur.execute(f"DROP VIEW IF EXISTS {kept.pop(0).view}")
+                self._evict(cur, current=name)
             finally:
                 cur.close()
         return name
+
+    def _decode_parts(self, cur: duckdb.DuckDBPyConnection, source: TableSource,
+                      missing: list[tuple[str, TableSource]], lake: Lake) -> None:
+        """Decode the partitions in `missing` (fingerprint, partition) in one scan into one new chunk table."""
+        objects = [obj for _, part in missing for obj in part.objects]
+        part_of_object = [i for i, (_, part) in enumerate(missing) for _ in part.objects]
+        paths = lake.fetch(objects, source.format) if objects else []
+        table = self._decode(dataclasses.replace(source, objects=objects), paths, part_of_object)
+        chunk = "chunk_" + hashlib.sha256(" ".join(fp for fp, _ in missing).encode()).hexdigest()[:24]
+        cur.register("incoming_chunk", table)
+        try:
+            cur.execute(f"CREATE OR REPLACE TABLE {chunk} AS SELECT * FROM incoming_chunk")
+        finally:
+            cur.unregister("incoming_chunk")
+        self._chunks[chunk] = table.nbytes
+        self._chunk_parts[chunk] = len(missing)
+        for index, (fp, _) in enumerate(missing):
+            self._parts[fp] = (chunk, index)
+
+    def _evict(self, cur: duckdb.DuckDBPyConnection, current: str) -> None:
+        """Drop unused chunks, then least recently used snapshots while the chunks exceed their cap."""
+        while True:
+            in_use = {c for kept in self._snapshots.values() for snapshot in kept for c in snapshot.chunks}
+            for chunk in set(self._chunks) - in_use:
+                cur.execute(f"DROP TABLE IF EXISTS {chunk}")
+                del self._chunks[chunk]
+                del self._chunk_parts[chunk]
+            self._parts = {fp: where for fp, where in self._parts.items() if where[0] in self._chunks}
+            if self.decoded_bytes <= self.max_decoded_bytes:
+                return
+            # Each table's list is least recently used first; evict the oldest of the tables' oldest.
+            pinned = {current}.union(*self._pins.values())
+            victims = [(identity, victim) for identity, kept in self._snapshots.items()
+                       for victim in [v for v in kept if v.view not in pinned][:1]]
+            if not victims:
+                return
+            identity, victim = min(victims, key=lambda v: v[1].used)
+            self._snapshots[identity].remove(victim)
+            cur.execute(f"DROP VIEW IF EXISTS {victim.view}")
+            if not self._snapshots[identity]:
+                del self._snapshots[identity]
+                self._decoded.pop(identity, None)  # nothing decoded is kept: start narrow again
 
     def ensure_rows(self, name: str, rows: pa.Table) -> None:
         """Arrow rows a plan reads by `name` (Iceberg metadata tables); only the newest few are kept."""
@@ -188,11 +297,16 @@ class Engine:
                 cur.close()
 
     # -- decoding -------------------------------------------------------------
-    def _decode(self, source: TableSource, paths: list[Path]) -> pa.Table:
+    def _decode(self, source: TableSource, paths: list[Path], part_of_object: list[int] | None = None) -> pa.Table:
+        """Rows of `source`'s objects (local files `paths`), with its partition keys and `__part`.
+
+        `__part` is `part_of_object[i]` for the rows of object i (0 for all when not given).
+        """
+        part_of_object = part_of_object if part_of_object is not None else [0] * len(paths)
         columns = source.columns + source.partition_keys
         if not paths:
             schema = ", ".join(f"CAST(NULL AS {duckdb_type(t)}) AS {_quote(c)}" for c, t in columns)
-            return self._loader.sql(f"SELECT {schema} LIMIT 0").to_arrow_table()
+            return self._loader.sql(f"SELECT {schema}, CAST(0 AS INTEGER) AS __part LIMIT 0").to_arrow_table()
         files = "[" + ", ".join("'" + p.resolve().as_posix().replace("'", "''") + "'" for p in paths) + "]"
         cur = self._loader.cursor()
         try:
@@ -203,24 +317,27 @@ class Engine:
                 )
                 scan = (f"read_json({files}, columns={{{spec}}}, format='newline_delimited', filename=true, "
                         f"ignore_errors={'true' if source.ignore_malformed else 'false'}, "
-                        "maximum_object_size=134217728)")
+                        f"maximum_object_size={_maximum_object_size(source)})")
             else:
                 select = [f"CAST(j.{_quote(c)} AS {duckdb_type(t)}) AS {_quote(c)}" for c, t in source.columns]
                 scan = f"read_parquet({files}, filename=true, union_by_name=true)"
             join = ""
             partitions = {o.partition for o in source.objects}
-            if source.partition_keys and len(partitions) == 1:
-                # One partition (a chunk): its values are constants, no per-file join needed.
+            if len(set(part_of_object)) == 1 and len(partitions) == 1:
+                # One partition: its values are constants, no per-file join needed.
                 values = dict(next(iter(partitions)))
                 select += [f"CAST('{str(values.get(k, '')).replace(chr(39), chr(39) * 2)}' AS {duckdb_type(t)}) "
                            f"AS {_quote(k)}" for k, t in source.partition_keys]
-            elif source.partition_keys:
-                mapping = {"filename": [p.resolve().as_posix() for p in paths]}
-                for i, (key, _) in enumerate(source.partition_keys):
+                select.append(f"CAST({part_of_object[0]} AS INTEGER) AS __part")
+            else:
+                mapping: dict[str, list[Any]] = {"filename": [p.resolve().as_posix() for p in paths],
+                                                 "__part": part_of_object}
+                for key, _ in source.partition_keys:
                     mapping[key] = [dict(o.partition).get(key) for o in source.objects]
                 cur.register("partition_values", pa.table(mapping))
                 join = " JOIN partition_values p ON j.filename = p.filename"
                 select += [f"CAST(p.{_quote(k)} AS {duckdb_type(t)}) AS {_quote(k)}" for k, t in source.partition_keys]
+                select.append("CAST(p.__part AS INTEGER) AS __part")
             sql = f"SELECT {', '.join(select)} FROM {scan} j{join}"
             try:
                 return cur.sql(sql).to_arrow_table()
@@ -231,6 +348,23 @@ class Engine:
                 raise QueryFailed("HIVE_CURSOR_ERROR", f"Row is not a valid JSON Object - {_first_line(exc)}") from None
         finally:
             cur.close()
+
+
+# A JSON line may be as long as this (Hive reads lines of any length; 128 MiB covers what is sane).
+_MAX_JSON_LINE = 128 * 1024 * 1024
+_DUCKDB_DEFAULT_OBJECT_SIZE = 16 * 1024 * 1024
+
+
+def _maximum_object_size(source: TableSource) -> int:
+    """read_json's maximum_object_size: no line is longer than its object, so no more than the largest.
+
+    DuckDB sizes its read buffers by it, so asking for 128 MiB on files of a few MB costs a
+    fifth more CPU; its default (16 MiB) is the floor, 128 MiB the ceiling.
+    """
+    # A compressed object's lines can be longer than the object itself.
+    largest = max((_MAX_JSON_LINE if o.key.endswith((".gz", ".zst")) else o.size + 1 for o in source.objects),
+                  default=0)
+    return max(_DUCKDB_DEFAULT_OBJECT_SIZE, min(_MAX_JSON_LINE, largest))
 
 
 def _first_line(exc: Exception) -> str:

@@ -6,11 +6,20 @@ projection (`projection.enabled`, with `storage.location.template` or Hive's
 three ways Athena finds them. Like Hive, objects whose name starts with `_`
 or `.` are skipped.
 
-Each object is copied once to `<data_dir>/athena/cache/`, named by its key and
-ETag: a repeated query does not transfer unchanged objects again. Athena bills
-(and reports in DataScannedInBytes) the bytes of every object a query scans,
-so a cached object still counts its full size; the cache only saves the
-transfer.
+Each object gets a local file in `<data_dir>/athena/cache/`, named by its key
+and ETag, so a repeated query does not fetch unchanged objects again. Objects
+are always *listed* through the S3 API (so users' view of the bucket holds);
+the body of an object the local S3 keeps in a file of its own, with the ETag
+just listed, is hard-linked from that file (no copy, no HTTP; moto never
+rewrites a body file in place, so the link keeps the listed version); any
+other body (another filesystem, a key replaced since the listing) is fetched
+with GetObject over HTTP. Athena bills (and reports in DataScannedInBytes) the
+bytes of every object a query scans, so a cached object still counts its full
+size; the cache only saves the transfer.
+
+The cache is bounded: past `LOCALCLOUD_ATHENA_LAKE_CACHE_MB` (default 4096)
+the least recently used files not needed by the current query are removed.
+Hard links to bodies the local S3 still holds cost no extra disk but count.
 """
 
 from __future__ import annotations
@@ -34,6 +43,18 @@ JSON_SERDES = {
     "org.apache.hadoop.hive.serde2.JsonSerDe",
 }
 PARQUET_MARKERS = ("parquet",)
+DEFAULT_LAKE_CACHE_MB = 4096
+
+
+def cache_limit_bytes(variable: str, default_mb: int) -> int:
+    """A cache's size cap from an environment variable in MB (a positive number), else the default."""
+    text = os.environ.get(variable)
+    if not text:
+        return default_mb * 1024 * 1024
+    megabytes = float(text)
+    if megabytes <= 0:
+        raise ValueError(f"{variable} must be a positive number of MB, not {text!r}")
+    return int(megabytes * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -57,6 +78,10 @@ class TableSource:
     format: str  # "json" | "parquet"
     ignore_malformed: bool
     objects: list[LakeObject] = field(default_factory=list)
+    # The columns a query reads (names, lower case); None: all of them. The engine decodes
+    # only these (and the partition keys); bytes scanned still count whole objects, as
+    # Athena's do for JSON.
+    needed_columns: frozenset[str] | None = None
 
     @property
     def bytes_scanned(self) -> int:
@@ -94,10 +119,12 @@ def _table_format(table: dict[str, Any]) -> str:
 class Lake:
     """Lists a table's objects in the emulated S3 and keeps local copies."""
 
-    def __init__(self, s3: Any, cache_dir: Path):
+    def __init__(self, s3: Any, cache_dir: Path, max_bytes: int | None = None):
         self.s3 = s3
         self.cache_dir = cache_dir
         self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes if max_bytes is not None else cache_limit_bytes(
+            "LOCALCLOUD_ATHENA_LAKE_CACHE_MB", DEFAULT_LAKE_CACHE_MB)
 
     # -- which objects ------------------------------------------------------
     def table_source(self, table: dict[str, Any], catalog: Any) -> TableSource:
@@ -180,19 +207,61 @@ class Lake:
         return self.cache_dir / f"{digest}-{etag}{suffix}"
 
     def fetch(self, objects: list[LakeObject], fmt: str) -> list[Path]:
-        """Local copies of `objects` (downloading only those not cached yet), in order."""
+        """Local files of `objects` (linking or downloading only those not cached yet), in order."""
         paths = [self.local_path(o, fmt) for o in objects]
         missing = [(o, p) for o, p in zip(objects, paths) if not p.exists()]
-        if missing:
+        fetched = [item for item in missing if not self._link(*item)]
+        if fetched:
             with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(lambda item: self._download(*item), missing))
+                list(pool.map(lambda item: self._download(*item), fetched))
+        for path in paths:
+            if not any(path is p for _, p in missing):
+                os.utime(path)  # recently used: the last to be evicted
+        if missing:
+            self._evict(keep=set(paths))
         return paths
+
+    def _link(self, obj: LakeObject, path: Path) -> bool:
+        """Hard-link the local S3's own file of the object's body (if it holds that version); True if done."""
+        from localcloud import moto_patches  # here: the engine alone (fast tests, the bench) never loads moto
+
+        body = moto_patches.s3_body_file(obj.bucket, obj.key, obj.etag)
+        if body is None:
+            return False
+        tmp = path.with_name(path.name + f".{os.getpid()}.{id(obj)}.tmp")
+        try:
+            os.link(body, tmp)
+        except OSError:  # another filesystem, or the key was replaced since the check
+            return False
+        if os.path.getsize(tmp) != obj.size:  # not the listed version after all
+            tmp.unlink(missing_ok=True)
+            return False
+        os.replace(tmp, path)
+        return True
 
     def _download(self, obj: LakeObject, path: Path) -> None:
         body = self.s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read()
         tmp = path.with_name(path.name + f".{os.getpid()}.{id(body)}.tmp")
         tmp.write_bytes(body)
         os.replace(tmp, path)
+
+    def _evict(self, keep: set[Path]) -> None:
+        """Remove least recently used cached files until the cache fits its cap (never those in `keep`)."""
+        entries = []
+        for path in self.cache_dir.iterdir():
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            entries.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries, key=lambda e: e[0]):
+            if total <= self.max_bytes:
+                break
+            if path in keep or path.name.endswith(".tmp"):
+                continue
+            path.unlink(missing_ok=True)
+            total -= size
 
 
 # -- partition projection -------------------------------------------------------

@@ -59,6 +59,9 @@ class QueryPlanner:
         schema = schema_of(list(sources.values()), snapshot_name, duckdb_type)
         tree = trino_typed_semantics(tree, schema)
         tree = exact_decimal_division(tree, schema)
+        needed = referenced_names(tree)
+        for source in sources.values():
+            source.needed_columns = needed  # decode only these (a superset: every name the query uses)
         try:
             # sqlglot drops what DuckDB cannot express (strpos's instance, array_sort's comparator, …)
             # with only a warning: that would be a different answer, so it is refused instead.
@@ -177,6 +180,20 @@ class QueryPlanner:
             return
         wanted = {tuple(zip(keys_in_order(source), (str(v) for v in row))) for row in rows}
         source.objects = [o for o in source.objects if tuple((k, v) for k, v in o.partition) in wanted]
+
+
+def referenced_names(tree: exp.Expression) -> frozenset[str] | None:
+    """Every name the query uses (lower case), as a superset of the columns it reads; None for `*`.
+
+    Any identifier counts, whatever it names (a column of another table, an alias, a
+    struct field), so a column is never left out; `count(*)` reads no column, any other
+    star (`SELECT *`, `t.*`) reads them all.
+    """
+    for star in tree.find_all(exp.Star):
+        if not isinstance(star.parent, exp.Count):
+            return None
+    names = {node.name.lower() for node in tree.find_all(exp.Identifier, exp.Var)}
+    return frozenset(names)
 
 
 def keys_in_order(source: TableSource) -> list[str]:
