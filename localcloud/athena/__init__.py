@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from localcloud.athena.limits import QueryLimits
 from localcloud.athena.models import AthenaBackend
-from localcloud.athena.responses import handlers
+from localcloud.athena.responses import ROUTES, AthenaResponses
 
 if TYPE_CHECKING:
     from localcloud.server import LocalCloud
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 def install(cloud: LocalCloud) -> None:
     backend = AthenaBackend(cloud.plane, cloud.data_dir, QueryLimits.from_env())
-    for action, handler in handlers(backend).items():
-        cloud.router.action("athena", action)(handler)
+    cloud.router.register("athena", ROUTES, AthenaResponses(backend))
     cloud.runners.append(backend)
     cloud.athena = backend  # tests and benchmarks reach the engine's state through the cloud
