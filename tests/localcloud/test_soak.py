@@ -12,10 +12,8 @@ trimming, the Kinesis records alone would add ~200 KB per round.
 from __future__ import annotations
 
 import os
-import re
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,8 +21,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-READY = re.compile(r"Local cloud ready at (http://127\.0\.0\.1:\d+)")
+from localcloud.testing import start_localcloud_process
+
 REGION = "us-east-1"
 LOAD_SECONDS = 40
 RETENTION_SECONDS = 3
@@ -40,21 +38,8 @@ def rss_bytes(pid: int) -> int:
 
 
 def start_server(data_dir: Path, retention_seconds: float) -> tuple[subprocess.Popen, str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    stderr_path = data_dir.parent / "server-stderr.txt"  # a file, not a pipe nobody reads during the soak
-    with open(stderr_path, "w") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "localcloud", "--port", "0", "--data-dir", str(data_dir), "--no-persist",
-             "--retention-seconds", str(retention_seconds)],
-            stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=str(data_dir.parent),
-        )
-    line = proc.stdout.readline()
-    match = READY.search(line)
-    if not match:
-        proc.kill()
-        proc.wait()
-        raise AssertionError(f"server did not start: {line!r} {stderr_path.read_text()!r}")
-    return proc, match.group(1)
+    return start_localcloud_process(data_dir, "--no-persist", "--retention-seconds", str(retention_seconds),
+                                    stderr_log=data_dir.parent / "server-stderr.txt", cwd=data_dir.parent)
 
 
 def soak(url: str, pid: int, seconds: float) -> tuple[list[int], int]:
