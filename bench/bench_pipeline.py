@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from localcloud.testing import start_localcloud_process  # noqa: E402
+from localcloud.testing import start_localcloud_process, stop_localcloud_process  # noqa: E402
 from salescdc.clients import ClientFactory  # noqa: E402
 from salescdc.preflight import PreflightError, wait_for_endpoint  # noqa: E402
 from salescdc.settings import Settings  # noqa: E402
@@ -66,11 +65,7 @@ def local_cloud(endpoint: str | None) -> Iterator[str]:
         try:
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_localcloud_process(proc)
 
 
 def health(url: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from localcloud.moto_patches import reset_moto
 from localcloud.server import LocalCloud
 
-__all__ = ["reset_moto", "running_localcloud", "start_localcloud_process"]
+__all__ = ["reset_moto", "running_localcloud", "start_localcloud_process", "stop_localcloud_process"]
 
 ROOT = Path(__file__).resolve().parents[1]
 # What `python -m localcloud` prints on stdout once it serves (localcloud/__main__.py).
@@ -61,3 +61,13 @@ def start_localcloud_process(data_dir: str | Path, *flags: str, port: int = 0, s
         process.wait()
         raise RuntimeError(f"the local cloud did not start: {line!r} {Path(stderr_log).read_text()!r}")
     return process, match.group(1)
+
+
+def stop_localcloud_process(process: subprocess.Popen[str], grace_s: float = 20.0) -> None:
+    """SIGTERM a `start_localcloud_process` server and reap it; SIGKILL it if it has not stopped after `grace_s`."""
+    process.terminate()
+    try:
+        process.communicate(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()

@@ -21,7 +21,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from localcloud.testing import start_localcloud_process
+from localcloud.testing import start_localcloud_process, stop_localcloud_process
 
 REGION = "us-east-1"
 LOAD_SECONDS = 40
@@ -87,12 +87,7 @@ def test_rss_stays_flat_under_a_steady_load(tmp_path: Path) -> None:
         samples, rounds = soak(url, proc.pid, LOAD_SECONDS)
         assert proc.poll() is None, "the server died under the load"
     finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        stop_localcloud_process(proc, grace_s=60)
     assert rounds > 100, f"only {rounds} rounds of load: too few to judge growth"
     bodies = list((tmp_path / "data" / "tmp" / "s3-bodies").glob("body-*"))
     assert len(bodies) <= 2 * 50, f"{len(bodies)} S3 body files for 50 keys: overwritten bodies are not removed"
