@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from localcloud.durability import wal  # noqa: E402
+from localcloud.testing import start_localcloud_process  # noqa: E402
 REGION = "us-east-1"
 TABLE = "bench-orders"
 STREAM = "bench-stream"
@@ -58,20 +59,14 @@ class Server:
     def __init__(self, data_dir: Path, *flags: str, root: Path = ROOT):
         self.data_dir, self.flags, self.port, self.root = data_dir, flags, free_port(), root
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> float:
         """Start and wait for "ready"; returns the seconds it took."""
         started = time.monotonic()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "localcloud", "--no-runners", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), *self.flags],
-            cwd=self.root, env={**os.environ, "PYTHONPATH": str(self.root)}, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().decode()
-        if "ready" not in line:
-            raise RuntimeError(f"server did not start: {line}{self.process.stdout.read().decode()}")
+        self.process, _ = start_localcloud_process(
+            self.data_dir, "--no-runners", *self.flags, port=self.port,
+            stderr_log=self.data_dir.parent / f"{self.data_dir.name}-stderr.txt", cwd=self.root, root=self.root)
         return time.monotonic() - started
 
     def rss_mb(self) -> float:

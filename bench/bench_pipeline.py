@@ -24,9 +24,7 @@ import datetime as dt
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,17 +40,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from localcloud.testing import start_localcloud_process, stop_localcloud_process  # noqa: E402
 from salescdc.clients import ClientFactory  # noqa: E402
 from salescdc.preflight import PreflightError, wait_for_endpoint  # noqa: E402
 from salescdc.settings import Settings  # noqa: E402
 
 WRITER_THREADS = 8
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -64,30 +57,15 @@ def local_cloud(endpoint: str | None) -> Iterator[str]:
             raise SystemExit(str(exc)) from None
         yield endpoint
         return
-    port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-localcloud-") as data_dir:
-        proc = subprocess.Popen([sys.executable, "-m", "localcloud", "--port", str(port), "--data-dir", data_dir],
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    health(url)
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        said = proc.stderr.read().decode().strip().splitlines() if proc.poll() is not None else []
-                        raise SystemExit("The local cloud this benchmark starts did not answer within 60 s"
-                                         + (f": {said[-1]}" if said else "; see its log in the data dir."))
-                    time.sleep(0.2)
+            proc, url = start_localcloud_process(data_dir, stderr_log=Path(data_dir) / "stderr.txt")
+        except RuntimeError as exc:
+            raise SystemExit(f"The local cloud this benchmark starts did not answer: {exc}") from None
+        try:
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_localcloud_process(proc)
 
 
 def health(url: str) -> dict[str, Any]:

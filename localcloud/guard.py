@@ -41,7 +41,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
-from localcloud.routing import AwsResponse, signed_service
+from localcloud.routing import AwsResponse, AwsServiceError, signed_service
 
 log = logging.getLogger("localcloud.guard")
 
@@ -111,14 +111,12 @@ def body_limit(service: str | None, environ: dict[str, Any]) -> BodyLimit:
     return LIMITS.get(service or "", DEFAULT_LIMIT)
 
 
-class Refused(Exception):
-    """A request the guard answers itself, with AWS's error code and status."""
+class Refused(AwsServiceError):
+    """A request the guard answers itself, with AWS's error code and status.
 
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+    It carries what every AWS error carries (code, message, status); the guard sends it in the
+    protocol of the service asked (`error_response`), not only AWS's JSON shape.
+    """
 
 
 # -- error shapes ----------------------------------------------------------

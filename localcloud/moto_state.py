@@ -107,9 +107,13 @@ def dump_service(service: str) -> bytes:
 
 def restore_service(service: str, blob: bytes) -> None:
     """Put a `dump_service` pickle back as the service's backends."""
+    install(service, pickle.loads(blob))
+
+
+def install(service: str, state: dict[str, dict[str, Any]]) -> None:
+    """Put unpickled backends (account -> region -> backend) in place as `service`'s live moto backends."""
     from moto.backends import get_backend
 
-    state = pickle.loads(blob)
     backends = get_backend(service)  # type: ignore[call-overload]
     for account, regions in state.items():
         for region, backend in regions.items():
@@ -126,15 +130,20 @@ def read_legacy(data_dir: Path) -> dict[str, Any]:
         path = folder / f"{service}.pickle"
         if not path.exists():
             continue
-        try:
-            saved = pickle.loads(path.read_bytes())
-        except Exception as exc:
-            raise ValueError(f"{path} cannot be read ({type(exc).__name__}: {exc})") from None
-        if not isinstance(saved, dict) or saved.get("moto") != moto_version():
-            version = saved.get("moto") if isinstance(saved, dict) else "an unknown version"
-            raise ValueError(f"{path} was written with moto {version} and this is moto {moto_version()}")
-        found[service] = saved["state"]
+        found[service] = _read_saved(path)
     return found
+
+
+def _read_saved(path: Path) -> dict[str, dict[str, Any]]:
+    """The state in one `save` pickle; ValueError naming the file if it cannot be read or another moto wrote it."""
+    try:
+        saved = pickle.loads(path.read_bytes())
+    except Exception as exc:
+        raise ValueError(f"{path} cannot be read ({type(exc).__name__}: {exc})") from None
+    if not isinstance(saved, dict) or saved.get("moto") != moto_version():
+        version = saved.get("moto") if isinstance(saved, dict) else "an unknown version"
+        raise ValueError(f"{path} was written with moto {version} and this is moto {moto_version()}")
+    return saved["state"]
 
 
 def save(data_dir: Path) -> list[str]:
@@ -164,8 +173,6 @@ def save(data_dir: Path) -> list[str]:
 
 def load(data_dir: Path) -> list[str]:
     """Put saved services back into moto; returns the services restored."""
-    from moto.backends import get_backend
-
     folder = data_dir / "moto-state"
     restored = []
     for service in SERVICES:
@@ -173,13 +180,7 @@ def load(data_dir: Path) -> list[str]:
         if not path.exists():
             continue
         try:
-            saved = pickle.loads(path.read_bytes())
-            if saved.get("moto") != _moto_version():
-                raise ValueError(f"written by moto {saved.get('moto')}, this is moto {_moto_version()}")
-            backends = get_backend(service)  # type: ignore[call-overload]
-            for account, regions in saved["state"].items():
-                for region, backend in regions.items():
-                    backends[account][region] = backend
+            install(service, _read_saved(path))
         except Exception as exc:
             aside = path.with_suffix(".unreadable")
             os.replace(path, aside)

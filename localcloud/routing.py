@@ -249,11 +249,16 @@ class Router:
         return handler, request
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
+def content_length(environ: dict[str, Any]) -> int:
+    """The request's Content-Length, 0 when it is missing or not a number (a chunked upload has none)."""
     try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+        return int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        length = 0
+        return 0
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    length = content_length(environ)
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""

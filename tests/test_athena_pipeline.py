@@ -8,36 +8,19 @@ pyathena's PandasCursor, must equal a scan of the DynamoDB table.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from salescdc.clients import ClientFactory
-from salescdc.settings import Settings
+from tests.support.pipeline import lake_lines, provisioned
 from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
 def env(cloud: Any) -> dict[str, Any]:
-    from salescdc.infra import ApplyOptions, provision
-
-    settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
-    factory = ClientFactory(settings)
-    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+    settings, factory = provisioned(cloud.url)
     return {"cloud": cloud, "settings": settings, "factory": factory}
-
-
-def _lake_lines(factory: ClientFactory) -> list[dict[str, Any]]:
-    s3 = factory.client("s3")
-    bucket = factory.bucket_name()
-    lines = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="orders/"):
-        for obj in page.get("Contents", []):
-            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-            lines += [json.loads(line) for line in body.splitlines() if line.strip()]
-    return lines
 
 
 def test_orders_current_equals_a_scan_of_dynamodb_after_mixed_changes(env: dict[str, Any]) -> None:
@@ -62,7 +45,7 @@ def test_orders_current_equals_a_scan_of_dynamodb_after_mixed_changes(env: dict[
                       ExpressionAttributeValues={":q": 99})
     changes += 1
 
-    eventually(lambda: len({line["event_id"] for line in _lake_lines(factory)}) >= changes, "a complete lake",
+    eventually(lambda: len({line["event_id"] for line in lake_lines(factory)}) >= changes, "a complete lake",
                timeout=120, interval=0.3, context=lambda: f"health: {cloud.health()}")
 
     expected = {

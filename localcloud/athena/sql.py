@@ -423,14 +423,19 @@ def _unsupported(node: exp.Expression, text: str, what: str) -> QueryFailed:
 
 def _format_datetime(node: exp.Anonymous, text: str) -> exp.Expression:
     args = node.expressions
-    pattern = _literal(args[1]) if len(args) == 2 else None
-    if pattern is None:
-        raise _unsupported(node, text, "format_datetime with a non-literal pattern")
-    try:
-        fmt = joda_to_strftime(pattern)
-    except ValueError as exc:
-        raise _unsupported(node, text, f"format_datetime {exc}") from None
+    fmt = _strftime_pattern(node, text, "format_datetime", args[1] if len(args) == 2 else None)
     return exp.Anonymous(this="strftime", expressions=[args[0], exp.Literal.string(fmt)])
+
+
+def _strftime_pattern(node: exp.Expression, text: str, function: str, pattern_node: exp.Expression | None) -> str:
+    """The strftime pattern for a Joda pattern literal of format_datetime/parse_datetime; NOT_SUPPORTED otherwise."""
+    pattern = _literal(pattern_node)
+    if pattern is None:
+        raise _unsupported(node, text, f"{function} with a non-literal pattern")
+    try:
+        return joda_to_strftime(pattern)
+    except ValueError as exc:
+        raise _unsupported(node, text, f"{function} {exc}") from None
 
 
 _TRANSLATED = {"format_datetime"}
@@ -803,13 +808,7 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
         if isinstance(node, exp.Anonymous) and str(node.this).lower() == "format_datetime":
             return _format_datetime(node, text)
         if isinstance(node, exp.ParseDatetime):
-            pattern = _literal(node.args.get("format"))
-            if pattern is None:
-                raise _unsupported(node, text, "parse_datetime with a non-literal pattern")
-            try:
-                fmt = joda_to_strftime(pattern)
-            except ValueError as exc:
-                raise _unsupported(node, text, f"parse_datetime {exc}") from None
+            fmt = _strftime_pattern(node, text, "parse_datetime", node.args.get("format"))
             parsed = exp.Anonymous(this="strptime", expressions=[node.this, exp.Literal.string(fmt)])
             # Trino's parse_datetime returns timestamp with time zone (UTC here).
             return exp.Cast(this=parsed, to=exp.DataType.build("TIMESTAMPTZ"))

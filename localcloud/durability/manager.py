@@ -153,13 +153,8 @@ class Durability:
                 raise DataDirError(f"The data dir {self.data_dir} was written by an older local cloud and its "
                                    f"runner positions in {path} cannot be read ({exc}); start with an empty "
                                    f"--data-dir.") from None
-        from moto.backends import get_backend
-
         for service, state in legacy.items():
-            backends = get_backend(service)  # type: ignore[call-overload]
-            for account, regions in state.items():
-                for region, backend in regions.items():
-                    backends[account][region] = backend
+            moto_state.install(service, state)
         _clamp_positions(checkpoints)
         snapshot_folder = self.snapshot_folder
         for service in moto_state.SERVICES:

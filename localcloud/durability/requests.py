@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from localcloud.routing import signed_service
+from localcloud.routing import content_length, signed_service
 
 READ = "read"
 LOGGED = "logged"
@@ -126,10 +126,7 @@ def _action(environ: dict[str, Any], service: str) -> str | None:
 
 def _peek_body(environ: dict[str, Any]) -> bytes:
     """Read the body and put it back, so whoever answers the request reads it too."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
+    length = content_length(environ)
     stream = environ.get("wsgi.input")
     if stream is None or length <= 0:
         return b""

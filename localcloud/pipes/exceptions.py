@@ -6,6 +6,8 @@ serialises them in AWS's shape; runner errors say whether a retry can help.
 
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
+
 from localcloud.routing import ServiceError
 
 
@@ -69,3 +71,11 @@ class TargetRejected(PipeRunError):
 
 class DeadLetterUnavailable(PipesError):
     """The dead-letter queue did not take a message; the runner keeps the records and retries."""
+
+
+def aws_error(exc: Exception) -> tuple[str, str] | None:
+    """The AWS error code and message of a boto3 ClientError; None for any other failure (unreachable, timeout)."""
+    if not isinstance(exc, ClientError):
+        return None
+    error = exc.response.get("Error", {})
+    return error.get("Code", ""), error.get("Message", "")

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from jsonpath_ng import parse as parse_jsonpath
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 
-from localcloud.pipes.exceptions import RecordTransformError, TargetRejected
+from localcloud.pipes.exceptions import RecordTransformError, TargetRejected, aws_error
 
 log = logging.getLogger("localcloud.pipes")
 
@@ -188,9 +188,8 @@ def _next_call(pending: list[OutgoingRecord]) -> list[OutgoingRecord]:
 
 
 def describe_target_error(exc: Exception, stream_name: str) -> str:
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        message = exc.response.get("Error", {}).get("Message", "")
+    if (error := aws_error(exc)) is not None:
+        code, message = error
         if code == "ResourceNotFoundException":
             return f"Target stream not found: {stream_name} ({message})"
         if code in ("ProvisionedThroughputExceededException", "ThrottlingException", "LimitExceededException"):

@@ -32,7 +32,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from localcloud.checkpoints import CheckpointStore
 from localcloud.pipes.events import epoch_seconds, to_pipe_event
 from localcloud.pipes.dead_letters import RECORD_TOO_OLD, RETRIES_EXHAUSTED, DeadLetterQueue, dead_letter_message
-from localcloud.pipes.exceptions import DeadLetterUnavailable, PipeRunError, RecordTransformError, SourceUnavailable
+from localcloud.pipes.exceptions import (DeadLetterUnavailable, PipeRunError, RecordTransformError, SourceUnavailable,
+                                         aws_error)
 from localcloud.pipes.filters import RecordFilter
 from localcloud.pipes.kinesis_target import KinesisTarget, PartitionKey
 from localcloud.pipes.models import PipeSnapshot, PipeStore
@@ -671,9 +672,8 @@ def _record_time(record: dict[str, Any]) -> float | None:
 
 
 def _source_error(exc: Exception, stream_arn: str) -> str:
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        message = exc.response.get("Error", {}).get("Message", "")
+    if (error := aws_error(exc)) is not None:
+        code, message = error
         if code == "ResourceNotFoundException":
             return f"Source stream not found: {stream_arn} ({message})"
         return f"Source stream {stream_arn} failed: {code}: {message}"

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from streamlit import config as streamlit_config
 
 from tests.app.conftest import MAIN, no_exceptions, open_page
+from tests.support.processes import background, free_port, wait_http
 
 pytestmark = pytest.mark.e2e
 
 LISTEN = "0A"  # TCP state in /proc/net/tcp*
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -52,39 +42,25 @@ def test_streamlit_run_from_another_folder_listens_on_loopback_only(tmp_path, ap
     elsewhere.mkdir()
     argv = [sys.executable, "-m", "streamlit", "run", MAIN, "--server.port", str(port),
             "--server.headless", "true", "--server.fileWatcherType", "none"]
-    with open(tmp_path / "streamlit.out", "wb") as out:
-        process = subprocess.Popen(argv, cwd=elsewhere, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            assert process.poll() is None, (tmp_path / "streamlit.out").read_text()
-            time.sleep(0.3)
-        else:
-            raise AssertionError((tmp_path / "streamlit.out").read_text())
+    log = tmp_path / "streamlit.out"
+    with background(argv, env, log, elsewhere) as process:
+        wait_http(f"http://127.0.0.1:{port}/_stcore/health", "streamlit", process=process, log=log)
         # 127.0.0.1 as the kernel writes it (little-endian hex); never 00000000 (all interfaces) or ::.
         assert listening_addresses(port) == {"0100007F"}
+
+
+def open_page_served_on(address: str):  # noqa: ANN201 - streamlit's AppTest
+    """The panel's page as it renders when Streamlit's server.address is `address`; the option is put back after."""
+    before = streamlit_config.get_option("server.address")
+    streamlit_config.set_option("server.address", address)
+    try:
+        return open_page()
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        streamlit_config.set_option("server.address", before)
 
 
 def test_a_non_loopback_address_is_refused_with_one_sentence(app_env):
-    before = streamlit_config.get_option("server.address")
-    streamlit_config.set_option("server.address", "0.0.0.0")
-    try:
-        at = open_page()
-    finally:
-        streamlit_config.set_option("server.address", before)
+    at = open_page_served_on("0.0.0.0")
     no_exceptions(at)
     [error] = at.error
     assert error.value.startswith("This panel can create and delete cloud resources, so it only serves 127.0.0.1")
@@ -93,12 +69,7 @@ def test_a_non_loopback_address_is_refused_with_one_sentence(app_env):
 
 
 def test_loopback_addresses_are_served(app_env):
-    before = streamlit_config.get_option("server.address")
-    streamlit_config.set_option("server.address", "127.0.0.1")
-    try:
-        at = open_page()
-    finally:
-        streamlit_config.set_option("server.address", before)
+    at = open_page_served_on("127.0.0.1")
     no_exceptions(at)
     assert not at.error, [e.value for e in at.error]
     assert [t.value for t in at.title] == ["Pipeline"]

@@ -10,18 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support.processes import free_port
-from tests.support.waiting import eventually
+from tests.support.processes import background, free_port, wait_http
 
 # Provisioning, generating and waiting for Athena through a real browser: about 75 s alone, twice that
 # when the suite shares the machine, so more than the default 180 s.
@@ -43,34 +40,6 @@ REFRESH_S = 3
 QUANTITY = 777  # no generated order has it (they have 1-5), so it is unmistakably ours
 
 
-def wait_http(url: str, what: str, timeout: float = 60) -> None:
-    def answers() -> bool:
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
-                return response.status == 200
-        return False
-
-    eventually(answers, f"{what} to answer at {url}", timeout=timeout, interval=0.3)
-
-
-@contextlib.contextmanager
-def background(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    with open(log, "wb") as out:
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    try:
-        yield process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
 @pytest.fixture
 def app_url(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     if not Path(CHROMIUM).exists():
@@ -90,9 +59,9 @@ def app_url(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     cloud_argv = [sys.executable, "-m", "localcloud", "--port", str(cloud_port), "--data-dir", str(tmp_path / "lc")]
     app_argv = [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(app_port),
                 "--server.headless", "true", "--server.fileWatcherType", "none"]
-    with background(cloud_argv, env, tmp_path / "localcloud.out"):
+    with background(cloud_argv, env, tmp_path / "localcloud.out", ROOT):
         wait_http(f"{endpoint}/_localcloud/health", "the local cloud")
-        with background(app_argv, env, tmp_path / "streamlit.out"):
+        with background(app_argv, env, tmp_path / "streamlit.out", ROOT):
             wait_http(f"http://localhost:{app_port}/_stcore/health", "streamlit")
             try:
                 yield f"http://localhost:{app_port}", env
@@ -201,72 +170,81 @@ def order_quantity(env: dict[str, str], orderid: str) -> int:
     return OrderRepository(settings, ClientFactory(settings)).get(orderid)["quantity"]
 
 
-def test_provision_generate_edit_and_see_it_in_sales(app_url):
-    from playwright.sync_api import expect, sync_playwright
+@contextlib.contextmanager
+def app_page(url: str, failure_shot: str) -> Iterator[Any]:
+    """Chromium showing the app at `url` once its Pipeline page is up; a screenshot `failure_shot` if the test fails."""
+    from playwright.sync_api import sync_playwright
 
-    url, env = app_url
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
             page.get_by_role("heading", name="Pipeline", level=1).wait_for(timeout=60_000)
-            expect(page.get_by_text(f"Using the local cloud at {env['AWS_ENDPOINT_URL']}")).to_be_visible()
-
-            # Provision, with live per-resource progress.
-            click(page, "Provision")
-            expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Provisioning done")).to_be_visible(
-                timeout=180_000
-            )
-            shot(page, "1-pipeline-provisioned")
-
-            # Start the generator: inserts only, so no generated update races our edit.
-            set_slider_to_zero(page, "Share of updates")
-            set_slider_to_zero(page, "Share of deletes")
-            click(page, "Start generator")
-            expect(page.get_by_test_id("stMetricValue").filter(has_text="running")).to_be_visible(timeout=60_000)
-            deadline = time.monotonic() + 60
-            while not (orderid := an_order_id(env)) and time.monotonic() < deadline:
-                time.sleep(0.5)
-            assert orderid, "the generator wrote no order"
-            shot(page, "2-pipeline-generating")
-
-            # Orders: find that order, change its quantity in the editor, save.
-            go(page, "Orders")
-            page.get_by_label("Search by orderid (prefix)").fill(orderid)
-            page.get_by_text("Exact", exact=True).click()
-            click(page, "Load")
-            expect(page.get_by_text("Page 1 · 1 rows")).to_be_visible(timeout=30_000)
-            edit_cell(page, column=3, row=0, value=str(QUANTITY))  # columns: 1 orderid, 2 product, 3 quantity
-            page.wait_for_timeout(1000)
-            click(page, "Save changes")
-            expect(page.get_by_text(f"Change journey of order {orderid}")).to_be_visible(timeout=30_000)
-            assert order_quantity(env, orderid) == QUANTITY  # the edit really reached DynamoDB
-            expect(page.get_by_text("The saved change is queryable in Athena.")).to_be_visible(timeout=120_000)
-            shot(page, "3-orders-journey")
-
-            # Sales: the edited order is now the largest one, within the refresh interval.
-            go(page, "Sales")
-            expect(page.get_by_text(re.compile(rf"Largest order: {orderid} — .*{QUANTITY} ×"))).to_be_visible(
-                timeout=(REFRESH_S * 2 + 60) * 1000
-            )
-            shot(page, "4-sales")
-
-            go(page, "Health")
-            expect(page.get_by_text("Latest objects in the lake")).to_be_visible(timeout=30_000)
-            shot(page, "5-health")
-
-            go(page, "Query")
-            click(page, "Run query")
-            expect(page.get_by_text(re.compile(r"Run time \d+ ms"))).to_be_visible(timeout=60_000)
-            expect(page.get_by_role("button", name="Download CSV")).to_be_visible()
-            shot(page, "6-query")
+            yield page
         except Exception:
             with contextlib.suppress(Exception):
-                shot(page, "failure")
+                shot(page, failure_shot)
             raise
         finally:
             browser.close()
+
+
+def test_provision_generate_edit_and_see_it_in_sales(app_url):
+    from playwright.sync_api import expect
+
+    url, env = app_url
+    with app_page(url, "failure") as page:
+        expect(page.get_by_text(f"Using the local cloud at {env['AWS_ENDPOINT_URL']}")).to_be_visible()
+
+        # Provision, with live per-resource progress.
+        click(page, "Provision")
+        expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Provisioning done")).to_be_visible(
+            timeout=180_000
+        )
+        shot(page, "1-pipeline-provisioned")
+
+        # Start the generator: inserts only, so no generated update races our edit.
+        set_slider_to_zero(page, "Share of updates")
+        set_slider_to_zero(page, "Share of deletes")
+        click(page, "Start generator")
+        expect(page.get_by_test_id("stMetricValue").filter(has_text="running")).to_be_visible(timeout=60_000)
+        deadline = time.monotonic() + 60
+        while not (orderid := an_order_id(env)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert orderid, "the generator wrote no order"
+        shot(page, "2-pipeline-generating")
+
+        # Orders: find that order, change its quantity in the editor, save.
+        go(page, "Orders")
+        page.get_by_label("Search by orderid (prefix)").fill(orderid)
+        page.get_by_text("Exact", exact=True).click()
+        click(page, "Load")
+        expect(page.get_by_text("Page 1 · 1 rows")).to_be_visible(timeout=30_000)
+        edit_cell(page, column=3, row=0, value=str(QUANTITY))  # columns: 1 orderid, 2 product, 3 quantity
+        page.wait_for_timeout(1000)
+        click(page, "Save changes")
+        expect(page.get_by_text(f"Change journey of order {orderid}")).to_be_visible(timeout=30_000)
+        assert order_quantity(env, orderid) == QUANTITY  # the edit really reached DynamoDB
+        expect(page.get_by_text("The saved change is queryable in Athena.")).to_be_visible(timeout=120_000)
+        shot(page, "3-orders-journey")
+
+        # Sales: the edited order is now the largest one, within the refresh interval.
+        go(page, "Sales")
+        expect(page.get_by_text(re.compile(rf"Largest order: {orderid} — .*{QUANTITY} ×"))).to_be_visible(
+            timeout=(REFRESH_S * 2 + 60) * 1000
+        )
+        shot(page, "4-sales")
+
+        go(page, "Health")
+        expect(page.get_by_text("Latest objects in the lake")).to_be_visible(timeout=30_000)
+        shot(page, "5-health")
+
+        go(page, "Query")
+        click(page, "Run query")
+        expect(page.get_by_text(re.compile(r"Run time \d+ ms"))).to_be_visible(timeout=60_000)
+        expect(page.get_by_role("button", name="Download CSV")).to_be_visible()
+        shot(page, "6-query")
 
 
 def generator_state(env: dict[str, str]) -> str:
@@ -297,50 +275,39 @@ def click_then_go(page, button: str, title: str) -> None:
 
 def test_a_click_is_never_lost_when_the_user_moves_on_at_once(app_url):
     """Issue 10 item 7: every action takes effect and its outcome shows on the page the user lands on."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, env = app_url
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            page.get_by_role("heading", name="Pipeline", level=1).wait_for(timeout=60_000)
+    with app_page(url, "failure-quick-clicks") as page:
 
-            # Provision, then at once Health: provisioning goes on, and Health's sidebar says when it is done.
-            click_then_go(page, "Provision", "Health")
-            sidebar_says(page, "Provisioning done", timeout_s=180)
+        # Provision, then at once Health: provisioning goes on, and Health's sidebar says when it is done.
+        click_then_go(page, "Provision", "Health")
+        sidebar_says(page, "Provisioning done", timeout_s=180)
 
-            # Start generator, then at once Sales (no pause in between: the case that lost the click).
-            go(page, "Pipeline")
-            expect(page.get_by_test_id("stMetricLabel").filter(has_text="Generator")).to_be_visible(timeout=30_000)
-            click_then_go(page, "Start generator", "Sales")
-            sidebar_says(page, "Generator started", timeout_s=30)
-            assert generator_state(env) in ("starting", "running")
-            deadline = time.monotonic() + 60
-            while not an_order_id(env) and time.monotonic() < deadline:
-                time.sleep(0.5)
-            assert an_order_id(env), "the generator started from the click wrote no order"
-            shot(page, "7-sales-after-quick-start")
+        # Start generator, then at once Sales (no pause in between: the case that lost the click).
+        go(page, "Pipeline")
+        expect(page.get_by_test_id("stMetricLabel").filter(has_text="Generator")).to_be_visible(timeout=30_000)
+        click_then_go(page, "Start generator", "Sales")
+        sidebar_says(page, "Generator started", timeout_s=30)
+        assert generator_state(env) in ("starting", "running")
+        deadline = time.monotonic() + 60
+        while not an_order_id(env) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert an_order_id(env), "the generator started from the click wrote no order"
+        shot(page, "7-sales-after-quick-start")
 
-            # Stop generator, then at once Query: it stops, and Query's sidebar says so.
-            go(page, "Pipeline")
-            expect(page.get_by_test_id("stMetricLabel").filter(has_text="Generator")).to_be_visible(timeout=30_000)
-            click_then_go(page, "Stop generator", "Query")
-            sidebar_says(page, "Generator stopped", timeout_s=30)
-            assert generator_state(env) == "stopped"
+        # Stop generator, then at once Query: it stops, and Query's sidebar says so.
+        go(page, "Pipeline")
+        expect(page.get_by_test_id("stMetricLabel").filter(has_text="Generator")).to_be_visible(timeout=30_000)
+        click_then_go(page, "Stop generator", "Query")
+        sidebar_says(page, "Generator stopped", timeout_s=30)
+        assert generator_state(env) == "stopped"
 
-            # Run crawler, then at once Health; Run query, then at once Sales.
-            go(page, "Pipeline")
-            expect(page.get_by_test_id("stMetricLabel").filter(has_text="Generator")).to_be_visible(timeout=30_000)
-            click_then_go(page, "Run crawler", "Health")
-            sidebar_says(page, "Crawler Kinesis-s3-data-crawler:", timeout_s=30)
-            go(page, "Query")
-            click_then_go(page, "Run query", "Sales")
-            sidebar_says(page, "Query finished", timeout_s=60)
-        except Exception:
-            with contextlib.suppress(Exception):
-                shot(page, "failure-quick-clicks")
-            raise
-        finally:
-            browser.close()
+        # Run crawler, then at once Health; Run query, then at once Sales.
+        go(page, "Pipeline")
+        expect(page.get_by_test_id("stMetricLabel").filter(has_text="Generator")).to_be_visible(timeout=30_000)
+        click_then_go(page, "Run crawler", "Health")
+        sidebar_says(page, "Crawler Kinesis-s3-data-crawler:", timeout_s=30)
+        go(page, "Query")
+        click_then_go(page, "Run query", "Sales")
+        sidebar_says(page, "Query finished", timeout_s=60)

@@ -20,30 +20,16 @@ from localcloud.testing import running_localcloud
 from salescdc.analytics import Analytics
 from salescdc.clients import ClientFactory
 from salescdc.settings import Settings
+from tests.support.pipeline import lake_lines, provisioned
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, ClientFactory, Any]]:
-    from salescdc.infra import ApplyOptions, provision
-
     with running_localcloud(tmp_path_factory.mktemp("overflow")) as cloud:
-        settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
-        factory = ClientFactory(settings)
-        provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+        settings, factory = provisioned(cloud.url)
         yield settings, factory, cloud
-
-
-def lake_lines(factory: ClientFactory) -> list[dict[str, Any]]:
-    s3 = factory.client("s3")
-    bucket = factory.bucket_name()
-    lines = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="orders/"):
-        for obj in page.get("Contents", []):
-            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-            lines += [json.loads(line, parse_float=Decimal) for line in body.splitlines() if line.strip()]
-    return lines
 
 
 def test_a_price_and_a_quantity_beyond_their_columns_do_not_break_queries(pipeline):
@@ -54,10 +40,10 @@ def test_a_price_and_a_quantity_beyond_their_columns_do_not_break_queries(pipeli
     table.put_item(Item={"orderid": "fine", "product_name": "Phone", "quantity": 2, "price": Decimal("19.99")})
 
     deadline = time.monotonic() + 120
-    while len({line["orderid"] for line in lake_lines(factory)}) < 2:
+    while len({line["orderid"] for line in lake_lines(factory, parse_float=Decimal)}) < 2:
         assert time.monotonic() < deadline, f"lake incomplete; health: {cloud.health()}"
         time.sleep(0.3)
-    huge = next(line for line in lake_lines(factory) if line["orderid"] == "huge")
+    huge = next(line for line in lake_lines(factory, parse_float=Decimal) if line["orderid"] == "huge")
     assert huge["price"] is None and huge["quantity"] is None
     assert json.loads(huge["extra"], parse_float=Decimal, parse_int=Decimal) == {
         "price": Decimal("100000000"), "quantity": Decimal(10**20)}

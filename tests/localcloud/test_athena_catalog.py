@@ -17,6 +17,7 @@ import pytest
 from pyathena import connect
 
 from localcloud.testing import running_localcloud
+from tests.support.athena import result_rows, run_query
 
 REGION = "ap-south-1"
 BUCKET = "catalog-test-results"
@@ -124,18 +125,11 @@ def test_pyathena_metadata_calls(cloud: Any) -> None:
 
 
 def query(athena: Any, sql: str) -> list[list[str | None]]:
-    import time
 
-    qid = athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": DB},
-                                       ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/results/"})["QueryExecutionId"]
-    for _ in range(600):
-        status = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
-        if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            break
-        time.sleep(0.05)
-    assert status["State"] == "SUCCEEDED", status
-    rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"][1:]
-    return [[d.get("VarCharValue") for d in r["Data"]] for r in rows]
+    execution = run_query(athena, sql, QueryExecutionContext={"Database": DB},
+                          ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/results/"})
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    return result_rows(athena, execution)
 
 
 def test_information_schema_tables_columns_and_schemata(athena: Any) -> None:
@@ -152,18 +146,10 @@ def test_information_schema_tables_columns_and_schemata(athena: Any) -> None:
 
 
 def test_execution_parameters_fill_question_marks(athena: Any) -> None:
-    import time
 
     def run(sql: str, parameters: list[str] | None) -> dict[str, Any]:
         kw = {"ExecutionParameters": parameters} if parameters else {}
-        qid = athena.start_query_execution(QueryString=sql, ResultConfiguration={
-            "OutputLocation": f"s3://{BUCKET}/results/"}, **kw)["QueryExecutionId"]
-        for _ in range(600):
-            execution = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-            if execution["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-                return execution
-            time.sleep(0.05)
-        raise AssertionError("did not finish")
+        return run_query(athena, sql, ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/results/"}, **kw)
 
     done = run("SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
                [f"'{DB}'", "'orders'"])

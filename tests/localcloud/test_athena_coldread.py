@@ -112,23 +112,20 @@ def test_referenced_names_are_a_superset_of_the_columns_read() -> None:
     assert names("SELECT count(*) FROM t") is not None
 
 
-def test_decoded_chunks_are_capped_dropping_the_least_recently_used_table(lake: Lake) -> None:
+def test_decoded_chunks_are_capped_dropping_the_least_recently_used_table(
+        lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
     _table(lake, "capped_a", {"dt=2024-05-01/a": ndjson(DAY1)})
     _table(lake, "capped_b", {"dt=2024-05-02/b": ndjson(DAY2)})
     engine = lake.cloud.athena.engine
-    cap = engine.max_decoded_bytes
-    try:
-        engine.max_decoded_bytes = 1  # keep nothing but the snapshot a query is about to read
-        sql = "SELECT sum(price * quantity) FROM {} WHERE op <> 'REMOVE'"
-        assert lake.rows(sql.format("capped_a"))[1:] == [[str(_revenue(DAY1))]]
-        assert f"awsdatacatalog.{DB}.capped_a" in engine._snapshots
-        assert lake.rows(sql.format("capped_b"))[1:] == [[str(_revenue(DAY2))]]
-        assert f"awsdatacatalog.{DB}.capped_a" not in engine._snapshots
-        assert f"awsdatacatalog.{DB}.capped_b" in engine._snapshots
-        assert len(engine._chunks) == 1
-        assert lake.rows(sql.format("capped_a"))[1:] == [[str(_revenue(DAY1))]]  # decoded again
-    finally:
-        engine.max_decoded_bytes = cap
+    monkeypatch.setattr(engine, "max_decoded_bytes", 1)  # keep nothing but the snapshot a query is about to read
+    sql = "SELECT sum(price * quantity) FROM {} WHERE op <> 'REMOVE'"
+    assert lake.rows(sql.format("capped_a"))[1:] == [[str(_revenue(DAY1))]]
+    assert f"awsdatacatalog.{DB}.capped_a" in engine._snapshots
+    assert lake.rows(sql.format("capped_b"))[1:] == [[str(_revenue(DAY2))]]
+    assert f"awsdatacatalog.{DB}.capped_a" not in engine._snapshots
+    assert f"awsdatacatalog.{DB}.capped_b" in engine._snapshots
+    assert len(engine._chunks) == 1
+    assert lake.rows(sql.format("capped_a"))[1:] == [[str(_revenue(DAY1))]]  # decoded again
 
 
 def test_lake_cache_is_capped_keeping_what_the_query_reads(lake: Lake, tmp_path: Path) -> None:
@@ -162,17 +159,14 @@ def test_a_json_line_longer_than_duckdbs_default_object_size_is_read(lake: Lake)
         [str(_revenue(records)), str(len(long_extra))]]
 
 
-def test_a_query_reading_two_tables_keeps_both_though_they_exceed_the_cap(lake: Lake) -> None:
+def test_a_query_reading_two_tables_keeps_both_though_they_exceed_the_cap(
+        lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
     _table(lake, "pinned_a", {"dt=2024-05-01/a": ndjson(DAY1)})
     _table(lake, "pinned_b", {"dt=2024-05-02/b": ndjson(DAY2)})
     engine = lake.cloud.athena.engine
-    cap = engine.max_decoded_bytes
-    try:
-        engine.max_decoded_bytes = 1
-        rows = lake.rows("SELECT (SELECT count(*) FROM pinned_a), (SELECT sum(quantity) FROM pinned_b)")
-        assert rows[1:] == [[str(len(DAY1)), str(sum(r["quantity"] for r in DAY2))]]
-        # The next query evicts what it does not read.
-        assert lake.rows("SELECT count(*) FROM pinned_b")[1:] == [[str(len(DAY2))]]
-        assert f"awsdatacatalog.{DB}.pinned_a" not in engine._snapshots
-    finally:
-        engine.max_decoded_bytes = cap
+    monkeypatch.setattr(engine, "max_decoded_bytes", 1)
+    rows = lake.rows("SELECT (SELECT count(*) FROM pinned_a), (SELECT sum(quantity) FROM pinned_b)")
+    assert rows[1:] == [[str(len(DAY1)), str(sum(r["quantity"] for r in DAY2))]]
+    # The next query evicts what it does not read.
+    assert lake.rows("SELECT count(*) FROM pinned_b")[1:] == [[str(len(DAY2))]]
+    assert f"awsdatacatalog.{DB}.pinned_a" not in engine._snapshots

@@ -9,12 +9,10 @@ AthenaError, GetQueryResults), as any client would see them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -27,6 +25,8 @@ from localcloud.athena.functions import ANSWERED, trino_name
 from localcloud.athena.queries import QueryPlanner
 from localcloud.athena.results import ResultSet
 from tests.localcloud.athena.conformance_cases import CASES, Case
+from tests.support.aws import client
+from tests.support.athena import run_query
 
 
 @pytest.fixture(scope="module")
@@ -111,22 +111,13 @@ HTTP_CASES = [c for c in CASES if c.sql in {
 @pytest.fixture(scope="module")
 def athena(cloud: Any) -> Any:
     """The module's local cloud (tests/conftest.py) with a results bucket: the slow lane only."""
-    kw = {"endpoint_url": cloud.url, "region_name": "ap-south-1", "aws_access_key_id": "test",
-          "aws_secret_access_key": "test"}
-    boto3.client("s3", **kw).create_bucket(
+    client(cloud, "s3", "ap-south-1").create_bucket(
         Bucket="conformance-results", CreateBucketConfiguration={"LocationConstraint": "ap-south-1"})
-    return boto3.client("athena", **kw)
+    return client(cloud, "athena", "ap-south-1")
 
 
 def run_over_http(athena: Any, sql: str) -> dict[str, Any]:
-    qid = athena.start_query_execution(
-        QueryString=sql, ResultConfiguration={"OutputLocation": "s3://conformance-results/out/"})["QueryExecutionId"]
-    for _ in range(600):
-        execution = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-        if execution["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return execution
-        time.sleep(0.05)
-    raise AssertionError(f"{sql!r} did not finish")
+    return run_query(athena, sql, ResultConfiguration={"OutputLocation": "s3://conformance-results/out/"})
 
 
 @pytest.mark.parametrize("case", HTTP_CASES, ids=case_id)

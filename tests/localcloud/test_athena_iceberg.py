@@ -25,6 +25,7 @@ import pytest
 
 from localcloud.iceberg import cdc
 from localcloud.testing import running_localcloud
+from tests.support.athena import result_rows, run_query, state
 
 REGION = "ap-south-1"
 BUCKET = "ice-lake"
@@ -61,20 +62,8 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def run(cloud: Any, sql: str, database: str = DB) -> dict[str, Any]:
-    athena = cloud.athena_client
-    qid = athena.start_query_execution(QueryString=sql, WorkGroup="ice",
-                                       QueryExecutionContext={"Database": database})["QueryExecutionId"]
-    for _ in range(1200):
-        execution = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-        if execution["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return execution
-        time.sleep(0.05)
-    raise AssertionError(f"{sql!r} did not finish")
-
-
-def state(execution: dict[str, Any]) -> str:
-    status = execution["Status"]
-    return status["State"] + ("" if status["State"] == "SUCCEEDED" else ": " + status.get("StateChangeReason", ""))
+    return run_query(cloud.athena_client, sql, timeout=60.0, WorkGroup="ice",
+                     QueryExecutionContext={"Database": database})
 
 
 def ok(cloud: Any, sql: str, database: str = DB) -> dict[str, Any]:
@@ -90,8 +79,7 @@ def update_count(cloud: Any, sql: str, database: str = DB) -> int:
 
 def rows(cloud: Any, sql: str, database: str = DB) -> list[list[str | None]]:
     execution = ok(cloud, sql, database)
-    result = cloud.athena_client.get_query_results(QueryExecutionId=execution["QueryExecutionId"])
-    return [[d.get("VarCharValue") for d in r["Data"]] for r in result["ResultSet"]["Rows"][1:]]
+    return result_rows(cloud.athena_client, execution)
 
 
 def put_changes(cloud: Any, prefix: str, objects: list[list[dict[str, Any]]]) -> None:

@@ -8,15 +8,15 @@ without a cloud.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from localcloud.athena.limits import QueryLimits
 from localcloud.testing import running_localcloud
+from tests.support.aws import client
+from tests.support.athena import run_query
 
 REGION = "ap-south-1"
 BUCKET = "limits-results"
@@ -39,21 +39,12 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def athena(cloud: Any) -> Any:
-    kw = {"endpoint_url": cloud.url, "region_name": REGION, "aws_access_key_id": "test",
-          "aws_secret_access_key": "test"}
-    boto3.client("s3", **kw).create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    return boto3.client("athena", **kw)
+    client(cloud, "s3", REGION).create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return client(cloud, "athena", REGION)
 
 
 def run(athena: Any, sql: str) -> dict[str, Any]:
-    qid = athena.start_query_execution(QueryString=sql, ResultConfiguration={
-        "OutputLocation": f"s3://{BUCKET}/out/"})["QueryExecutionId"]
-    for _ in range(1200):
-        execution = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-        if execution["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return execution
-        time.sleep(0.05)
-    raise AssertionError(f"{sql!r} did not finish")
+    return run_query(athena, sql, timeout=60.0, ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/out/"})
 
 
 def test_a_query_past_its_time_limit_fails_and_the_engine_is_free_again(athena: Any) -> None:

@@ -6,12 +6,12 @@ StartQueryExecution, as pyathena or the console would send it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
+from tests.support.aws import client
+from tests.support.athena import result_rows, run_query
 
 REGION = "ap-south-1"
 BUCKET = "prepared-results"
@@ -21,30 +21,21 @@ WORKGROUP = "analysts"
 @pytest.fixture(scope="module")
 def athena(cloud: Any) -> Iterator[Any]:
     """The module's local cloud (tests/conftest.py) with a results bucket and a workgroup."""
-    kw = {"endpoint_url": cloud.url, "region_name": REGION, "aws_access_key_id": "test",
-          "aws_secret_access_key": "test"}
-    boto3.client("s3", **kw).create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    client = boto3.client("athena", **kw)
-    client.create_work_group(Name=WORKGROUP, Configuration={
+    client(cloud, "s3", REGION).create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    athena = client(cloud, "athena", REGION)
+    athena.create_work_group(Name=WORKGROUP, Configuration={
         "ResultConfiguration": {"OutputLocation": f"s3://{BUCKET}/out/"}})
-    yield client
+    yield athena
 
 
 def run(athena: Any, sql: str, parameters: list[str] | None = None) -> dict[str, Any]:
     kw = {"ExecutionParameters": parameters} if parameters else {}
-    qid = athena.start_query_execution(QueryString=sql, WorkGroup=WORKGROUP, **kw)["QueryExecutionId"]
-    for _ in range(600):
-        execution = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-        if execution["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return execution
-        time.sleep(0.05)
-    raise AssertionError(f"{sql!r} did not finish")
+    return run_query(athena, sql, WorkGroup=WORKGROUP, **kw)
 
 
 def values(athena: Any, execution: dict[str, Any]) -> list[list[str | None]]:
     assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
-    rows = athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"])["ResultSet"]["Rows"][1:]
-    return [[d.get("VarCharValue") for d in r["Data"]] for r in rows]
+    return result_rows(athena, execution)
 
 
 def test_prepare_execute_using_and_deallocate(athena: Any) -> None:

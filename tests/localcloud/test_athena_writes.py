@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from localcloud.testing import running_localcloud
+from tests.support.athena import result_rows, run_query, state
 
 REGION = "ap-south-1"
 BUCKET = "writes-lake"
@@ -60,27 +60,13 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def run(cloud: Any, sql: str, workgroup: str = OPEN_WG) -> dict[str, Any]:
-    athena = cloud.athena_client
-    qid = athena.start_query_execution(QueryString=sql, WorkGroup=workgroup,
-                                       QueryExecutionContext={"Database": DB})["QueryExecutionId"]
-    for _ in range(600):
-        execution = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
-        if execution["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return execution
-        time.sleep(0.05)
-    raise AssertionError(f"{sql!r} did not finish")
-
-
-def state(execution: dict[str, Any]) -> str:
-    return execution["Status"]["State"] + ("" if execution["Status"]["State"] == "SUCCEEDED"
-                                           else ": " + execution["Status"].get("StateChangeReason", ""))
+    return run_query(cloud.athena_client, sql, WorkGroup=workgroup, QueryExecutionContext={"Database": DB})
 
 
 def rows(cloud: Any, sql: str) -> list[list[str | None]]:
     execution = run(cloud, sql)
     assert state(execution) == "SUCCEEDED"
-    result = cloud.athena_client.get_query_results(QueryExecutionId=execution["QueryExecutionId"])
-    return [[d.get("VarCharValue") for d in r["Data"]] for r in result["ResultSet"]["Rows"][1:]]
+    return result_rows(cloud.athena_client, execution)
 
 
 def manifest_files(cloud: Any, execution: dict[str, Any]) -> list[str]:

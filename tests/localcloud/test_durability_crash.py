@@ -13,13 +13,10 @@ line per order equals the table (deduplicated by event_id, as `orders_current` d
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -32,20 +29,15 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from localcloud.testing import start_localcloud_process
 from salescdc.clients import ClientFactory
-from salescdc.infra import ApplyOptions, provision
 from salescdc.settings import Settings
+from tests.support.pipeline import lake_lines, provisioned
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 _GONE = object()  # "this key must not exist"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ServerProcess:
@@ -53,18 +45,14 @@ class ServerProcess:
 
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "localcloud", "--port", str(self.port), "--data-dir", str(self.data_dir)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().decode()
-        assert "ready" in line, f"server did not start: {line}{self.process.stdout.read().decode()}"
+        self.process, url = start_localcloud_process(self.data_dir, port=self.port,
+                                                     stderr_log=self.data_dir.parent / "server-stderr.txt")
+        assert url == self.url
 
     def kill9(self) -> None:
         assert self.process is not None
@@ -205,22 +193,12 @@ def _stream_events(factory: ClientFactory, settings: Settings) -> dict[str, dict
     return events
 
 
-def _lake_lines(factory: ClientFactory) -> list[dict[str, Any]]:
-    s3, bucket = factory.client("s3"), factory.bucket_name()
-    lines = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="orders/"):
-        for obj in page.get("Contents", []):
-            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-            lines.extend(json.loads(line) for line in body.splitlines() if line.strip())
-    return lines
-
-
 def _check_lake_converges(factory: ClientFactory, settings: Settings, timeout: float = 60) -> None:
     """Every stream change reaches the lake, and the lake's latest line per order is the table's row."""
     events = _stream_events(factory, settings)
     deadline = time.monotonic() + timeout
     while True:
-        lines = _lake_lines(factory)
+        lines = lake_lines(factory)
         missing = set(events) - {line["event_id"] for line in lines}
         if not missing:
             break
@@ -237,13 +215,6 @@ def _check_lake_converges(factory: ClientFactory, settings: Settings, timeout: f
     table = {orderid: (item["product_name"], int(item["quantity"]), Decimal(str(item["price"])))
              for orderid, item in _scan(factory, settings).items()}
     assert lake == table
-
-
-def _provision(url: str) -> tuple[Settings, ClientFactory]:
-    settings = Settings(endpoint_url=url, buffer_interval_s=0, buffer_size_mb=1)
-    factory = ClientFactory(settings)
-    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
-    return settings, factory
 
 
 def _run_until_killed(server: ServerProcess, model: Model, round_no: int, rng: random.Random,
@@ -268,7 +239,7 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_write_and_the_lake_catch
         server: ServerProcess) -> None:
     rng = random.Random(int(os.environ.get("DURABILITY_SEED", time.time_ns() % 10_000)))
     server.start()
-    settings, factory = _provision(server.url)
+    settings, factory = provisioned(server.url)
     bucket = "durability-objects"
     factory.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-south-1"})
     model = Model()
@@ -292,7 +263,7 @@ def test_kill_9_after_an_earlier_clean_stop_restores_the_latest_state_and_skips_
     """The issue's silent case: a clean stop, a restart, new writes, kill -9, restart."""
     rng = random.Random(11)
     server.start()
-    settings, factory = _provision(server.url)
+    settings, factory = provisioned(server.url)
     table = factory.resource("dynamodb").Table(settings.table_name)
     for n in range(30):
         table.put_item(Item=_item(f"before-stop-{n}", rng))

@@ -21,7 +21,7 @@ from pyiceberg.exceptions import CommitFailedException
 from localcloud.iceberg import IcebergError, IcebergTables, cow, dml
 from localcloud.iceberg.merge import evaluate_source
 from localcloud.plane import parse_s3_url
-from localcloud.testing import running_localcloud
+from tests.support.lake import cloud_with_bucket, new_glue_database
 
 REGION = "ap-south-1"
 BUCKET = "iceberg-engine-tests"
@@ -31,9 +31,7 @@ COLUMNS = [("id", "string"), ("qty", "int"), ("total", "bigint"), ("price", "dec
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    with running_localcloud(tmp_path_factory.mktemp("iceberg")) as running:
-        running.plane.client("s3", REGION).create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    with cloud_with_bucket(tmp_path_factory.mktemp("iceberg"), BUCKET) as running:
         yield running
 
 
@@ -44,9 +42,7 @@ def tables(cloud: object) -> IcebergTables:
 
 @pytest.fixture
 def database(cloud: object) -> str:
-    name = f"ice_{uuid.uuid4().hex[:10]}"
-    cloud.plane.client("glue", REGION).create_database(DatabaseInput={"Name": name})  # type: ignore[attr-defined]
-    return name
+    return new_glue_database(cloud, "ice_")
 
 
 def glue(cloud: object):  # type: ignore[no-untyped-def]

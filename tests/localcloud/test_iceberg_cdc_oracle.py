@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from localcloud.iceberg import IcebergTables
 from localcloud.iceberg import cdc
-from localcloud.testing import running_localcloud
+from tests.support.lake import cloud_with_bucket, new_glue_database
 
 REGION = "ap-south-1"
 BUCKET = "iceberg-cdc-oracle"
@@ -44,9 +44,7 @@ Row = tuple  # (product_name, quantity, price, updated_at, sequence_number, even
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    with running_localcloud(tmp_path_factory.mktemp("iceberg-cdc")) as running:
-        running.plane.client("s3", REGION).create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    with cloud_with_bucket(tmp_path_factory.mktemp("iceberg-cdc"), BUCKET) as running:
         yield running
 
 
@@ -57,9 +55,7 @@ def tables(cloud: object) -> IcebergTables:
 
 def fresh_database(cloud: object) -> str:
     """Each example gets its own database and location: no example sees another's tables."""
-    name = f"cdc_{uuid.uuid4().hex[:10]}"
-    cloud.plane.client("glue", REGION).create_database(DatabaseInput={"Name": name})  # type: ignore[attr-defined]
-    return name
+    return new_glue_database(cloud, "cdc_")
 
 
 @dataclass

@@ -12,10 +12,8 @@ trimming, the Kinesis records alone would add ~200 KB per round.
 from __future__ import annotations
 
 import os
-import re
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,8 +21,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-READY = re.compile(r"Local cloud ready at (http://127\.0\.0\.1:\d+)")
+from localcloud.testing import start_localcloud_process, stop_localcloud_process
+
 REGION = "us-east-1"
 LOAD_SECONDS = 40
 RETENTION_SECONDS = 3
@@ -40,21 +38,8 @@ def rss_bytes(pid: int) -> int:
 
 
 def start_server(data_dir: Path, retention_seconds: float) -> tuple[subprocess.Popen, str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    stderr_path = data_dir.parent / "server-stderr.txt"  # a file, not a pipe nobody reads during the soak
-    with open(stderr_path, "w") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "localcloud", "--port", "0", "--data-dir", str(data_dir), "--no-persist",
-             "--retention-seconds", str(retention_seconds)],
-            stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=str(data_dir.parent),
-        )
-    line = proc.stdout.readline()
-    match = READY.search(line)
-    if not match:
-        proc.kill()
-        proc.wait()
-        raise AssertionError(f"server did not start: {line!r} {stderr_path.read_text()!r}")
-    return proc, match.group(1)
+    return start_localcloud_process(data_dir, "--no-persist", "--retention-seconds", str(retention_seconds),
+                                    stderr_log=data_dir.parent / "server-stderr.txt", cwd=data_dir.parent)
 
 
 def soak(url: str, pid: int, seconds: float) -> tuple[list[int], int]:
@@ -102,12 +87,7 @@ def test_rss_stays_flat_under_a_steady_load(tmp_path: Path) -> None:
         samples, rounds = soak(url, proc.pid, LOAD_SECONDS)
         assert proc.poll() is None, "the server died under the load"
     finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        stop_localcloud_process(proc, grace_s=60)
     assert rounds > 100, f"only {rounds} rounds of load: too few to judge growth"
     bodies = list((tmp_path / "data" / "tmp" / "s3-bodies").glob("body-*"))
     assert len(bodies) <= 2 * 50, f"{len(bodies)} S3 body files for 50 keys: overwritten bodies are not removed"

@@ -1,4 +1,5 @@
-"""Child processes in tests: a free loopback port to start them on, and stopping them for sure."""
+"""Child processes in tests: a free loopback port to start them on, running one in the background
+until its health URL answers, and stopping them for sure."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.support.waiting import eventually
 
 
 def free_port() -> int:
@@ -35,3 +42,37 @@ def stop_process(pid: int, grace_s: float = 20.0) -> None:
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def background(argv: list[str], env: dict[str, str], log: Path, cwd: Path) -> Iterator[subprocess.Popen]:
+    """Run `argv` in its own session with output to `log`; on leaving, SIGTERM its group, SIGKILL after 20 s."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def wait_http(url: str, what: str, timeout: float = 60, process: subprocess.Popen | None = None,
+              log: Path | None = None) -> None:
+    """Wait until `url` answers 200. With `process`, fail at once (showing `log`) if it exits first."""
+    def answers() -> bool:
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
+                return response.status == 200
+        if process is not None:
+            assert process.poll() is None, log.read_text() if log is not None else f"{what} exited"
+        return False
+
+    eventually(answers, f"{what} to answer at {url}", timeout=timeout, interval=0.3,
+               context=(lambda: log.read_text()) if log is not None else None)
