@@ -1,13 +1,15 @@
 """Benchmark: the local Athena (pyathena over HTTP) vs DuckDB straight on the same NDJSON files.
 
-    python bench/bench_athena.py [--records 1000000] [--files 100] [--orders 10000]
+    python bench/bench_athena.py [--records 1000000] [--files 100] [--orders 10000] [--conformance-only]
 
 Generates a lake of change records shaped like salescdc.contract (DuckDB COPY
 to NDJSON, then uploaded to the local cloud's S3), defines `order_changes` as
 infra does and `orders_current` through Athena DDL, then times revenue by
 product from both, cold (nothing cached) and warm (run again), through the
 Athena API and through DuckDB reading the files directly. Prints the times
-and the ratio, and checks that both give the same answer.
+and the ratio, and checks that both give the same answer. First it prints
+the conformance suite's counts per area (answered with Trino's value /
+refused with Athena's error).
 """
 
 from __future__ import annotations
@@ -144,12 +146,52 @@ def timed(fn) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
+def conformance_line(cache_dir: Path) -> str:
+    """The conformance suite's counts per area: cases answered with Trino's value / refused as documented.
+
+    Runs every case of tests/localcloud/athena/conformance_cases.py on the engine, as the fast lane does;
+    a case counts only when its outcome is the expected one.
+    """
+    from localcloud.athena.engine import Engine
+    from localcloud.athena.exceptions import QueryFailed
+    from tests.localcloud.athena.conformance_cases import CASES
+    from tests.localcloud.test_athena_conformance import run_on_engine
+
+    engine = Engine(cache_dir)
+    counts: dict[str, list[int]] = {}
+    wrong = 0
+    try:
+        for case in CASES:
+            right, refused = counts.setdefault(case.area, [0, 0])
+            try:
+                value, type_name = run_on_engine(engine, case.sql)
+                ok = case.error is None and value == case.value and case.type in (None, type_name)
+                counts[case.area][0] += ok
+            except QueryFailed as exc:
+                ok = case.error is not None and exc.reason.startswith(case.error)
+                counts[case.area][1] += ok
+            wrong += not ok
+    finally:
+        engine.close()
+    areas = ", ".join(f"{area} {right}/{refused}" for area, (right, refused) in counts.items())
+    total_right = sum(r for r, _ in counts.values())
+    total_refused = sum(f for _, f in counts.values())
+    return (f"conformance (answered right / failed as expected: Athena's error or NOT_SUPPORTED): {areas}; "
+            f"total {total_right}/{total_refused}"
+            f"{f', {wrong} NOT AS EXPECTED' if wrong else ''}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--orders", type=int, default=10_000, help="distinct orderids")
+    parser.add_argument("--conformance-only", action="store_true", help="print only the conformance counts")
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-conformance-") as tmp:
+        print(conformance_line(Path(tmp)))
+    if args.conformance_only:
+        return 0
 
     import pyathena
 

@@ -357,6 +357,17 @@ def put_log_events(account_id: str, region: str, group: str, stream: str, events
     backend.put_log_events(group, stream, events)
 
 
+def athena_backend(account_id: str, region: str) -> Any:
+    """moto's Athena backend of one account/region (`moto.athena.models.athena_backends`).
+
+    Athena keeps its workgroups there, so moto's own Athena calls (named queries,
+    tags) see the ones our handlers create, update and delete.
+    """
+    from moto.athena.models import athena_backends
+
+    return athena_backends[account_id][region]
+
+
 # -- closed by default and bounded memory (localcloud/guard.py, localcloud/retention.py) ----------
 import itertools as _itertools
 import os as _os

@@ -2,6 +2,7 @@
 
 Going through the API (not moto's in-memory backend) keeps Athena honest: it
 sees exactly what any Glue client sees, including tables the crawler wrote.
+The client is handed in (the service plane's), never built here.
 Views are stored the way Athena stores them (TableType VIRTUAL_VIEW, a
 base64 "Presto View" in ViewOriginalText), so a view made here reads the same
 on AWS tooling and vice versa.
@@ -13,27 +14,18 @@ import base64
 import json
 from typing import Any
 
-import boto3
-import botocore.config
-
-_CONFIG = botocore.config.Config(retries={"max_attempts": 2, "mode": "standard"}, read_timeout=60)
-
 PRESTO_VIEW_PREFIX = "/* Presto View: "
 PRESTO_VIEW_SUFFIX = " */"
 
 
-def local_client(service: str, endpoint_url: str, region: str) -> Any:
-    """A boto3 client for the local cloud itself (dummy credentials: the local cloud checks none)."""
-    return boto3.session.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name=region
-    ).client(service, endpoint_url=endpoint_url, config=_CONFIG)
-
-
 class GlueCatalog:
-    """Databases, tables, views and partitions of one region's catalog."""
+    """Databases, tables, views and partitions of one region's catalog.
 
-    def __init__(self, endpoint_url: str, region: str):
-        self.glue = local_client("glue", endpoint_url, region)
+    `glue` is a Glue client of that region (the service plane's, `plane.client("glue", region)`).
+    """
+
+    def __init__(self, glue: Any):
+        self.glue = glue
 
     def get_database(self, name: str) -> dict[str, Any] | None:
         try:
@@ -46,6 +38,12 @@ class GlueCatalog:
         for page in self.glue.get_paginator("get_databases").paginate():
             names.extend(db["Name"] for db in page["DatabaseList"])
         return names
+
+    def list_database_details(self) -> list[dict[str, Any]]:
+        databases: list[dict[str, Any]] = []
+        for page in self.glue.get_paginator("get_databases").paginate():
+            databases.extend(page["DatabaseList"])
+        return databases
 
     def get_table(self, database: str, name: str) -> dict[str, Any] | None:
         try:

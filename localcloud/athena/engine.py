@@ -34,6 +34,8 @@ from localcloud.athena.lake import Lake, TableSource
 # Snapshots of one table to keep: a query may still read an older one, and pruned
 # queries of one table (today only, everything) each have their own.
 _KEEP_PER_TABLE = 4
+# Arrow relations (Iceberg metadata tables) kept for queries still reading them.
+_KEEP_ROWS = 32
 
 _SIMPLE_HIVE = {"string", "varchar", "char", "int", "integer", "bigint", "smallint", "tinyint", "double",
                 "float", "boolean", "date", "timestamp", "binary"}
@@ -70,7 +72,7 @@ def _column_expression(name: str, hive_type: str) -> str:
 class Engine:
     """Snapshots catalog tables into a locked DuckDB and hands out cursors on it."""
 
-    def __init__(self, cache_dir: Path):
+    def __init__(self, cache_dir: Path, memory_limit: str | None = None):
         self.cache_dir = cache_dir
         cache_dir.mkdir(parents=True, exist_ok=True)
         self._loader = duckdb.connect()
@@ -83,12 +85,16 @@ class Engine:
         self._db.execute("SET GLOBAL TimeZone='UTC'")
         # Trino divides integers as integers (5 / 2 = 2, truncating toward zero).
         self._db.execute("SET GLOBAL integer_division=true")
+        if memory_limit:
+            # No temp directory: a query over the limit fails instead of spilling to disk.
+            self._db.execute(f"SET memory_limit='{memory_limit}'")
         self._db.execute("SET enable_external_access=false")
         self._db.execute("SET lock_configuration=true")
         self._load_lock = threading.Lock()
         # table identity -> [(snapshot view name, its chunk tables)], newest last
         self._snapshots: dict[str, list[tuple[str, list[str]]]] = {}
         self._chunks: set[str] = set()
+        self._rows: list[str] = []  # ensure_rows' tables, oldest first
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         return self._db.cursor()
@@ -166,6 +172,20 @@ class Engine:
             finally:
                 cur.close()
         return name
+
+    def ensure_rows(self, name: str, rows: pa.Table) -> None:
+        """Arrow rows a plan reads by `name` (Iceberg metadata tables); only the newest few are kept."""
+        with self._load_lock:
+            cur = self._db.cursor()
+            try:
+                cur.register("incoming_rows", rows)
+                cur.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM incoming_rows")
+                cur.unregister("incoming_rows")
+                self._rows.append(name)
+                while len(self._rows) > _KEEP_ROWS:
+                    cur.execute(f"DROP TABLE IF EXISTS {self._rows.pop(0)}")
+            finally:
+                cur.close()
 
     # -- decoding -------------------------------------------------------------
     def _decode(self, source: TableSource, paths: list[Path]) -> pa.Table:

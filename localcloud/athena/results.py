@@ -22,6 +22,8 @@ class ResultSet:
     # SELECT results start with a header row in GetQueryResults and carry one in the CSV;
     # DDL/utility results have neither.
     has_header: bool = True
+    # Rows a CTAS, INSERT INTO or UNLOAD wrote (GetQueryResults' UpdateCount).
+    update_count: int = 0
 
     @classmethod
     def from_duckdb(cls, names: list[str], types: list[Any], rows: list[tuple[Any, ...]]) -> ResultSet:
@@ -38,6 +40,11 @@ class ResultSet:
             c["Type"] = "string"
         return cls(columns=columns, rows=rows, has_header=False)
 
+    @classmethod
+    def written(cls, rows: int) -> ResultSet:
+        """What a CTAS, INSERT INTO or UNLOAD answers: the number of rows written."""
+        return cls(columns=[column_info("rows", "bigint")], rows=[[str(rows)]], update_count=rows)
+
     @property
     def all_rows(self) -> list[list[str | None]]:
         header = [[c["Label"] for c in self.columns]] if self.has_header else []
@@ -52,7 +59,7 @@ class ResultSet:
         rows = self.all_rows
         chunk = rows[start:start + limit]
         payload: dict[str, Any] = {
-            "UpdateCount": 0,
+            "UpdateCount": self.update_count,
             "ResultSet": {
                 "Rows": [{"Data": [({"VarCharValue": v} if v is not None else {}) for v in row]} for row in chunk],
                 "ResultSetMetadata": {"ColumnInfo": self.columns},

@@ -23,6 +23,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from localcloud.athena.exceptions import QueryFailed
+from localcloud.athena.functions import ANSWERED, CONSTRUCTS, is_trino_function, trino_name
 
 READ_DIALECT = "athena"
 WRITE_DIALECT = "duckdb"
@@ -35,8 +36,8 @@ _ENGINE_KEYWORDS = {
 }
 # Statements Athena runs that this engine does not implement.
 _UNSUPPORTED_KEYWORDS = {
-    "INSERT", "UPDATE", "DELETE", "MERGE", "ALTER", "UNLOAD", "OPTIMIZE", "PREPARE", "EXECUTE",
-    "DEALLOCATE", "EXPLAIN", "CREATE DATABASE", "CREATE SCHEMA", "DROP DATABASE", "DROP SCHEMA",
+    "UPDATE", "DELETE", "MERGE", "ALTER", "OPTIMIZE", "PREPARE", "EXECUTE",
+    "DEALLOCATE", "EXPLAIN",
 }
 
 # Functions that reach files, the network or the engine's own state (DuckDB names).
@@ -101,7 +102,9 @@ class Statement:
     @property
     def statement_type(self) -> str:
         """Athena's StatementType."""
-        if self.kind == "query":
+        if "statement_type" in self.args:  # Iceberg statements carry theirs (iceberg_statements.KINDS)
+            return str(self.args["statement_type"])
+        if self.kind in ("query", "insert", "unload"):
             return "DML"
         if self.kind.startswith(("show", "describe")):
             return "UTILITY"
@@ -109,6 +112,8 @@ class Statement:
 
     @property
     def substatement_type(self) -> str:
+        if "substatement_type" in self.args:
+            return str(self.args["substatement_type"])
         return {
             "query": "SELECT", "create_view": "CREATE_VIEW", "drop_view": "DROP_VIEW",
             "create_table": "CREATE_TABLE", "drop_table": "DROP_TABLE", "show_tables": "SHOW_TABLES",
@@ -117,6 +122,7 @@ class Statement:
             "show_views": "SHOW_VIEWS", "show_columns": "SHOW_COLUMNS", "msck": "MSCK_REPAIR_TABLE",
             "alter_add_partition": "ALTER_TABLE_ADD_PARTITION", "alter_drop_partition": "ALTER_TABLE_DROP_PARTITION",
             "create_database": "CREATE_DATABASE", "drop_database": "DROP_DATABASE",
+            "ctas": "CREATE_TABLE_AS_SELECT", "insert": "INSERT", "unload": "UNLOAD",
         }.get(self.kind, self.kind.upper())
 
 
@@ -183,6 +189,12 @@ def parse(sql: str) -> Statement:
     head1 = words[0].upper()
     head2 = " ".join(words[:2]).upper()
     lead = len(text) - len(text.lstrip())
+    from localcloud.athena.iceberg_statements import create_statement, iceberg_statement, is_iceberg_create
+
+    # Iceberg's statements first: VACUUM is also an engine keyword, UPDATE/DELETE/MERGE are refused below.
+    routed = iceberg_statement(text, words)
+    if routed is not None:
+        return routed
     if head1 in _ENGINE_KEYWORDS or head2 in _ENGINE_KEYWORDS:
         raise QueryFailed(
             "ACCESS_DENIED",
@@ -201,6 +213,8 @@ def parse(sql: str) -> Statement:
         keyword = head2 if head2 in _UNSUPPORTED_KEYWORDS else head1
         raise QueryFailed("NOT_SUPPORTED", f"{keyword} is not supported by the local Athena engine",
                           *position(text, lead))
+    if head1 == "UNLOAD":
+        return _unload(text)
     for kind, pattern in _UTILITY:
         m = pattern.match(" ".join(words))
         if m:
@@ -229,11 +243,15 @@ def parse(sql: str) -> Statement:
         kind = str(tree.args.get("kind") or "").upper()
         if kind == "VIEW":
             return Statement("create_view", text, tree)
+        if kind == "TABLE" and not tree.expression and is_iceberg_create(tree):
+            return create_statement(text, tree)
         if kind == "TABLE" and tree.find(exp.ExternalProperty) and not tree.expression:
             return Statement("create_table", text, tree)
+        if kind == "TABLE" and isinstance(tree.expression, (exp.Select, exp.SetOperation, exp.Subquery)):
+            return Statement("ctas", text, tree)
         if kind == "TABLE":
-            raise QueryFailed("NOT_SUPPORTED", "CREATE TABLE AS SELECT and managed tables are not supported "
-                              "by the local Athena engine; use CREATE EXTERNAL TABLE", 1, 1)
+            raise QueryFailed("NOT_SUPPORTED", "Managed tables are not supported by the local Athena engine; use "
+                              "CREATE EXTERNAL TABLE or CREATE TABLE AS SELECT", 1, 1)
         if kind in ("DATABASE", "SCHEMA"):
             return Statement("create_database", text, tree)
         raise QueryFailed("NOT_SUPPORTED", f"CREATE {kind} is not supported by the local Athena engine", 1, 1)
@@ -248,11 +266,36 @@ def parse(sql: str) -> Statement:
         return Statement("describe", text, tree, {"groups": [None, None]})
     if isinstance(tree, (exp.Select, exp.SetOperation, exp.Values, exp.Subquery)):
         return Statement("query", text, tree)
+    if isinstance(tree, exp.Insert) and isinstance(tree.expression, (exp.Select, exp.SetOperation, exp.Subquery,
+                                                                     exp.Values)):
+        return Statement("insert", text, tree)
     if isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
         raise QueryFailed("NOT_SUPPORTED", f"{type(tree).__name__.upper()} is not supported by the local "
                           "Athena engine", 1, 1)
     raise QueryFailed("ACCESS_DENIED", "Access Denied: only SELECT, SHOW, DESCRIBE, CREATE/DROP VIEW, "
                       "CREATE EXTERNAL TABLE and DROP TABLE statements are allowed", 1, 1)
+
+
+def _unload(text: str) -> Statement:
+    """UNLOAD (query) TO 's3://…' WITH (…): the query parsed, the location and properties kept as args."""
+    from localcloud.athena.writes import parse_unload, properties
+
+    parts = parse_unload(text)
+    if parts is None:
+        raise QueryFailed("SYNTAX_ERROR", "mismatched input. Expecting: UNLOAD (query) TO 's3://…' WITH (…)", 1, 1)
+    query_text, location, props_text = parts
+    inner = parse(query_text)
+    if inner.kind != "query":
+        raise QueryFailed("SYNTAX_ERROR", "UNLOAD takes a SELECT query", 1, 1)
+    props = exp.Properties(expressions=[])
+    if props_text:
+        try:
+            carrier = sqlglot.parse_one(f"CREATE TABLE t WITH ({props_text}) AS SELECT 1", read=READ_DIALECT)
+        except (ParseError, TokenError):
+            raise QueryFailed("SYNTAX_ERROR", f"mismatched input in UNLOAD properties: {props_text}", 1, 1) from None
+        props = carrier.args.get("properties") or props
+    return Statement("unload", text, inner.tree, {"location": location, "properties": properties(props),
+                                                   "query_text": inner.text})
 
 
 def _clean(description: str) -> str:
@@ -294,13 +337,17 @@ def police(tree: exp.Expression, text: str) -> None:
             if name in DENIED_FUNCTIONS or type(node).__name__.lower().startswith("read"):
                 raise QueryFailed("ACCESS_DENIED", f"Access Denied: Cannot execute function {name}: it reaches "
                                   "files, the network or the engine", *node_position(node, text))
-            if isinstance(node, exp.Anonymous):
-                if name in NOT_SUPPORTED_FUNCTIONS:
-                    raise QueryFailed("NOT_SUPPORTED", f"{NOT_SUPPORTED_FUNCTIONS[name]} is not supported by "
-                                      "the local Athena engine", *node_position(node, text))
-                if name not in PASSTHROUGH_FUNCTIONS and name not in _TRANSLATED:
-                    raise QueryFailed("FUNCTION_NOT_FOUND", f"Function '{name}' not registered",
-                                      *node_position(node, text))
+            if name in NOT_SUPPORTED_FUNCTIONS:
+                raise QueryFailed("NOT_SUPPORTED", f"{NOT_SUPPORTED_FUNCTIONS[name]} is not supported by "
+                                  "the local Athena engine", *node_position(node, text))
+            trino = trino_name(node)
+            if trino is None or trino in CONSTRUCTS or trino in ANSWERED:
+                continue
+            if is_trino_function(trino):
+                raise QueryFailed("NOT_SUPPORTED", f"Function '{trino}' is not supported by the local Athena "
+                                  "engine", *node_position(node, text))
+            raise QueryFailed("FUNCTION_NOT_FOUND", f"Function '{trino}' not registered",
+                              *node_position(node, text))
 
 
 def _function_name(node: exp.Func) -> str:
@@ -399,10 +446,340 @@ def _is_date(node: exp.Expression) -> bool:
     return annotated.type is not None and annotated.type.this == exp.DataType.Type.DATE
 
 
+def _call(name: str, *args: exp.Expression) -> exp.Anonymous:
+    """A DuckDB function call by name, marked so that no later rewrite takes it for a Trino call."""
+    call = exp.Anonymous(this=name, expressions=[a.copy() for a in args])
+    call.meta["duckdb"] = True
+    return call
+
+
+def refuse_at_run_time(code: str, message: str) -> exp.Expression:
+    """DuckDB's error(), which errors.engine_error reads back as QueryFailed(code, message)."""
+    from localcloud.athena.errors import athena_error
+
+    return _call("error", exp.Literal.string(athena_error(code, message)))
+
+
+def fail_at_run_time(code: str, message: str, value_type: str = "VARCHAR") -> exp.Expression:
+    """A failure Trino raises at run time (INVALID_FUNCTION_ARGUMENT, …), as a DuckDB cast that fails.
+
+    A failed cast, unlike error(), is caught by TRY(), exactly as Trino's try() catches these
+    errors; errors.engine_error reads the marked text back as QueryFailed(code, message).
+    """
+    from localcloud.athena.errors import athena_error
+
+    failing = exp.Cast(this=exp.Literal.string(athena_error(code, message) + "\u2400"),
+                       to=exp.DataType.build("INT"))
+    return exp.Cast(this=failing, to=exp.DataType.build(value_type, dialect="duckdb"))
+
+
+def _json_extract_scalar(node: exp.JSONExtractScalar) -> exp.Expression:
+    # Trino: NULL unless the path names a scalar (DuckDB's ->> gives an object's or array's text).
+    found = _call("json_extract", node.this, node.expression)
+    return exp.Case(ifs=[exp.If(this=exp.In(this=_call("json_type", found),
+                                            expressions=[exp.Literal.string("OBJECT"), exp.Literal.string("ARRAY")]),
+                                true=exp.Null())],
+                    default=_call("json_extract_string", node.this, node.expression))
+
+
+def _regexp_extract(node: exp.RegexpExtract) -> exp.Expression:
+    # Trino: NULL when the pattern does not match (DuckDB gives '').
+    group = node.args.get("group")
+    extracted = _call("regexp_extract", node.this, node.expression, *([group] if group is not None else []))
+    return exp.Case(ifs=[exp.If(this=_call("regexp_matches", node.this, node.expression), true=extracted)])
+
+
+def _regexp_replace(node: exp.RegexpReplace, text: str) -> exp.Expression:
+    # Trino replaces every match and writes groups as $1; RE2 (DuckDB) writes them as \1.
+    replacement = node.args.get("replacement")
+    if replacement is None:
+        replacement = exp.Literal.string("")
+    literal = _literal(replacement)
+    if literal is None or "\\" in literal or "${" in literal:
+        raise _unsupported(node, text, "regexp_replace with this replacement")
+    duck = re.sub(r"\$(\d)", r"\\\1", literal)
+    return _call("regexp_replace", node.this, node.expression, exp.Literal.string(duck), exp.Literal.string("g"))
+
+
+# An ISO 8601 value whose time carries an offset, and one whose offset is UTC (+00, +00:00, +0000).
+_OFFSET = r"T.*[+-][0-9]{2}(:?[0-9]{2})?$"
+_UTC_OFFSET = r"T.*[+-]00(:?00)?$"
+
+
+# Calls that read only a timestamp's wall-clock fields (in the value's own zone, in Trino).
+_WALL_CLOCK_READERS = (exp.Hour, exp.Minute, exp.Second, exp.Day, exp.Month, exp.Year, exp.Quarter, exp.DayOfWeekIso,
+                       exp.DayOfWeek, exp.DayOfYear, exp.WeekOfYear, exp.DayOfMonth, exp.Date, exp.Extract,
+                       exp.TimeToStr)
+# Uses that depend only on the instant (comparisons, ordering, epoch seconds, conversion to UTC).
+_INSTANT_READERS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.NullSafeEQ, exp.NullSafeNEQ, exp.Between,
+                    exp.Ordered, exp.TimeToUnix, exp.AtTimeZone)
+_ISO_OFFSET = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def _reads_wall_clock(parent: exp.Expression | None) -> bool:
+    if isinstance(parent, _WALL_CLOCK_READERS):
+        return True
+    if isinstance(parent, exp.Anonymous) and str(parent.this).lower() in ("format_datetime", "strftime"):
+        return True
+    return isinstance(parent, exp.Cast) and parent.to.this == exp.DataType.Type.DATE
+
+
+def _from_iso8601_timestamp(node: exp.FromISO8601Timestamp) -> exp.Expression:
+    """Trino keeps the value's own zone (hour() of 12:00+05:30 is 12); DuckDB keeps only the instant.
+
+    Read by a field function (hour, date, format_datetime, …), the value's wall clock is used: the text
+    without its offset. Compared, ordered, turned into epoch seconds or into UTC, the instant is used.
+    Anywhere else (shown, truncated, …) a value with an offset other than UTC is refused at run time
+    rather than shown in UTC.
+    """
+    parent = node.parent
+    if _reads_wall_clock(parent):
+        local = _call("regexp_replace", node.this, exp.Literal.string(_ISO_OFFSET), exp.Literal.string(""))
+        return exp.Cast(this=local, to=exp.DataType.build("TIMESTAMP"))
+    parsed = exp.Cast(this=node.this.copy(), to=exp.DataType.build("TIMESTAMPTZ"))
+    if isinstance(parent, _INSTANT_READERS):
+        return parsed
+    guard = exp.and_(_call("regexp_matches", node.this, exp.Literal.string(_OFFSET)),
+                     exp.not_(_call("regexp_matches", node.this, exp.Literal.string(_UTC_OFFSET))))
+    return exp.Case(ifs=[exp.If(this=guard, true=exp.Cast(
+        this=refuse_at_run_time("NOT_SUPPORTED", "from_iso8601_timestamp of a value with a time zone other "
+                                "than UTC is not supported by the local Athena engine here (it is where only "
+                                "its fields or its instant are read)"),
+        to=exp.DataType.build("TIMESTAMPTZ")))], default=parsed)
+
+
+def _decimal_literal_type(literal: exp.Literal) -> exp.DataType:
+    """DECIMAL '1.10' is decimal(3,2) in Trino: precision and scale are the literal's own digits."""
+    digits = literal.this.strip().lstrip("+-")
+    whole, _, fraction = digits.partition(".")
+    scale = len(fraction)
+    precision = max(1, len(whole.lstrip("0")) + scale)
+    return exp.DataType.build(f"DECIMAL({precision}, {scale})")
+
+
+def _preceded_by_decimal_keyword(node: exp.Expression, text: str) -> bool:
+    start = node.meta.get("start")
+    return start is not None and re.search(r"\bDECIMAL\s*$", text[:start], re.I) is not None
+
+
+def _cast(node: exp.Cast, text: str) -> exp.Expression:
+    """Casts whose target type DuckDB reads differently from Trino."""
+    to = node.to
+    if to.this == exp.DataType.Type.DECIMAL and not to.expressions:
+        literal = node.this
+        if isinstance(literal, exp.Literal) and literal.is_string and _preceded_by_decimal_keyword(literal, text):
+            target = _decimal_literal_type(literal)
+        else:
+            target = exp.DataType.build("DECIMAL(38, 0)")  # Trino's bare DECIMAL (DuckDB's is (18,3))
+        return exp.Cast(this=node.this, to=target)
+    if to.this in (exp.DataType.Type.CHAR, exp.DataType.Type.NCHAR):
+        raise _unsupported(node, text, "char(n), which pads values with spaces,")
+    if to.this == exp.DataType.Type.VARCHAR and to.expressions:
+        # Trino truncates a value cast to a shorter varchar(n); DuckDB ignores the length.
+        length = to.expressions[0]
+        plain = exp.Cast(this=node.this, to=exp.DataType.build("VARCHAR"))
+        return _call("substr", plain, exp.Literal.number(1), length.this if isinstance(length, exp.DataTypeParam)
+                     else length)
+    return node
+
+
+def _lambda(body: exp.Expression, *names: str) -> exp.Lambda:
+    return exp.Lambda(this=body, expressions=[exp.to_identifier(n) for n in names])
+
+
+def _var(name: str) -> exp.Column:
+    return exp.column(name)
+
+
+def _first_occurrences(array: exp.Expression) -> exp.Expression:
+    """Distinct elements in the order they first appear (Trino's array_distinct; DuckDB's reorders)."""
+    keep = exp.EQ(this=_call("list_position", array, _var("__e")), expression=_var("__i"))
+    return _call("list_filter", array, _lambda(keep, "__e", "__i"))
+
+
+def _membership(array: exp.Expression, other: exp.Expression, inside: bool) -> exp.Expression:
+    """Distinct elements of `array` (in order) that are / are not in `other`, NULL matching NULL."""
+    position = exp.Coalesce(this=_call("list_position", other, _var("__m")), expressions=[exp.Literal.number(0)])
+    test = exp.GT(this=position, expression=exp.Literal.number(0)) if inside else \
+        exp.EQ(this=position, expression=exp.Literal.number(0))
+    found = _call("list_filter", _first_occurrences(array), _lambda(test, "__m"))
+    either_null = exp.or_(exp.Is(this=array.copy(), expression=exp.Null()),
+                          exp.Is(this=other.copy(), expression=exp.Null()))
+    return exp.Case(ifs=[exp.If(this=either_null, true=exp.Null())], default=found)
+
+
+def _contains(node: exp.ArrayContains) -> exp.Expression:
+    # Trino: NULL when the element is not found but the array holds a NULL (DuckDB: false).
+    array, element = node.this, node.expression
+    has_null = exp.GT(this=_call("len", _call("list_filter", array, _lambda(
+        exp.Is(this=_var("__n"), expression=exp.Null()), "__n"))), expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=_call("list_contains", array, element), true=exp.true()),
+                         exp.If(this=has_null, true=exp.Null())], default=exp.false())
+
+
+def _integer(node: exp.Expression, kind: str = "BIGINT") -> exp.Cast:
+    return exp.Cast(this=node, to=exp.DataType.build(kind))
+
+
+def _slice(node: exp.ArraySlice) -> exp.Expression:
+    """Trino's slice(array, start, length): 1-based, a negative start counts from the end."""
+    array, start, length = node.this, node.args["start"], node.args["end"]
+    begin = exp.Case(ifs=[exp.If(this=exp.GT(this=start.copy(), expression=exp.Literal.number(0)), true=start.copy())],
+                     default=exp.Add(this=exp.Add(this=_call("len", array), expression=start.copy()),
+                                     expression=exp.Literal.number(1)))
+    last = exp.Sub(this=exp.Add(this=begin.copy(), expression=length.copy()), expression=exp.Literal.number(1))
+    return exp.Case(ifs=[
+        exp.If(this=exp.EQ(this=start.copy(), expression=exp.Literal.number(0)),
+               true=fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "SQL array indices start at 1", "INTEGER[]")),
+        exp.If(this=exp.LT(this=length.copy(), expression=exp.Literal.number(0)),
+               true=fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "length must be greater than or equal to 0",
+                                     "INTEGER[]")),
+        exp.If(this=exp.LT(this=begin.copy(), expression=exp.Literal.number(1)),
+               true=_call("list_slice", array, exp.Literal.number(1), exp.Literal.number(0))),
+    ], default=_call("list_slice", array, begin, last))
+
+
+def _json_size(json: exp.Expression, path: exp.Expression) -> exp.Expression:
+    """Trino's json_size: members of an object, elements of an array, 0 for a scalar, NULL when absent."""
+    found = _call("json_extract", json, path)
+    kind = _call("json_type", found)
+    return _integer(exp.Case(ifs=[
+        exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string("OBJECT")),
+               true=_call("len", _call("json_keys", found))),
+        exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string("ARRAY")),
+               true=_call("json_array_length", found)),
+        exp.If(this=exp.Is(this=kind.copy(), expression=exp.Null()), true=exp.Null()),
+    ], default=exp.Literal.number(0)))
+
+
+def _single_character(value: exp.Expression, then: exp.Expression, message: str) -> exp.Expression:
+    return exp.Case(ifs=[exp.If(this=exp.NEQ(this=_call("length", value), expression=exp.Literal.number(1)),
+                                true=fail_at_run_time("INVALID_FUNCTION_ARGUMENT", message, "INTEGER"))],
+                    default=then)
+
+
+def _match(name: str, array: exp.Expression, predicate: exp.Expression) -> exp.Expression:
+    """any_match / all_match / none_match with Trino's NULLs: a NULL verdict counts unless one decides."""
+    verdicts = _call("list_transform", array, predicate)
+    some_null = exp.GT(this=_call("len", _call("list_filter", verdicts, _lambda(
+        exp.Is(this=_var("__v"), expression=exp.Null()), "__v"))), expression=exp.Literal.number(0))
+    decisive = exp.true() if name in ("any_match", "none_match") else exp.false()
+    decided = exp.true() if name == "any_match" else exp.false()
+    otherwise = exp.false() if name == "any_match" else exp.true()
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=array.copy(), expression=exp.Null()), true=exp.Null()),
+                         exp.If(this=_call("list_contains", verdicts, decisive), true=decided),
+                         exp.If(this=some_null, true=exp.Null())], default=otherwise)
+
+
+def _anonymous(node: exp.Anonymous) -> exp.Expression | None:
+    """Trino functions sqlglot leaves by name, written in DuckDB with Trino's meaning."""
+    name, args = str(node.this).lower(), node.expressions
+    if name in ("any_match", "all_match", "none_match") and len(args) == 2 and isinstance(args[1], exp.Lambda):
+        return _match(name, args[0], args[1])
+    if name == "nan" and not args:
+        return exp.Cast(this=exp.Literal.string("NaN"), to=exp.DataType.build("DOUBLE"))
+    if name == "infinity" and not args:
+        return exp.Cast(this=exp.Literal.string("Infinity"), to=exp.DataType.build("DOUBLE"))
+    if name == "is_finite" and len(args) == 1:
+        return _call("isfinite", args[0])
+    if name == "is_infinite" and len(args) == 1:
+        return _call("isinf", args[0])
+    if name == "array_union" and len(args) == 2:
+        either_null = exp.or_(exp.Is(this=args[0].copy(), expression=exp.Null()),
+                              exp.Is(this=args[1].copy(), expression=exp.Null()))
+        return exp.Case(ifs=[exp.If(this=either_null, true=exp.Null())],
+                        default=_first_occurrences(_call("list_concat", args[0], args[1])))
+    if name == "json_size" and len(args) == 2:
+        return _json_size(args[0], args[1])
+    if name == "millisecond" and len(args) == 1:
+        # DuckDB's millisecond counts the seconds too (15.123 s -> 15123).
+        return _integer(exp.Mod(this=_call("millisecond", args[0]), expression=exp.Literal.number(1000)))
+    if name == "every" and len(args) == 1:
+        return _call("bool_and", args[0])
+    if name == "hamming_distance" and len(args) == 2:
+        same = exp.EQ(this=_call("length", args[0]), expression=_call("length", args[1]))
+        return exp.Case(ifs=[exp.If(this=exp.Not(this=same), true=fail_at_run_time(
+            "INVALID_FUNCTION_ARGUMENT", "The input strings to hamming_distance function must have the same length",
+            "BIGINT"))], default=_integer(_call("hamming", args[0], args[1])))
+    if name == "codepoint" and len(args) == 1:
+        return _single_character(args[0], _integer(_call("unicode", args[0]), "INTEGER"),
+                                 "Input string must be a single character string")
+    return None
+
+
+def _array_position(node: exp.ArrayPosition, text: str) -> exp.Expression:
+    # Trino: 0 when absent (DuckDB: NULL), a bigint.
+    array, element = node.this, node.expression
+    if isinstance(element, exp.Null):
+        raise _unsupported(node, text, "array_position of NULL")
+    position = _integer(exp.Coalesce(this=_call("list_position", array, element),
+                                     expressions=[exp.Literal.number(0)]))
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=array.copy(), expression=exp.Null()), true=exp.Null())],
+                    default=position)
+
+
 def translate(tree: exp.Expression, text: str) -> exp.Expression:
     """Rewrite what sqlglot would translate wrongly; raise NOT_SUPPORTED for what we cannot."""
 
     def rewrite(node: exp.Expression) -> exp.Expression:
+        if type(node) is exp.Cast and not node.meta.get("trino_cast"):
+            node.meta["trino_cast"] = True
+            replaced = _cast(node, text)
+            if replaced is not node:
+                if isinstance(replaced, exp.Cast):
+                    replaced.meta["trino_cast"] = True
+                return replaced
+        if isinstance(node, exp.JSONExtractScalar):
+            return _json_extract_scalar(node)
+        if isinstance(node, exp.Anonymous) and not node.meta.get("duckdb"):
+            replaced = _anonymous(node)
+            if replaced is not None:
+                return replaced
+        if isinstance(node, exp.ArraySlice) and node.args.get("start") is not None \
+                and node.args.get("end") is not None:
+            return _slice(node)
+        if isinstance(node, exp.ArrayPosition):
+            return _array_position(node, text)
+        if isinstance(node, exp.ArrayDistinct):
+            return _first_occurrences(node.this)
+        if isinstance(node, exp.ArrayIntersect) and len(node.expressions) == 2:
+            return _membership(node.expressions[0], node.expressions[1], inside=True)
+        if isinstance(node, exp.ArrayExcept):
+            return _membership(node.this, node.expression, inside=False)
+        if isinstance(node, exp.ArrayContains) and not node.meta.get("trino_checked"):
+            return _contains(node)
+        if isinstance(node, exp.Substring) and node.args.get("start") is not None and not node.meta.get("checked"):
+            # Trino: a start of 0 gives '' (DuckDB starts at the first character).
+            node.meta["checked"] = True
+            return exp.Case(ifs=[exp.If(this=exp.EQ(this=node.args["start"].copy(), expression=exp.Literal.number(0)),
+                                        true=exp.Literal.string(""))], default=node)
+        if isinstance(node, exp.Replace) and not node.meta.get("checked"):
+            # Trino inserts the replacement around every character when the search is ''; DuckDB does not.
+            node.meta["checked"] = True
+            empty = exp.EQ(this=node.expression.copy(), expression=exp.Literal.string(""))
+            refusal = exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "replace with an empty search string is not "
+                                                       "supported by the local Athena engine"),
+                               to=exp.DataType.build("VARCHAR"))
+            return exp.Case(ifs=[exp.If(this=empty, true=refusal)], default=node)
+        if isinstance(node, exp.RegexpExtract):
+            return _regexp_extract(node)
+        if isinstance(node, exp.RegexpReplace):
+            return _regexp_replace(node, text)
+        if isinstance(node, exp.FromISO8601Timestamp):
+            return _from_iso8601_timestamp(node)
+        if isinstance(node, exp.GenerateSeries) and node.args.get("step") is None and node.args.get("end") is not None:
+            # Trino's sequence(start, stop) counts down when stop < start (DuckDB's would be empty).
+            start, end = node.args["start"], node.args["end"]
+            node = node.copy()
+            node.set("step", exp.Case(ifs=[exp.If(this=exp.LTE(this=start.copy(), expression=end.copy()),
+                                                  true=exp.Literal.number(1))], default=exp.Literal.number(-1)))
+            return node
+        if isinstance(node, exp.SplitPart) and node.args.get("part_index") is not None:
+            # Trino: NULL when the index is past the last field (DuckDB gives '').
+            value, delimiter, index = node.this, node.args["delimiter"], node.args["part_index"]
+            fields = _call("len", _call("string_split", value, delimiter))
+            return exp.Case(ifs=[exp.If(this=exp.GT(this=index.copy(), expression=fields), true=exp.Null())],
+                            default=_call("split_part", value, delimiter, index))
         if isinstance(node, exp.Anonymous) and str(node.this).lower() == "format_datetime":
             return _format_datetime(node, text)
         if isinstance(node, exp.ParseDatetime):
@@ -438,6 +815,20 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
             if zone is None or zone.strip().upper() not in ("UTC", "Z", "+00:00", "GMT", "ETC/UTC"):
                 raise _unsupported(node, text, f"AT TIME ZONE {zone or 'with a non-literal zone'!r} "
                                    "(only UTC)")
+            if not isinstance(node.parent, exp.Cast) or not node.parent.meta.get("utc"):
+                # Trino's result is a timestamp with time zone; DuckDB's, for one, is a plain timestamp.
+                in_utc = exp.Cast(this=node, to=exp.DataType.build("TIMESTAMPTZ"))
+                in_utc.meta["utc"] = in_utc.meta["trino_cast"] = True
+                return in_utc
         return node
 
-    return tree.transform(rewrite, copy=True)
+    # A rewrite copies its arguments into the new node, where this pass does not look again;
+    # so repeat until nothing changes (each rewrite marks what it made, so this ends).
+    result = tree.transform(rewrite, copy=True)
+    for _ in range(8):
+        again = result.transform(rewrite, copy=True)
+        quiet = {"dialect": WRITE_DIALECT, "unsupported_level": sqlglot.ErrorLevel.IGNORE}
+        if again.sql(**quiet) == result.sql(**quiet):
+            return again
+        result = again
+    return result

@@ -40,6 +40,8 @@ ATHENA_TYPE_NAMES: dict[str, str] = {
     "timestamp_s": "timestamp",
     "timestamp_ns": "timestamp",
     "timestamp with time zone": "timestamp with time zone",
+    "timestamptz_ns": "timestamp with time zone",
+    "timestamp_tz_ns": "timestamp with time zone",
     "interval": "interval day to second",
     "blob": "varbinary",
     "uuid": "uuid",
@@ -155,6 +157,8 @@ _RENDERERS: dict[type, Callable[[Any], str]] = {
 def column_info(name: str, duck_type: Any, database: str = "", table: str = "") -> dict[str, Any]:
     """ColumnInfo for one result column of DuckDB type `duck_type` (a DuckDBPyType)."""
     type_id = str(getattr(duck_type, "id", duck_type)).lower()
+    if str(duck_type).upper() == "JSON":  # DuckDB's JSON is a VARCHAR by id, JSON by name
+        type_id = "json"
     athena = ATHENA_TYPE_NAMES.get(type_id, type_id)
     if athena == "decimal":
         params = dict(duck_type.children)

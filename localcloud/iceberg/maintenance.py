@@ -24,20 +24,27 @@ orphans past the age, by listing the table's location in S3.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.io.pyarrow import ArrowScan
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
+from pyiceberg.transforms import IdentityTransform
+from sqlglot import exp
 
 from localcloud.iceberg.cow import commit_rewrite
 from localcloud.iceberg.exceptions import IcebergError
+from localcloud.iceberg.merge import Translate, connect, duckdb_error
 from localcloud.iceberg.metadata_tables import live_data_files
 from localcloud.iceberg.schema import arrow_schema
 from localcloud.plane import parse_s3_url
 
+_FILE_POSITION = "__iceberg_file_position"
 DEFAULT_TARGET_FILE_SIZE = 512 * 1024 * 1024
 DEFAULT_REWRITE_THRESHOLD = 5
 DEFAULT_MAX_SNAPSHOT_AGE_SECONDS = 432000
@@ -63,14 +70,19 @@ class VacuumResult:
     deleted_files: list[str] = field(default_factory=list)
 
 
-def optimize(table: Table) -> OptimizeResult:
-    """Rewrite too-small and too-large data files into target-sized ones, as one snapshot."""
+def optimize(table: Table, selected: Callable[[list[DataFile]], list[DataFile]] | None = None) -> OptimizeResult:
+    """Rewrite too-small and too-large data files into target-sized ones, as one snapshot.
+
+    `selected` narrows the files considered (OPTIMIZE … WHERE: see `files_in_partitions`).
+    """
     target = _int_property(table, "write_target_data_file_size_bytes", DEFAULT_TARGET_FILE_SIZE)
     smallest = _int_property(table, "optimize_rewrite_min_data_file_size_bytes", int(target * 0.75))
     largest = _int_property(table, "optimize_rewrite_max_data_file_size_bytes", int(target * 1.8))
     threshold = _int_property(table, "optimize_rewrite_data_file_threshold", DEFAULT_REWRITE_THRESHOLD)
     candidates = [data_file for data_file in live_data_files(table)
                   if data_file.file_size_in_bytes < smallest or data_file.file_size_in_bytes > largest]
+    if selected is not None:
+        candidates = selected(candidates)
     if not candidates or len(candidates) < threshold:
         return OptimizeResult()
     schema = arrow_schema(table.schema())
@@ -84,6 +96,51 @@ def optimize(table: Table) -> OptimizeResult:
     table.refresh()
     added = [data_file for data_file in live_data_files(table) if data_file.file_path not in before]
     return OptimizeResult(rewritten_files=len(candidates), added_files=len(added), snapshot_id=snapshot_id)
+
+
+def files_in_partitions(table: Table, predicate: exp.Expression, translate: Translate) -> Callable[
+        [list[DataFile]], list[DataFile]]:
+    """OPTIMIZE's WHERE: the files whose partition values satisfy `predicate`.
+
+    Athena allows only partition columns in that predicate (its OPTIMIZE page):
+    here, columns with an identity partition, whose value every file records.
+    """
+    spec = table.spec()
+    schema = table.schema()
+    identity = {schema.find_field(field.source_id).name: position for position, field in enumerate(spec.fields)
+                if isinstance(field.transform, IdentityTransform)}
+    for column in predicate.find_all(exp.Column):
+        if column.name.lower() not in identity:
+            raise IcebergError("NOT_SUPPORTED", "Only partition columns are allowed in the WHERE clause of "
+                               f"OPTIMIZE: {column.name.lower()}")
+    types = arrow_schema(schema)
+
+    def selected(files: list[DataFile]) -> list[DataFile]:
+        if not files:
+            return files
+        values = {name: _partition_values([data_file.partition[position] for data_file in files],
+                                          types.field(name).type) for name, position in identity.items()}
+        values[_FILE_POSITION] = pa.array(range(len(files)), pa.int64())
+        connection = connect()
+        try:
+            connection.register("partition_values", pa.table(values))
+            try:
+                chosen = connection.execute(f"SELECT {_FILE_POSITION} FROM partition_values "
+                                            f"WHERE ({translate(predicate)})").fetchall()
+            except duckdb.Error as exc:
+                raise duckdb_error(exc) from exc
+        finally:
+            connection.close()
+        return [files[row[0]] for row in sorted(chosen)]
+
+    return selected
+
+
+def _partition_values(values: list, arrow_type: pa.DataType) -> pa.Array:
+    """Partition values as Iceberg records them (a date as days since the epoch) -> the column's type."""
+    if pa.types.is_date32(arrow_type):
+        return pa.array(values, pa.int32()).cast(arrow_type)
+    return pa.array(values).cast(arrow_type)
 
 
 def referenced_files(table: Table, snapshot_ids: list[int]) -> set[str]:

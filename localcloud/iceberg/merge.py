@@ -47,6 +47,9 @@ def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB whose session time zone is UTC, as Athena's is (timestamp casts depend on it)."""
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
+    # Expressions come from users' statements: no file, network or setting is reachable from them.
+    connection.execute("SET enable_external_access=false")
+    connection.execute("SET lock_configuration=true")
     return connection
 
 

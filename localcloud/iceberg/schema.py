@@ -9,11 +9,22 @@ no time zone) per Trino's Iceberg type mapping.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Sequence
 
 import pyarrow as pa
+from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
+from pyiceberg.transforms import (
+    BucketTransform,
+    DayTransform,
+    HourTransform,
+    IdentityTransform,
+    MonthTransform,
+    TruncateTransform,
+    YearTransform,
+)
 from pyiceberg.types import (
     BooleanType,
     DateType,
@@ -28,7 +39,7 @@ from pyiceberg.types import (
     TimestampType,
 )
 
-from localcloud.iceberg.exceptions import not_supported
+from localcloud.iceberg.exceptions import IcebergError, not_supported
 
 _SIMPLE_TYPES: dict[str, IcebergType] = {
     "string": StringType(),
@@ -104,3 +115,39 @@ def duckdb_type(arrow_type: pa.DataType) -> str:
     if pa.types.is_timestamp(arrow_type):
         return "TIMESTAMPTZ" if arrow_type.tz else "TIMESTAMP"
     raise not_supported(f"Unsupported column type for DML: {arrow_type}")
+
+
+_TRANSFORM = re.compile(r"^(?:(year|month|day|hour)\(\s*(\w+)\s*\)|(bucket|truncate)\(\s*(\d+)\s*,\s*(\w+)\s*\)|(\w+))$",
+                        re.I)
+
+
+def partition_spec(schema: Schema, partitioned_by: Sequence[str]) -> PartitionSpec:
+    """Trino's PARTITIONED BY entries (`col`, `day(col)`, `bucket(n, col)`, `truncate(n, col)`) -> a spec."""
+    fields = []
+    for field_id, text in enumerate(partitioned_by, start=1000):
+        match = _TRANSFORM.match(text.strip())
+        if not match:
+            raise not_supported(f"Unsupported partition transform: {text}")
+        if not match.group(6) and importlib.util.find_spec("pyiceberg_core") is None:
+            # pyiceberg writes through non-identity transforms only with pyiceberg-core (Rust); without
+            # it a table could be created but never written, so the transform is refused up front.
+            raise not_supported(f"Partition transform {text} is not supported by the local Athena engine "
+                                "(pyiceberg-core is not installed)")
+        if match.group(1):
+            kind, column = match.group(1).lower(), match.group(2)
+            transform = {"year": YearTransform(), "month": MonthTransform(), "day": DayTransform(),
+                         "hour": HourTransform()}[kind]
+            name = f"{column.lower()}_{kind}"
+        elif match.group(3):
+            kind, width, column = match.group(3).lower(), int(match.group(4)), match.group(5)
+            transform = BucketTransform(width) if kind == "bucket" else TruncateTransform(width)
+            name = f"{column.lower()}_{kind}"
+        else:
+            column, transform = match.group(6), IdentityTransform()
+            name = column.lower()
+        try:
+            source = schema.find_field(column.lower())
+        except ValueError:
+            raise IcebergError("COLUMN_NOT_FOUND", f"Column '{column.lower()}' does not exist") from None
+        fields.append(PartitionField(source_id=source.field_id, field_id=field_id, transform=transform, name=name))
+    return PartitionSpec(*fields)

@@ -30,7 +30,7 @@ from localcloud.iceberg import cow, dml, maintenance, metadata_tables, timetrave
 from localcloud.iceberg.catalog import open_catalog
 from localcloud.iceberg.exceptions import IcebergError, not_supported, table_not_found
 from localcloud.iceberg.merge import Translate, plan_merge, trino_to_duckdb
-from localcloud.iceberg.schema import arrow_schema, iceberg_schema
+from localcloud.iceberg.schema import arrow_schema, iceberg_schema, partition_spec
 from localcloud.plane import parse_s3_url
 
 # Athena's TBLPROPERTIES that pyiceberg's writer must also see under Iceberg's own name.
@@ -81,14 +81,20 @@ class IcebergTables:
             raise table_not_found(database, name) from exc
 
     def create_table(self, database: str, name: str, columns: Sequence[tuple[str, str]], location: str,
-                     properties: Mapping[str, str] | None = None) -> Table:
-        """CREATE TABLE ... LOCATION ... TBLPROPERTIES ('table_type'='ICEBERG', ...): format v2, Parquet."""
+                     properties: Mapping[str, str] | None = None, partitioned_by: Sequence[str] = ()) -> Table:
+        """CREATE TABLE ... [PARTITIONED BY (...)] LOCATION ... TBLPROPERTIES ('table_type'='ICEBERG', ...).
+
+        Format v2, Parquet; `partitioned_by` holds Trino's partition transforms
+        (`col`, `day(col)`, `bucket(16, col)`, …).
+        """
         parse_s3_url(location)
         table_properties = _with_aliases({key: value for key, value in (properties or {}).items()
                                           if key.lower() != "table_type"})
+        schema = iceberg_schema(columns)
         try:
-            return self.catalog.create_table((database, name), schema=iceberg_schema(columns),
-                                             location=location.rstrip("/"), properties=table_properties)
+            return self.catalog.create_table((database, name), schema=schema, location=location.rstrip("/"),
+                                             properties=table_properties,
+                                             partition_spec=partition_spec(schema, partitioned_by))
         except TableAlreadyExistsError as exc:
             raise IcebergError("ALREADY_EXISTS", f"Table 'awsdatacatalog.{database}.{name}' already exists") from exc
 
@@ -213,11 +219,14 @@ class IcebergTables:
 
     # -- maintenance ---------------------------------------------------------------------
 
-    def optimize(self, database: str, name: str) -> maintenance.OptimizeResult:
-        """OPTIMIZE t REWRITE DATA USING BIN_PACK."""
+    def optimize(self, database: str, name: str, predicate: str | exp.Expression | None = None,
+                 translate: Translate = trino_to_duckdb) -> maintenance.OptimizeResult:
+        """OPTIMIZE t REWRITE DATA USING BIN_PACK [WHERE predicate on partition columns]."""
         table = self.table(database, name)
+        where = dml.parse_expression(predicate)
+        selected = maintenance.files_in_partitions(table, where, translate) if where is not None else None
         with self._committing(database, name):
-            return maintenance.optimize(table)
+            return maintenance.optimize(table, selected)
 
     def vacuum(self, database: str, name: str, now: dt.datetime | None = None) -> maintenance.VacuumResult:
         """VACUUM t."""

@@ -16,7 +16,7 @@ import pytest
 from localcloud.athena import sql as athena_sql
 from localcloud.athena.engine import Engine
 from localcloud.athena.exceptions import QueryFailed
-from localcloud.athena.planner import Planner
+from localcloud.athena.queries import QueryPlanner
 from localcloud.athena.results import ResultSet
 from localcloud.athena.types import _java_double, render
 
@@ -31,7 +31,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 def run(engine: Engine, sql: str) -> list[list[str | None]]:
     """Rows (header first) exactly as GetQueryResults would carry them."""
     statement = athena_sql.parse(sql)
-    plan = Planner(catalog=None, lake=None).plan_query(statement, "default", Engine.snapshot_name)
+    plan = QueryPlanner(catalog=None, lake=None).plan_query(statement, "default", Engine.snapshot_name)
     relation = engine.cursor().sql(plan.duckdb_sql)
     result = ResultSet.from_duckdb(list(relation.columns), list(relation.types), relation.fetchall())
     return result.all_rows
@@ -177,6 +177,6 @@ def test_joda_translation_table() -> None:
 
 
 def test_view_body_parsing_keeps_the_original_sql(tmp_path: Path) -> None:
-    from localcloud.athena.planner import _view_body_text
+    from localcloud.athena.ddl import _view_body_text
 
     assert _view_body_text('CREATE OR REPLACE VIEW "v" AS\nSELECT 1') == "SELECT 1"

@@ -1,162 +1,46 @@
-"""Turn one parsed statement into a result: resolve catalog tables and views, run DDL against Glue.
+"""DDL and utility statements against the Glue catalog, one handler per statement kind.
 
-The talking-to-S3-and-Glue half (PyAthena's cursor side): it finds what a
-query reads (TableSource per table, views inlined from their Presto text),
-hands the engine what it needs, and performs CREATE/DROP VIEW, CREATE
-EXTERNAL TABLE, DROP TABLE, SHOW and DESCRIBE through the Glue API.
+CREATE/DROP VIEW, CREATE EXTERNAL TABLE, DROP TABLE, CREATE/DROP DATABASE,
+SHOW (databases, tables, views, columns, partitions, create table), DESCRIBE,
+ALTER TABLE ADD/DROP PARTITION and MSCK REPAIR TABLE. `DdlRunner.run`
+dispatches through the explicit `HANDLERS` table (statement kind -> method),
+so a reader sees every supported statement in one place.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from sqlglot import exp
 
 from localcloud.athena import sql as athena_sql
-from localcloud.athena.decimals import exact_decimal_division, schema_of
-from localcloud.athena.engine import duckdb_type
 from localcloud.athena.catalog import GlueCatalog, decode_presto_view, is_view, view_table_input
 from localcloud.athena.exceptions import QueryFailed
-from localcloud.athena.lake import Lake, TableSource, split_s3_url
+from localcloud.athena.lake import Lake, split_s3_url
+from localcloud.athena.queries import DEFAULT_CATALOG
 from localcloud.athena.results import ResultSet
 from localcloud.athena.types import ATHENA_TO_HIVE, column_info
 
-DEFAULT_CATALOG = "awsdatacatalog"
-_MAX_VIEW_DEPTH = 16
+# describe_query(statement, database) -> (column names, DuckDB types) of a query, checking it resolves.
+DescribeQuery = Callable[[athena_sql.Statement, str], tuple[list[str], list[Any]]]
 
 
-@dataclass
-class QueryPlan:
-    """A query ready for the engine: DuckDB SQL plus the table snapshots it reads."""
+class DdlRunner:
+    """Runs one DDL/utility statement against a region's catalog (and lake, for MSCK)."""
 
-    duckdb_sql: str
-    sources: list[TableSource] = field(default_factory=list)
-
-    @property
-    def bytes_scanned(self) -> int:
-        return sum(s.bytes_scanned for s in self.sources)
-
-
-class Planner:
-    def __init__(self, catalog: GlueCatalog, lake: Lake, evaluate: Any = None):
+    def __init__(self, catalog: GlueCatalog, lake: Lake):
         self.catalog = catalog
         self.lake = lake
-        # evaluate(duckdb_sql) -> rows; enables partition pruning when given.
-        self.evaluate = evaluate
 
-    # -- queries ---------------------------------------------------------------
-    def plan_query(self, statement: athena_sql.Statement, database: str, snapshot_name: Any) -> QueryPlan:
-        sources: dict[str, TableSource] = {}
-        tree = name_unnamed_columns(statement.tree.copy())
-        tree = self._resolve(tree, statement.text, database, sources, snapshot_name, depth=0)
-        tree = exact_decimal_division(tree, schema_of(list(sources.values()), snapshot_name, duckdb_type))
-        return QueryPlan(tree.sql(dialect=athena_sql.WRITE_DIALECT), list(sources.values()))
-
-    def _resolve(self, tree: exp.Expression, text: str, database: str, sources: dict[str, TableSource],
-                 snapshot_name: Any, depth: int) -> exp.Expression:
-        if depth > _MAX_VIEW_DEPTH:
-            raise QueryFailed("VIEW_IS_RECURSIVE", "View is recursive")
-        athena_sql.police(tree, text)
-        tree = athena_sql.translate(tree, text)
-        replacements: dict[int, exp.Expression] = {}
-        for table in athena_sql.catalog_tables(tree):
-            line, col = athena_sql.node_position(table, text)
-            catalog_name = (table.catalog or DEFAULT_CATALOG).lower()
-            db = (table.db or database or "default").lower()
-            name = table.name.lower()
-            if catalog_name != DEFAULT_CATALOG:
-                raise QueryFailed("CATALOG_NOT_FOUND", f"Catalog '{catalog_name}' does not exist", line, col)
-            glue_table = self.catalog.get_table(db, name)
-            if glue_table is None:
-                if self.catalog.get_database(db) is None:
-                    raise QueryFailed("SCHEMA_NOT_FOUND", f"Schema '{db}' does not exist", line, col)
-                raise QueryFailed("TABLE_NOT_FOUND", f"Table '{catalog_name}.{db}.{name}' does not exist", line, col)
-            alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
-            if is_view(glue_table):
-                try:
-                    view = decode_presto_view(glue_table.get("ViewOriginalText") or "")
-                except ValueError:
-                    raise QueryFailed("NOT_SUPPORTED", f"View '{db}.{name}' is not a Presto/Athena view", line,
-                                      col) from None
-                inner = athena_sql.parse(view["originalSql"])
-                if inner.kind != "query":
-                    raise QueryFailed("INVALID_VIEW", f"View '{db}.{name}' does not hold a query", line, col)
-                resolved = self._resolve(inner.tree, inner.text, view.get("schema") or db, sources,
-                                         snapshot_name, depth + 1)
-                replacements[id(table)] = exp.Subquery(this=resolved, alias=alias.copy())
-            else:
-                source = self.lake.table_source(glue_table, self.catalog)
-                self._prune(table, alias.name, source)
-                sources[f"{db}.{name}"] = source
-                replacements[id(table)] = exp.Table(this=exp.to_identifier(snapshot_name(source)),
-                                                    alias=alias.copy())
-
-        def swap(node: exp.Expression) -> exp.Expression:
-            if isinstance(node, exp.Table) and id(node) in replacements:
-                return replacements[id(node)]
-            if isinstance(node, exp.Column) and node.args.get("db") is not None:
-                # `db.table.column`: the table is now known by its alias alone.
-                node = node.copy()
-                node.set("db", None)
-                node.set("catalog", None)
-            return node
-
-        return tree.transform(swap, copy=False)
-
-    def _prune(self, table: exp.Table, alias: str, source: TableSource) -> None:
-        """Drop objects of partitions the query's WHERE rules out, as Athena does (and bills).
-
-        Only conjuncts of the WHERE of the SELECT that reads `table` whose every
-        column is one of its partition keys take part (unqualified columns only
-        when that SELECT reads this one table); each is evaluated in DuckDB
-        against the candidate partition values. Rows of pruned partitions would
-        have been filtered out by the same conjunct, so answers do not change.
-        """
-        if self.evaluate is None or not source.partition_keys or not source.objects:
-            return
-        select = table.parent_select
-        where = select.args.get("where") if select is not None else None
-        if where is None:
-            return
-        keys = {k for k, _ in source.partition_keys}
-        single = len(list(select.find_all(exp.Table))) == 1 and not select.args.get("joins")
-        kept = []
-        for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
-            columns = list(conjunct.find_all(exp.Column))
-            if not columns or conjunct.find(exp.Subquery, exp.Select, exp.AggFunc, exp.Window):
-                continue
-            if all(c.name.lower() in keys and (c.table.lower() == alias.lower() if c.table else single)
-                   for c in columns):
-                kept.append(conjunct)
-        if not kept:
-            return
-        types = dict(source.partition_keys)
-        candidates = sorted({o.partition for o in source.objects})
-        predicate = exp.and_(*[c.copy() for c in kept]).transform(
-            lambda n: exp.column(n.name.lower(), table="p") if isinstance(n, exp.Column) else n)
-        values = exp.Values(
-            expressions=[exp.Tuple(expressions=[
-                exp.cast(exp.Literal.string(dict(part)[k]), exp.DataType.build(types[k], dialect="hive"))
-                for k in keys_in_order(source)]) for part in candidates],
-            alias=exp.TableAlias(this=exp.to_identifier("p"),
-                                 columns=[exp.to_identifier(k) for k in keys_in_order(source)]),
-        )
-        sql = (f"SELECT {', '.join(keys_in_order(source))} FROM {values.sql(athena_sql.WRITE_DIALECT)} "
-               f"WHERE {predicate.sql(athena_sql.WRITE_DIALECT)}")
-        try:
-            rows = self.evaluate(sql)
-        except Exception:  # pruning is an optimisation: when in doubt, read everything
-            return
-        wanted = {tuple(zip(keys_in_order(source), (str(v) for v in row))) for row in rows}
-        source.objects = [o for o in source.objects if tuple((k, v) for k, v in o.partition) in wanted]
-
-    # -- DDL and utility statements ---------------------------------------------
-    def run_ddl(self, statement: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
-        handler = getattr(self, f"_ddl_{statement.kind}")
-        return handler(statement, (database or "default").lower(), describe_query)
+    def run(self, statement: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
+        handler = HANDLERS.get(statement.kind)
+        if handler is None:
+            raise QueryFailed("NOT_SUPPORTED", f"{statement.kind} statements are not supported by the local "
+                              "Athena engine")
+        return handler(self, statement, (database or "default").lower(), describe_query)
 
     def _names(self, table: exp.Expression | None, database: str) -> tuple[str, str]:
         if table is None:
@@ -167,7 +51,7 @@ class Planner:
         if self.catalog.get_database(db) is None:
             raise QueryFailed("SCHEMA_NOT_FOUND", f"Schema '{db}' does not exist")
 
-    def _ddl_create_view(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_create_view(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         tree = st.tree
         target = tree.this if isinstance(tree.this, exp.Table) else tree.this.this
         db, name = self._names(target, database)
@@ -195,7 +79,7 @@ class Planner:
         self.catalog.put_table(db, view_table_input(name, db, original, columns), replace=True)
         return ResultSet.utility([], [])
 
-    def _ddl_drop_view(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_drop_view(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         db, name = self._names(_drop_target(st.tree), database)
         existing = self.catalog.get_table(db, name)
         if existing is None or not is_view(existing):
@@ -205,7 +89,7 @@ class Planner:
         self.catalog.delete_table(db, name)
         return ResultSet.utility([], [])
 
-    def _ddl_drop_table(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_drop_table(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         db, name = self._names(_drop_target(st.tree), database)
         existing = self.catalog.get_table(db, name)
         if existing is None:
@@ -217,7 +101,7 @@ class Planner:
         self.catalog.delete_table(db, name)  # external table: the data stays in S3, as on Athena
         return ResultSet.utility([], [])
 
-    def _ddl_create_table(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_create_table(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         tree = st.tree
         schema = tree.this
         db, name = self._names(schema.this, database)
@@ -292,7 +176,7 @@ class Planner:
         self.catalog.put_table(db, table_input, replace=False)
         return ResultSet.utility([], [])
 
-    def _ddl_create_database(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_create_database(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         name = st.tree.this.name.lower()
         if self.catalog.get_database(name) is not None:
             if st.tree.args.get("exists"):
@@ -301,7 +185,7 @@ class Planner:
         self.catalog.create_database(name)
         return ResultSet.utility([], [])
 
-    def _ddl_drop_database(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_drop_database(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         name = self._names(_drop_target(st.tree), database)[1]
         if self.catalog.get_database(name) is None:
             if st.tree.args.get("exists"):
@@ -312,12 +196,12 @@ class Planner:
         self.catalog.delete_database(name)
         return ResultSet.utility([], [])
 
-    def _ddl_show_databases(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_show_databases(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         pattern = st.args["groups"][0]
         names = sorted(n for n in self.catalog.list_databases() if _like(n, pattern))
         return ResultSet.utility(["database_name"], [[n] for n in names])
 
-    def _ddl_show_tables(self, st: athena_sql.Statement, database: str, describe_query: Any,
+    def _ddl_show_tables(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery,
                          views_only: bool = False) -> ResultSet:
         db, pattern = st.args["groups"]
         db = db or database
@@ -326,7 +210,7 @@ class Planner:
         names = sorted(t["Name"] for t in tables if _like(t["Name"], pattern) and (not views_only or is_view(t)))
         return ResultSet.utility(["tab_name"], [[n] for n in names])
 
-    def _ddl_show_views(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_show_views(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         result = self._ddl_show_tables(st, database, describe_query, views_only=True)
         result.columns[0]["Name"] = result.columns[0]["Label"] = "views"
         return result
@@ -340,7 +224,7 @@ class Planner:
             raise QueryFailed("TABLE_NOT_FOUND", f"Table '{DEFAULT_CATALOG}.{db}.{name}' does not exist")
         return db, name, table
 
-    def _ddl_describe(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_describe(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         if st.tree is not None:
             target = st.tree.this
             groups = [target.db or None, target.name] if target.db else [target.name, None]
@@ -356,12 +240,12 @@ class Planner:
             rows += [[f"{c['Name']:<24}\t{c['Type']:<24}\t{c.get('Comment', '')}"] for c in parts]
         return ResultSet.utility(["col_name"], rows)
 
-    def _ddl_show_columns(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_show_columns(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         db, name, table = self._table(st.args["groups"], database)
         cols = ((table.get("StorageDescriptor") or {}).get("Columns") or []) + (table.get("PartitionKeys") or [])
         return ResultSet.utility(["field"], [[c["Name"]] for c in cols])
 
-    def _ddl_show_partitions(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_show_partitions(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         db, name, table = self._table(st.args["groups"], database)
         keys = [k["Name"] for k in table.get("PartitionKeys") or []]
         if not keys:
@@ -371,7 +255,7 @@ class Planner:
         rows = sorted("/".join(f"{k}={v}" for k, v in zip(keys, p["Values"])) for p in parts)
         return ResultSet.utility(["partition"], [[r] for r in rows])
 
-    def _ddl_show_create_table(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_show_create_table(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         db, name, table = self._table(st.args["groups"], database)
         if is_view(table):
             view = decode_presto_view(table.get("ViewOriginalText") or "")
@@ -400,7 +284,7 @@ class Planner:
             lines += [f"  '{k}'='{v}'" + ("," if i < len(items) - 1 else ")") for i, (k, v) in enumerate(items)]
         return ResultSet.utility(["createtab_stmt"], [[line] for line in lines])
 
-    def _ddl_alter_add_partition(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_alter_add_partition(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         db, name, table = self._table(st.args["groups"], database)
         keys = [k["Name"].lower() for k in table.get("PartitionKeys") or []]
         sd = table.get("StorageDescriptor") or {}
@@ -423,7 +307,7 @@ class Planner:
             self.catalog.add_partitions(db, name, new)
         return ResultSet.utility([], [])
 
-    def _ddl_alter_drop_partition(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_alter_drop_partition(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         db, name, table = self._table(st.args["groups"], database)
         keys = [k["Name"].lower() for k in table.get("PartitionKeys") or []]
         existing = {tuple(p["Values"]) for p in self.catalog.get_partitions(db, name)}
@@ -440,7 +324,7 @@ class Planner:
             self.catalog.delete_partitions(db, name, doomed)
         return ResultSet.utility([], [])
 
-    def _ddl_msck(self, st: athena_sql.Statement, database: str, describe_query: Any) -> ResultSet:
+    def _ddl_msck(self, st: athena_sql.Statement, database: str, describe_query: DescribeQuery) -> ResultSet:
         """MSCK REPAIR TABLE: register the `key=value/` folders found under the table's location."""
         db, name, table = self._table(st.args["groups"], database)
         keys = [k["Name"] for k in table.get("PartitionKeys") or []]
@@ -469,8 +353,25 @@ class Planner:
         return ResultSet.utility(["result"], rows)
 
 
-def keys_in_order(source: TableSource) -> list[str]:
-    return [k for k, _ in source.partition_keys]
+# Statement kind (sql.Statement.kind) -> its handler.
+HANDLERS: dict[str, Callable[..., ResultSet]] = {
+    "create_view": DdlRunner._ddl_create_view,
+    "drop_view": DdlRunner._ddl_drop_view,
+    "drop_table": DdlRunner._ddl_drop_table,
+    "create_table": DdlRunner._ddl_create_table,
+    "create_database": DdlRunner._ddl_create_database,
+    "drop_database": DdlRunner._ddl_drop_database,
+    "show_databases": DdlRunner._ddl_show_databases,
+    "show_tables": DdlRunner._ddl_show_tables,
+    "show_views": DdlRunner._ddl_show_views,
+    "describe": DdlRunner._ddl_describe,
+    "show_columns": DdlRunner._ddl_show_columns,
+    "show_partitions": DdlRunner._ddl_show_partitions,
+    "show_create_table": DdlRunner._ddl_show_create_table,
+    "alter_add_partition": DdlRunner._ddl_alter_add_partition,
+    "alter_drop_partition": DdlRunner._ddl_alter_drop_partition,
+    "msck": DdlRunner._ddl_msck,
+}
 
 
 def _drop_target(tree: exp.Drop) -> exp.Expression | None:
@@ -479,20 +380,6 @@ def _drop_target(tree: exp.Drop) -> exp.Expression | None:
     if len(tables) > 1:
         raise QueryFailed("SYNTAX_ERROR", "DROP takes one table at a time")
     return tables[0] if tables else tree.this
-
-
-def name_unnamed_columns(tree: exp.Expression) -> exp.Expression:
-    """Athena names an unnamed result column `_col<position>` (DuckDB would use the expression text)."""
-    select = tree
-    while isinstance(select, exp.SetOperation):
-        select = select.left
-    if isinstance(select, exp.Subquery):
-        select = select.unnest()
-    if isinstance(select, exp.Select):
-        for i, projection in enumerate(select.expressions):
-            if not isinstance(projection, (exp.Alias, exp.Column, exp.Star)) and not projection.is_star:
-                projection.replace(exp.alias_(projection.copy(), f"_col{i}", quoted=True))
-    return tree
 
 
 def _column(c: exp.ColumnDef) -> dict[str, str]:

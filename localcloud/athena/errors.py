@@ -1,0 +1,109 @@
+"""DuckDB's errors in Athena's words: which Trino error code, what message, where in the query.
+
+Pure: a DuckDB exception and the query text in, a `QueryFailed` out. The
+engine's own wording never reaches the user; what cannot be classified is
+reported as GENERIC_USER_ERROR with the first line only.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from localcloud.athena import sql as athena_sql
+from localcloud.athena.exceptions import QueryFailed
+
+_COLUMN = re.compile(r'Referenced column "?([^"!]+?)"? not found', re.I)
+_FUNCTION = re.compile(r"(?:Scalar|Aggregate|Table) Function with name \"?(\w+)\"? does not exist", re.I)
+_NO_MATCH = re.compile(r"No function matches the given name and argument types '([^']+)'", re.I)
+# Raised by our own translations through DuckDB's error(): `ATHENA:<Trino code>:<message>`.
+_OURS = re.compile("ATHENA:([A-Z_]+):(.*?)(?:\u2400.*)?$")
+_DIVISION_BY_ZERO = re.compile(r"Division by zero in expression \((.*?)\)\. ")
+_OVERFLOW = re.compile(r"Overflow in (addition|subtraction|multiplication) of (INT\d+|[A-Z]+) \((.*)\)")
+_MARKED_CAST = re.compile("Could not convert string '(.*)\u2400' to (INT\\d+)")
+# DuckDB's cast failures -> Trino's wording (VarcharOperators, DateOperators, the integer casts).
+_STRING_CAST = re.compile(r"Could not convert string '(.*)' to (\w+)")
+_DECIMAL_CAST = re.compile(r'Could not convert string "(.*)" to DECIMAL\((\d+),(\d+)\)')
+_DATE_CAST = re.compile(r'(date|timestamp) field (?:format|value out of range): "(.*?)"')
+_RANGE_CAST = re.compile(r"Type (\w+) with value (.*) can't be cast because the value is out of range for the "
+                         r"destination type (\w+)")
+_TRINO_TYPE_NAME = {"INT8": "TINYINT", "INT16": "SMALLINT", "INT32": "INT", "INT64": "BIGINT", "DOUBLE": "DOUBLE",
+                    "FLOAT": "REAL", "BOOL": "BOOLEAN"}
+_TRINO_INTEGER = {"INT8": "tinyint", "INT16": "smallint", "INT32": "integer", "INT64": "bigint"}
+
+
+def athena_error(code: str, message: str) -> str:
+    """The text of DuckDB's error() that engine_error turns back into QueryFailed(code, message)."""
+    return f"ATHENA:{code}:{message}"
+
+
+def engine_error(exc: Exception, text: str) -> QueryFailed:
+    """A DuckDB error raised while running the query `text` -> the QueryFailed Athena would report."""
+    message = str(exc).strip().splitlines()[0]
+    m = _OURS.search(message)
+    if m:
+        return QueryFailed(m.group(1), m.group(2))
+    m = _DIVISION_BY_ZERO.search(message)
+    if m:
+        if "." in m.group(1):  # a double: Trino answers Infinity or NaN, which DuckDB will not give
+            return QueryFailed("NOT_SUPPORTED", "Division of a double by zero is not supported by the local "
+                               "Athena engine")
+        return QueryFailed("DIVISION_BY_ZERO", "Division by zero")
+    m = _MARKED_CAST.search(message)
+    if m:  # typed.py's check of CAST(varchar AS integer)
+        return QueryFailed("INVALID_CAST_ARGUMENT", f"Cannot cast '{m.group(1)}' to "
+                           f"{_TRINO_INTEGER.get(m.group(2), m.group(2)).upper().replace('INTEGER', 'INT')}")
+    m = _STRING_CAST.search(message)
+    if m and m.group(2) in _TRINO_TYPE_NAME:
+        return QueryFailed("INVALID_CAST_ARGUMENT", f"Cannot cast '{m.group(1)}' to {_TRINO_TYPE_NAME[m.group(2)]}")
+    m = _DECIMAL_CAST.search(message)
+    if m:
+        return QueryFailed("INVALID_CAST_ARGUMENT", f"Cannot cast VARCHAR '{m.group(1)}' to DECIMAL({m.group(2)}, "
+                           f"{m.group(3)}). Value is not a number.")
+    m = _DATE_CAST.search(message)
+    if m:
+        return QueryFailed("INVALID_CAST_ARGUMENT", f"Value cannot be cast to {m.group(1)}: {m.group(2)}")
+    m = _RANGE_CAST.search(message)
+    if m and m.group(1) in _TRINO_INTEGER and m.group(3) in _TRINO_INTEGER:
+        return QueryFailed("NUMERIC_VALUE_OUT_OF_RANGE", f"Out of range for {_TRINO_INTEGER[m.group(3)]}: "
+                           f"{m.group(2)}")
+    m = _OVERFLOW.search(message)
+    if m:
+        kind = _TRINO_INTEGER.get(m.group(2), m.group(2).lower())
+        return QueryFailed("NUMERIC_VALUE_OUT_OF_RANGE", f"{kind} {m.group(1)} overflow: {m.group(3)}")
+    if "Insufficient padding in" in message:
+        return QueryFailed("INVALID_FUNCTION_ARGUMENT", "Padding string must not be empty")
+    m = _COLUMN.search(message)
+    if m:
+        name = m.group(1).split(".")[-1]
+        line, col = find_identifier(text, name)
+        return QueryFailed("COLUMN_NOT_FOUND", f"Column '{name}' cannot be resolved or requester is not "
+                           "authorized to access requested resources", line, col)
+    if "must appear in the GROUP BY clause" in message:
+        return QueryFailed("EXPRESSION_NOT_AGGREGATE", message.split(":", 1)[-1].strip())
+    m = _FUNCTION.search(message)
+    if m:
+        return QueryFailed("NOT_SUPPORTED", f"Function '{m.group(1)}' (as translated for DuckDB) is not supported "
+                           "by the local Athena engine")
+    m = _NO_MATCH.search(message)
+    if m:
+        return QueryFailed("TYPE_MISMATCH", f"Unexpected parameters for function {m.group(1)}")
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return QueryFailed("EXCEEDED_LOCAL_MEMORY_LIMIT", "Query exceeded per-node memory limit")
+    if isinstance(exc, duckdb.PermissionException):
+        return QueryFailed("ACCESS_DENIED", "Access Denied: queries may read only tables of the data catalog")
+    if isinstance(exc, (duckdb.ConversionException, duckdb.OutOfRangeException)):
+        return QueryFailed("INVALID_CAST_ARGUMENT", message.split(":", 1)[-1].strip())
+    if isinstance(exc, duckdb.ParserException):
+        return QueryFailed("NOT_SUPPORTED", f"the local Athena engine could not run this query: {message}")
+    return QueryFailed("GENERIC_USER_ERROR" if not isinstance(exc, duckdb.InternalException) else
+                       "GENERIC_INTERNAL_ERROR", message)
+
+
+def find_identifier(text: str, name: str) -> tuple[int | None, int | None]:
+    """Where `name` first appears as an identifier in `text` (Athena's 1-based line, column)."""
+    m = re.search(rf'(?<![\w"]){re.escape(name)}(?![\w"])|"{re.escape(name)}"', text, re.I)
+    if not m:
+        return None, None
+    return athena_sql.position(text, m.start())

@@ -1,0 +1,197 @@
+"""Plan a query: resolve its catalog tables and views, prune partitions, translate it for the engine.
+
+The talking-to-Glue-and-S3 half of a SELECT: it finds what a query reads (a
+TableSource per table, views inlined from their Presto text), keeps only the
+partitions the WHERE can match, and hands the engine DuckDB SQL plus the
+table snapshots that SQL reads. DDL lives in ddl.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
+
+from localcloud.athena import iceberg_scan, information_schema
+from localcloud.athena import sql as athena_sql
+from localcloud.athena.catalog import GlueCatalog, decode_presto_view, is_view
+from localcloud.athena.decimals import exact_decimal_division, schema_of
+from localcloud.athena.engine import duckdb_type
+from localcloud.athena.exceptions import QueryFailed
+from localcloud.athena.lake import Lake, TableSource
+from localcloud.athena.typed import trino_typed_semantics
+
+DEFAULT_CATALOG = "awsdatacatalog"
+_MAX_VIEW_DEPTH = 16
+
+
+@dataclass
+class QueryPlan:
+    """A query ready for the engine: DuckDB SQL plus the table snapshots it reads."""
+
+    duckdb_sql: str
+    sources: list[TableSource] = field(default_factory=list)
+    # Arrow relations the SQL reads by name (Iceberg metadata tables), loaded into the engine with the sources.
+    relations: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bytes_scanned(self) -> int:
+        return sum(s.bytes_scanned for s in self.sources)
+
+
+class QueryPlanner:
+    """Turns a parsed SELECT into a QueryPlan against one region's catalog and lake."""
+
+    def __init__(self, catalog: GlueCatalog | None, lake: Lake | None, evaluate: Any = None, iceberg: Any = None):
+        self.catalog = catalog
+        self.lake = lake
+        self.iceberg = iceberg  # IcebergTables of the region: Iceberg tables resolve through iceberg_scan
+        self.relations: dict[str, Any] = {}
+        # evaluate(duckdb_sql) -> rows; enables partition pruning when given.
+        self.evaluate = evaluate
+
+    def plan_query(self, statement: athena_sql.Statement, database: str, snapshot_name: Any) -> QueryPlan:
+        sources: dict[str, TableSource] = {}
+        tree = name_unnamed_columns(statement.tree.copy())
+        tree = self._resolve(tree, statement.text, database, sources, snapshot_name, depth=0)
+        schema = schema_of(list(sources.values()), snapshot_name, duckdb_type)
+        tree = trino_typed_semantics(tree, schema)
+        tree = exact_decimal_division(tree, schema)
+        try:
+            # sqlglot drops what DuckDB cannot express (strpos's instance, array_sort's comparator, …)
+            # with only a warning: that would be a different answer, so it is refused instead.
+            duckdb_sql = tree.sql(dialect=athena_sql.WRITE_DIALECT, unsupported_level=ErrorLevel.RAISE)
+        except UnsupportedError as exc:
+            raise QueryFailed("NOT_SUPPORTED", f"{str(exc).strip()} (not supported by the local Athena "
+                              "engine)") from None
+        return QueryPlan(duckdb_sql, list(sources.values()), dict(self.relations))
+
+    def _resolve(self, tree: exp.Expression, text: str, database: str, sources: dict[str, TableSource],
+                 snapshot_name: Any, depth: int) -> exp.Expression:
+        if depth > _MAX_VIEW_DEPTH:
+            raise QueryFailed("VIEW_IS_RECURSIVE", "View is recursive")
+        athena_sql.police(tree, text)
+        tree = athena_sql.translate(tree, text)
+        replacements: dict[int, exp.Expression] = {}
+        for table in athena_sql.catalog_tables(tree):
+            line, col = athena_sql.node_position(table, text)
+            catalog_name = (table.catalog or DEFAULT_CATALOG).lower()
+            db = (table.db or database or "default").lower()
+            name = table.name.lower()
+            if catalog_name != DEFAULT_CATALOG:
+                raise QueryFailed("CATALOG_NOT_FOUND", f"Catalog '{catalog_name}' does not exist", line, col)
+            alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
+            if db == information_schema.SCHEMA:
+                if name not in information_schema.COLUMNS:
+                    raise QueryFailed("TABLE_NOT_FOUND", f"Table '{catalog_name}.{db}.{name}' does not exist",
+                                      line, col)
+                replacements[id(table)] = information_schema.relation(self.catalog, name, alias)
+                continue
+            glue_table = self.catalog.get_table(db, name)
+            if self.iceberg is not None:
+                iceberg_relation = iceberg_scan.resolve(self, table, db, name, glue_table, alias, (line, col),
+                                                        sources, snapshot_name)
+                if iceberg_relation is not None:
+                    replacements[id(table)] = iceberg_relation
+                    continue
+            if glue_table is None:
+                if self.catalog.get_database(db) is None:
+                    raise QueryFailed("SCHEMA_NOT_FOUND", f"Schema '{db}' does not exist", line, col)
+                raise QueryFailed("TABLE_NOT_FOUND", f"Table '{catalog_name}.{db}.{name}' does not exist", line, col)
+            if is_view(glue_table):
+                try:
+                    view = decode_presto_view(glue_table.get("ViewOriginalText") or "")
+                except ValueError:
+                    raise QueryFailed("NOT_SUPPORTED", f"View '{db}.{name}' is not a Presto/Athena view", line,
+                                      col) from None
+                inner = athena_sql.parse(view["originalSql"])
+                if inner.kind != "query":
+                    raise QueryFailed("INVALID_VIEW", f"View '{db}.{name}' does not hold a query", line, col)
+                resolved = self._resolve(inner.tree, inner.text, view.get("schema") or db, sources,
+                                         snapshot_name, depth + 1)
+                replacements[id(table)] = exp.Subquery(this=resolved, alias=alias.copy())
+            else:
+                source = self.lake.table_source(glue_table, self.catalog)
+                self._prune(table, alias.name, source)
+                sources[f"{db}.{name}"] = source
+                replacements[id(table)] = exp.Table(this=exp.to_identifier(snapshot_name(source)),
+                                                    alias=alias.copy())
+
+        def swap(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Table) and id(node) in replacements:
+                return replacements[id(node)]
+            if isinstance(node, exp.Column) and node.args.get("db") is not None:
+                # `db.table.column`: the table is now known by its alias alone.
+                node = node.copy()
+                node.set("db", None)
+                node.set("catalog", None)
+            return node
+
+        return tree.transform(swap, copy=False)
+
+    def _prune(self, table: exp.Table, alias: str, source: TableSource) -> None:
+        """Drop objects of partitions the query's WHERE rules out, as Athena does (and bills).
+
+        Only conjuncts of the WHERE of the SELECT that reads `table` whose every
+        column is one of its partition keys take part (unqualified columns only
+        when that SELECT reads this one table); each is evaluated in DuckDB
+        against the candidate partition values. Rows of pruned partitions would
+        have been filtered out by the same conjunct, so answers do not change.
+        """
+        if self.evaluate is None or not source.partition_keys or not source.objects:
+            return
+        select = table.parent_select
+        where = select.args.get("where") if select is not None else None
+        if where is None:
+            return
+        keys = {k for k, _ in source.partition_keys}
+        single = len(list(select.find_all(exp.Table))) == 1 and not select.args.get("joins")
+        kept = []
+        for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+            columns = list(conjunct.find_all(exp.Column))
+            if not columns or conjunct.find(exp.Subquery, exp.Select, exp.AggFunc, exp.Window):
+                continue
+            if all(c.name.lower() in keys and (c.table.lower() == alias.lower() if c.table else single)
+                   for c in columns):
+                kept.append(conjunct)
+        if not kept:
+            return
+        types = dict(source.partition_keys)
+        candidates = sorted({o.partition for o in source.objects})
+        predicate = exp.and_(*[c.copy() for c in kept]).transform(
+            lambda n: exp.column(n.name.lower(), table="p") if isinstance(n, exp.Column) else n)
+        values = exp.Values(
+            expressions=[exp.Tuple(expressions=[
+                exp.cast(exp.Literal.string(dict(part)[k]), exp.DataType.build(types[k], dialect="hive"))
+                for k in keys_in_order(source)]) for part in candidates],
+            alias=exp.TableAlias(this=exp.to_identifier("p"),
+                                 columns=[exp.to_identifier(k) for k in keys_in_order(source)]),
+        )
+        sql = (f"SELECT {', '.join(keys_in_order(source))} FROM {values.sql(athena_sql.WRITE_DIALECT)} "
+               f"WHERE {predicate.sql(athena_sql.WRITE_DIALECT)}")
+        try:
+            rows = self.evaluate(sql)
+        except Exception:  # pruning is an optimisation: when in doubt, read everything
+            return
+        wanted = {tuple(zip(keys_in_order(source), (str(v) for v in row))) for row in rows}
+        source.objects = [o for o in source.objects if tuple((k, v) for k, v in o.partition) in wanted]
+
+
+def keys_in_order(source: TableSource) -> list[str]:
+    return [k for k, _ in source.partition_keys]
+
+
+def name_unnamed_columns(tree: exp.Expression) -> exp.Expression:
+    """Athena names an unnamed result column `_col<position>` (DuckDB would use the expression text)."""
+    select = tree
+    while isinstance(select, exp.SetOperation):
+        select = select.left
+    if isinstance(select, exp.Subquery):
+        select = select.unnest()
+    if isinstance(select, exp.Select):
+        for i, projection in enumerate(select.expressions):
+            if not isinstance(projection, (exp.Alias, exp.Column, exp.Star)) and not projection.is_star:
+                projection.replace(exp.alias_(projection.copy(), f"_col{i}", quoted=True))
+    return tree
