@@ -14,6 +14,7 @@ from salescdc.contract import COLUMNS, ATHENA_RESULTS_PREFIX, ERROR_PREFIX, LAKE
 from salescdc.infra import policies
 from salescdc.infra.model import Ref, Resource
 from salescdc.infra.package import build_zip, code_sha256
+from salescdc import current_state
 from salescdc.infra.views import orders_current_select_sql, orders_current_sql
 from salescdc.settings import Settings
 
@@ -50,6 +51,7 @@ CLASSIFIER = "glue.classifier"
 CRAWLER = "glue.crawler"
 WORKGROUP = "athena.workgroup"
 VIEW = "athena.view"
+ICEBERG_TABLE = "athena.iceberg_table"
 
 
 def partition_for(region: str) -> str:
@@ -417,4 +419,28 @@ def declare(s: Settings, account_id: str, lambda_source: Path) -> list[Resource]
             tags,
             owner=db_key,
         ),
+        *[
+            Resource(
+                ICEBERG_TABLE,
+                table,
+                {
+                    "Database": s.glue_database,
+                    "Name": table,
+                    "WorkGroup": s.athena_workgroup,
+                    "Columns": columns,
+                    "Location": current_state.table_location(bucket, table),
+                    "Statement": current_state.create_table_sql(
+                        s, table, columns, current_state.table_location(bucket, table)
+                    ),
+                    "DropStatement": current_state.drop_table_sql(s, table),
+                },
+                tags,
+                owner=db_key,
+            )
+            # Tombstones first: the orders MERGE joins them.
+            for table, columns in (
+                (current_state.TOMBSTONES_TABLE, current_state.TOMBSTONE_COLUMNS),
+                (current_state.ORDERS_TABLE, current_state.ORDERS_COLUMNS),
+            )
+        ],
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from salescdc.clients import ClientFactory
-from salescdc.infra.drivers.athena import ViewDriver, WorkGroupDriver
+from salescdc.infra.drivers.athena import IcebergTableDriver, ViewDriver, WorkGroupDriver
 from salescdc.infra.drivers.awslambda import FunctionDriver
 from salescdc.infra.drivers.base import Driver
 from salescdc.infra.drivers.dynamodb import TableDriver
@@ -36,6 +36,7 @@ DRIVER_CLASSES: dict[str, type[Driver]] = {
         CrawlerDriver,
         WorkGroupDriver,
         ViewDriver,
+        IcebergTableDriver,
     )
 }
 
