@@ -46,6 +46,10 @@ OVERLAP_DAYS = 1
 # The schedule's window: it cannot look the watermark up first, so it re-reads this many days
 # before today; a pause longer than that is caught up by one `merge_now`.
 SCHEDULE_LOOKBACK_DAYS = 2
+SCHEDULE_GROUP = "sales-cdc-current-state"
+SCHEDULE_EXPRESSION = "rate(5 minutes)"
+# One schedule per MERGE statement (a universal target makes one API call); tombstones sort first.
+SCHEDULE_NAMES = ("merge-1-tombstones", "merge-2-orders")
 
 ORDERS_COLUMNS: list[tuple[str, str]] = [
     ("orderid", "string"),

@@ -15,6 +15,7 @@ from salescdc.infra.drivers.kinesis import StreamDriver
 from salescdc.infra.drivers.logs import LogGroupDriver
 from salescdc.infra.drivers.pipes import PipeDriver
 from salescdc.infra.drivers.s3 import BucketDriver
+from salescdc.infra.drivers.scheduler import ScheduleDriver, ScheduleGroupDriver
 from salescdc.infra.drivers.sqs import QueueDriver
 from salescdc.infra.model import ApplyOptions
 
@@ -37,6 +38,8 @@ DRIVER_CLASSES: dict[str, type[Driver]] = {
         WorkGroupDriver,
         ViewDriver,
         IcebergTableDriver,
+        ScheduleGroupDriver,
+        ScheduleDriver,
     )
 }
 
