@@ -226,13 +226,22 @@ class MergeRun:
     data_scanned_bytes: int
 
 
-def absorbed_until(analytics: Any) -> dt.datetime | None:
-    """The watermark (see `watermark_sql`), as a naive UTC datetime; `analytics` is a salescdc.analytics.Analytics."""
-    frame = analytics.run(watermark_sql(analytics.settings)).frame
+def watermark_from(frame: Any) -> dt.datetime | None:
+    """The watermark out of `watermark_sql`'s result frame, as a naive UTC datetime (None: nothing absorbed)."""
     value = frame.iloc[0, 0] if len(frame) else None
     if value is None or value != value:  # NULL comes back as None or NaT
         return None
     return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
+
+
+def absorbed_until(analytics: Any) -> dt.datetime | None:
+    """The watermark (see `watermark_sql`); `analytics` is a salescdc.analytics.Analytics."""
+    return watermark_from(analytics.run(watermark_sql(analytics.settings)).frame)
+
+
+def current_state_relation(settings: Settings, watermark: dt.datetime | None) -> str:
+    """The merge-on-read query as a FROM-clause relation, reading the lake from the watermark's day on."""
+    return f"(\n{current_state_select_sql(settings, dt_literal(since_day(watermark)))}\n) AS current_orders"
 
 
 def merge_now(analytics: Any) -> MergeRun:

@@ -20,9 +20,16 @@ from typing import Any
 
 import pytest
 
-from salescdc.analytics import Analytics
+from salescdc.analytics import Analytics, live_sales_queries, sales_queries
 from salescdc.clients import ClientFactory
-from salescdc.current_state import absorbed_until, current_state_select_sql, dt_literal, merge_now, since_day
+from salescdc.current_state import (
+    absorbed_until,
+    current_state_select_sql,
+    dt_literal,
+    merge_now,
+    since_day,
+    watermark_sql,
+)
 from salescdc.generator import GeneratorOptions, OrderGenerator
 from salescdc.infra import ApplyOptions, provision
 from salescdc.settings import Settings
@@ -62,6 +69,21 @@ def _dynamodb(settings: Settings, factory: ClientFactory) -> dict[str, Row]:
 def _merge_on_read(analytics: Analytics) -> dict[str, Row]:
     since = since_day(absorbed_until(analytics))
     return _rows(analytics, f"({current_state_select_sql(analytics.settings, dt_literal(since))}) AS current_state")
+
+
+CURRENT_STATE_QUERIES = ("kpis", "by_product", "top_orders", "price_distribution")
+
+
+def _assert_sales_reads_the_same_both_ways(analytics: Analytics) -> None:
+    """Every Sales query over live orders answers the same via merge on read as via orders_current."""
+    settings = analytics.settings
+    watermark = analytics.run(watermark_sql(settings))
+    live, reference = live_sales_queries(settings, watermark), sales_queries(settings)
+    for name in CURRENT_STATE_QUERIES:
+        assert "orders_current" not in live[name].sql and '"orders"' in live[name].sql
+        got, want = analytics.run(live[name].sql).frame, analytics.run(reference[name].sql).frame
+        assert not want.empty, name
+        assert got.to_dict("records") == want.to_dict("records"), name
 
 
 def _workload(settings: Settings, factory: ClientFactory, seed: int, count: int) -> None:
@@ -143,6 +165,7 @@ def test_orders_equals_dynamodb_under_held_back_late_duplicated_and_interleaved_
     # Before the merge the table is stale; merge on read is already exact.
     assert _rows(analytics, "cdc_data.orders") != oracle
     assert _merge_on_read(analytics) == oracle
+    _assert_sales_reads_the_same_both_ways(analytics)
 
     run = merge_now(analytics)
     assert run.since is not None and OLD_PARTITION < f"orders/dt={run.since.isoformat()}/"
@@ -150,6 +173,7 @@ def test_orders_equals_dynamodb_under_held_back_late_duplicated_and_interleaved_
     merge_now(analytics)  # idempotent: nothing changes
     assert _rows(analytics, "cdc_data.orders") == oracle
     assert _merge_on_read(analytics) == oracle
+    _assert_sales_reads_the_same_both_ways(analytics)
 
     # 3. Changes after the merge: the table lags, merge on read does not, the next merge catches up.
     _touch_merged_orders(settings, factory, oracle, seed=1304)
