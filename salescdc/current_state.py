@@ -50,6 +50,9 @@ SCHEDULE_GROUP = "sales-cdc-current-state"
 SCHEDULE_EXPRESSION = "rate(5 minutes)"
 # One schedule per MERGE statement (a universal target makes one API call); tombstones sort first.
 SCHEDULE_NAMES = ("merge-1-tombstones", "merge-2-orders")
+# Maintenance: every commit of a MERGE adds small files and a snapshot; once a day they are compacted
+# (OPTIMIZE … BIN_PACK) and snapshots older than the retention expire with their files (VACUUM).
+MAINTENANCE_EXPRESSION = "rate(1 day)"
 
 ORDERS_COLUMNS: list[tuple[str, str]] = [
     ("orderid", "string"),
@@ -80,12 +83,16 @@ def table_location(bucket: str, table: str) -> str:
 
 
 def create_table_sql(settings: Settings, table: str, columns: list[tuple[str, str]], location: str) -> str:
-    """Athena's CREATE TABLE for an Iceberg table (Hive DDL: backticks, no EXTERNAL)."""
+    """Athena's CREATE TABLE for an Iceberg table (Hive DDL: backticks, no EXTERNAL).
+
+    `vacuum_max_snapshot_age_seconds` is the retention VACUUM applies (Settings.snapshot_retention_s).
+    """
     cols = ",\n  ".join(f"`{name}` {athena_type}" for name, athena_type in columns)
     return (
         f"CREATE TABLE `{settings.glue_database}`.`{table}` (\n  {cols}\n)\n"
         f"LOCATION '{location}'\n"
-        "TBLPROPERTIES ('table_type'='ICEBERG')"
+        "TBLPROPERTIES ('table_type'='ICEBERG', "
+        f"'vacuum_max_snapshot_age_seconds'='{settings.snapshot_retention_s}')"
     )
 
 
@@ -171,6 +178,16 @@ def merge_statements(settings: Settings, since_dt: str) -> list[str]:
     return [tombstones_merge_sql(settings, since_dt), orders_merge_sql(settings, since_dt)]
 
 
+def maintenance_statements(settings: Settings) -> list[tuple[str, str]]:
+    """(name, statement) for OPTIMIZE then VACUUM of both tables, in the order they run."""
+    out = []
+    for verb, sql in (("optimize", "OPTIMIZE {t} REWRITE DATA USING BIN_PACK"), ("vacuum", "VACUUM {t}")):
+        for table in (TOMBSTONES_TABLE, ORDERS_TABLE):
+            out.append((f"maintain-{len(out) + 1}-{verb}-{table.replace('_', '-')}",
+                        sql.format(t=_qualified(settings, table))))
+    return out
+
+
 def watermark_sql(settings: Settings) -> str:
     """The newest event_time the tables absorbed (NULL when empty): reads O(live orders + tombstones)."""
     return f"""SELECT max(event_time) AS absorbed_until FROM (
@@ -244,6 +261,11 @@ def current_state_relation(settings: Settings, watermark: dt.datetime | None) ->
     return f"(\n{current_state_select_sql(settings, dt_literal(since_day(watermark)))}\n) AS current_orders"
 
 
+def maintain_now(analytics: Any) -> int:
+    """Compact both tables' small files and expire their old snapshots now; returns the bytes scanned."""
+    return sum(analytics.run(sql).data_scanned_bytes or 0 for _, sql in maintenance_statements(analytics.settings))
+
+
 def merge_now(analytics: Any) -> MergeRun:
     """Apply every change record not absorbed yet: the two MERGE statements from the watermark's day on."""
     since = since_day(absorbed_until(analytics))
@@ -251,3 +273,53 @@ def merge_now(analytics: Any) -> MergeRun:
     for sql in merge_statements(analytics.settings, dt_literal(since)):
         scanned += analytics.run(sql).data_scanned_bytes or 0
     return MergeRun(since, scanned)
+
+
+# -- what the Health page shows ----------------------------------------------------
+def pending_changes_sql(settings: Settings, since_dt: str) -> str:
+    """How many recent change events are newer than everything the tables hold for their order (not merged yet)."""
+    absorbed = (f"greatest(coalesce({_seq('o.sequence_number')}, ''), "
+                f"coalesce({_seq('t.sequence_number')}, ''))")
+    return f"""SELECT count(DISTINCT c.event_id) AS pending
+FROM ({_recent_changes(settings, since_dt)}) AS c
+LEFT JOIN {_qualified(settings, ORDERS_TABLE)} AS o ON o.orderid = c.orderid
+LEFT JOIN {_qualified(settings, TOMBSTONES_TABLE)} AS t ON t.orderid = c.orderid
+WHERE {_seq('c.sequence_number')} > {absorbed}"""
+
+
+def table_stats_sql(settings: Settings, table: str = ORDERS_TABLE) -> str:
+    """Last commit, snapshot count and data file count of one Iceberg table, from its metadata tables."""
+    db = _quote(settings.glue_database)
+    return f"""SELECT
+  (SELECT max(committed_at) FROM {db}.{_quote(table + '$snapshots')}) AS last_commit,
+  (SELECT count(*) FROM {db}.{_quote(table + '$snapshots')}) AS snapshots,
+  (SELECT count(*) FROM {db}.{_quote(table + '$files')}) AS files"""
+
+
+@dataclass(frozen=True)
+class TableHealth:
+    """The Iceberg table as the Health page shows it."""
+
+    last_commit: Any
+    snapshots: int
+    files: int
+    live_orders: int
+    pending_changes: int
+    absorbed_until: dt.datetime | None
+
+
+def table_health(analytics: Any) -> TableHealth:
+    """Read `orders`' last commit, snapshot and file counts, live rows and the changes not merged yet."""
+    settings = analytics.settings
+    stats = analytics.run(table_stats_sql(settings)).frame.iloc[0]
+    watermark = absorbed_until(analytics)
+    pending = analytics.run(pending_changes_sql(settings, dt_literal(since_day(watermark)))).frame
+    live = analytics.run(f"SELECT count(*) AS n FROM {_qualified(settings, ORDERS_TABLE)}").frame
+    return TableHealth(
+        last_commit=stats["last_commit"],
+        snapshots=int(stats["snapshots"]),
+        files=int(stats["files"]),
+        live_orders=int(live["n"].iloc[0]),
+        pending_changes=int(pending["pending"].iloc[0]),
+        absorbed_until=watermark,
+    )

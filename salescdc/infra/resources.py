@@ -124,6 +124,19 @@ def crawler_configuration() -> str:
     )
 
 
+def schedules(s: Settings) -> list[tuple[str, str, str, str]]:
+    """(name, description, expression, statement) of every schedule: the CDC MERGE, then maintenance."""
+    merges = zip(
+        current_state.SCHEDULE_NAMES,
+        ("Sales CDC: record new deletes in orders_tombstones", "Sales CDC: apply new changes to orders"),
+        current_state.merge_statements(s, current_state.schedule_since_dt()),
+    )
+    out = [(name, description, current_state.SCHEDULE_EXPRESSION, sql) for name, description, sql in merges]
+    out += [(name, f"Sales CDC: {sql.split(' ', 1)[0].lower()} {sql.split()[1]}", current_state.MAINTENANCE_EXPRESSION,
+             sql) for name, sql in current_state.maintenance_statements(s)]
+    return out
+
+
 def declare(s: Settings, account_id: str, lambda_source: Path) -> list[Resource]:
     """Every resource `up` manages, in the order they must be created."""
     bucket = s.bucket_for(account_id)
@@ -466,7 +479,7 @@ def declare(s: Settings, account_id: str, lambda_source: Path) -> list[Resource]
                     "Name": name,
                     "GroupName": current_state.SCHEDULE_GROUP,
                     "Description": description,
-                    "ScheduleExpression": current_state.SCHEDULE_EXPRESSION,
+                    "ScheduleExpression": expression,
                     "FlexibleTimeWindow": {"Mode": "OFF"},
                     "State": "ENABLED",
                     "Target": {
@@ -485,10 +498,6 @@ def declare(s: Settings, account_id: str, lambda_source: Path) -> list[Resource]
                 tags,
                 owner=f"{SCHEDULE_GROUP}:{current_state.SCHEDULE_GROUP}",
             )
-            for name, description, sql in zip(
-                current_state.SCHEDULE_NAMES,
-                ("Sales CDC: record new deletes in orders_tombstones", "Sales CDC: apply new changes to orders"),
-                current_state.merge_statements(s, current_state.schedule_since_dt()),
-            )
+            for name, description, expression, sql in schedules(s)
         ],
     ]

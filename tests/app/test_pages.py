@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from salescdc.analytics import Analytics
 from salescdc.infra import ApplyOptions, provision
 from salescdc.orders import OrderRepository
 from tests.app.conftest import factory_for, no_exceptions, open_page, settings_for, texts
@@ -228,6 +229,30 @@ def test_health_page_redrive_button_sends_the_failed_records_back(env):
     assert [s.value for s in at.success] == ["Sent 1 record back through the pipeline from 1 error object."]
     moved = s3.list_objects_v2(Bucket=factory.bucket_name(), Prefix="errors/redriven/")["Contents"]
     assert [o["Key"] for o in moved] == ["errors/redriven/dt=2026-01-01/page-test"]
+
+
+def test_health_page_shows_the_iceberg_table_and_its_buttons_merge_and_compact(env):
+    put(env, "7501", quantity=2, price="50.00", product="Phone")
+    at = open_page("app_pages/health.py")
+    no_exceptions(at)
+    assert "Could not read" not in texts(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"Last commit (UTC)", "Snapshots", "Data files", "Live orders", "Changes not merged yet"} <= set(metrics)
+    analytics = Analytics(settings_for(env), factory_for(env))
+
+    def merged() -> bool:
+        at.button(key="health_merge_now").click().run()
+        no_exceptions(at)
+        assert not at.error, [e.value for e in at.error]
+        shown = {m.label: m.value for m in at.metric}
+        in_table = analytics.run("SELECT quantity FROM cdc_data.orders WHERE orderid = '7501'").frame
+        return shown["Changes not merged yet"] == "0" and list(in_table["quantity"]) == [2]
+
+    eventually(merged, "the order merged into the Iceberg table by the Merge now button", timeout=90, interval=1)
+    assert at.success[0].value.startswith("Merged the changes from")
+    at.button(key="health_maintain_now").click().run()
+    no_exceptions(at)
+    assert [s.value for s in at.success] == ["Compacted the small files and expired the snapshots past the retention."]
 
 
 # -- Pipeline -----------------------------------------------------------------------------

@@ -64,3 +64,42 @@ def test_down_keeps_the_tables_unless_delete_data_then_drops_them_with_their_fil
     dropped = {r.name: r for r in teardown(settings, factory, delete_data=True, options=options)}
     # dropped by Athena's DROP TABLE (data and metadata files too), not just removed with the database
     assert [(dropped[n].action, dropped[n].detail) for n in ("orders", "orders_tombstones")] == [("deleted", "")] * 2
+
+
+def test_maintenance_compacts_small_files_and_expires_snapshots_past_the_retention(cloud, options) -> None:
+    import time
+
+    from salescdc.clients import ClientFactory
+    from salescdc.current_state import SCHEDULE_GROUP, maintain_now
+    from tests.support.waiting import eventually
+    from salescdc.settings import Settings
+
+    settings = Settings(endpoint_url=cloud.url, snapshot_retention_s=1)
+    factory = ClientFactory(settings)
+    provision(settings, factory, options=options)
+    # The scheduled maintenance fires once when first seen; let it, then remove the schedules so this
+    # test alone decides when maintenance runs.
+    (runner,) = [r for r in cloud.runners if r.name == "scheduler"]
+    scheduler = factory.client("scheduler")
+    names = [s["Name"] for s in scheduler.list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"]]
+    assert len(names) == 6
+    eventually(lambda: len(runner.health()) == 6 and all(h["runs"] for h in runner.health().values()),
+               "the first scheduled runs", timeout=60, interval=0.2, context=runner.health)
+    for name in names:
+        scheduler.delete_schedule(Name=name, GroupName=SCHEDULE_GROUP)
+    analytics = Analytics(settings, factory)
+    for n in range(6):  # one INSERT, one small file and one snapshot each
+        analytics.run(f"INSERT INTO cdc_data.orders VALUES ('o{n}', 'Phone', {n + 1}, DECIMAL '10.50', "
+                      f"TIMESTAMP '2025-01-01 00:00:00', '10000000000000000000{n}', TIMESTAMP '2025-01-01 00:00:00')")
+
+    def count(relation: str) -> int:
+        return int(analytics.run(f'SELECT count(*) AS n FROM cdc_data."{relation}"').frame["n"].iloc[0])
+
+    before = analytics.run("SELECT * FROM cdc_data.orders ORDER BY orderid").frame
+    assert count("orders$files") == 6 and count("orders$snapshots") == 6
+    time.sleep(1.5)  # every snapshot is now older than the 1 s retention
+    maintain_now(analytics)
+    assert count("orders$files") == 1
+    assert count("orders$snapshots") == 1  # OPTIMIZE's, the one VACUUM always keeps
+    after = analytics.run("SELECT * FROM cdc_data.orders ORDER BY orderid").frame
+    assert after.to_dict("records") == before.to_dict("records")
