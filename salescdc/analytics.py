@@ -13,6 +13,7 @@ carrying Athena's StateChangeReason.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -177,16 +178,22 @@ ORDER BY price_from""",
     return {q.name: q for q in queries}
 
 
-def live_sales_queries(settings: Settings, watermark: QueryResult | None) -> dict[str, NamedQuery]:
+def live_sales_queries(settings: Settings, watermark: QueryResult | None,
+                       as_of: dt.datetime | None = None, empty_then: frozenset[str] = frozenset()
+                       ) -> dict[str, NamedQuery]:
     """The Sales queries reading current state the cheap way: `cdc_data.orders` plus the changes it has not
     absorbed (merge on read, O(live orders + recent changes)), given the result of
-    `current_state.watermark_sql`; without one (the query failed) they read `orders_current`.
+    `current_state.watermark_sql(settings, as_of, empty_then)`; without one (the query failed) they read `orders_current`.
+
+    `as_of` (time travel) shows the live orders as the lake knew them at that moment; the
+    activity charts (last hour of change events) stay relative to now.
     """
     from salescdc.current_state import current_state_relation, watermark_from
 
     if watermark is None:
         return sales_queries(settings)
-    return sales_queries(settings, current_state_relation(settings, watermark_from(watermark.frame)))
+    relation = current_state_relation(settings, watermark_from(watermark.frame), as_of, empty_then)
+    return sales_queries(settings, relation)
 
 
 def order_events_sql(settings: Settings, orderid: str, days_back: int = 1) -> str:

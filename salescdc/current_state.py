@@ -105,9 +105,65 @@ def _qualified(settings: Settings, table: str) -> str:
     return f"{_quote(settings.glue_database)}.{_quote(table)}"
 
 
-def _recent_changes(settings: Settings, since_dt: str) -> str:
-    """The lake's change records of the partitions from `since_dt` (a SQL expression) on."""
-    return f"SELECT * FROM {_qualified(settings, settings.glue_table)} WHERE dt >= {since_dt}"
+def _recent_changes(settings: Settings, since_dt: str, as_of: dt.datetime | None = None) -> str:
+    """The lake's change records of the partitions from `since_dt` (a SQL expression) on; with `as_of`,
+    only those that had arrived by then."""
+    arrived = f" AND arrival_time <= {_timestamp(as_of)}" if as_of else ""
+    return f"SELECT * FROM {_qualified(settings, settings.glue_table)} WHERE dt >= {since_dt}{arrived}"
+
+
+def _timestamp(moment: dt.datetime) -> str:
+    """A Trino timestamp literal (UTC, naive: Athena's Iceberg timestamps have no zone)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return f"TIMESTAMP '{moment.isoformat(sep=' ', timespec='microseconds')}'"
+
+
+def _table(settings: Settings, table: str, as_of: dt.datetime | None = None,
+           empty_then: frozenset[str] = frozenset()) -> str:
+    """An Iceberg table, read as of a past moment (time travel) when `as_of` is given.
+
+    A table without a snapshot at or before that moment has no version to travel to (Athena
+    fails with INVALID_ARGUMENTS); if it had simply not committed yet (`empty_then`, see
+    `tables_empty_at`) it held no rows then, which the empty relation says exactly.
+    """
+    if as_of and table in empty_then:
+        return f"(SELECT * FROM {_qualified(settings, table)} WHERE false) AS {_quote(table + '_then')}"
+    travel = f" FOR TIMESTAMP AS OF {_timestamp(as_of)}" if as_of else ""
+    return f"{_qualified(settings, table)}{travel}"
+
+
+def first_snapshots_sql(settings: Settings) -> str:
+    """The oldest snapshot still kept of each table: when it was committed and whether it was the very first."""
+    parts = [
+        f"""SELECT '{table}' AS table_name, committed_at, parent_id IS NULL AS first_ever
+FROM {_quote(settings.glue_database)}.{_quote(table + '$snapshots')}"""
+        for table in (ORDERS_TABLE, TOMBSTONES_TABLE)
+    ]
+    return "\nUNION ALL\n".join(parts)
+
+
+def tables_empty_at(first_snapshots: Any, as_of: dt.datetime | None) -> frozenset[str]:
+    """The tables that had not committed anything yet at `as_of` (from `first_snapshots_sql`'s frame).
+
+    A table whose oldest kept snapshot is not its first lost older ones to VACUUM: it is not
+    listed, so time travel before its retention fails as Athena does.
+    """
+    if as_of is None:
+        return frozenset()
+    moment = as_of.astimezone(dt.timezone.utc).replace(tzinfo=None) if as_of.tzinfo else as_of
+    empty = set()
+    for table in (ORDERS_TABLE, TOMBSTONES_TABLE):
+        rows = first_snapshots[first_snapshots["table_name"] == table]
+        if rows.empty:
+            empty.add(table)
+            continue
+        oldest = rows.sort_values("committed_at").iloc[0]
+        committed = oldest["committed_at"]
+        committed = committed.tz_convert("UTC").tz_localize(None) if getattr(committed, "tzinfo", None) else committed
+        if bool(oldest["first_ever"]) and moment < committed:
+            empty.add(table)
+    return frozenset(empty)
 
 
 def dt_literal(day: dt.date | None) -> str:
@@ -188,12 +244,14 @@ def maintenance_statements(settings: Settings) -> list[tuple[str, str]]:
     return out
 
 
-def watermark_sql(settings: Settings) -> str:
-    """The newest event_time the tables absorbed (NULL when empty): reads O(live orders + tombstones)."""
+def watermark_sql(settings: Settings, as_of: dt.datetime | None = None,
+                  empty_then: frozenset[str] = frozenset()) -> str:
+    """The newest event_time the tables absorbed (NULL when empty), now or as of a past moment:
+    reads O(live orders + tombstones)."""
     return f"""SELECT max(event_time) AS absorbed_until FROM (
-  SELECT event_time FROM {_qualified(settings, ORDERS_TABLE)}
+  SELECT event_time FROM {_table(settings, ORDERS_TABLE, as_of, empty_then)}
   UNION ALL
-  SELECT event_time FROM {_qualified(settings, TOMBSTONES_TABLE)}
+  SELECT event_time FROM {_table(settings, TOMBSTONES_TABLE, as_of, empty_then)}
 ) AS absorbed"""
 
 
@@ -204,7 +262,8 @@ def since_day(absorbed_until: dt.datetime | None) -> dt.date | None:
     return absorbed_until.date() - dt.timedelta(days=OVERLAP_DAYS)
 
 
-def current_state_select_sql(settings: Settings, since_dt: str) -> str:
+def current_state_select_sql(settings: Settings, since_dt: str, as_of: dt.datetime | None = None,
+                             empty_then: frozenset[str] = frozenset()) -> str:
     """Merge on read: the live orders from the Iceberg table plus the change records it may not have absorbed.
 
     Candidates per order are the table's row, its tombstone and the latest
@@ -212,17 +271,19 @@ def current_state_select_sql(settings: Settings, since_dt: str) -> str:
     number wins and a delete leaves the order out — exactly `orders_current`'s
     answer, reading O(live orders + recent changes). Columns: orderid,
     product_name, quantity, price, updated_at, sequence_number, event_time.
+    With `as_of`: the live orders as the lake knew them then — both tables as of
+    that moment (time travel) plus the change records that had arrived by then.
     """
     return f"""WITH candidates AS (
   SELECT orderid, product_name, quantity, price, updated_at, sequence_number, event_time, false AS is_deleted
-  FROM {_qualified(settings, ORDERS_TABLE)}
+  FROM {_table(settings, ORDERS_TABLE, as_of, empty_then)}
   UNION ALL
   SELECT orderid, NULL, NULL, NULL, NULL, sequence_number, event_time, true
-  FROM {_qualified(settings, TOMBSTONES_TABLE)}
+  FROM {_table(settings, TOMBSTONES_TABLE, as_of, empty_then)}
   UNION ALL
   SELECT orderid, product_name, quantity, price, updated_at, sequence_number, event_time,
     coalesce(is_deleted, false)
-  FROM ({_recent_changes(settings, since_dt)}) AS recent
+  FROM ({_recent_changes(settings, since_dt, as_of)}) AS recent
 ),
 ranked AS (
   SELECT *,
@@ -256,9 +317,12 @@ def absorbed_until(analytics: Any) -> dt.datetime | None:
     return watermark_from(analytics.run(watermark_sql(analytics.settings)).frame)
 
 
-def current_state_relation(settings: Settings, watermark: dt.datetime | None) -> str:
-    """The merge-on-read query as a FROM-clause relation, reading the lake from the watermark's day on."""
-    return f"(\n{current_state_select_sql(settings, dt_literal(since_day(watermark)))}\n) AS current_orders"
+def current_state_relation(settings: Settings, watermark: dt.datetime | None,
+                           as_of: dt.datetime | None = None, empty_then: frozenset[str] = frozenset()) -> str:
+    """The merge-on-read query as a FROM-clause relation, reading the lake from the watermark's day on
+    (`watermark` from `watermark_sql(settings, as_of, empty_then)`)."""
+    select = current_state_select_sql(settings, dt_literal(since_day(watermark)), as_of, empty_then)
+    return f"(\n{select}\n) AS current_orders"
 
 
 def maintain_now(analytics: Any) -> int:

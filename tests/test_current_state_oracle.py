@@ -33,6 +33,7 @@ from salescdc.current_state import (
 from salescdc.generator import GeneratorOptions, OrderGenerator
 from salescdc.infra import ApplyOptions, provision
 from salescdc.settings import Settings
+from tests.support.schedules import remove_schedules
 from tests.support.waiting import eventually
 from tests.test_cdc_oracle import _lake_objects, _stream_event_ids
 
@@ -46,6 +47,7 @@ def pipeline(cloud: Any) -> tuple[Settings, ClientFactory]:
     settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
     factory = ClientFactory(settings)
     provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+    remove_schedules(cloud, factory)  # the test decides when merges run
     return settings, factory
 
 

@@ -7,6 +7,7 @@ Each chart has an expander with its SQL, run time and data scanned.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -15,7 +16,7 @@ import streamlit as st
 
 from app import ui
 from salescdc.analytics import NamedQuery, QueryResult, live_sales_queries
-from salescdc.current_state import watermark_sql
+from salescdc.current_state import first_snapshots_sql, tables_empty_at, watermark_sql
 
 config = ui.settings()
 OP_COLOURS = {"INSERT": "#2e7d32", "MODIFY": "#f9a825", "REMOVE": "#c62828"}
@@ -26,6 +27,20 @@ st.caption(
     f"(live orders), and `{config.glue_table}` (change events). "
     f"Refreshes every {config.refresh_interval_s} s."
 )
+
+
+def as_of_control() -> dt.datetime | None:
+    """The "as of" control: None for now, else a past UTC moment the live-order KPIs and charts travel to."""
+    left, right = st.columns([1, 2])
+    if not left.toggle("As of a past moment", key="sales_as_of"):
+        return None
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0, tzinfo=None)
+    text = right.text_input("Moment (UTC, YYYY-MM-DD HH:MM:SS)", value=now.isoformat(sep=" "), key="sales_as_of_at")
+    try:
+        return dt.datetime.fromisoformat(text.strip()).replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        right.error(f"{text!r} is not a moment like {now.isoformat(sep=' ')}; showing now.")
+        return None
 
 
 def details(queries: dict[str, NamedQuery], name: str, result: QueryResult | None) -> None:
@@ -60,13 +75,20 @@ def number(frame: pd.DataFrame, column: str) -> float:
 
 
 @st.fragment(run_every=config.refresh_interval_s)
-def dashboard() -> None:
+def dashboard(as_of: dt.datetime | None) -> None:
     shown: set[str] = set()
-    watermark, error = ui.cached_query(watermark_sql(config))
+    if as_of is not None:
+        st.caption(f"Live orders as the lake knew them at {as_of:%Y-%m-%d %H:%M} UTC (Iceberg time travel); "
+                   "the change-event charts still show the last hour.")
+    empty_then: frozenset[str] = frozenset()
+    if as_of is not None:
+        first, error = ui.cached_query(first_snapshots_sql(config))
+        empty_then = tables_empty_at(first.frame, as_of) if first is not None else frozenset()
+    watermark, error = ui.cached_query(watermark_sql(config, as_of, empty_then))
     if error:
         st.info(f"Reading live orders from `{config.view_name}`: the Iceberg table is not readable ({error})",
                 icon=":material/info:")
-    queries = live_sales_queries(config, None if error else watermark)
+    queries = live_sales_queries(config, None if error else watermark, as_of, empty_then)
     kpis = fetch(queries, "kpis", shown)
     events = fetch(queries, "events_last_hour", shown)
     cols = st.columns(4)
@@ -143,4 +165,4 @@ def dashboard() -> None:
     st.caption(f"Updated {pd.Timestamp.now(tz='UTC'):%H:%M:%S} UTC")
 
 
-dashboard()
+dashboard(as_of_control())

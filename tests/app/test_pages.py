@@ -14,6 +14,7 @@ from salescdc.analytics import Analytics
 from salescdc.infra import ApplyOptions, provision
 from salescdc.orders import OrderRepository
 from tests.app.conftest import factory_for, no_exceptions, open_page, settings_for, texts
+from tests.support.schedules import remove_schedules
 from tests.support.waiting import eventually
 
 
@@ -24,8 +25,9 @@ def pipeline(cloud: Any) -> None:
     from salescdc.clients import ClientFactory
 
     settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0)
-    provision(settings, ClientFactory(settings),
-              options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+    factory = ClientFactory(settings)
+    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+    remove_schedules(cloud, factory)  # only the tests' own Merge now runs write the Iceberg tables
 
 
 @pytest.fixture
@@ -178,6 +180,54 @@ def test_sales_page_shows_kpis_from_athena(env):
     # Live orders come from the Iceberg table merged on read (the order is not merged yet), not the view.
     assert "orders_current" not in page
     assert "Run time" in page and "data scanned" in page
+
+
+def test_sales_page_as_of_a_past_moment_shows_the_orders_of_then(env):
+    import datetime as dt
+    import time
+
+    from salescdc.current_state import (
+        current_state_relation,
+        first_snapshots_sql,
+        merge_now,
+        tables_empty_at,
+        watermark_from,
+        watermark_sql,
+    )
+
+    settings, factory = settings_for(env), factory_for(env)
+    analytics = Analytics(settings, factory)
+    put(env, "7601", quantity=3, price="20.00", product="Phone")
+    eventually(lambda: not analytics.run("SELECT 1 FROM order_changes WHERE orderid = '7601'").frame.empty,
+               "the order in the lake", timeout=60, interval=0.5)
+    merge_now(analytics)
+    time.sleep(1.1)  # the control takes whole seconds
+    moment = dt.datetime.now(dt.timezone.utc).replace(microsecond=0, tzinfo=None)
+    time.sleep(1.1)
+    put(env, "7602", quantity=1, price="5.00", product="Phone")  # after the moment: not shown as of then
+    eventually(lambda: not analytics.run("SELECT 1 FROM order_changes WHERE orderid = '7602'").frame.empty,
+               "the later order in the lake", timeout=60, interval=0.5)
+
+    def then() -> int:
+        empty = tables_empty_at(analytics.run(first_snapshots_sql(settings)).frame, moment)
+        watermark = watermark_from(analytics.run(watermark_sql(settings, moment, empty)).frame)
+        relation = current_state_relation(settings, watermark, moment, empty)
+        return int(analytics.run(f"SELECT count(*) AS n FROM {relation}").frame["n"].iloc[0])
+
+    at = open_page("app_pages/sales.py")
+    at.toggle(key="sales_as_of").set_value(True).run()
+    at.text_input(key="sales_as_of_at").set_value(moment.isoformat(sep=" ")).run()
+    no_exceptions(at)
+    assert not at.error, [e.value for e in at.error]
+    page = texts(at)
+    assert not at.info, [i.value for i in at.info]
+    assert "FOR TIMESTAMP AS OF TIMESTAMP" in page
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Live orders"] == f"{then():,}"
+    at.toggle(key="sales_as_of").set_value(False).run()
+    assert "FOR TIMESTAMP AS OF" not in texts(at)
+    # Now the later order counts too: as of the moment there was exactly one live order less.
+    assert {m.label: m.value for m in at.metric}["Live orders"] == f"{then() + 1:,}"
 
 
 def test_query_page_runs_sql_and_offers_csv(env):

@@ -9,11 +9,11 @@ import pytest
 
 from salescdc.analytics import Analytics
 from salescdc.clients import ClientFactory
-from salescdc.current_state import SCHEDULE_GROUP, maintain_now, merge_now, table_health
+from salescdc.current_state import maintain_now, merge_now, table_health
 from salescdc.generator import GeneratorOptions, OrderGenerator
 from salescdc.infra import ApplyOptions, provision
 from salescdc.settings import Settings
-from tests.support.waiting import eventually
+from tests.support.schedules import remove_schedules
 from tests.test_current_state_oracle import _all_events_in_lake, _dynamodb
 
 
@@ -22,14 +22,7 @@ def pipeline(cloud: Any) -> tuple[Settings, ClientFactory]:
     settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
     factory = ClientFactory(settings)
     provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
-    # Scheduled runs fire when first seen: let them, then remove them so the test decides when merges run.
-    (runner,) = [r for r in cloud.runners if r.name == "scheduler"]
-    scheduler = factory.client("scheduler")
-    names = [s["Name"] for s in scheduler.list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"]]
-    eventually(lambda: len(runner.health()) == len(names) and all(h["runs"] for h in runner.health().values()),
-               "the first scheduled runs", timeout=60, interval=0.2, context=runner.health)
-    for name in names:
-        scheduler.delete_schedule(Name=name, GroupName=SCHEDULE_GROUP)
+    remove_schedules(cloud, factory)  # the test decides when merges run
     return settings, factory
 
 

@@ -70,23 +70,14 @@ def test_maintenance_compacts_small_files_and_expires_snapshots_past_the_retenti
     import time
 
     from salescdc.clients import ClientFactory
-    from salescdc.current_state import SCHEDULE_GROUP, maintain_now
-    from tests.support.waiting import eventually
+    from salescdc.current_state import maintain_now
+    from tests.support.schedules import remove_schedules
     from salescdc.settings import Settings
 
     settings = Settings(endpoint_url=cloud.url, snapshot_retention_s=1)
     factory = ClientFactory(settings)
     provision(settings, factory, options=options)
-    # The scheduled maintenance fires once when first seen; let it, then remove the schedules so this
-    # test alone decides when maintenance runs.
-    (runner,) = [r for r in cloud.runners if r.name == "scheduler"]
-    scheduler = factory.client("scheduler")
-    names = [s["Name"] for s in scheduler.list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"]]
-    assert len(names) == 6
-    eventually(lambda: len(runner.health()) == 6 and all(h["runs"] for h in runner.health().values()),
-               "the first scheduled runs", timeout=60, interval=0.2, context=runner.health)
-    for name in names:
-        scheduler.delete_schedule(Name=name, GroupName=SCHEDULE_GROUP)
+    remove_schedules(cloud, factory)  # this test alone decides when maintenance runs
     analytics = Analytics(settings, factory)
     for n in range(6):  # one INSERT, one small file and one snapshot each
         analytics.run(f"INSERT INTO cdc_data.orders VALUES ('o{n}', 'Phone', {n + 1}, DECIMAL '10.50', "
