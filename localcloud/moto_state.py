@@ -26,7 +26,7 @@ log = logging.getLogger("localcloud.state")
 
 # The services this project uses; others start empty after a restart.
 SERVICES = ("dynamodb", "kinesis", "s3", "iam", "lambda", "firehose", "pipes", "glue", "athena", "logs",
-            "cloudwatch", "events", "sts", "sqs")
+            "cloudwatch", "events", "sts", "sqs", "scheduler")
 
 
 def _weak_value_dict(items: dict[Any, Any]) -> weakref.WeakValueDictionary[Any, Any]:

@@ -22,6 +22,7 @@ SERVICE_PACKAGES: list[str] = [
     "localcloud.kinesis",
     "localcloud.pipes",
     "localcloud.athena",
+    "localcloud.scheduler",
 ]
 
 

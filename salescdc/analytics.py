@@ -13,6 +13,7 @@ carrying Athena's StateChangeReason.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,9 +78,14 @@ def _recent_partitions(days_back: int = 1) -> str:
     return f"dt >= CAST(current_date - INTERVAL '{days_back}' DAY AS varchar)"
 
 
-def sales_queries(settings: Settings) -> dict[str, NamedQuery]:
-    """The Sales page's queries, by name, in display order."""
-    current = quote_identifier(settings.view_name)
+def sales_queries(settings: Settings, current: str | None = None) -> dict[str, NamedQuery]:
+    """The Sales page's queries, by name, in display order.
+
+    `current` is the relation of live orders: by default the view `orders_current`
+    (the reference, O(history) per query); `live_sales_queries` passes the Iceberg
+    table merged on read instead.
+    """
+    current = current or quote_identifier(settings.view_name)
     changes = quote_identifier(settings.glue_table)
     recent = _recent_partitions(1)
     last_hour = "arrival_time >= current_timestamp - INTERVAL '1' HOUR"
@@ -170,6 +176,24 @@ ORDER BY price_from""",
         ),
     ]
     return {q.name: q for q in queries}
+
+
+def live_sales_queries(settings: Settings, watermark: QueryResult | None,
+                       as_of: dt.datetime | None = None, empty_then: frozenset[str] = frozenset()
+                       ) -> dict[str, NamedQuery]:
+    """The Sales queries reading current state the cheap way: `cdc_data.orders` plus the changes it has not
+    absorbed (merge on read, O(live orders + recent changes)), given the result of
+    `current_state.watermark_sql(settings, as_of, empty_then)`; without one (the query failed) they read `orders_current`.
+
+    `as_of` (time travel) shows the live orders as the lake knew them at that moment; the
+    activity charts (last hour of change events) stay relative to now.
+    """
+    from salescdc.current_state import current_state_relation, watermark_from
+
+    if watermark is None:
+        return sales_queries(settings)
+    relation = current_state_relation(settings, watermark_from(watermark.frame), as_of, empty_then)
+    return sales_queries(settings, relation)
 
 
 def order_events_sql(settings: Settings, orderid: str, days_back: int = 1) -> str:

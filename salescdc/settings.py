@@ -55,6 +55,8 @@ class Settings:
     buffer_size_mb: int | None = None
     pipe_starting_position: str = "LATEST"
     athena_bytes_cutoff: int = 1_000_000_000
+    # How long VACUUM keeps old snapshots of the Iceberg tables (time travel reaches this far back).
+    snapshot_retention_s: int = 432_000
 
     # Dashboard
     refresh_interval_s: int = 10
@@ -157,6 +159,7 @@ class Settings:
             buffer_size_mb=integer("BUFFER_SIZE_MB", None),
             pipe_starting_position=start,
             athena_bytes_cutoff=integer("ATHENA_BYTES_CUTOFF", d.athena_bytes_cutoff) or d.athena_bytes_cutoff,
+            snapshot_retention_s=integer("SNAPSHOT_RETENTION_S", d.snapshot_retention_s) or d.snapshot_retention_s,
             refresh_interval_s=integer("REFRESH_INTERVAL_S", d.refresh_interval_s) or d.refresh_interval_s,
             # Resolved now: a relative path means "from where the process started", whatever it does later.
             localcloud_dir=Path(text("LOCALCLOUD_DIR", str(d.localcloud_dir))).resolve(),

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from salescdc import health, lake, launcher, redrive
+from salescdc import current_state, health, lake, launcher, redrive
+from salescdc.analytics import Analytics
 from salescdc.settings import Settings
 
 config = ui.settings()
@@ -106,6 +107,35 @@ def stages_view() -> None:
 
 
 stages_view()
+
+
+@st.fragment(run_every=config.refresh_interval_s)
+def iceberg_view() -> None:
+    st.subheader(f"Current orders: Iceberg table `{config.glue_database}.{current_state.ORDERS_TABLE}`")
+    with ui.shown_errors("Could not read the Iceberg table: "):
+        table = current_state.table_health(Analytics(config, ui.factory_for(config)))
+        cols = st.columns(5)
+        last = "never" if table.last_commit is None or pd.isna(table.last_commit) else f"{table.last_commit:%H:%M:%S}"
+        cols[0].metric("Last commit (UTC)", last)
+        cols[1].metric("Snapshots", f"{table.snapshots:,}")
+        cols[2].metric("Data files", f"{table.files:,}")
+        cols[3].metric("Live orders", f"{table.live_orders:,}")
+        cols[4].metric("Changes not merged yet", f"{table.pending_changes:,}")
+        st.caption(f"Merged on a schedule ({current_state.SCHEDULE_EXPRESSION}); compacted and old snapshots "
+                   f"expired {current_state.MAINTENANCE_EXPRESSION} (retention {config.snapshot_retention_s:,} s). "
+                   "The Sales page adds the changes not merged yet on read.")
+
+
+iceberg_view()
+merge_col, maintain_col = st.columns(2)
+if merge_col.button("Merge now", key="health_merge_now"):
+    with st.spinner("Merging new changes into the Iceberg table…"), ui.shown_errors("Merge failed: "):
+        run = current_state.merge_now(Analytics(config, ui.factory_for(config)))
+        st.success(f"Merged the changes from {run.since or 'the beginning'} on.")
+if maintain_col.button("Compact and expire snapshots (OPTIMIZE + VACUUM)", key="health_maintain_now"):
+    with st.spinner("Compacting and expiring old snapshots…"), ui.shown_errors("Maintenance failed: "):
+        current_state.maintain_now(Analytics(config, ui.factory_for(config)))
+        st.success("Compacted the small files and expired the snapshots past the retention.")
 
 st.subheader("Redrive failed records")
 st.caption("After fixing what made the transform fail, send every record under errors/processing-failed/ back "

@@ -7,6 +7,7 @@ Each chart has an expander with its SQL, run time and data scanned.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -14,33 +15,48 @@ import plotly.express as px
 import streamlit as st
 
 from app import ui
-from salescdc.analytics import QueryResult, sales_queries
+from salescdc.analytics import NamedQuery, QueryResult, live_sales_queries
+from salescdc.current_state import first_snapshots_sql, tables_empty_at, watermark_sql
 
 config = ui.settings()
-QUERIES = sales_queries(config)
 OP_COLOURS = {"INSERT": "#2e7d32", "MODIFY": "#f9a825", "REMOVE": "#c62828"}
 
 st.title("Sales")
 st.caption(
-    f"From Athena: `{config.view_name}` (live orders) and `{config.glue_table}` (change events). "
+    f"From Athena: `{config.glue_database}.orders` (Iceberg) merged on read with the changes it has not absorbed yet "
+    f"(live orders), and `{config.glue_table}` (change events). "
     f"Refreshes every {config.refresh_interval_s} s."
 )
 
 
-def details(name: str, result: QueryResult | None) -> None:
+def as_of_control() -> dt.datetime | None:
+    """The "as of" control: None for now, else a past UTC moment the live-order KPIs and charts travel to."""
+    left, right = st.columns([1, 2])
+    if not left.toggle("As of a past moment", key="sales_as_of"):
+        return None
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0, tzinfo=None)
+    text = right.text_input("Moment (UTC, YYYY-MM-DD HH:MM:SS)", value=now.isoformat(sep=" "), key="sales_as_of_at")
+    try:
+        return dt.datetime.fromisoformat(text.strip()).replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        right.error(f"{text!r} is not a moment like {now.isoformat(sep=' ')}; showing now.")
+        return None
+
+
+def details(queries: dict[str, NamedQuery], name: str, result: QueryResult | None) -> None:
     with st.expander("SQL, run time and data scanned"):
-        st.code(QUERIES[name].sql, language="sql")
+        st.code(queries[name].sql, language="sql")
         if result is not None:
             st.caption(ui.query_stats(result))
 
 
-def fetch(name: str, shown: set[str]) -> QueryResult | None:
-    result, error = ui.cached_query(QUERIES[name].sql)
+def fetch(queries: dict[str, NamedQuery], name: str, shown: set[str]) -> QueryResult | None:
+    result, error = ui.cached_query(queries[name].sql)
     if error:
         # One missing table fails every chart the same way: say it once.
         if error not in shown:
             shown.add(error)
-            st.error(f"{QUERIES[name].title}: {error}", icon=":material/error:")
+            st.error(f"{queries[name].title}: {error}", icon=":material/error:")
         return None
     return result
 
@@ -59,10 +75,22 @@ def number(frame: pd.DataFrame, column: str) -> float:
 
 
 @st.fragment(run_every=config.refresh_interval_s)
-def dashboard() -> None:
+def dashboard(as_of: dt.datetime | None) -> None:
     shown: set[str] = set()
-    kpis = fetch("kpis", shown)
-    events = fetch("events_last_hour", shown)
+    if as_of is not None:
+        st.caption(f"Live orders as the lake knew them at {as_of:%Y-%m-%d %H:%M} UTC (Iceberg time travel); "
+                   "the change-event charts still show the last hour.")
+    empty_then: frozenset[str] = frozenset()
+    if as_of is not None:
+        first, error = ui.cached_query(first_snapshots_sql(config))
+        empty_then = tables_empty_at(first.frame, as_of) if first is not None else frozenset()
+    watermark, error = ui.cached_query(watermark_sql(config, as_of, empty_then))
+    if error:
+        st.info(f"Reading live orders from `{config.view_name}`: the Iceberg table is not readable ({error})",
+                icon=":material/info:")
+    queries = live_sales_queries(config, None if error else watermark, as_of, empty_then)
+    kpis = fetch(queries, "kpis", shown)
+    events = fetch(queries, "events_last_hour", shown)
     cols = st.columns(4)
     if kpis is not None:
         frame = kpis.frame
@@ -70,7 +98,7 @@ def dashboard() -> None:
         cols[1].metric("Live orders", f"{number(frame, 'live_orders'):,.0f}")
         cols[2].metric("Units", f"{number(frame, 'units'):,.0f}")
         cols[3].metric("Average order value", f"{number(frame, 'avg_order_value'):,.2f}")
-    details("kpis", kpis)
+    details(queries, "kpis", kpis)
 
     st.subheader("Change events in the last hour")
     cols = st.columns(3)
@@ -78,12 +106,12 @@ def dashboard() -> None:
         counts = dict(zip(events.frame.get("op", []), events.frame.get("events", [])))
         for col, (op, label) in zip(cols, [("INSERT", "Inserts"), ("MODIFY", "Updates"), ("REMOVE", "Deletes")]):
             col.metric(label, f"{int(counts.get(op, 0)):,}")
-    details("events_last_hour", events)
+    details(queries, "events_last_hour", events)
 
     left, right = st.columns(2)
     with left:
         st.subheader("Revenue and units by product")
-        result = fetch("by_product", shown)
+        result = fetch(queries, "by_product", shown)
         if result is not None and not result.empty:
             frame = result.frame
             chart = px.bar(frame, x="product_name", y="revenue", hover_data=["units", "orders"],
@@ -93,30 +121,30 @@ def dashboard() -> None:
             st.plotly_chart(chart, key="sales_by_product_units")
         elif result is not None:
             st.info("No live orders yet.")
-        details("by_product", result)
+        details(queries, "by_product", result)
     with right:
         st.subheader("Revenue over time")
-        result = fetch("revenue_over_time", shown)
+        result = fetch(queries, "revenue_over_time", shown)
         if result is not None and not result.empty:
             chart = px.bar(result.frame, x="minute", y="revenue", hover_data=["orders"])
             st.plotly_chart(_per_minute(chart), key="sales_revenue_over_time")
         elif result is not None:
             st.info("No new orders in the last hour.")
-        details("revenue_over_time", result)
+        details(queries, "revenue_over_time", result)
 
         st.subheader("Operation mix over time")
-        result = fetch("op_mix_over_time", shown)
+        result = fetch(queries, "op_mix_over_time", shown)
         if result is not None and not result.empty:
             chart = px.bar(result.frame, x="minute", y="events", color="op", color_discrete_map=OP_COLOURS)
             st.plotly_chart(_per_minute(chart), key="sales_op_mix")
         elif result is not None:
             st.info("No change events in the last hour.")
-        details("op_mix_over_time", result)
+        details(queries, "op_mix_over_time", result)
 
     left, right = st.columns(2)
     with left:
         st.subheader("Top orders")
-        result = fetch("top_orders", shown)
+        result = fetch(queries, "top_orders", shown)
         if result is not None and not result.empty:
             st.dataframe(result.frame, hide_index=True, width="stretch", key="sales_top_orders")
             top = result.frame.iloc[0]
@@ -124,17 +152,17 @@ def dashboard() -> None:
                        f"{float(top['price']):,.2f} = {float(top['order_value']):,.2f}")
         elif result is not None:
             st.info("No live orders yet.")
-        details("top_orders", result)
+        details(queries, "top_orders", result)
     with right:
         st.subheader("Price distribution")
-        result = fetch("price_distribution", shown)
+        result = fetch(queries, "price_distribution", shown)
         if result is not None and not result.empty:
             chart = px.bar(result.frame, x="price_from", y="orders", labels={"price_from": "unit price from"})
             st.plotly_chart(chart, key="sales_price_distribution")
         elif result is not None:
             st.info("No live orders yet.")
-        details("price_distribution", result)
+        details(queries, "price_distribution", result)
     st.caption(f"Updated {pd.Timestamp.now(tz='UTC'):%H:%M:%S} UTC")
 
 
-dashboard()
+dashboard(as_of_control())

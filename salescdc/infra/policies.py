@@ -28,6 +28,9 @@ class Arns:
     glue_database: str
     glue_table: str
     dead_letter_queue_name: str = ""
+    athena_workgroup: str = ""
+    iceberg_tables: tuple[str, ...] = ()
+    schedule_group: str = ""
 
     def _arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
         return (
@@ -79,6 +82,17 @@ class Arns:
     @property
     def glue_table_arn(self) -> str:
         return self._arn("glue", f"table/{self.glue_database}/{self.glue_table}")
+
+    def glue_table_named(self, name: str) -> str:
+        return self._arn("glue", f"table/{self.glue_database}/{name}")
+
+    @property
+    def workgroup(self) -> str:
+        return self._arn("athena", f"workgroup/{self.athena_workgroup}")
+
+    @property
+    def schedule_group_arn(self) -> str:
+        return self._arn("scheduler", f"schedule-group/{self.schedule_group}")
 
     def role(self, name: str) -> str:
         return f"arn:{self.partition}:iam::{self.account_id}:role/{name}"
@@ -257,6 +271,58 @@ def crawler_policy(a: Arns) -> dict[str, Any]:
                     a.log_group("/aws-glue/crawlers"),
                     f"{a.log_group('/aws-glue/crawlers')}:log-stream:*",
                 ],
+            },
+        ],
+    }
+
+
+def scheduler_policy(a: Arns) -> dict[str, Any]:
+    """Start the CDC MERGE in the project's workgroup, with what Athena then needs as the caller.
+
+    Athena runs a query with its caller's permissions: read the lake's change
+    records, read and commit the Iceberg tables (Glue UpdateTable, data and
+    metadata files under iceberg/), and write the results under athena-results/.
+    """
+    iceberg = [f"{a.bucket_arn}/iceberg/{table}/*" for table in a.iceberg_tables]
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "StartMergeQuery",
+                "Effect": "Allow",
+                "Action": ["athena:StartQueryExecution"],
+                "Resource": [a.workgroup],
+            },
+            {
+                "Sid": "CatalogOfTheMerge",
+                "Effect": "Allow",
+                "Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions", "glue:UpdateTable"],
+                "Resource": [a.glue_catalog, a.glue_database_arn, a.glue_table_arn,
+                             *[a.glue_table_named(t) for t in a.iceberg_tables]],
+            },
+            {
+                "Sid": "ListLakeTablesAndResults",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": [a.bucket_arn],
+            },
+            {
+                "Sid": "ReadLakeOrders",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"{a.bucket_arn}/orders/*"],
+            },
+            {
+                "Sid": "ReadWriteIcebergTables",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                "Resource": iceberg,
+            },
+            {
+                "Sid": "WriteQueryResults",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": [f"{a.bucket_arn}/athena-results/*"],
             },
         ],
     }

@@ -14,6 +14,7 @@ from salescdc.contract import COLUMNS, ATHENA_RESULTS_PREFIX, ERROR_PREFIX, LAKE
 from salescdc.infra import policies
 from salescdc.infra.model import Ref, Resource
 from salescdc.infra.package import build_zip, code_sha256
+from salescdc import current_state
 from salescdc.infra.views import orders_current_select_sql, orders_current_sql
 from salescdc.settings import Settings
 
@@ -50,6 +51,9 @@ CLASSIFIER = "glue.classifier"
 CRAWLER = "glue.crawler"
 WORKGROUP = "athena.workgroup"
 VIEW = "athena.view"
+ICEBERG_TABLE = "athena.iceberg_table"
+SCHEDULE_GROUP = "scheduler.group"
+SCHEDULE = "scheduler.schedule"
 
 
 def partition_for(region: str) -> str:
@@ -67,6 +71,7 @@ def role_names(s: Settings) -> dict[str, str]:
         "firehose": f"{s.firehose_name}-role"[:64],
         "pipe": f"{s.pipe_name}-role"[:64],
         "crawler": f"{s.crawler_name}-role"[:64],
+        "scheduler": f"{current_state.SCHEDULE_GROUP}-role"[:64],
     }
 
 
@@ -93,6 +98,9 @@ def arns_for(s: Settings, account_id: str, bucket: str) -> policies.Arns:
         glue_database=s.glue_database,
         glue_table=s.glue_table,
         dead_letter_queue_name=dead_letter_queue_name(s),
+        athena_workgroup=s.athena_workgroup,
+        iceberg_tables=(current_state.TOMBSTONES_TABLE, current_state.ORDERS_TABLE),
+        schedule_group=current_state.SCHEDULE_GROUP,
     )
 
 
@@ -114,6 +122,19 @@ def crawler_configuration() -> str:
         },
         sort_keys=True,
     )
+
+
+def schedules(s: Settings) -> list[tuple[str, str, str, str]]:
+    """(name, description, expression, statement) of every schedule: the CDC MERGE, then maintenance."""
+    merges = zip(
+        current_state.SCHEDULE_NAMES,
+        ("Sales CDC: record new deletes in orders_tombstones", "Sales CDC: apply new changes to orders"),
+        current_state.merge_statements(s, current_state.schedule_since_dt()),
+    )
+    out = [(name, description, current_state.SCHEDULE_EXPRESSION, sql) for name, description, sql in merges]
+    out += [(name, f"Sales CDC: {sql.split(' ', 1)[0].lower()} {sql.split()[1]}", current_state.MAINTENANCE_EXPRESSION,
+             sql) for name, sql in current_state.maintenance_statements(s)]
+    return out
 
 
 def declare(s: Settings, account_id: str, lambda_source: Path) -> list[Resource]:
@@ -417,4 +438,66 @@ def declare(s: Settings, account_id: str, lambda_source: Path) -> list[Resource]
             tags,
             owner=db_key,
         ),
+        *[
+            Resource(
+                ICEBERG_TABLE,
+                table,
+                {
+                    "Database": s.glue_database,
+                    "Name": table,
+                    "WorkGroup": s.athena_workgroup,
+                    "Columns": columns,
+                    "Location": current_state.table_location(bucket, table),
+                    "Statement": current_state.create_table_sql(
+                        s, table, columns, current_state.table_location(bucket, table)
+                    ),
+                    "DropStatement": current_state.drop_table_sql(s, table),
+                },
+                tags,
+                owner=db_key,
+            )
+            # Tombstones first: the orders MERGE joins them.
+            for table, columns in (
+                (current_state.TOMBSTONES_TABLE, current_state.TOMBSTONE_COLUMNS),
+                (current_state.ORDERS_TABLE, current_state.ORDERS_COLUMNS),
+            )
+        ],
+        role(
+            "scheduler",
+            "scheduler.amazonaws.com",
+            policies.trust_policy("scheduler.amazonaws.com", account_id, a.schedule_group_arn),
+            policies.scheduler_policy(a),
+        ),
+        Resource(SCHEDULE_GROUP, current_state.SCHEDULE_GROUP, {"Name": current_state.SCHEDULE_GROUP}, tags),
+        # The CDC MERGE on a schedule, no Lambda: Scheduler's universal target starts each statement
+        # in Athena. Tombstones first (name order is the local runner's firing order too).
+        *[
+            Resource(
+                SCHEDULE,
+                name,
+                {
+                    "Name": name,
+                    "GroupName": current_state.SCHEDULE_GROUP,
+                    "Description": description,
+                    "ScheduleExpression": expression,
+                    "FlexibleTimeWindow": {"Mode": "OFF"},
+                    "State": "ENABLED",
+                    "Target": {
+                        "Arn": f"arn:{a.partition}:scheduler:::aws-sdk:athena:startQueryExecution",
+                        "RoleArn": Ref(ROLE, roles["scheduler"], "Arn"),
+                        "Input": json.dumps(
+                            {
+                                "QueryString": sql,
+                                "QueryExecutionContext": {"Database": s.glue_database, "Catalog": "AwsDataCatalog"},
+                                "WorkGroup": s.athena_workgroup,
+                            },
+                            sort_keys=True,
+                        ),
+                    },
+                },
+                tags,
+                owner=f"{SCHEDULE_GROUP}:{current_state.SCHEDULE_GROUP}",
+            )
+            for name, description, expression, sql in schedules(s)
+        ],
     ]

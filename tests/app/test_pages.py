@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from salescdc.analytics import Analytics
 from salescdc.infra import ApplyOptions, provision
 from salescdc.orders import OrderRepository
 from tests.app.conftest import factory_for, no_exceptions, open_page, settings_for, texts
+from tests.support.schedules import remove_schedules
 from tests.support.waiting import eventually
 
 
@@ -23,8 +25,9 @@ def pipeline(cloud: Any) -> None:
     from salescdc.clients import ClientFactory
 
     settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0)
-    provision(settings, ClientFactory(settings),
-              options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+    factory = ClientFactory(settings)
+    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+    remove_schedules(cloud, factory)  # only the tests' own Merge now runs write the Iceberg tables
 
 
 @pytest.fixture
@@ -173,8 +176,58 @@ def test_sales_page_shows_kpis_from_athena(env):
     metrics = {m.label: m.value for m in at.metric}
     assert decimal.Decimal(metrics["Revenue"].replace(",", "")) >= Decimal("300.00")
     page = texts(at)
-    assert "SELECT" in page and "orders_current" in page  # each chart's SQL is shown
+    assert "SELECT" in page and '"cdc_data"."orders"' in page  # each chart's SQL is shown
+    # Live orders come from the Iceberg table merged on read (the order is not merged yet), not the view.
+    assert "orders_current" not in page
     assert "Run time" in page and "data scanned" in page
+
+
+def test_sales_page_as_of_a_past_moment_shows_the_orders_of_then(env):
+    import datetime as dt
+    import time
+
+    from salescdc.current_state import (
+        current_state_relation,
+        first_snapshots_sql,
+        merge_now,
+        tables_empty_at,
+        watermark_from,
+        watermark_sql,
+    )
+
+    settings, factory = settings_for(env), factory_for(env)
+    analytics = Analytics(settings, factory)
+    put(env, "7601", quantity=3, price="20.00", product="Phone")
+    eventually(lambda: not analytics.run("SELECT 1 FROM order_changes WHERE orderid = '7601'").frame.empty,
+               "the order in the lake", timeout=60, interval=0.5)
+    merge_now(analytics)
+    time.sleep(1.1)  # the control takes whole seconds
+    moment = dt.datetime.now(dt.timezone.utc).replace(microsecond=0, tzinfo=None)
+    time.sleep(1.1)
+    put(env, "7602", quantity=1, price="5.00", product="Phone")  # after the moment: not shown as of then
+    eventually(lambda: not analytics.run("SELECT 1 FROM order_changes WHERE orderid = '7602'").frame.empty,
+               "the later order in the lake", timeout=60, interval=0.5)
+
+    def then() -> int:
+        empty = tables_empty_at(analytics.run(first_snapshots_sql(settings)).frame, moment)
+        watermark = watermark_from(analytics.run(watermark_sql(settings, moment, empty)).frame)
+        relation = current_state_relation(settings, watermark, moment, empty)
+        return int(analytics.run(f"SELECT count(*) AS n FROM {relation}").frame["n"].iloc[0])
+
+    at = open_page("app_pages/sales.py")
+    at.toggle(key="sales_as_of").set_value(True).run()
+    at.text_input(key="sales_as_of_at").set_value(moment.isoformat(sep=" ")).run()
+    no_exceptions(at)
+    assert not at.error, [e.value for e in at.error]
+    page = texts(at)
+    assert not at.info, [i.value for i in at.info]
+    assert "FOR TIMESTAMP AS OF TIMESTAMP" in page
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Live orders"] == f"{then():,}"
+    at.toggle(key="sales_as_of").set_value(False).run()
+    assert "FOR TIMESTAMP AS OF" not in texts(at)
+    # Now the later order counts too: as of the moment there was exactly one live order less.
+    assert {m.label: m.value for m in at.metric}["Live orders"] == f"{then() + 1:,}"
 
 
 def test_query_page_runs_sql_and_offers_csv(env):
@@ -226,6 +279,30 @@ def test_health_page_redrive_button_sends_the_failed_records_back(env):
     assert [s.value for s in at.success] == ["Sent 1 record back through the pipeline from 1 error object."]
     moved = s3.list_objects_v2(Bucket=factory.bucket_name(), Prefix="errors/redriven/")["Contents"]
     assert [o["Key"] for o in moved] == ["errors/redriven/dt=2026-01-01/page-test"]
+
+
+def test_health_page_shows_the_iceberg_table_and_its_buttons_merge_and_compact(env):
+    put(env, "7501", quantity=2, price="50.00", product="Phone")
+    at = open_page("app_pages/health.py")
+    no_exceptions(at)
+    assert "Could not read" not in texts(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"Last commit (UTC)", "Snapshots", "Data files", "Live orders", "Changes not merged yet"} <= set(metrics)
+    analytics = Analytics(settings_for(env), factory_for(env))
+
+    def merged() -> bool:
+        at.button(key="health_merge_now").click().run()
+        no_exceptions(at)
+        assert not at.error, [e.value for e in at.error]
+        shown = {m.label: m.value for m in at.metric}
+        in_table = analytics.run("SELECT quantity FROM cdc_data.orders WHERE orderid = '7501'").frame
+        return shown["Changes not merged yet"] == "0" and list(in_table["quantity"]) == [2]
+
+    eventually(merged, "the order merged into the Iceberg table by the Merge now button", timeout=90, interval=1)
+    assert at.success[0].value.startswith("Merged the changes from")
+    at.button(key="health_maintain_now").click().run()
+    no_exceptions(at)
+    assert [s.value for s in at.success] == ["Compacted the small files and expired the snapshots past the retention."]
 
 
 # -- Pipeline -----------------------------------------------------------------------------

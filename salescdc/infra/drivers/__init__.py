@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from salescdc.clients import ClientFactory
-from salescdc.infra.drivers.athena import ViewDriver, WorkGroupDriver
+from salescdc.infra.drivers.athena import IcebergTableDriver, ViewDriver, WorkGroupDriver
 from salescdc.infra.drivers.awslambda import FunctionDriver
 from salescdc.infra.drivers.base import Driver
 from salescdc.infra.drivers.dynamodb import TableDriver
@@ -15,6 +15,7 @@ from salescdc.infra.drivers.kinesis import StreamDriver
 from salescdc.infra.drivers.logs import LogGroupDriver
 from salescdc.infra.drivers.pipes import PipeDriver
 from salescdc.infra.drivers.s3 import BucketDriver
+from salescdc.infra.drivers.scheduler import ScheduleDriver, ScheduleGroupDriver
 from salescdc.infra.drivers.sqs import QueueDriver
 from salescdc.infra.model import ApplyOptions
 
@@ -36,6 +37,9 @@ DRIVER_CLASSES: dict[str, type[Driver]] = {
         CrawlerDriver,
         WorkGroupDriver,
         ViewDriver,
+        IcebergTableDriver,
+        ScheduleGroupDriver,
+        ScheduleDriver,
     )
 }
 

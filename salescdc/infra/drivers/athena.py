@@ -1,4 +1,4 @@
-"""Athena drivers: the workgroup (cost guard, enforced output) and views created by DDL."""
+"""Athena drivers: the workgroup (cost guard, enforced output), and views and Iceberg tables created by DDL."""
 
 from __future__ import annotations
 
@@ -113,23 +113,80 @@ class ViewDriver(Driver):
         self.client("glue").delete_table(DatabaseName=res.spec["Database"], Name=res.name)
 
     def _run(self, res: Resource, sql: str) -> None:
-        ath = self.client("athena")
-        qid = ath.start_query_execution(
-            QueryString=sql,
-            QueryExecutionContext={"Database": res.spec["Database"], "Catalog": "AwsDataCatalog"},
-            WorkGroup=res.spec["WorkGroup"],
-        )["QueryExecutionId"]
+        run_ddl(self, res.spec["Database"], res.spec["WorkGroup"], sql, f"creating view {res.name}")
 
-        def finished() -> dict[str, Any] | None:
-            status = ath.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
-            return status if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED") else None
 
-        status = self.wait(f"Athena query creating view {res.name}", finished)
-        if status["State"] != "SUCCEEDED":
-            raise ResourceError(
-                f"Athena could not create the view {res.name} ({status['State']}): "
-                f"{status.get('StateChangeReason') or 'no reason given'}"
-            )
+def run_ddl(driver: Driver, database: str, workgroup: str, sql: str, what: str) -> None:
+    """Run one DDL statement through Athena and wait for it; ResourceError with Athena's reason if it fails."""
+    ath = driver.client("athena")
+    qid = ath.start_query_execution(
+        QueryString=sql,
+        QueryExecutionContext={"Database": database, "Catalog": "AwsDataCatalog"},
+        WorkGroup=workgroup,
+    )["QueryExecutionId"]
+
+    def finished() -> dict[str, Any] | None:
+        status = ath.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
+        return status if status["State"] in ("SUCCEEDED", "FAILED", "CANCELLED") else None
+
+    status = driver.wait(f"Athena query {what}", finished)
+    if status["State"] != "SUCCEEDED":
+        raise ResourceError(
+            f"Athena failed {what} ({status['State']}): {status.get('StateChangeReason') or 'no reason given'}"
+        )
+
+
+class IcebergTableDriver(Driver):
+    """An Iceberg table created by Athena's CREATE TABLE … TBLPROPERTIES ('table_type'='ICEBERG').
+
+    Read back from Glue: Athena registers it with Parameters table_type=ICEBERG, the
+    columns and the location. Columns and location cannot change in place (a table
+    holding data is not recreated behind the user's back); `down --delete-data` drops
+    it with Athena's DROP TABLE, which removes its data and metadata files too.
+    """
+
+    kind = "athena.iceberg_table"
+    immutable = frozenset({"Columns", "Location", "TableType"})
+
+    def read(self, res: Resource) -> Observed | None:
+        db = res.spec["Database"]
+        got = missing_on({"EntityNotFoundException"}, lambda: self.client("glue").get_table(DatabaseName=db, Name=res.name))
+        if got is None:
+            return None
+        t = got["Table"]
+        sd = t.get("StorageDescriptor") or {}
+        return Observed(
+            state="ACTIVE",
+            tags=None,
+            actual={
+                "Database": db,
+                "Name": t["Name"],
+                "WorkGroup": res.spec["WorkGroup"],
+                "TableType": str((t.get("Parameters") or {}).get("table_type", "")).upper(),
+                "Columns": [[c["Name"], c["Type"].lower()] for c in sd.get("Columns", [])],
+                "Location": (sd.get("Location") or "").rstrip("/"),
+            },
+            raw=t,
+        )
+
+    def desired(self, res: Resource) -> dict[str, Any]:
+        return {
+            "Database": res.spec["Database"],
+            "Name": res.name,
+            "WorkGroup": res.spec["WorkGroup"],
+            "TableType": "ICEBERG",
+            "Columns": [[n, t] for n, t in res.spec["Columns"]],
+            "Location": res.spec["Location"].rstrip("/"),
+        }
+
+    def create(self, res: Resource) -> None:
+        run_ddl(self, res.spec["Database"], res.spec["WorkGroup"], res.spec["Statement"], f"creating table {res.name}")
+
+    def data_guard(self, res: Resource, observed: Observed) -> str | None:
+        return "holds the current orders; pass --delete-data to drop it with its data"
+
+    def delete(self, res: Resource, observed: Observed, delete_data: bool) -> None:
+        run_ddl(self, res.spec["Database"], res.spec["WorkGroup"], res.spec["DropStatement"], f"dropping table {res.name}")
 
 
 def _original_sql(view_text: str) -> str | None:

@@ -27,18 +27,18 @@ def test_up_up_status_down(cloud) -> None:
     code, out, err = _run(["up"], env)
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert sum(line.startswith("creating") for line in lines) == 18
-    assert sum(line.startswith("ready") for line in lines) == 18
-    assert lines[-1] == "Done: 18 of 18 resources created or updated."
+    assert sum(line.startswith("creating") for line in lines) == 28
+    assert sum(line.startswith("ready") for line in lines) == 28
+    assert lines[-1] == "Done: 28 of 28 resources created or updated."
 
     code, out, _ = _run(["up"], env)
     assert code == 0
-    assert out.splitlines()[-1] == "Nothing changed: all 18 resources were already as declared."
+    assert out.splitlines()[-1] == "Nothing changed: all 28 resources were already as declared."
     assert not any(line.startswith(("creating", "updating")) for line in out.splitlines())
 
     code, out, _ = _run(["status", "--json"], env)
     doc = json.loads(out)
-    assert code == 0 and len(doc) == 18
+    assert code == 0 and len(doc) == 28
     assert {d["status"] for d in doc} == {"present"}
     assert {"kind", "name", "status", "state", "detail"} <= set(doc[0])
     assert next(d for d in doc if d["kind"] == "pipes.pipe")["state"] == "RUNNING"
@@ -50,7 +50,7 @@ def test_up_up_status_down(cloud) -> None:
 
     code, out, err = _run(["down", "--yes", "--delete-data"], env)
     assert (code, err) == (0, "")
-    assert out.splitlines()[-1] == "Done: 18 deleted, 0 left in place."
+    assert out.splitlines()[-1] == "Done: 28 deleted, 0 left in place."
     assert {d["status"] for d in json.loads(_run(["status", "--json"], env)[1])} == {"missing"}
 
 

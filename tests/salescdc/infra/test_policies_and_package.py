@@ -48,7 +48,8 @@ def test_trust_policy_names_exactly_one_service(role) -> None:
     expected = {"process-kinesis-firehose-role": "lambda.amazonaws.com",
                 "kinesis-to-s3-nrt-batch-role": "firehose.amazonaws.com",
                 "sales-ingestion-dynamodb-to-kinesis-role": "pipes.amazonaws.com",
-                "Kinesis-s3-data-crawler-role": "glue.amazonaws.com"}[role.name]
+                "Kinesis-s3-data-crawler-role": "glue.amazonaws.com",
+                "sales-cdc-current-state-role": "scheduler.amazonaws.com"}[role.name]
     assert stmt["Principal"]["Service"] == expected
     # parliament lints identity policies; a trust policy is the role's resource policy,
     # so lint it with the role as its Resource.

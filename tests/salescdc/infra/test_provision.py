@@ -26,7 +26,7 @@ def test_up_creates_every_resource_with_the_declared_configuration(settings, fac
     events, sink = _events()
     results = provision(settings, factory, sink, options=options)
     assert {r.action for r in results} == {"created"}
-    assert len(results) == 18
+    assert len(results) == 28
     # every resource got checking -> creating -> ready, in that order
     for r in results:
         phases = [e.phase for e in events if (e.kind, e.name) == (r.kind, r.name)]
@@ -169,7 +169,7 @@ def test_second_up_changes_nothing_and_status_is_all_present(settings, factory, 
     assert {e.phase for e in events} == {"checking", "ready"}
     statuses = inspect(settings, factory, options=options)
     assert [(s.status, s.detail) for s in statuses if s.status != "present"] == []
-    assert len(statuses) == 18
+    assert len(statuses) == 28
 
 
 def test_drift_is_reported_then_converged(settings, factory, options, tmp_path: Path) -> None:
@@ -208,7 +208,7 @@ def test_drift_is_reported_then_converged(settings, factory, options, tmp_path: 
     assert results["read_json"] == "created"
     assert results["process-kinesis-firehose"] == "updated"
     assert results["sales-ingestion-dynamodb-to-kinesis-dlq"] == "updated"
-    assert sum(a == "unchanged" for a in results.values()) == 14
+    assert sum(a == "unchanged" for a in results.values()) == 24
     assert c("sqs").get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["MessageRetentionPeriod"])[
         "Attributes"]["MessageRetentionPeriod"] == "1209600"
 
@@ -255,10 +255,13 @@ def test_down_removes_what_it_made_and_leaves_an_untagged_lookalike(settings, fa
     results = {r.name: r for r in teardown(settings, factory, delete_data=True, progress=sink, options=options)}
     assert results["kinesisfor-sales-data"].action == "skipped"
     assert "not tagged" in results["kinesisfor-sales-data"].detail
-    assert sum(r.action == "deleted" for r in results.values()) == 17
+    assert sum(r.action == "deleted" for r in results.values()) == 27
     # deletion runs in reverse dependency order
     deleting = [e.name for e in events if e.phase == "deleting"]
-    assert deleting[0] == "orders_current" and deleting[-1] == "OrdersRawTable"
+    order = ["maintain-4-vacuum-orders", "merge-1-tombstones", "sales-cdc-current-state",
+             "sales-cdc-current-state-role", "orders", "orders_tombstones", "orders_current"]
+    assert [deleting.index(name) for name in order] == sorted(deleting.index(name) for name in order)
+    assert deleting[0] == "maintain-4-vacuum-orders" and deleting[-1] == "OrdersRawTable"
     assert kin.describe_stream_summary(StreamName="kinesisfor-sales-data")["StreamDescriptionSummary"]
     statuses = {s.name: s.status for s in inspect(settings, factory, options=options)}
     assert statuses.pop("kinesisfor-sales-data") == "drifted"

@@ -1,0 +1,128 @@
+"""Benchmark: one Sales refresh's current-state queries via `orders_current` vs the Iceberg table merged on read.
+
+    python bench/bench_current_state.py [--sizes 10000,100000,1000000] [--orders 10000] [--recent 1000]
+
+For each history size: a fresh local cloud, `up` (salescdc.infra.provision), a
+lake of that many change records over 28 old days (bench_athena's generator:
+≤ `--orders` live orders, deletes, duplicates, sequence numbers of two widths),
+one `merge_now` that absorbs them, then `--recent` changes of today merged
+and as many again not merged (so merge on read has work to do). Then the four
+Sales queries that read live orders (kpis, by_product, top_orders,
+price_distribution) run through Athena both ways, the new path with its
+watermark query; each twice, the second (warm) timed. Prints bytes scanned
+and warm wall time per refresh, and the AWS cost per day of one open
+dashboard refreshing every 10 s at $5 per TB with Athena's 10 MB minimum per
+query. Both paths' answers are checked to be equal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_athena import generate  # noqa: E402
+
+from localcloud.testing import running_localcloud  # noqa: E402
+from salescdc.analytics import Analytics, live_sales_queries, sales_queries  # noqa: E402
+from salescdc.clients import ClientFactory  # noqa: E402
+from salescdc.current_state import merge_now, watermark_sql  # noqa: E402
+from salescdc.infra import ApplyOptions, provision  # noqa: E402
+from salescdc.settings import Settings  # noqa: E402
+
+CURRENT_STATE_QUERIES = ("kpis", "by_product", "top_orders", "price_distribution")
+PRICE_PER_TB = 5.0
+MIN_BILLED = 10 * 1024 * 1024
+REFRESHES_PER_DAY = 24 * 3600 // 10
+
+
+def recent_changes(count: int, orders: int, offset: int) -> bytes:
+    """`count` NDJSON change records of today for existing orders, newer than every history record."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    lines = []
+    for i in range(count):
+        n = offset + i
+        stamp = (now - dt.timedelta(seconds=count - i)).isoformat(sep=" ", timespec="milliseconds")
+        lines.append(json.dumps({
+            "orderid": str(1 + n * 7 % orders), "product_name": "Phone", "quantity": 1 + n % 4,
+            "price": f"{10 + n % 90}.25", "updated_at": None, "op": "MODIFY", "is_deleted": False,
+            "event_id": f"recent-{n}", "sequence_number": "3" + str(n).zfill(39), "event_time": stamp,
+            "arrival_time": stamp, "extra": "{}",
+        }))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def refresh(analytics: Analytics, queries: dict, extra: list[str]) -> tuple[int, int, float, dict]:
+    """Run one refresh's queries (cold, then warm timed): (bytes scanned, billed bytes, warm seconds, answers)."""
+    sqls = list(extra) + [queries[name].sql for name in CURRENT_STATE_QUERIES]
+    for sql in sqls:
+        analytics.run(sql)
+    scanned = billed = 0
+    answers = {}
+    start = time.perf_counter()
+    for sql in sqls:
+        result = analytics.run(sql)
+        scanned += result.data_scanned_bytes or 0
+        billed += max(result.data_scanned_bytes or 0, MIN_BILLED)
+        answers[sql] = result.frame
+    return scanned, billed, time.perf_counter() - start, answers
+
+
+def measure(size: int, orders: int, recent: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp, running_localcloud(Path(tmp) / "cloud") as cloud:
+        settings = Settings(endpoint_url=cloud.url)
+        factory = ClientFactory(settings)
+        provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+        s3, bucket = factory.client("s3"), factory.bucket_name()
+        root = Path(tmp) / "lake"
+        for path in generate(root, size, max(1, min(100, size // 10_000)), orders):
+            s3.put_object(Bucket=bucket, Key="orders/" + path.relative_to(root).as_posix(), Body=path.read_bytes())
+        analytics = Analytics(settings, factory)
+        merge_now(analytics)
+        today = dt.date.today().isoformat()
+        s3.put_object(Bucket=bucket, Key=f"orders/dt={today}/recent-merged.json", Body=recent_changes(recent, orders, 0))
+        merge_now(analytics)
+        s3.put_object(Bucket=bucket, Key=f"orders/dt={today}/recent-new.json",
+                      Body=recent_changes(recent, orders, recent))
+        watermark = analytics.run(watermark_sql(settings))
+        old = refresh(analytics, sales_queries(settings), [])
+        new = refresh(analytics, live_sales_queries(settings, watermark), [watermark_sql(settings)])
+        for name in CURRENT_STATE_QUERIES:
+            want = old[3][sales_queries(settings)[name].sql]
+            got = new[3][live_sales_queries(settings, watermark)[name].sql]
+            assert got.to_dict("records") == want.to_dict("records"), name
+        live = int(analytics.run("SELECT count(*) AS n FROM cdc_data.orders").frame["n"].iloc[0])
+        return {"size": size, "live": live, "old": old[:3], "new": new[:3]}
+
+
+def cost_per_day(billed_per_refresh: int) -> float:
+    return billed_per_refresh * REFRESHES_PER_DAY / 1024**4 * PRICE_PER_TB
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--orders", type=int, default=10_000)
+    parser.add_argument("--recent", type=int, default=1_000)
+    args = parser.parse_args(argv)
+    print(f"machine: {platform.machine()}, {platform.processor() or 'unknown cpu'}, Python {platform.python_version()}")
+    print("history | live orders | path | scanned/refresh | warm wall/refresh | AWS $/day (one dashboard, 10 s)")
+    for size in (int(s) for s in args.sizes.split(",")):
+        row = measure(size, args.orders, args.recent)
+        for label, (scanned, billed, wall) in (("orders_current", row["old"]), ("iceberg + merge on read", row["new"])):
+            print(f"{size:>9,} | {row['live']:>6,} | {label:<24} | {scanned / 1e6:8.2f} MB | {wall:6.2f} s | "
+                  f"${cost_per_day(billed):,.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,51 @@
+"""What Health shows of the Iceberg table: last commit, snapshots, files, live rows, changes not merged yet."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from salescdc.analytics import Analytics
+from salescdc.clients import ClientFactory
+from salescdc.current_state import maintain_now, merge_now, table_health
+from salescdc.generator import GeneratorOptions, OrderGenerator
+from salescdc.infra import ApplyOptions, provision
+from salescdc.settings import Settings
+from tests.support.schedules import remove_schedules
+from tests.test_current_state_oracle import _all_events_in_lake, _dynamodb
+
+
+@pytest.fixture
+def pipeline(cloud: Any) -> tuple[Settings, ClientFactory]:
+    settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
+    factory = ClientFactory(settings)
+    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+    remove_schedules(cloud, factory)  # the test decides when merges run
+    return settings, factory
+
+
+def test_table_health_counts_pending_changes_until_merged(pipeline: tuple[Settings, ClientFactory]) -> None:
+    settings, factory = pipeline
+    analytics = Analytics(settings, factory)
+    empty = table_health(analytics)
+    assert (empty.live_orders, empty.pending_changes, empty.files, empty.absorbed_until) == (0, 0, 0, None)
+
+    options = GeneratorOptions(rate_per_s=150, count=60, update_share=0.3, delete_share=0.1, seed=5)
+    OrderGenerator(settings, factory, options).run(threading.Event())
+    _all_events_in_lake(settings, factory, {})
+    events = int(analytics.run("SELECT count(DISTINCT event_id) AS n FROM order_changes").frame["n"].iloc[0])
+    before = table_health(analytics)
+    assert before.pending_changes == events and before.live_orders == 0
+
+    merge_now(analytics)
+    after = table_health(analytics)
+    assert after.pending_changes == 0
+    assert after.live_orders == len(_dynamodb(settings, factory))
+    assert after.snapshots > before.snapshots and after.files >= 1 and after.absorbed_until is not None
+    assert after.last_commit is not None and after.last_commit != before.last_commit
+
+    maintain_now(analytics)
+    compacted = table_health(analytics)
+    assert compacted.files == 1 and compacted.live_orders == after.live_orders

@@ -1,0 +1,89 @@
+"""`up`'s EventBridge Scheduler schedules keep `cdc_data.orders` current in the local cloud, with no Lambda.
+
+The schedules' universal target is Athena's StartQueryExecution; moto stores
+them and the local cloud's scheduler runner fires them through the local
+Athena. A schedule fires when first seen and then once per rate period; a run
+whose query fails is counted as a failure and not acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+
+from salescdc.analytics import Analytics
+from salescdc.clients import ClientFactory
+from salescdc.current_state import SCHEDULE_GROUP, SCHEDULE_NAMES
+from salescdc.generator import GeneratorOptions, OrderGenerator
+from salescdc.infra import ApplyOptions, provision
+from salescdc.settings import Settings
+from tests.support.waiting import eventually
+from tests.test_current_state_oracle import _all_events_in_lake, _dynamodb, _rows
+
+
+@pytest.fixture
+def pipeline(cloud: Any) -> tuple[Settings, ClientFactory]:
+    settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
+    factory = ClientFactory(settings)
+    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+    return settings, factory
+
+
+def _runner(cloud: Any) -> Any:
+    (runner,) = [r for r in cloud.runners if r.name == "scheduler"]
+    return runner
+
+
+def test_the_schedules_merge_new_changes_through_athena(cloud: Any, pipeline: tuple[Settings, ClientFactory]) -> None:
+    settings, factory = pipeline
+    scheduler, runner = factory.client("scheduler"), _runner(cloud)
+    arns = [scheduler.get_schedule(Name=n, GroupName=SCHEDULE_GROUP)["Arn"] for n in SCHEDULE_NAMES]
+    target = scheduler.get_schedule(Name=SCHEDULE_NAMES[1], GroupName=SCHEDULE_GROUP)["Target"]
+    assert target["Arn"] == "arn:aws:scheduler:::aws-sdk:athena:startQueryExecution"
+    assert json.loads(target["Input"])["QueryString"].startswith('MERGE INTO "cdc_data"."orders"')
+    # Fired when first seen, over the still empty lake.
+    eventually(lambda: all(runner.health().get(a, {}).get("runs", 0) >= 1 for a in arns), "both schedules ran",
+               timeout=60, interval=0.2, context=runner.health)
+    assert all(runner.health()[a]["failures"] == 0 for a in arns)
+
+    options = GeneratorOptions(rate_per_s=150, count=120, update_share=0.35, delete_share=0.2, seed=77)
+    OrderGenerator(settings, factory, options).run(threading.Event())
+    _all_events_in_lake(settings, factory, {})
+    analytics = Analytics(settings, factory)
+    oracle = _dynamodb(settings, factory)
+    assert _rows(analytics, "cdc_data.orders") == {}  # the next run is minutes away
+
+    # A changed rate restarts the schedule's timing: it fires now, and then every minute.
+    for name in SCHEDULE_NAMES:
+        got = scheduler.get_schedule(Name=name, GroupName=SCHEDULE_GROUP)
+        scheduler.update_schedule(Name=name, GroupName=SCHEDULE_GROUP, ScheduleExpression="rate(1 minute)",
+                                  State="ENABLED", FlexibleTimeWindow=got["FlexibleTimeWindow"], Target=got["Target"])
+    eventually(lambda: _rows(analytics, "cdc_data.orders") == oracle, "the scheduled MERGE applied every change",
+               timeout=60, interval=0.5, context=runner.health)
+    # The new rate's timing counts afresh.
+    assert all(runner.health()[a]["runs"] >= 1 and runner.health()[a]["failures"] == 0 for a in arns)
+
+
+def test_a_failing_run_is_counted_and_not_acknowledged(cloud: Any, pipeline: tuple[Settings, ClientFactory]) -> None:
+    settings, factory = pipeline
+    scheduler, runner = factory.client("scheduler"), _runner(cloud)
+    role = scheduler.get_schedule(Name=SCHEDULE_NAMES[0], GroupName=SCHEDULE_GROUP)["Target"]["RoleArn"]
+    arn = scheduler.create_schedule(
+        Name="broken", GroupName=SCHEDULE_GROUP, ScheduleExpression="rate(1 hour)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": "arn:aws:scheduler:::aws-sdk:athena:startQueryExecution", "RoleArn": role,
+                "Input": json.dumps({"QueryString": "SELECT * FROM no_such_table",
+                                     "QueryExecutionContext": {"Database": settings.glue_database},
+                                     "WorkGroup": settings.athena_workgroup})},
+    )["ScheduleArn"]
+    try:
+        eventually(lambda: runner.health().get(arn, {}).get("failures", 0) >= 1, "the broken schedule ran",
+                   timeout=60, interval=0.2, context=runner.health)
+        state = runner.health()[arn]
+        assert state["runs"] == 0 and state["last_success"] is None
+        assert "TABLE_NOT_FOUND" in state["last_error"] or "does not exist" in state["last_error"]
+    finally:
+        scheduler.delete_schedule(Name="broken", GroupName=SCHEDULE_GROUP)
