@@ -5,11 +5,19 @@ Glue catalog (its `metadata_location`), so a commit by anyone else — another
 query, another process — is seen, and pyiceberg's commit through Glue's
 `UpdateTable` with the loaded `VersionId` fails rather than overwrite a
 concurrent commit (ICEBERG_COMMIT_ERROR, as Trino names it).
+
+Within this process, writes to one table are serialised (load, plan and commit
+under one lock): two MERGEs started together — a scheduled one and "Merge now" —
+then run one after the other, the second planned on the first's snapshot. A
+copy-on-write plan made on a stale snapshot must never be committed: it would
+re-add rows the other commit already rewrote (seen once as duplicated keys that
+then failed every later MERGE with MERGE_TARGET_ROW_MULTIPLE_MATCHES).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +40,18 @@ from localcloud.iceberg.exceptions import IcebergError, not_supported, table_not
 from localcloud.iceberg.merge import Translate, plan_merge, trino_to_duckdb
 from localcloud.iceberg.schema import arrow_schema, iceberg_schema, partition_spec
 from localcloud.plane import parse_s3_url
+
+# One lock per table written in this process (see the module docstring); never removed, as
+# a process writes few tables.
+_WRITE_LOCKS: dict[tuple[str, str], threading.RLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(database: str, name: str) -> threading.RLock:
+    key = (database.lower(), name.lower())
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.RLock())
+
 
 # Athena's TBLPROPERTIES that pyiceberg's writer must also see under Iceberg's own name.
 _PYICEBERG_ALIASES = {"write_target_data_file_size_bytes": "write.target-file-size-bytes"}
@@ -161,42 +181,46 @@ class IcebergTables:
 
     def append(self, database: str, name: str, rows: pa.Table) -> int | None:
         """INSERT INTO: one `append` snapshot (none for zero rows); returns the snapshot id."""
-        table = self.table(database, name)
-        with self._committing(database, name):
-            return cow.commit_rewrite(table, [], rows)
+        with _write_lock(database, name):
+            table = self.table(database, name)
+            with self._committing(database, name):
+                return cow.commit_rewrite(table, [], rows)
 
     def delete_where(self, database: str, name: str, predicate: str | exp.Expression | None,
                      translate: Translate = trino_to_duckdb) -> int:
         """DELETE FROM t [WHERE predicate]; returns the rows deleted."""
-        table = self.table(database, name)
-        current = cow.read_with_files(table)
-        changes = dml.plan_delete(current.rows, name, predicate, translate)
-        with self._committing(database, name):
-            cow.commit_row_changes(table, current, changes)
-        return changes.rows_affected
+        with _write_lock(database, name):
+            table = self.table(database, name)
+            current = cow.read_with_files(table)
+            changes = dml.plan_delete(current.rows, name, predicate, translate)
+            with self._committing(database, name):
+                cow.commit_row_changes(table, current, changes)
+            return changes.rows_affected
 
     def update_where(self, database: str, name: str, assignments: Mapping[str, str | exp.Expression],
                      predicate: str | exp.Expression | None = None,
                      translate: Translate = trino_to_duckdb) -> int:
         """UPDATE t SET ... [WHERE predicate]; returns the rows updated."""
-        table = self.table(database, name)
-        current = cow.read_with_files(table)
-        changes = dml.plan_update(current.rows, name, assignments, predicate, translate)
-        with self._committing(database, name):
-            cow.commit_row_changes(table, current, changes)
-        return changes.rows_affected
+        with _write_lock(database, name):
+            table = self.table(database, name)
+            current = cow.read_with_files(table)
+            changes = dml.plan_update(current.rows, name, assignments, predicate, translate)
+            with self._committing(database, name):
+                cow.commit_row_changes(table, current, changes)
+            return changes.rows_affected
 
     def overwrite(self, database: str, name: str, rows: pa.Table,
                   predicate: str | exp.Expression | None = None,
                   translate: Translate = trino_to_duckdb) -> int:
         """Rows matching `predicate` (all without one) replaced by `rows`, in one snapshot."""
-        table = self.table(database, name)
-        current = cow.read_with_files(table)
-        changes = dml.plan_delete(current.rows, name, predicate, translate)
-        changes.inserted = rows
-        with self._committing(database, name):
-            cow.commit_row_changes(table, current, changes)
-        return changes.rows_affected
+        with _write_lock(database, name):
+            table = self.table(database, name)
+            current = cow.read_with_files(table)
+            changes = dml.plan_delete(current.rows, name, predicate, translate)
+            changes.inserted = rows
+            with self._committing(database, name):
+                cow.commit_row_changes(table, current, changes)
+            return changes.rows_affected
 
     def merge(self, merge: str | exp.Merge, source: pa.Table, default_database: str | None = None,
               translate: Translate = trino_to_duckdb) -> MergeResult:
@@ -209,11 +233,12 @@ class IcebergTables:
         database = target_ref.db or default_database
         if not database:
             raise IcebergError("SYNTAX_ERROR", "MERGE target needs a database (schema must be specified)")
-        table = self.table(database, target_ref.name)
-        current = cow.read_with_files(table)
-        changes = plan_merge(merge, current.rows, source, translate)
-        with self._committing(database, target_ref.name):
-            snapshot_id = cow.commit_row_changes(table, current, changes)
+        with _write_lock(database, target_ref.name):
+            table = self.table(database, target_ref.name)
+            current = cow.read_with_files(table)
+            changes = plan_merge(merge, current.rows, source, translate)
+            with self._committing(database, target_ref.name):
+                snapshot_id = cow.commit_row_changes(table, current, changes)
         return MergeResult(inserted=changes.inserted.num_rows, updated=changes.updated.num_rows,
                            deleted=len(changes.deleted_ids), snapshot_id=snapshot_id)
 
@@ -222,18 +247,20 @@ class IcebergTables:
     def optimize(self, database: str, name: str, predicate: str | exp.Expression | None = None,
                  translate: Translate = trino_to_duckdb) -> maintenance.OptimizeResult:
         """OPTIMIZE t REWRITE DATA USING BIN_PACK [WHERE predicate on partition columns]."""
-        table = self.table(database, name)
-        where = dml.parse_expression(predicate)
-        selected = maintenance.files_in_partitions(table, where, translate) if where is not None else None
-        with self._committing(database, name):
-            return maintenance.optimize(table, selected)
+        with _write_lock(database, name):
+            table = self.table(database, name)
+            where = dml.parse_expression(predicate)
+            selected = maintenance.files_in_partitions(table, where, translate) if where is not None else None
+            with self._committing(database, name):
+                return maintenance.optimize(table, selected)
 
     def vacuum(self, database: str, name: str, now: dt.datetime | None = None) -> maintenance.VacuumResult:
         """VACUUM t."""
-        table = self.table(database, name)
-        now_ms = timetravel.epoch_ms(now) if now is not None else None
-        with self._committing(database, name):
-            return maintenance.vacuum(table, self._s3, now_ms)
+        with _write_lock(database, name):
+            table = self.table(database, name)
+            now_ms = timetravel.epoch_ms(now) if now is not None else None
+            with self._committing(database, name):
+                return maintenance.vacuum(table, self._s3, now_ms)
 
     # -- helpers -------------------------------------------------------------------------
 
