@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from salescdc.infra.drivers.base import Driver, missing_on, tag_list
-from salescdc.infra.model import Observed, Resource, ResourceError
+from salescdc.infra.model import Observed, Resource
 
 
 class TableDriver(Driver):
