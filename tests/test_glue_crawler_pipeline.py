@@ -15,7 +15,7 @@ import pytest
 
 from localcloud.glue import crawler as crawler_module
 from localcloud.testing import running_localcloud
-from salescdc import contract
+from salescdc import contract, current_state
 from salescdc.clients import ClientFactory
 from salescdc.infra import ApplyOptions, inspect, provision, start_crawler
 from salescdc.settings import Settings
@@ -65,7 +65,10 @@ def test_crawler_keeps_order_changes_up_to_date_from_pipeline_output(
         crawler = crawl()
         assert crawler["LastCrawl"]["Status"] == "SUCCEEDED", crawler["LastCrawl"]
         tables = {t["Name"] for t in glue.get_tables(DatabaseName=settings.glue_database)["TableList"]}
-        assert tables == {settings.glue_table, settings.view_name}  # no second table beside order_changes
+        # No second table beside order_changes: the rest are what infra itself declares (the view and the
+        # Iceberg current-state tables).
+        assert tables == {settings.glue_table, settings.view_name, current_state.ORDERS_TABLE,
+                          current_state.TOMBSTONES_TABLE}
         table = glue.get_table(DatabaseName=settings.glue_database, Name=settings.glue_table)["Table"]
         assert [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]] == [
             (name, kind) for name, kind, _ in contract.COLUMNS
