@@ -177,14 +177,25 @@ def schedule_since_dt() -> str:
 
 def tombstones_merge_sql(settings: Settings, since_dt: str) -> str:
     """MERGE recording the latest delete per order among the recent change records."""
-    tombstones = _qualified(settings, TOMBSTONES_TABLE)
+    return tombstones_merge_for(f"({_recent_changes(settings, since_dt)}) AS recent",
+                                _qualified(settings, TOMBSTONES_TABLE))
+
+
+def orders_merge_sql(settings: Settings, since_dt: str) -> str:
+    """MERGE applying the latest recent change per order: newer wins, a delete removes, tombstones are final."""
+    return orders_merge_for(f"({_recent_changes(settings, since_dt)}) AS recent",
+                            _qualified(settings, ORDERS_TABLE), _qualified(settings, TOMBSTONES_TABLE))
+
+
+def tombstones_merge_for(changes: str, tombstones: str) -> str:
+    """The tombstones MERGE over any relation of change records (`changes`: a table name or `(…) AS x`)."""
     return f"""MERGE INTO {tombstones} AS t
 USING (
   SELECT orderid, sequence_number, event_time
   FROM (
     SELECT orderid, sequence_number, event_time,
       row_number() OVER (PARTITION BY orderid ORDER BY {_seq('sequence_number')} DESC, event_id) AS recency_rank
-    FROM ({_recent_changes(settings, since_dt)}) AS recent
+    FROM {changes}
     WHERE coalesce(is_deleted, false)
   ) AS deletes
   WHERE recency_rank = 1
@@ -196,9 +207,8 @@ WHEN NOT MATCHED THEN
   INSERT (orderid, sequence_number, event_time) VALUES (s.orderid, s.sequence_number, s.event_time)"""
 
 
-def orders_merge_sql(settings: Settings, since_dt: str) -> str:
-    """MERGE applying the latest recent change per order: newer wins, a delete removes, tombstones are final."""
-    orders, tombstones = _qualified(settings, ORDERS_TABLE), _qualified(settings, TOMBSTONES_TABLE)
+def orders_merge_for(changes: str, orders: str, tombstones: str) -> str:
+    """The orders MERGE over any relation of change records: newer wins, a delete removes, tombstones are final."""
     newer_than_row = f"{_seq('s.sequence_number')} > {_seq('t.sequence_number')}"
     newer_than_tombstone = (
         f"(s.tombstone_sequence_number IS NULL OR "
@@ -213,7 +223,7 @@ USING (
     SELECT orderid, product_name, quantity, price, updated_at, coalesce(is_deleted, false) AS is_deleted,
       sequence_number, event_time,
       row_number() OVER (PARTITION BY orderid ORDER BY {_seq('sequence_number')} DESC, event_id) AS recency_rank
-    FROM ({_recent_changes(settings, since_dt)}) AS recent
+    FROM {changes}
   ) AS latest
   LEFT JOIN {tombstones} AS tombstone ON tombstone.orderid = latest.orderid
   WHERE latest.recency_rank = 1

@@ -5,7 +5,7 @@ CREATE TABLE … TBLPROPERTIES ('table_type'='ICEBERG'), INSERT/UPDATE/DELETE/
 MERGE (from a Hive JSON table in the lake), time travel by version and by
 timestamp giving the earlier state exactly, the `$` metadata tables, OPTIMIZE,
 VACUUM, DROP (with its data), Athena's refusals, and the CDC apply of
-localcloud/iceberg/cdc.py run as its two MERGE statements against change
+salescdc.current_state's two MERGE statements against change
 records in the lake: `SELECT * FROM cdc_data.orders` is exactly the live
 orders, and a second run changes nothing.
 """
@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 import pytest
 
-from localcloud.iceberg import cdc
+from tests.support import iceberg_cdc as cdc
 from localcloud.testing import running_localcloud
 from tests.support.athena import result_rows, run_query, state
 

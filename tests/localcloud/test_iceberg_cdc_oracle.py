@@ -6,7 +6,7 @@ increasing stream sequence numbers whose digit count grows (so comparing them
 unpadded would be wrong). The records are delivered in batches with
 duplicates, shuffled order inside each batch and late records (delayed to a
 later batch), and each batch goes through the two MERGE statements of
-`localcloud.iceberg.cdc` against a real local cloud over HTTP (Glue catalog
+`tests.support.iceberg_cdc` (the project's MERGE statements) against a real local cloud over HTTP (Glue catalog
 and S3). After every batch the table must equal what the delivered records
 imply (the newest record per order wins, a delete is final until a newer
 write); after the first phase (all of its records delivered) the snapshot
@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from localcloud.iceberg import IcebergTables
-from localcloud.iceberg import cdc
+from tests.support import iceberg_cdc as cdc
 from tests.support.lake import cloud_with_bucket, new_glue_database
 
 REGION = "ap-south-1"

@@ -1,7 +1,9 @@
-"""Apply a batch of lake change records to the Iceberg table `cdc_data.orders`: two Athena MERGE statements.
+"""Test helper: apply a batch of change records to `cdc_data.orders` with the project's two MERGE statements.
 
-The SQL is Athena's (Trino's) own and is meant to run unchanged on AWS; locally
-it runs through `IcebergTables.merge`. Per batch of change records (the lake's
+The SQL is `salescdc.current_state`'s own (the statements the schedule runs on
+AWS and locally), here over an in-memory batch bound as a relation and run
+straight through `IcebergTables.merge`, so the engine's CDC semantics can be
+tested without a lake. Per batch of change records (the lake's
 fields: orderid, product_name, quantity, price decimal(10,2), updated_at, op,
 is_deleted, event_id, sequence_number, event_time):
 
@@ -29,8 +31,7 @@ import sqlglot
 
 from localcloud.iceberg.merge import evaluate_source
 from localcloud.iceberg.tables import IcebergTables, MergeResult
-
-SEQUENCE_WIDTH = 40
+from salescdc import current_state
 
 ORDERS_COLUMNS = [
     ("orderid", "string"),
@@ -58,59 +59,15 @@ CHANGE_SCHEMA = pa.schema([
 ])
 
 
-def _seq(column: str) -> str:
-    return f"lpad({column}, {SEQUENCE_WIDTH}, '0')"
-
-
 def tombstones_merge_sql(changes: str, database: str = "cdc_data", tombstones: str = "orders_tombstones") -> str:
-    """MERGE recording the latest delete per orderid of the batch in `changes`."""
-    return f"""MERGE INTO {database}.{tombstones} AS t
-USING (
-  SELECT orderid, sequence_number, event_time
-  FROM (
-    SELECT orderid, sequence_number, event_time,
-      row_number() OVER (PARTITION BY orderid ORDER BY {_seq('sequence_number')} DESC, event_id) AS recency_rank
-    FROM {changes}
-    WHERE coalesce(is_deleted, false)
-  ) AS deletes
-  WHERE recency_rank = 1
-) AS s
-ON t.orderid = s.orderid
-WHEN MATCHED AND {_seq('s.sequence_number')} > {_seq('t.sequence_number')} THEN
-  UPDATE SET sequence_number = s.sequence_number, event_time = s.event_time
-WHEN NOT MATCHED THEN
-  INSERT (orderid, sequence_number, event_time) VALUES (s.orderid, s.sequence_number, s.event_time)"""
+    """The project's tombstones MERGE (salescdc.current_state) over the batch in relation `changes`."""
+    return current_state.tombstones_merge_for(changes, f"{database}.{tombstones}")
 
 
 def orders_merge_sql(changes: str, database: str = "cdc_data", orders: str = "orders",
                      tombstones: str = "orders_tombstones") -> str:
-    """MERGE applying the latest change per orderid of the batch in `changes`, newer-wins, deletes final."""
-    newer_than_row = f"{_seq('s.sequence_number')} > {_seq('t.sequence_number')}"
-    newer_than_tombstone = (f"(s.tombstone_sequence_number IS NULL OR "
-                            f"{_seq('s.sequence_number')} > {_seq('s.tombstone_sequence_number')})")
-    return f"""MERGE INTO {database}.{orders} AS t
-USING (
-  SELECT latest.orderid, latest.product_name, latest.quantity, latest.price, latest.updated_at,
-    latest.is_deleted, latest.sequence_number, latest.event_time,
-    tombstone.sequence_number AS tombstone_sequence_number
-  FROM (
-    SELECT orderid, product_name, quantity, price, updated_at, coalesce(is_deleted, false) AS is_deleted,
-      sequence_number, event_time,
-      row_number() OVER (PARTITION BY orderid ORDER BY {_seq('sequence_number')} DESC, event_id) AS recency_rank
-    FROM {changes}
-  ) AS latest
-  LEFT JOIN {database}.{tombstones} AS tombstone ON tombstone.orderid = latest.orderid
-  WHERE latest.recency_rank = 1
-) AS s
-ON t.orderid = s.orderid
-WHEN MATCHED AND s.is_deleted AND {newer_than_row} THEN
-  DELETE
-WHEN MATCHED AND NOT s.is_deleted AND {newer_than_row} AND {newer_than_tombstone} THEN
-  UPDATE SET product_name = s.product_name, quantity = s.quantity, price = s.price, updated_at = s.updated_at,
-    sequence_number = s.sequence_number, event_time = s.event_time
-WHEN NOT MATCHED AND NOT s.is_deleted AND {newer_than_tombstone} THEN
-  INSERT (orderid, product_name, quantity, price, updated_at, sequence_number, event_time)
-  VALUES (s.orderid, s.product_name, s.quantity, s.price, s.updated_at, s.sequence_number, s.event_time)"""
+    """The project's orders MERGE (salescdc.current_state) over the batch in relation `changes`."""
+    return current_state.orders_merge_for(changes, f"{database}.{orders}", f"{database}.{tombstones}")
 
 
 def create_tables(tables: IcebergTables, location: str, database: str = "cdc_data",
