@@ -341,8 +341,11 @@ def glue_table_input(table: Any) -> dict[str, Any]:
 
 
 # -- CloudWatch Logs (the plane's log writer) ------------------------------------------------
-def put_log_events(account_id: str, region: str, group: str, stream: str, events: list[dict[str, Any]]) -> None:
+def put_log_events(account_id: str, region: str, group: str, stream: str, events: list[dict[str, Any]],
+                   *, create: bool = True) -> None:
     """Append events to a CloudWatch Logs stream, creating the group and stream as AWS services do.
+
+    With `create=False` the events are dropped when the group or stream does not exist.
 
     Touches: moto.logs.models.logs_backends, LogsBackend.groups / .streams,
     create_log_group, create_log_stream, put_log_events.
@@ -350,6 +353,9 @@ def put_log_events(account_id: str, region: str, group: str, stream: str, events
     from moto.logs.models import logs_backends
 
     backend = logs_backends[account_id][region]
+    exists = group in backend.groups and stream in backend.groups[group].streams
+    if not exists and not create:
+        return
     if group not in backend.groups:
         backend.create_log_group(group, {})
     if stream not in backend.groups[group].streams:

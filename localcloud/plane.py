@@ -73,7 +73,13 @@ class LogWriter:
     """
 
     def write(self, account_id: str, region: str, group: str, stream: str,
-              messages: Iterable[str], timestamp_ms: int | None = None) -> None:
+              messages: Iterable[str], timestamp_ms: int | None = None, *, create: bool = True) -> None:
+        """Append `messages`; `create=False` writes only into a group and stream that exist.
+
+        Lambda and Glue create their log groups and streams themselves; Firehose writes only
+        to the group and stream its CloudWatchLoggingOptions name (the user creates them), so
+        a line logged after a teardown deleted the group must not bring the group back.
+        """
         events_at = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
         events = [{"timestamp": events_at, "message": m} for m in messages if m]
         if not events:
@@ -81,7 +87,7 @@ class LogWriter:
         try:
             from localcloud import moto_patches
 
-            moto_patches.put_log_events(account_id, region, group, stream, events)
+            moto_patches.put_log_events(account_id, region, group, stream, events, create=create)
         except Exception as exc:  # best effort: never fail the caller for a log line
             log.warning("could not write %d log events to %s/%s: %s", len(events), group, stream, exc)
 

@@ -467,7 +467,9 @@ class DeliveryStreamWorker:
         }
         if cfg.lambda_arn and error_code.startswith("Lambda."):
             doc["processor"] = cfg.lambda_arn
-        self._plane.logs.write(cfg.account_id, cfg.region, cfg.log_group, cfg.log_stream, [json.dumps(doc)])
+        # Firehose writes into the group and stream its options name and never creates them.
+        self._plane.logs.write(cfg.account_id, cfg.region, cfg.log_group, cfg.log_stream, [json.dumps(doc)],
+                               create=False)
 
     def _metric(self, namespace: str, name: str, value: float, unit: str, dims: dict[str, str]) -> None:
         self._plane.metrics.add(namespace, name, value, unit, dims, region=self.config.region)

@@ -71,6 +71,21 @@ def test_put_log_events_creates_group_and_stream_then_appends() -> None:
     assert [e["message"] for e in got] == ["one", "two"]
 
 
+def test_put_log_events_without_create_drops_events_for_a_missing_group_or_stream() -> None:
+    """Firehose's error lines after a teardown deleted its group must not bring the group back."""
+    events = [{"timestamp": int(time.time() * 1000), "message": "late"}]
+    logs = moto_patches.backend("logs", ACCOUNT, REGION)
+    moto_patches.put_log_events(ACCOUNT, REGION, "/gone", "s", events, create=False)
+    assert "/gone" not in logs.groups
+    logs.create_log_group("/kept", {})
+    moto_patches.put_log_events(ACCOUNT, REGION, "/kept", "s", events, create=False)
+    assert "s" not in logs.groups["/kept"].streams
+    logs.create_log_stream("/kept", "s")
+    moto_patches.put_log_events(ACCOUNT, REGION, "/kept", "s", events, create=False)
+    got, _, _ = logs.groups["/kept"].get_log_events("s", None, None, 100, None, True)
+    assert [e["message"] for e in got] == ["late"]
+
+
 # -- DynamoDB ------------------------------------------------------------------------
 def _table_with_stream(name: str = "t"):
     ddb = moto_patches.backend("dynamodb", ACCOUNT, REGION)
