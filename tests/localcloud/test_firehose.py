@@ -57,6 +57,10 @@ class Pipeline:
         self.stream_arn = self.kinesis.describe_stream_summary(StreamName=self.name)[
             "StreamDescriptionSummary"]["StreamARN"]
         self.s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        # Firehose logs into a group and stream the user created; it never creates them.
+        logs = client(cloud, "logs")
+        logs.create_log_group(logGroupName=f"/aws/kinesisfirehose/{self.name}")
+        logs.create_log_stream(logGroupName=f"/aws/kinesisfirehose/{self.name}", logStreamName="DestinationDelivery")
         if before_create:
             before_create(self)
         self.lambda_arn = lambda_arn
