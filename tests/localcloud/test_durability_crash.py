@@ -19,7 +19,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -193,7 +193,23 @@ def _stream_events(factory: ClientFactory, settings: Settings) -> dict[str, dict
     return events
 
 
-def _check_lake_converges(factory: ClientFactory, settings: Settings, timeout: float = 150) -> None:
+def _gap_report(factory: ClientFactory, missing: set[str], total: int, log: str) -> str:
+    """Say where the missing changes are, so a failure tells a slow catch-up from a lost record."""
+    s3 = factory.client("s3")
+    bucket = factory.bucket_name()
+    in_errors = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="errors/"):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read().decode(errors="replace")
+            in_errors |= {event_id for event_id in missing if event_id in body}
+    warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line][-15:]
+    return (f"the lake misses {len(missing)} of {total} stream changes (a gap), e.g. {sorted(missing)[:3]}; "
+            f"{len(in_errors)} of them are in errors/ objects; last warnings of the server log:\n"
+            + "\n".join(warnings))
+
+
+def _check_lake_converges(factory: ClientFactory, settings: Settings, timeout: float = 150,
+                          log: Callable[[], str] = lambda: "") -> None:
     """Every stream change reaches the lake, and the lake's latest line per order is the table's row.
 
     150 s, not 60: after each restart the scheduler fires the provisioned MERGE/OPTIMIZE/VACUUM
@@ -206,8 +222,7 @@ def _check_lake_converges(factory: ClientFactory, settings: Settings, timeout: f
         missing = set(events) - {line["event_id"] for line in lines}
         if not missing:
             break
-        assert time.monotonic() < deadline, (
-            f"the lake misses {len(missing)} of {len(events)} stream changes (a gap), e.g. {sorted(missing)[:3]}")
+        assert time.monotonic() < deadline, _gap_report(factory, missing, len(events), log())
         time.sleep(0.5)
     latest: dict[str, dict[str, Any]] = {}
     for line in {line["event_id"]: line for line in lines}.values():  # duplicates counted once
@@ -260,7 +275,7 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_write_and_the_lake_catch
         for orderid in list(model.in_flight):
             model.orders[orderid] = items.get(orderid, _GONE)
         model.in_flight.clear()
-    _check_lake_converges(factory, settings)
+    _check_lake_converges(factory, settings, log=server.log)
 
 
 @pytest.mark.timeout(400)  # up to 150 s of lake catch-up per check
@@ -273,7 +288,7 @@ def test_kill_9_after_an_earlier_clean_stop_restores_the_latest_state_and_skips_
     table = factory.resource("dynamodb").Table(settings.table_name)
     for n in range(30):
         table.put_item(Item=_item(f"before-stop-{n}", rng))
-    _check_lake_converges(factory, settings)  # the runners' positions are past these
+    _check_lake_converges(factory, settings, log=server.log)  # the runners' positions are past these
     server.stop()
     assert "snapshot of every service (clean stop" in server.log()
 
@@ -291,4 +306,4 @@ def test_kill_9_after_an_earlier_clean_stop_restores_the_latest_state_and_skips_
     assert {k: items.get(k) for k in written} == written, "writes after the restart survive kill -9"
     for n in range(20):
         table.put_item(Item=_item(f"after-crash-{n}", rng))
-    _check_lake_converges(factory, settings)
+    _check_lake_converges(factory, settings, log=server.log)
