@@ -63,7 +63,12 @@ class ServerProcess:
         """A clean stop (SIGTERM), as Ctrl-C or a service manager does."""
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(timeout=60) == 0
+        try:
+            code = self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            tail = "\n".join(self.log().splitlines()[-20:])
+            raise AssertionError(f"the server did not stop within 120 s of SIGTERM; its log ends:\n{tail}") from None
+        assert code == 0
 
     def log(self) -> str:
         return (self.data_dir / "localcloud.log").read_text()
