@@ -535,8 +535,10 @@ def trim_dynamodb_streams(retention_seconds: float, now: float) -> int:
     The shard's numbering is kept: records are dropped from the front and
     `starting_sequence_number` moves up by as many, so moto's next record still gets
     "starting number + len(items)" and a reader asking for a trimmed number can tell.
+    With a durability journal installed, each shard's trim is logged ("ddb-trim": the new starting
+    number) under the journal's lock; `apply_logged_change` replays it.
     Touches: moto.dynamodb backends' .tables, Table.stream_shard, StreamShard.items /
-    .starting_sequence_number, StreamRecord.created_at (epoch seconds).
+    .starting_sequence_number / .id, StreamRecord.created_at (epoch seconds).
     """
     _install_stream_lock()
     cutoff = now - retention_seconds
@@ -546,7 +548,7 @@ def trim_dynamodb_streams(retention_seconds: float, now: float) -> int:
             shard = getattr(table, "stream_shard", None)
             if shard is None:
                 continue
-            with _STREAM_LOCK:
+            with _trim_logged(), _STREAM_LOCK:
                 items = shard.items
                 expired = 0
                 for record in items:
@@ -557,7 +559,27 @@ def trim_dynamodb_streams(retention_seconds: float, now: float) -> int:
                     shard.items = items[expired:]  # a new list: readers holding the old one stay consistent
                     shard.starting_sequence_number += expired
                     dropped += expired
+                    _log_trim("dynamodb", ("ddb-trim", table.account_id, table.region_name, table.name, shard.id,
+                                           shard.starting_sequence_number))
     return dropped
+
+
+def _trim_logged() -> Any:
+    """The durability journal's lock while a trim runs, so a trim and its log record are one step
+    for snapshots, and the lock order (journal, then `_STREAM_LOCK`) is the capture hooks' one."""
+    import contextlib
+
+    journal = _capture_journal
+    return journal.lock if journal is not None else contextlib.nullcontext()
+
+
+def _log_trim(service: str, change: tuple[Any, ...]) -> None:
+    """A trim changes state like a write: logged, else a crash's replay would bring the records back.
+    Nobody waits for it (no request acknowledged it); a later record (a runner's position) is durable
+    only once it is too, as the log is written in order."""
+    journal = _capture_journal
+    if journal is not None:
+        journal.log_change(service, change)
 
 
 def _install_kinesis_numbering() -> None:
@@ -601,7 +623,9 @@ def trim_kinesis_streams(now: float, retention_seconds: float | None = None) -> 
     records are replaced by a new OrderedDict of the retained ones (moto's GetRecords iterates
     the dict; an in-place delete would break a read in flight); numbering goes on from the last.
     Touches: moto.kinesis backends' .streams, Stream.retention_period_hours, Stream.shards,
-    Shard.records (OrderedDict seq -> Record), Record.created_at (epoch seconds).
+    Shard.records (OrderedDict seq -> Record), Record.created_at (epoch seconds). With a durability
+    journal installed, each shard's trim is logged ("kinesis-trim": the last trimmed number and the
+    shard's last number) under the journal's lock; `apply_logged_change` replays it.
     """
     _install_kinesis_numbering()
     dropped = 0
@@ -609,20 +633,24 @@ def trim_kinesis_streams(now: float, retention_seconds: float | None = None) -> 
         for stream in list(backend.streams.values()):
             keep = retention_seconds if retention_seconds is not None else stream.retention_period_hours * 3600
             cutoff = now - keep
-            for shard in list(stream.shards.values()):
-                with _STREAM_LOCK:
+            for shard_id, shard in list(stream.shards.items()):
+                with _trim_logged(), _STREAM_LOCK:
                     records = shard.records
                     expired = 0
-                    for record in records.values():
+                    up_to = 0  # the last trimmed record's number
+                    for sequence_number, record in records.items():
                         if record.created_at >= cutoff:
                             break
                         expired += 1
+                        up_to = sequence_number
                     if not expired:
                         continue
-                    last = next(reversed(records))
-                    setattr(shard, _KINESIS_LAST_SEQ, max(last, getattr(shard, _KINESIS_LAST_SEQ, 0)))
+                    last = max(next(reversed(records)), getattr(shard, _KINESIS_LAST_SEQ, 0))
+                    setattr(shard, _KINESIS_LAST_SEQ, last)
                     shard.records = _OrderedDict(_itertools.islice(records.items(), expired, None))
                     dropped += expired
+                    _log_trim("kinesis", ("kinesis-trim", stream.account_id, stream.region, stream.stream_name,
+                                          shard_id, up_to, last))
     return dropped
 
 
@@ -1008,8 +1036,9 @@ def uninstall_durability_capture() -> None:
 def apply_logged_change(payload: tuple[Any, ...]) -> bool:
     """Put one logged change back into moto (recovery); False when its table/stream/bucket is gone.
 
-    Idempotent: items and objects are set to the logged state, and stream/Kinesis records
-    already present (by sequence number) are not added twice.
+    Idempotent: items and objects are set to the logged state, stream/Kinesis records
+    already present (by sequence number) are not added twice, and a trim drops only what is
+    still before where it ended.
     Touches: the backends' tables / streams / buckets named in install_durability_capture.
     """
     from moto.dynamodb.models import dynamodb_backends
@@ -1071,6 +1100,31 @@ def apply_logged_change(payload: tuple[Any, ...]) -> bool:
             bucket.keys.pop(key_name, None)
         else:
             bucket.keys.setlist(key_name, versions)
+        return True
+    if kind == "ddb-trim":
+        _, account, region, name, shard_id, starting_sequence_number = payload
+        table = dynamodb_backends[account][region].tables.get(name)
+        shard = table.stream_shard if table is not None else None
+        if shard is None or shard.id != shard_id:
+            return False
+        with _STREAM_LOCK:
+            expired = starting_sequence_number - shard.starting_sequence_number
+            if expired > 0:  # replayed once more (or already in the snapshot): nothing left to drop
+                shard.items = shard.items[expired:]
+                shard.starting_sequence_number = starting_sequence_number
+        return True
+    if kind == "kinesis-trim":
+        _, account, region, name, shard_id, up_to, last = payload
+        stream = kinesis_backends[account][region].streams.get(name)
+        shard = stream.shards.get(shard_id) if stream is not None else None
+        if shard is None:
+            return False
+        _install_kinesis_numbering()  # an emptied shard must number on from `last`, not from 1
+        with _STREAM_LOCK:
+            records = shard.records
+            if records and next(iter(records)) <= up_to:
+                shard.records = _OrderedDict((seq, r) for seq, r in records.items() if seq > up_to)
+            setattr(shard, _KINESIS_LAST_SEQ, max(last, getattr(shard, _KINESIS_LAST_SEQ, 0)))
         return True
     raise ValueError(f"unknown logged change {kind!r}")
 
