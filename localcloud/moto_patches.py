@@ -993,13 +993,18 @@ def install_durability_capture(journal: Any) -> None:
     StreamShard.items / StreamRecord.record; moto.kinesis.models.KinesisBackend.{put_record,
     put_records}, Stream.put_record, Shard.records; moto.s3.models.S3Backend.{put_object,
     delete_object, delete_objects, copy_object, complete_multipart_upload}, FakeBucket.keys
-    (getlist). Wrapped once per process; with no journal the wrappers only call through.
+    (getlist); moto.logs.models.LogStream.put_log_events (.events, LogEvent.event_id /
+    .ingestion_time / .timestamp / .message, .stored_bytes, .upload_sequence_token,
+    .last_ingestion_time, .log_group.name) and moto.cloudwatch.models.CloudWatchBackend.put_metric_data
+    (.metric_data). Wrapped once per process; with no journal the wrappers only call through.
     """
     global _capture_journal
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
     from moto.kinesis.models import KinesisBackend, Stream
     from moto.s3.models import S3Backend
+    from moto.logs.models import LogStream
+    from moto.cloudwatch.models import CloudWatchBackend
 
     wraps = [
         (Table, "put_item", _mark_table_item),
@@ -1024,7 +1029,53 @@ def install_durability_capture(journal: Any) -> None:
         current = getattr(cls, name)
         if not getattr(current, _CAPTURED, False):
             setattr(cls, name, _capturing(current, mark))
+    _install_cloudwatch_lock()  # our capture wraps moto's locked put, so a roll-up stays outside it
+    for cls, name, capture in ((LogStream, "put_log_events", _capture_log_events),
+                               (CloudWatchBackend, "put_metric_data", _capture_metric_data)):
+        current = getattr(cls, name)
+        if not getattr(current, _CAPTURED, False):
+            setattr(cls, name, capture(current))
     _capture_journal = journal
+
+
+def _capture_log_events(original: Any) -> Any:
+    """LogStream.put_log_events, logged: the events it appended and the stream's counters after."""
+    @functools.wraps(original)
+    def put_log_events(self: Any, log_events: list[dict[str, Any]]) -> str:
+        journal = _capture_journal
+        if journal is None:
+            return original(self, log_events)
+        with journal.lock:
+            before = len(self.events)
+            token = original(self, log_events)
+            events = [(e.event_id, e.ingestion_time, e.timestamp, e.message) for e in self.events[before:]]
+            if events:
+                journal.log_change("logs", ("logs-events", self.account_id, self.region, self.log_group.name,
+                                            self.log_stream_name, events, self.stored_bytes,
+                                            self.upload_sequence_token, self.last_ingestion_time))
+            return token
+
+    setattr(put_log_events, _CAPTURED, True)
+    return put_log_events
+
+
+def _capture_metric_data(original: Any) -> Any:
+    """CloudWatchBackend.put_metric_data, logged: the data points it appended."""
+    @functools.wraps(original)
+    def put_metric_data(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+        journal = _capture_journal
+        if journal is None:
+            return original(self, namespace, metric_data)
+        with journal.lock, _METRICS_LOCK:  # a roll-up replaces the list: not between count and slice
+            before = len(self.metric_data)
+            original(self, namespace, metric_data)
+            points = self.metric_data[before:]
+            if points:
+                journal.log_change("cloudwatch", ("cw-metrics", self.account_id, self.region_name, points))
+        return None
+
+    setattr(put_metric_data, _CAPTURED, True)
+    return put_metric_data
 
 
 def uninstall_durability_capture() -> None:
@@ -1101,6 +1152,15 @@ def apply_logged_change(payload: tuple[Any, ...]) -> bool:
         else:
             bucket.keys.setlist(key_name, versions)
         return True
+    if kind == "logs-events":
+        return _apply_log_events(*payload[1:])
+    if kind == "cw-metrics":
+        _, account, region, points = payload
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        with _METRICS_LOCK:
+            cloudwatch_backends[account][region].metric_data.extend(points)
+        return True
     if kind == "ddb-trim":
         _, account, region, name, shard_id, starting_sequence_number = payload
         table = dynamodb_backends[account][region].tables.get(name)
@@ -1127,6 +1187,49 @@ def apply_logged_change(payload: tuple[Any, ...]) -> bool:
             setattr(shard, _KINESIS_LAST_SEQ, max(last, getattr(shard, _KINESIS_LAST_SEQ, 0)))
         return True
     raise ValueError(f"unknown logged change {kind!r}")
+
+
+def _apply_log_events(account: str, region: str, group: str, stream: str, events: list[tuple[Any, ...]],
+                      stored_bytes: int, upload_sequence_token: int, last_ingestion_time: Any) -> bool:
+    """Put logged CloudWatch Logs events back. A group or stream missing here was created in-process
+    (our services' own log lines, `put_log_events(create=True)`), which is not logged on its own:
+    one deleted over the API since is covered by the snapshot that deletion took, so it is not
+    replayed at all. Touches: what `_capture_log_events` names, LogEvent (.__new__, class counter
+    _event_id), LogsBackend.groups / ensure_log_group / ensure_log_stream."""
+    from moto.logs.models import LogEvent, logs_backends
+
+    backend = logs_backends[account][region]
+    backend.ensure_log_group(group)
+    backend.ensure_log_stream(group, stream)
+    log_stream = backend.groups[group].streams[stream]
+    # Replayed once per recovery (only records past the logs snapshot's cut), so appending is exact.
+    for event_id, ingestion_time, timestamp, message in events:
+        event = LogEvent.__new__(LogEvent)
+        event.event_id, event.ingestion_time, event.timestamp, event.message = (
+            event_id, ingestion_time, timestamp, message)
+        log_stream.events.append(event)
+    log_stream.stored_bytes = max(log_stream.stored_bytes, stored_bytes)
+    log_stream.upload_sequence_token = max(log_stream.upload_sequence_token, upload_sequence_token)
+    log_stream.last_ingestion_time = last_ingestion_time
+    return True
+
+
+def continue_log_event_numbering() -> None:
+    """After recovery: moto numbers log events with a class counter that a new process starts at 0,
+    so new events would repeat restored events' IDs (FilterLogEvents' eventId); start it past them.
+
+    Touches: moto.logs.models.LogEvent._event_id, logs_backends' groups / streams / events.
+    """
+    from moto.logs.models import LogEvent, logs_backends
+
+    highest = -1
+    for regions in list(logs_backends.values()):
+        for backend in list(regions.values()):
+            for group in list(backend.groups.values()):
+                for stream in list(group.streams.values()):
+                    if stream.events:
+                        highest = max(highest, max(e.event_id for e in stream.events))
+    LogEvent._event_id = max(LogEvent._event_id, highest + 1)
 
 
 def mark_stream_records_logged() -> None:

@@ -9,17 +9,13 @@ and iterators behave as AWS's do after a trim.
 
 from __future__ import annotations
 
-import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.testing import start_localcloud_process
-from tests.support.processes import free_port
+from tests.support.processes import LocalCloudProcess
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -28,39 +24,14 @@ REGION = "us-east-1"
 RETENTION_S = 8  # long enough that the second batch is not trimmed before the kill, even on a busy box
 
 
-class Server:
-    """`python -m localcloud` on one port and data dir, across a kill -9 and a restart."""
-
-    def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[str] | None = None
-
-    def start(self, *flags: str) -> None:
-        self.process, url = start_localcloud_process(self.data_dir, *flags, port=self.port,
-                                                     stderr_log=self.data_dir.parent / "server-stderr.txt")
-        assert url == self.url
-
-    def kill9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def client(self, service: str):  # noqa: ANN201
-        return boto3.client(service, endpoint_url=self.url, region_name=REGION)
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    proc = Server(tmp_path / "data")
+def server(tmp_path: Path) -> Iterator[LocalCloudProcess]:
+    proc = LocalCloudProcess(tmp_path / "data", REGION)
     yield proc
-    if proc.process is not None and proc.process.poll() is None:
-        proc.process.kill()
-        proc.process.wait(timeout=30)
+    proc.ensure_stopped()
 
 
-def _stream_keys(server: Server, arn: str) -> list[tuple[str, int]]:
+def _stream_keys(server: LocalCloudProcess, arn: str) -> list[tuple[str, int]]:
     """(key, sequence number) of every record a TRIM_HORIZON reader gets from the table's stream."""
     streams = server.client("dynamodbstreams")
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
@@ -76,7 +47,7 @@ def _stream_keys(server: Server, arn: str) -> list[tuple[str, int]]:
     return found
 
 
-def _kinesis_data(server: Server, name: str) -> list[tuple[bytes, int]]:
+def _kinesis_data(server: LocalCloudProcess, name: str) -> list[tuple[bytes, int]]:
     kinesis = server.client("kinesis")
     shard = kinesis.list_shards(StreamName=name)["Shards"][0]["ShardId"]
     iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard,
@@ -84,7 +55,7 @@ def _kinesis_data(server: Server, name: str) -> list[tuple[bytes, int]]:
     return [(r["Data"], int(r["SequenceNumber"])) for r in kinesis.get_records(ShardIterator=iterator)["Records"]]
 
 
-def test_trimmed_records_stay_gone_after_kill_9_and_the_rest_is_there(server: Server) -> None:
+def test_trimmed_records_stay_gone_after_kill_9_and_the_rest_is_there(server: LocalCloudProcess) -> None:
     server.start("--retention-seconds", str(RETENTION_S))
     ddb, kinesis = server.client("dynamodb"), server.client("kinesis")
     arn = ddb.create_table(
@@ -126,7 +97,7 @@ def test_trimmed_records_stay_gone_after_kill_9_and_the_rest_is_there(server: Se
     assert after > kept_kinesis[-1][1] > trimmed_kinesis[-1][1]
 
 
-def test_a_kinesis_shard_emptied_by_a_trim_numbers_on_after_kill_9(server: Server) -> None:
+def test_a_kinesis_shard_emptied_by_a_trim_numbers_on_after_kill_9(server: LocalCloudProcess) -> None:
     server.start("--retention-seconds", str(RETENTION_S))
     kinesis = server.client("kinesis")
     kinesis.create_stream(StreamName="emptied", ShardCount=1)
