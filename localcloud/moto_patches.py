@@ -1323,6 +1323,40 @@ def speed_up_moto_dispatch() -> None:
     kinesis_constant_time_sequence_numbers()
 
 
+_S3_KEY_LOCKS = tuple(_threading.Lock() for _ in range(64))
+
+
+def make_s3_conditional_writes_atomic() -> None:
+    """Make an S3 write's precondition check and the write one step per key (idempotent).
+
+    moto checks PutObject's If-None-Match / If-Match (and DeleteObject's If-Match) and then writes,
+    with nothing between the two: two concurrent `If-None-Match: *` puts of one key could both
+    succeed. On AWS "the first write operation to finish succeeds" and the other gets 412
+    PreconditionFailed (S3 User Guide, "How to prevent object overwrites with conditional writes");
+    holding a per-key lock (64 stripes) around each such request gives exactly that. Every
+    PutObject/DeleteObject takes it, so an unconditional write cannot slip between a check and its write.
+    Touches: moto.s3.responses.S3Response.put_object / delete_object, .bucket_name, .parse_key_name().
+    """
+    from moto.s3.responses import S3Response
+
+    for name in ("put_object", "delete_object"):
+        original = getattr(S3Response, name)
+        if getattr(original, _CAPTURED_S3_LOCK, False):
+            continue
+
+        def locked(self: Any, _original: Any = original) -> Any:
+            stripe = hash((self.bucket_name, self.parse_key_name())) % len(_S3_KEY_LOCKS)
+            with _S3_KEY_LOCKS[stripe]:
+                return _original(self)
+
+        functools.update_wrapper(locked, original)
+        setattr(locked, _CAPTURED_S3_LOCK, True)
+        setattr(S3Response, name, locked)
+
+
+_CAPTURED_S3_LOCK = "_localcloud_key_locked"
+
+
 def s3_body_file(bucket: str, key: str, etag: str) -> str | None:
     """The file holding the current body of `s3://bucket/key`, if its ETag is still `etag`; else None.
 
