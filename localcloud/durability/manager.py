@@ -16,7 +16,10 @@ response waits until its records are fsynced (`serve`). Control-plane writes
 (CreateTable, CreatePipe, UpdateFunctionCode, ...) are rare: the service is
 snapshotted before the response instead. Runner positions go through the same
 log after the records they cover, so a durable prefix never holds a position
-past its data. The log is compacted by snapshotting every service once it
+past its data. Retention trims of stream records (localcloud/retention.py),
+CloudWatch data points and Logs events, and Athena's execution records
+(localcloud/athena/history.py, in the same JSON store as the positions) are
+log records too. The log is compacted by snapshotting every service once it
 is larger than both `compact_bytes` and the last full snapshot (so, as for
 Redis's AOF rewrite, snapshot work stays proportional to what was written, and
 recovery never replays more log than the state itself), and on a clean stop.
