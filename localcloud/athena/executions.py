@@ -49,6 +49,9 @@ log = logging.getLogger("localcloud.athena")
 MAX_QUERY_BYTES = 262_144
 # Finished result sets kept in memory for GetQueryResults.
 _MAX_KEPT_RESULTS = 500
+# Executions kept (in memory and in the durable history), newest first; AWS keeps 45 days, which
+# for a dashboard polling every few seconds would be hundreds of MB. Trimmed in steps of 10 %.
+MAX_KEPT_EXECUTIONS = 10_000
 _WORKERS = 2
 
 
@@ -261,6 +264,7 @@ class Executions:
         with self._lock:
             self._executions[execution_id] = execution
             self._forget_old_results()
+            self._forget_old_executions()
         if self._pool is None:
             self.start()
         self._pool.submit(self._run, execution, cutoff)
@@ -633,6 +637,17 @@ class Executions:
         except Exception as exc:
             raise QueryFailed("RESULT_WRITE_FAILED", f"Access denied when writing output to url: {execution.output_location} "
                               f"({type(exc).__name__})") from None
+
+    def _forget_old_executions(self) -> None:
+        """Drop the oldest finished executions once there are 10 % more than MAX_KEPT_EXECUTIONS."""
+        if len(self._executions) <= MAX_KEPT_EXECUTIONS * 1.1:
+            return
+        done = [e for e in self._executions.values() if e.state in ("SUCCEEDED", "FAILED", "CANCELLED")]
+        old = sorted(done, key=lambda e: e.submitted)[:len(self._executions) - MAX_KEPT_EXECUTIONS]
+        for execution in old:
+            del self._executions[execution.id]
+        if self.history is not None:
+            self.history.forget([e.id for e in old])
 
     def _forget_old_results(self) -> None:
         done = [e for e in self._executions.values() if e.result is not None]

@@ -10,7 +10,9 @@ it any more and running it again could write twice. The result set is not kept: 
 GetQueryResults points at the result file in S3, which is durable on its own.
 
 "Athena keeps a query history for 45 days" (Athena API reference, ListQueryExecutions); older
-records are dropped on start, so the history stays bounded.
+records are dropped on start. The executions store also keeps only the newest
+MAX_KEPT_EXECUTIONS (executions.py) and forgets older ones here, so the history stays bounded
+even with a dashboard querying every few seconds.
 Without a durable data dir (`--no-persist`, in-process test clouds) nothing is written.
 """
 
@@ -51,6 +53,13 @@ class ExecutionHistory:
         if durable is None:
             return
         durable.wait_durable(durable.checkpoint_put(STORE, fields["id"], fields))
+
+    def forget(self, execution_ids: list[str]) -> None:
+        """Drop these executions' records (logged; nobody waits: forgetting early is no loss)."""
+        durable = self._durable()
+        if durable is not None:
+            for execution_id in execution_ids:
+                durable.checkpoint_delete(STORE, execution_id)
 
     def restore(self, now: float | None = None) -> list[dict[str, Any]]:
         """Every retained record, oldest first; unfinished ones turned FAILED (and logged so)."""
