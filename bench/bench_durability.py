@@ -7,7 +7,9 @@ Starts `python -m localcloud --no-runners` (APIs only, so no runner competes for
 child process on a free port with a temporary data dir, and prints, measured in one run:
   1. write throughput with durability on (the default) and off (`--no-persist`), and their ratio:
      DynamoDB PutItem (a table with a NEW_AND_OLD_IMAGES stream), Kinesis PutRecords (batches of
-     100 records of 100 bytes, counted in records), S3 PutObject of 10 KB; --threads writers each.
+     100 records of 100 bytes, counted in records), S3 PutObject of 10 KB, CloudWatch PutMetricData
+     (20 data points a call, counted in points) and CloudWatch Logs PutLogEvents (10 events of 100
+     bytes a call, counted in events); --threads writers each.
      Both servers run side by side and are measured in turns, --rounds times; the median of each
      is printed, so a neighbour's load on a shared machine hits both alike;
   2. RSS of the server after 10k, 50k and 100k (--items) DynamoDB changes;
@@ -47,6 +49,7 @@ TABLE = "bench-orders"
 STREAM = "bench-stream"
 BUCKET = "bench-objects"
 LAKE = "bench-lake"
+LOG_GROUP = "/bench/durability"
 
 
 def free_port() -> int:
@@ -89,7 +92,7 @@ def clients(url: str, threads: int) -> dict[str, Any]:
     config = Config(retries={"max_attempts": 1}, max_pool_connections=threads * 2, read_timeout=600)
     kw = dict(endpoint_url=url, region_name=REGION, config=config, aws_access_key_id="bench",
               aws_secret_access_key="bench")
-    return {name: boto3.client(name, **kw) for name in ("dynamodb", "kinesis", "s3")}
+    return {name: boto3.client(name, **kw) for name in ("dynamodb", "kinesis", "s3", "cloudwatch", "logs")}
 
 
 def provision(c: dict[str, Any]) -> None:
@@ -100,6 +103,8 @@ def provision(c: dict[str, Any]) -> None:
     c["kinesis"].create_stream(StreamName=STREAM, ShardCount=1)
     for bucket in (BUCKET, LAKE):
         c["s3"].create_bucket(Bucket=bucket)
+    c["logs"].create_log_group(logGroupName=LOG_GROUP)
+
 
 
 def item(key: str) -> dict[str, Any]:
@@ -155,9 +160,27 @@ def measure_rates(c: dict[str, Any], threads: int, seconds: float) -> dict[str, 
         c["s3"].put_object(Bucket=BUCKET, Key=f"{tag}/{n}/{i}", Body=body)
         return 1
 
+    def put_metric_data(c: dict[str, Any], n: int, i: int) -> int:
+        c["cloudwatch"].put_metric_data(Namespace="Bench/Durability", MetricData=[
+            {"MetricName": "Writes", "Value": float(k), "Unit": "Count",
+             "Dimensions": [{"Name": "Writer", "Value": str(n)}]} for k in range(20)])
+        return 20
+
+    message = "x" * 100
+
+    def put_log_events(c: dict[str, Any], n: int, i: int) -> int:
+        stream = f"{tag}-{n}"
+        now_ms = int(time.time() * 1000)
+        c["logs"].put_log_events(logGroupName=LOG_GROUP, logStreamName=stream,
+                                 logEvents=[{"timestamp": now_ms, "message": message} for _ in range(10)])
+        return 10
+
+    for n in range(threads):  # one log stream per writer, made before the clock runs (a snapshot each)
+        c["logs"].create_log_stream(logGroupName=LOG_GROUP, logStreamName=f"{tag}-{n}")
     rates = {}
     for name, op in (("DynamoDB PutItem/s", put_item), ("Kinesis PutRecords records/s", put_records),
-                     ("S3 PutObject 10KB/s", put_object)):
+                     ("S3 PutObject 10KB/s", put_object), ("CloudWatch PutMetricData points/s", put_metric_data),
+                     ("Logs PutLogEvents events/s", put_log_events)):
         count, elapsed = run_threads(threads, seconds, None, op, c)
         rates[name] = count / elapsed
     return rates
@@ -218,6 +241,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating on/off measurements (median)")
     parser.add_argument("--baseline-root", type=Path,
                         help="also measure the local cloud of another checkout (e.g. the main branch) as 'before'")
+    parser.add_argument("--baseline-durable", action="store_true",
+                        help="run the --baseline-root cloud with durability on (default: off, --no-persist)")
     parser.add_argument("--rates-only", action="store_true", help="stop after the on/off throughput table")
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--kinesis", type=int, default=300_000)
@@ -237,7 +262,8 @@ def main() -> None:
         provision(c)
         before = c_before = None
         if args.baseline_root:
-            before = Server(Path(tmp) / "before", "--no-persist", root=args.baseline_root.resolve())
+            before = Server(Path(tmp) / "before", *(() if args.baseline_durable else ("--no-persist",)),
+                            root=args.baseline_root.resolve())
             before.start()
             c_before = clients(before.url, args.threads)
             provision(c_before)
@@ -252,10 +278,10 @@ def main() -> None:
             before.stop()
         rates_off, rates_on = median_rates(runs_off), median_rates(runs_on)
         print(f"\n1. write throughput, durability on vs off (empty store; median of {args.rounds} alternating runs)")
-        print(f"   {'':32}{'before':>10}{'off':>10}{'on':>10}{'on/off':>8}")
+        print(f"   {'':34}{'before':>10}{'off':>10}{'on':>10}{'on/off':>8}")
         for name in rates_off:
             was = f"{median_rates(runs_before)[name]:10.0f}" if runs_before else f"{'-':>10}"
-            print(f"   {name:32}{was}{rates_off[name]:10.0f}{rates_on[name]:10.0f}"
+            print(f"   {name:34}{was}{rates_off[name]:10.0f}{rates_on[name]:10.0f}"
                   f"{rates_on[name] / rates_off[name]:8.2f}")
         if args.rates_only:
             on.stop()
@@ -277,9 +303,9 @@ def main() -> None:
         rates_full = median_rates([measure_rates(c, args.threads, args.seconds) for _ in range(args.rounds)])
         print(f"\n3. raw write rates with durability on, empty store vs full ({max(rss)} items, {records} Kinesis "
               f"records, {lines} lake lines)")
-        print(f"   {'':32}{'empty':>10}{'full':>10}{'full/empty':>11}")
+        print(f"   {'':34}{'empty':>10}{'full':>10}{'full/empty':>11}")
         for name in rates_on:
-            print(f"   {name:32}{rates_on[name]:10.0f}{rates_full[name]:10.0f}"
+            print(f"   {name:34}{rates_on[name]:10.0f}{rates_full[name]:10.0f}"
                   f"{rates_full[name] / rates_on[name]:11.2f}")
 
         state = Path(tmp) / "on" / "state"

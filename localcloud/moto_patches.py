@@ -535,8 +535,10 @@ def trim_dynamodb_streams(retention_seconds: float, now: float) -> int:
     The shard's numbering is kept: records are dropped from the front and
     `starting_sequence_number` moves up by as many, so moto's next record still gets
     "starting number + len(items)" and a reader asking for a trimmed number can tell.
+    With a durability journal installed, each shard's trim is logged ("ddb-trim": the new starting
+    number) under the journal's lock; `apply_logged_change` replays it.
     Touches: moto.dynamodb backends' .tables, Table.stream_shard, StreamShard.items /
-    .starting_sequence_number, StreamRecord.created_at (epoch seconds).
+    .starting_sequence_number / .id, StreamRecord.created_at (epoch seconds).
     """
     _install_stream_lock()
     cutoff = now - retention_seconds
@@ -546,7 +548,7 @@ def trim_dynamodb_streams(retention_seconds: float, now: float) -> int:
             shard = getattr(table, "stream_shard", None)
             if shard is None:
                 continue
-            with _STREAM_LOCK:
+            with _trim_logged(), _STREAM_LOCK:
                 items = shard.items
                 expired = 0
                 for record in items:
@@ -557,7 +559,27 @@ def trim_dynamodb_streams(retention_seconds: float, now: float) -> int:
                     shard.items = items[expired:]  # a new list: readers holding the old one stay consistent
                     shard.starting_sequence_number += expired
                     dropped += expired
+                    _log_trim("dynamodb", ("ddb-trim", table.account_id, table.region_name, table.name, shard.id,
+                                           shard.starting_sequence_number))
     return dropped
+
+
+def _trim_logged() -> Any:
+    """The durability journal's lock while a trim runs, so a trim and its log record are one step
+    for snapshots, and the lock order (journal, then `_STREAM_LOCK`) is the capture hooks' one."""
+    import contextlib
+
+    journal = _capture_journal
+    return journal.lock if journal is not None else contextlib.nullcontext()
+
+
+def _log_trim(service: str, change: tuple[Any, ...]) -> None:
+    """A trim changes state like a write: logged, else a crash's replay would bring the records back.
+    Nobody waits for it (no request acknowledged it); a later record (a runner's position) is durable
+    only once it is too, as the log is written in order."""
+    journal = _capture_journal
+    if journal is not None:
+        journal.log_change(service, change)
 
 
 def _install_kinesis_numbering() -> None:
@@ -601,7 +623,9 @@ def trim_kinesis_streams(now: float, retention_seconds: float | None = None) -> 
     records are replaced by a new OrderedDict of the retained ones (moto's GetRecords iterates
     the dict; an in-place delete would break a read in flight); numbering goes on from the last.
     Touches: moto.kinesis backends' .streams, Stream.retention_period_hours, Stream.shards,
-    Shard.records (OrderedDict seq -> Record), Record.created_at (epoch seconds).
+    Shard.records (OrderedDict seq -> Record), Record.created_at (epoch seconds). With a durability
+    journal installed, each shard's trim is logged ("kinesis-trim": the last trimmed number and the
+    shard's last number) under the journal's lock; `apply_logged_change` replays it.
     """
     _install_kinesis_numbering()
     dropped = 0
@@ -609,20 +633,24 @@ def trim_kinesis_streams(now: float, retention_seconds: float | None = None) -> 
         for stream in list(backend.streams.values()):
             keep = retention_seconds if retention_seconds is not None else stream.retention_period_hours * 3600
             cutoff = now - keep
-            for shard in list(stream.shards.values()):
-                with _STREAM_LOCK:
+            for shard_id, shard in list(stream.shards.items()):
+                with _trim_logged(), _STREAM_LOCK:
                     records = shard.records
                     expired = 0
-                    for record in records.values():
+                    up_to = 0  # the last trimmed record's number
+                    for sequence_number, record in records.items():
                         if record.created_at >= cutoff:
                             break
                         expired += 1
+                        up_to = sequence_number
                     if not expired:
                         continue
-                    last = next(reversed(records))
-                    setattr(shard, _KINESIS_LAST_SEQ, max(last, getattr(shard, _KINESIS_LAST_SEQ, 0)))
+                    last = max(next(reversed(records)), getattr(shard, _KINESIS_LAST_SEQ, 0))
+                    setattr(shard, _KINESIS_LAST_SEQ, last)
                     shard.records = _OrderedDict(_itertools.islice(records.items(), expired, None))
                     dropped += expired
+                    _log_trim("kinesis", ("kinesis-trim", stream.account_id, stream.region, stream.stream_name,
+                                          shard_id, up_to, last))
     return dropped
 
 
@@ -965,13 +993,18 @@ def install_durability_capture(journal: Any) -> None:
     StreamShard.items / StreamRecord.record; moto.kinesis.models.KinesisBackend.{put_record,
     put_records}, Stream.put_record, Shard.records; moto.s3.models.S3Backend.{put_object,
     delete_object, delete_objects, copy_object, complete_multipart_upload}, FakeBucket.keys
-    (getlist). Wrapped once per process; with no journal the wrappers only call through.
+    (getlist); moto.logs.models.LogStream.put_log_events (.events, LogEvent.event_id /
+    .ingestion_time / .timestamp / .message, .stored_bytes, .upload_sequence_token,
+    .last_ingestion_time, .log_group.name) and moto.cloudwatch.models.CloudWatchBackend.put_metric_data
+    (.metric_data). Wrapped once per process; with no journal the wrappers only call through.
     """
     global _capture_journal
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
     from moto.kinesis.models import KinesisBackend, Stream
     from moto.s3.models import S3Backend
+    from moto.logs.models import LogStream
+    from moto.cloudwatch.models import CloudWatchBackend
 
     wraps = [
         (Table, "put_item", _mark_table_item),
@@ -996,7 +1029,53 @@ def install_durability_capture(journal: Any) -> None:
         current = getattr(cls, name)
         if not getattr(current, _CAPTURED, False):
             setattr(cls, name, _capturing(current, mark))
+    _install_cloudwatch_lock()  # our capture wraps moto's locked put, so a roll-up stays outside it
+    for cls, name, capture in ((LogStream, "put_log_events", _capture_log_events),
+                               (CloudWatchBackend, "put_metric_data", _capture_metric_data)):
+        current = getattr(cls, name)
+        if not getattr(current, _CAPTURED, False):
+            setattr(cls, name, capture(current))
     _capture_journal = journal
+
+
+def _capture_log_events(original: Any) -> Any:
+    """LogStream.put_log_events, logged: the events it appended and the stream's counters after."""
+    @functools.wraps(original)
+    def put_log_events(self: Any, log_events: list[dict[str, Any]]) -> str:
+        journal = _capture_journal
+        if journal is None:
+            return original(self, log_events)
+        with journal.lock:
+            before = len(self.events)
+            token = original(self, log_events)
+            events = [(e.event_id, e.ingestion_time, e.timestamp, e.message) for e in self.events[before:]]
+            if events:
+                journal.log_change("logs", ("logs-events", self.account_id, self.region, self.log_group.name,
+                                            self.log_stream_name, events, self.stored_bytes,
+                                            self.upload_sequence_token, self.last_ingestion_time))
+            return token
+
+    setattr(put_log_events, _CAPTURED, True)
+    return put_log_events
+
+
+def _capture_metric_data(original: Any) -> Any:
+    """CloudWatchBackend.put_metric_data, logged: the data points it appended."""
+    @functools.wraps(original)
+    def put_metric_data(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+        journal = _capture_journal
+        if journal is None:
+            return original(self, namespace, metric_data)
+        with journal.lock, _METRICS_LOCK:  # a roll-up replaces the list: not between count and slice
+            before = len(self.metric_data)
+            original(self, namespace, metric_data)
+            points = self.metric_data[before:]
+            if points:
+                journal.log_change("cloudwatch", ("cw-metrics", self.account_id, self.region_name, points))
+        return None
+
+    setattr(put_metric_data, _CAPTURED, True)
+    return put_metric_data
 
 
 def uninstall_durability_capture() -> None:
@@ -1008,8 +1087,9 @@ def uninstall_durability_capture() -> None:
 def apply_logged_change(payload: tuple[Any, ...]) -> bool:
     """Put one logged change back into moto (recovery); False when its table/stream/bucket is gone.
 
-    Idempotent: items and objects are set to the logged state, and stream/Kinesis records
-    already present (by sequence number) are not added twice.
+    Idempotent: items and objects are set to the logged state, stream/Kinesis records
+    already present (by sequence number) are not added twice, and a trim drops only what is
+    still before where it ended.
     Touches: the backends' tables / streams / buckets named in install_durability_capture.
     """
     from moto.dynamodb.models import dynamodb_backends
@@ -1072,7 +1152,84 @@ def apply_logged_change(payload: tuple[Any, ...]) -> bool:
         else:
             bucket.keys.setlist(key_name, versions)
         return True
+    if kind == "logs-events":
+        return _apply_log_events(*payload[1:])
+    if kind == "cw-metrics":
+        _, account, region, points = payload
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        with _METRICS_LOCK:
+            cloudwatch_backends[account][region].metric_data.extend(points)
+        return True
+    if kind == "ddb-trim":
+        _, account, region, name, shard_id, starting_sequence_number = payload
+        table = dynamodb_backends[account][region].tables.get(name)
+        shard = table.stream_shard if table is not None else None
+        if shard is None or shard.id != shard_id:
+            return False
+        with _STREAM_LOCK:
+            expired = starting_sequence_number - shard.starting_sequence_number
+            if expired > 0:  # replayed once more (or already in the snapshot): nothing left to drop
+                shard.items = shard.items[expired:]
+                shard.starting_sequence_number = starting_sequence_number
+        return True
+    if kind == "kinesis-trim":
+        _, account, region, name, shard_id, up_to, last = payload
+        stream = kinesis_backends[account][region].streams.get(name)
+        shard = stream.shards.get(shard_id) if stream is not None else None
+        if shard is None:
+            return False
+        _install_kinesis_numbering()  # an emptied shard must number on from `last`, not from 1
+        with _STREAM_LOCK:
+            records = shard.records
+            if records and next(iter(records)) <= up_to:
+                shard.records = _OrderedDict((seq, r) for seq, r in records.items() if seq > up_to)
+            setattr(shard, _KINESIS_LAST_SEQ, max(last, getattr(shard, _KINESIS_LAST_SEQ, 0)))
+        return True
     raise ValueError(f"unknown logged change {kind!r}")
+
+
+def _apply_log_events(account: str, region: str, group: str, stream: str, events: list[tuple[Any, ...]],
+                      stored_bytes: int, upload_sequence_token: int, last_ingestion_time: Any) -> bool:
+    """Put logged CloudWatch Logs events back. A group or stream missing here was created in-process
+    (our services' own log lines, `put_log_events(create=True)`), which is not logged on its own:
+    one deleted over the API since is covered by the snapshot that deletion took, so it is not
+    replayed at all. Touches: what `_capture_log_events` names, LogEvent (.__new__, class counter
+    _event_id), LogsBackend.groups / ensure_log_group / ensure_log_stream."""
+    from moto.logs.models import LogEvent, logs_backends
+
+    backend = logs_backends[account][region]
+    backend.ensure_log_group(group)
+    backend.ensure_log_stream(group, stream)
+    log_stream = backend.groups[group].streams[stream]
+    # Replayed once per recovery (only records past the logs snapshot's cut), so appending is exact.
+    for event_id, ingestion_time, timestamp, message in events:
+        event = LogEvent.__new__(LogEvent)
+        event.event_id, event.ingestion_time, event.timestamp, event.message = (
+            event_id, ingestion_time, timestamp, message)
+        log_stream.events.append(event)
+    log_stream.stored_bytes = max(log_stream.stored_bytes, stored_bytes)
+    log_stream.upload_sequence_token = max(log_stream.upload_sequence_token, upload_sequence_token)
+    log_stream.last_ingestion_time = last_ingestion_time
+    return True
+
+
+def continue_log_event_numbering() -> None:
+    """After recovery: moto numbers log events with a class counter that a new process starts at 0,
+    so new events would repeat restored events' IDs (FilterLogEvents' eventId); start it past them.
+
+    Touches: moto.logs.models.LogEvent._event_id, logs_backends' groups / streams / events.
+    """
+    from moto.logs.models import LogEvent, logs_backends
+
+    highest = -1
+    for regions in list(logs_backends.values()):
+        for backend in list(regions.values()):
+            for group in list(backend.groups.values()):
+                for stream in list(group.streams.values()):
+                    if stream.events:
+                        highest = max(highest, max(e.event_id for e in stream.events))
+    LogEvent._event_id = max(LogEvent._event_id, highest + 1)
 
 
 def mark_stream_records_logged() -> None:
@@ -1164,6 +1321,40 @@ def speed_up_moto_dispatch() -> None:
         setattr(method_names_from_class, _CAPTURED, True)
         moto.core.responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
     kinesis_constant_time_sequence_numbers()
+
+
+_S3_KEY_LOCKS = tuple(_threading.Lock() for _ in range(64))
+
+
+def make_s3_conditional_writes_atomic() -> None:
+    """Make an S3 write's precondition check and the write one step per key (idempotent).
+
+    moto checks PutObject's If-None-Match / If-Match (and DeleteObject's If-Match) and then writes,
+    with nothing between the two: two concurrent `If-None-Match: *` puts of one key could both
+    succeed. On AWS "the first write operation to finish succeeds" and the other gets 412
+    PreconditionFailed (S3 User Guide, "How to prevent object overwrites with conditional writes");
+    holding a per-key lock (64 stripes) around each such request gives exactly that. Every
+    PutObject/DeleteObject takes it, so an unconditional write cannot slip between a check and its write.
+    Touches: moto.s3.responses.S3Response.put_object / delete_object, .bucket_name, .parse_key_name().
+    """
+    from moto.s3.responses import S3Response
+
+    for name in ("put_object", "delete_object"):
+        original = getattr(S3Response, name)
+        if getattr(original, _CAPTURED_S3_LOCK, False):
+            continue
+
+        def locked(self: Any, _original: Any = original) -> Any:
+            stripe = hash((self.bucket_name, self.parse_key_name())) % len(_S3_KEY_LOCKS)
+            with _S3_KEY_LOCKS[stripe]:
+                return _original(self)
+
+        functools.update_wrapper(locked, original)
+        setattr(locked, _CAPTURED_S3_LOCK, True)
+        setattr(S3Response, name, locked)
+
+
+_CAPTURED_S3_LOCK = "_localcloud_key_locked"
 
 
 def s3_body_file(bucket: str, key: str, etag: str) -> str | None:

@@ -18,6 +18,11 @@
 `localcloud/moto_patches.py` (which keep the shards' sequence numbering going). `retention_seconds`
 (LocalCloud(retention_seconds=...), `--retention-seconds`) replaces both periods, for tests and
 soaks that want records to expire in seconds.
+
+With durable state (localcloud/durability) a DynamoDB or Kinesis trim is a record in the
+write-ahead log (per shard: where the trim ended), made under the log's lock like any write, so a
+restart after kill -9 replays it and the trimmed records do not come back. CloudWatch roll-ups are
+not logged: a replay that brings raw points back only holds the same statistics until the next pass.
 """
 
 from __future__ import annotations

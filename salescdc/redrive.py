@@ -20,7 +20,16 @@ A run that finds an object already claimed (an earlier run stopped between 1 and
 stream from the claim time and sends only the lines whose `redrive-<token>-<i>` key is not there,
 so nothing goes twice and nothing is skipped. That needs the claim to be younger than the stream's
 retention (24 h by default); an older claim cannot be checked and the object is left alone and
-reported. Runs must not overlap (the CLI and the Health page's button run one at a time).
+reported.
+
+Runs never overlap, across processes (the CLI, the Health page's button, two browser tabs): a run
+first creates the lock object `errors/redrive.lock` with a conditional put (`If-None-Match: *`,
+which S3 lets exactly one of several concurrent writers win, the others getting 412
+PreconditionFailed). A run that cannot create it refuses with one sentence and sends nothing. The
+lock says until when it holds; the run extends it (`If-Match` its own ETag) before each object and
+deletes it at the end. A lock past its time is left by a run that crashed: the next run takes it
+over with `If-Match` on the stale lock's ETag (so of two runs finding it, one wins), and the claims
+above make that run send only what the crashed one had not.
 
 A record that fails again lands under processing-failed again, as a new object; the next run
 counts it as "failed again" (its rawData is one already redriven) and sends it once more.
@@ -59,6 +68,99 @@ PUT_RECORDS_MAX = 500  # Kinesis PutRecords: at most 500 records ...
 PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024  # ... and 5 MiB per call
 SEND_ATTEMPTS = 4
 SCAN_SLACK_MS = 60_000  # read the stream from a minute before the claim: clocks of two machines differ
+LOCK_KEY = f"{ERROR_PREFIX}redrive.lock"
+LOCK_TTL_MS = 10 * 60_000  # a lock not extended for this long was left by a crashed run
+_CONFLICTS = ("PreconditionFailed", "ConditionalRequestConflict")  # 412, and 409 on a concurrent write
+
+
+class RedriveBusy(Exception):
+    """Another redrive holds the lock; the message is the one sentence to show."""
+
+
+class RedriveLock:
+    """The lock object that keeps redrive runs apart (see the module docstring)."""
+
+    def __init__(self, s3: Any, bucket: str, clock: Callable[[], float] = time.time):
+        self.s3 = s3
+        self.bucket = bucket
+        self.clock = clock
+        self.token = uuid.uuid4().hex
+        self.etag: str | None = None
+        self.started_ms = int(clock() * 1000)
+
+    def _body(self) -> bytes:
+        now_ms = int(self.clock() * 1000)
+        return json.dumps({"token": self.token, "started_ms": self.started_ms,
+                           "expires_ms": now_ms + LOCK_TTL_MS}).encode()
+
+    def acquire(self) -> None:
+        """Take the lock, or raise RedriveBusy."""
+        for _ in range(3):  # a lock deleted between our attempts: try again
+            try:
+                self.etag = self.s3.put_object(Bucket=self.bucket, Key=LOCK_KEY, Body=self._body(),
+                                               IfNoneMatch="*")["ETag"]
+                return
+            except botocore.exceptions.ClientError as exc:
+                if _code(exc) not in _CONFLICTS:
+                    raise
+            try:
+                found = self.s3.get_object(Bucket=self.bucket, Key=LOCK_KEY)
+            except botocore.exceptions.ClientError as exc:
+                if _code(exc) in ("NoSuchKey", "404"):
+                    continue
+                raise
+            holder = _lock_fields(found["Body"].read())
+            if holder.get("expires_ms", 0) > int(self.clock() * 1000):
+                raise RedriveBusy(_busy_sentence(holder))
+            try:  # left by a run that crashed: take it over, unless another run just did
+                self.etag = self.s3.put_object(Bucket=self.bucket, Key=LOCK_KEY, Body=self._body(),
+                                               IfMatch=found["ETag"])["ETag"]
+                return
+            except botocore.exceptions.ClientError as exc:
+                if _code(exc) not in (*_CONFLICTS, "NoSuchKey"):
+                    raise
+                raise RedriveBusy("Another redrive took over an abandoned redrive lock just now, so this one "
+                                  "sent nothing; try again when it has finished.") from None
+        raise RedriveBusy("Other redrives keep starting and stopping, so this one sent nothing; try again.")
+
+    def extend(self) -> None:
+        """Push the lock's expiry on; RedriveBusy if it is no longer ours (we stalled past its time)."""
+        try:
+            self.etag = self.s3.put_object(Bucket=self.bucket, Key=LOCK_KEY, Body=self._body(),
+                                           IfMatch=self.etag)["ETag"]
+        except botocore.exceptions.ClientError as exc:
+            if _code(exc) not in (*_CONFLICTS, "NoSuchKey"):
+                raise
+            raise RedriveBusy("This redrive stalled past its lock's time and another one took over; it stopped "
+                              "here, and the claims make the other one send what this one had not.") from None
+
+    def release(self) -> None:
+        """Delete the lock if it is still ours."""
+        try:
+            found = self.s3.get_object(Bucket=self.bucket, Key=LOCK_KEY)
+        except botocore.exceptions.ClientError:
+            return
+        if _lock_fields(found["Body"].read()).get("token") == self.token:
+            self.s3.delete_object(Bucket=self.bucket, Key=LOCK_KEY)
+
+
+def _code(exc: botocore.exceptions.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _lock_fields(body: bytes) -> dict[str, Any]:
+    try:
+        fields = json.loads(body)
+    except ValueError:
+        return {}
+    return fields if isinstance(fields, dict) else {}
+
+
+def _busy_sentence(holder: dict[str, Any]) -> str:
+    started = holder.get("started_ms")
+    when = (f" at {dt.datetime.fromtimestamp(started / 1000, dt.timezone.utc):%H:%M:%S} UTC"
+            if isinstance(started, int) else "")
+    return f"Another redrive started{when} is still running, so this one sent nothing; try again when it has finished."
 
 
 @dataclass
@@ -73,8 +175,11 @@ class RedriveReport:
     unreadable: int = 0  # error lines without a decodable rawData (kept in errors/redriven/ with the rest)
     left_alone: list[str] = field(default_factory=list)  # objects not handled, with the reason
     errors: list[str] = field(default_factory=list)
+    refused: str | None = None  # another run held the lock: nothing was done, and this says why
 
     def summary(self) -> str:
+        if self.refused:
+            return self.refused
         parts = [f"Sent {self.sent} record{'s' if self.sent != 1 else ''} back through the pipeline "
                  f"from {self.objects_redriven} error object{'s' if self.objects_redriven != 1 else ''}"]
         if self.failed_again:
@@ -136,6 +241,24 @@ class Redriver:
         self.report = RedriveReport()
 
     def run(self) -> RedriveReport:
+        lock = RedriveLock(self.s3, self.bucket)
+        try:
+            lock.acquire()
+        except RedriveBusy as busy:
+            self.report.refused = str(busy)
+            return self.report
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            self.report.errors.append(f"Nothing was sent: {explain(exc)}")
+            return self.report
+        try:
+            return self._run_locked(lock)
+        finally:
+            try:
+                lock.release()
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+                pass  # it expires on its own: the next run after LOCK_TTL_MS takes it over
+
+    def _run_locked(self, lock: RedriveLock) -> RedriveReport:
         try:
             pending = _keys(self.s3, self.bucket, PENDING_PREFIX)
             redriven_before = self._redriven_fingerprints() if pending else set()
@@ -144,6 +267,14 @@ class Redriver:
             self.report.errors.append(f"Nothing was sent: {explain(exc)}")
             return self.report
         for key in pending:
+            try:
+                lock.extend()
+            except RedriveBusy as lost:
+                self.report.errors.append(str(lost))
+                break
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+                self.report.errors.append(f"Stopped before {key}: {explain(exc)}; the next run sends the rest.")
+                break
             try:
                 self._redrive_object(key, redriven_before, retention_ms)
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
@@ -290,7 +421,7 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
         out.write(f"Error: {explain(exc)}\n")
         return 1
     out.write((json.dumps(asdict(report), indent=2) if args.json else report.summary()) + "\n")
-    return 1 if report.errors else 0
+    return 1 if report.errors or report.refused else 0
 
 
 if __name__ == "__main__":

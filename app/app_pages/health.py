@@ -143,4 +143,5 @@ st.caption("After fixing what made the transform fail, send every record under e
 if st.button("Redrive processing-failed records", key="health_redrive"):
     with st.spinner("Sending the failed records back through the pipeline…"), ui.shown_errors("Redrive failed: "):
         report = redrive.redrive(config, ui.factory_for(config))
-        (st.warning if report.errors or report.left_alone or report.not_sent else st.success)(report.summary())
+        (st.warning if report.errors or report.left_alone or report.not_sent or report.refused
+         else st.success)(report.summary())

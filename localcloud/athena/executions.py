@@ -30,6 +30,7 @@ from localcloud.athena.ddl import DdlRunner
 from localcloud.athena.engine import Engine, duckdb_type, interrupt
 from localcloud.athena.errors import engine_error
 from localcloud.athena.iceberg_scan import is_iceberg
+from localcloud.athena.history import FIELDS, ExecutionHistory
 from localcloud.athena.exceptions import USER, InvalidRequestException, QueryCancelled, QueryFailed
 from localcloud.athena.lake import Lake
 from localcloud.athena.limits import QueryLimits
@@ -48,6 +49,9 @@ log = logging.getLogger("localcloud.athena")
 MAX_QUERY_BYTES = 262_144
 # Finished result sets kept in memory for GetQueryResults.
 _MAX_KEPT_RESULTS = 500
+# Executions kept (in memory and in the durable history), newest first; AWS keeps 45 days, which
+# for a dashboard polling every few seconds would be hundreds of MB. Trimmed in steps of 10 %.
+MAX_KEPT_EXECUTIONS = 10_000
 _WORKERS = 2
 
 
@@ -128,8 +132,10 @@ class Executions:
     """Query executions for every account/region of one LocalCloud."""
 
     def __init__(self, plane: ServicePlane, cache_dir: Path, workgroups: WorkGroups, prepared: PreparedStatements,
-                 limits: QueryLimits | None = None):
+                 limits: QueryLimits | None = None, history: ExecutionHistory | None = None):
         self.plane = plane
+        self.history = history
+        self._restored = False
         self.limits = limits or QueryLimits()
         self.cache_dir = cache_dir
         self.workgroups = workgroups
@@ -143,7 +149,25 @@ class Executions:
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> None:
+        self._restore_history()
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="athena")
+
+    def _restore_history(self) -> None:
+        """Put the durable history back (once: the data dir is recovered before the runners start)."""
+        if self._restored or self.history is None:
+            return
+        self._restored = True
+        restored = [QueryExecution(**fields) for fields in self.history.restore()]
+        with self._lock:
+            for execution in restored:
+                self._executions.setdefault(execution.id, execution)
+
+    def _record(self, execution: QueryExecution, **changes: Any) -> None:
+        """Log `execution`'s record as it is with `changes` applied, durably, before anyone can see them."""
+        if self.history is not None:
+            fields = {name: getattr(execution, name) for name in FIELDS}
+            fields.update(changes)
+            self.history.record(fields)
 
     def stop(self) -> None:
         with self._lock:
@@ -236,15 +260,18 @@ class Executions:
             parameters=list(parameters) if parameters else None,
         )
         cutoff = wg_config.get("BytesScannedCutoffPerQuery")
+        self._record(execution)  # durable before the ID is returned
         with self._lock:
             self._executions[execution_id] = execution
             self._forget_old_results()
+            self._forget_old_executions()
         if self._pool is None:
             self.start()
         self._pool.submit(self._run, execution, cutoff)
         return execution_id
 
     def get(self, execution_id: str) -> QueryExecution:
+        self._restore_history()  # a request may come before the runners start
         with self._lock:
             execution = self._executions.get(execution_id)
         if execution is None:
@@ -253,6 +280,7 @@ class Executions:
 
     def list_query_executions(self, workgroup: str | None) -> list[str]:
         name = workgroup or "primary"
+        self._restore_history()
         with self._lock:
             found = [e for e in self._executions.values() if e.workgroup == name]
         return [e.id for e in sorted(found, key=lambda e: e.submitted, reverse=True)]
@@ -296,11 +324,13 @@ class Executions:
                 error: QueryFailed | None = None) -> None:
         if execution.state in ("SUCCEEDED", "FAILED", "CANCELLED"):
             return
-        execution.state = state
-        execution.reason = reason
+        final = {"state": state, "reason": reason, "completed": time.time()}
         if error is not None:
-            execution.error_category, execution.error_type = error.category, error.athena_error_type
-        execution.completed = time.time()
+            final.update(error_category=error.category, error_type=error.athena_error_type)
+        # The final state is durable before GetQueryExecution can show it (its result file already is).
+        self._record(execution, **final)
+        for name, value in final.items():
+            setattr(execution, name, value)
         execution.cursor = None
 
     def _run(self, execution: QueryExecution, cutoff: int | None) -> None:
@@ -607,6 +637,17 @@ class Executions:
         except Exception as exc:
             raise QueryFailed("RESULT_WRITE_FAILED", f"Access denied when writing output to url: {execution.output_location} "
                               f"({type(exc).__name__})") from None
+
+    def _forget_old_executions(self) -> None:
+        """Drop the oldest finished executions once there are 10 % more than MAX_KEPT_EXECUTIONS."""
+        if len(self._executions) <= MAX_KEPT_EXECUTIONS * 1.1:
+            return
+        done = [e for e in self._executions.values() if e.state in ("SUCCEEDED", "FAILED", "CANCELLED")]
+        old = sorted(done, key=lambda e: e.submitted)[:len(self._executions) - MAX_KEPT_EXECUTIONS]
+        for execution in old:
+            del self._executions[execution.id]
+        if self.history is not None:
+            self.history.forget([e.id for e in old])
 
     def _forget_old_results(self) -> None:
         done = [e for e in self._executions.values() if e.result is not None]

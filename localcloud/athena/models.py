@@ -15,6 +15,7 @@ from typing import Any
 
 from localcloud.athena.engine import Engine
 from localcloud.athena.executions import Executions, QueryExecution
+from localcloud.athena.history import ExecutionHistory
 from localcloud.athena.limits import QueryLimits
 from localcloud.athena.metadata import CatalogMetadata
 from localcloud.athena.prepared import PreparedStatement, PreparedStatements
@@ -32,7 +33,8 @@ class AthenaBackend:
         self.cache_dir = Path(data_dir) / "athena" / "cache"
         self.workgroups = WorkGroups()
         self.prepared = PreparedStatements()
-        self.executions = Executions(plane, self.cache_dir, self.workgroups, self.prepared, limits)
+        self.executions = Executions(plane, self.cache_dir, self.workgroups, self.prepared, limits,
+                                     ExecutionHistory(data_dir))
         self.metadata = CatalogMetadata(plane)
 
     # -- lifecycle (runner protocol) -----------------------------------------------

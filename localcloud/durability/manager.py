@@ -16,7 +16,10 @@ response waits until its records are fsynced (`serve`). Control-plane writes
 (CreateTable, CreatePipe, UpdateFunctionCode, ...) are rare: the service is
 snapshotted before the response instead. Runner positions go through the same
 log after the records they cover, so a durable prefix never holds a position
-past its data. The log is compacted by snapshotting every service once it
+past its data. Retention trims of stream records (localcloud/retention.py),
+CloudWatch data points and Logs events, and Athena's execution records
+(localcloud/athena/history.py, in the same JSON store as the positions) are
+log records too. The log is compacted by snapshotting every service once it
 is larger than both `compact_bytes` and the last full snapshot (so, as for
 Redis's AOF rewrite, snapshot work stays proportional to what was written, and
 recovery never replays more log than the state itself), and on a clean stop.
@@ -46,8 +49,6 @@ log = logging.getLogger("localcloud.durability")
 FORMAT_VERSION = 1
 CHECKPOINTS = "checkpoints"  # the pseudo-service holding runner positions
 DEFAULT_COMPACT_BYTES = 64 * 1024 * 1024
-OBSERVABILITY_INTERVAL = 300.0  # seconds between snapshots of CloudWatch metrics, Logs and Athena's history
-OBSERVABILITY_SERVICES = ("cloudwatch", "logs", "athena")
 # Signing names whose moto backend has another name.
 _BACKEND_OF = {"monitoring": "cloudwatch", "dynamodbstreams": "dynamodb"}
 
@@ -101,6 +102,7 @@ class Durability:
         loaded = self._load_snapshots()
         replay = self._replay_log()
         moto_patches.mark_stream_records_logged()
+        moto_patches.continue_log_event_numbering()
         self._wal = wal.WriteAheadLog(self.wal_folder, replay["next_lsn"], fsync=self.fsync,
                                       busy_writers=lambda: self._busy_writers)
         self._first_lsn = replay["next_lsn"]
@@ -308,16 +310,27 @@ class Durability:
             value = self._checkpoints.get(store, {}).get(key, default)
             return json.loads(json.dumps(value)) if value is not default else default
 
-    def checkpoint_put(self, store: str, key: str, value: Any) -> None:
+    def checkpoint_put(self, store: str, key: str, value: Any) -> int:
+        """Set one key (in memory and in the log); returns the record's LSN for `wait_durable`."""
         value = json.loads(json.dumps(value))  # JSON only, and no aliasing with the caller's dict
         with self.lock:
             self._checkpoints.setdefault(store, {})[key] = value
-            self.log_change(CHECKPOINTS, ("put", store, key, value))
+            return self.log_change(CHECKPOINTS, ("put", store, key, value))
 
     def checkpoint_delete(self, store: str, key: str) -> None:
         with self.lock:
             if self._checkpoints.get(store, {}).pop(key, None) is not None:
                 self.log_change(CHECKPOINTS, ("delete", store, key, None))
+
+    def checkpoint_items(self, store: str) -> dict[str, Any]:
+        """Every key of `store` and its value (copies)."""
+        with self.lock:
+            return json.loads(json.dumps(self._checkpoints.get(store, {})))
+
+    def wait_durable(self, lsn: int) -> None:
+        """Return once the log record `lsn` (and every one before it) is on disk."""
+        assert self._wal is not None
+        self._wal.wait_durable(lsn)
 
     def _apply_checkpoint(self, change: tuple[Any, ...]) -> None:
         op, store, key, value = change
@@ -368,16 +381,11 @@ class Durability:
                  total / 1e6, time.monotonic() - started, dropped)
 
     def _compact_loop(self) -> None:
-        last_observability = time.monotonic()
         while not self._stop.wait(1.0):
             try:
                 threshold = max(self.compact_bytes, self._snapshot_bytes)
                 if self._log_bytes >= threshold:
                     self.compact(f"log passed {threshold / 1e6:.0f} MB")
-                elif time.monotonic() - last_observability >= OBSERVABILITY_INTERVAL:
-                    last_observability = time.monotonic()
-                    for service in OBSERVABILITY_SERVICES:
-                        self.snapshot(service)
             except Exception:
                 log.exception("periodic snapshot failed; the log keeps every change meanwhile")
 

@@ -9,10 +9,12 @@ Three kinds of request, decided from the request line and headers alone
   (DynamoDB item writes, Kinesis puts, S3 object writes): the response waits for the fsync;
 - `SNAPSHOT`: any other write (CreateTable, CreatePipe, PutBucketPolicy, UpdateFunctionCode...):
   rare, so the service's state is snapshotted before the response is sent.
-- `OBSERVABILITY`: CloudWatch metrics and CloudWatch Logs writes, which the local cloud's own
-  runners make many times a second, and Athena's query history (StartQueryExecution: the
-  dashboard runs queries every few seconds; their results are S3 objects, logged as such):
-  kept in the periodic snapshots, not one per request.
+
+CloudWatch PutMetricData and CloudWatch Logs PutLogEvents (which the local cloud's own runners
+make many times a second) are `LOGGED` like the other data-plane writes: a snapshot of those
+services per request would cost far more. So are Athena's StartQueryExecution and
+StopQueryExecution: the execution record goes into the log through Athena's history
+(localcloud/athena/history.py), and the query's result is an S3 object, logged as such.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from localcloud.routing import content_length, signed_service
 READ = "read"
 LOGGED = "logged"
 SNAPSHOT = "snapshot"
-OBSERVABILITY = "observability"
 
 _READ_PREFIXES = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "Search", "Select", "Lookup",
                   "Check", "Test", "Filter", "Validate", "Estimate", "Preview", "Head", "Invoke", "Simulate",
@@ -40,9 +41,12 @@ _LOGGED_ACTIONS = {
     "kinesis": {"PutRecord", "PutRecords"},
     "firehose": {"PutRecord", "PutRecordBatch"},  # direct puts land in S3 through the S3 hooks
     "events": {"PutEvents"},  # moves data on, stores none
+    "logs": {"PutLogEvents"},
+    "monitoring": {"PutMetricData"},
+    "cloudwatch": {"PutMetricData"},
+    "athena": {"StartQueryExecution", "StopQueryExecution"},
 }
-_OBSERVABILITY_SERVICES = {"logs", "monitoring", "cloudwatch"}
-_OBSERVABILITY_ACTIONS = {"athena": {"StartQueryExecution", "StopQueryExecution"}}
+_RPC_V2_PATH = re.compile(r"^/service/[^/]+/operation/([A-Za-z0-9]+)$")
 _QUERY_PROTOCOL = {"iam", "sts", "monitoring", "sqs", "sns"}
 # S3 subresources that change an object's or bucket's settings, not an object's bytes.
 _S3_SETTINGS = re.compile(r"(^|&)(acl|tagging|retention|legal-hold|policy|versioning|lifecycle|cors|"
@@ -62,21 +66,12 @@ def classify(environ: dict[str, Any]) -> Kind:
     method = environ.get("REQUEST_METHOD", "GET").upper()
     if service is None:
         return Kind(READ)
-    if service in _OBSERVABILITY_SERVICES:
-        if method in ("GET", "HEAD"):
-            return Kind(READ, service)
-        action = _action(environ, service)
-        if action and action.startswith(_READ_PREFIXES):
-            return Kind(READ, service)
-        return Kind(OBSERVABILITY, service)
     if service == "s3":
         return _classify_s3(environ, method)
     action = _action(environ, service)
     if action is not None:
         if action in _LOGGED_ACTIONS.get(service, ()):
             return Kind(LOGGED, service)
-        if action in _OBSERVABILITY_ACTIONS.get(service, ()):
-            return Kind(OBSERVABILITY, service)
         if action.startswith(_READ_PREFIXES):
             return Kind(READ, service)
         return Kind(SNAPSHOT, service)
@@ -113,6 +108,9 @@ def _action(environ: dict[str, Any], service: str) -> str | None:
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
         return target.rsplit(".", 1)[-1]
+    rpc_v2 = _RPC_V2_PATH.match(environ.get("PATH_INFO", ""))
+    if rpc_v2:  # Smithy RPC v2 CBOR (CloudWatch in current SDKs): the operation is in the path
+        return rpc_v2.group(1)
     query = parse_qs(environ.get("QUERY_STRING", ""))
     if "Action" in query:
         return query["Action"][0]

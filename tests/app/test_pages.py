@@ -281,6 +281,28 @@ def test_health_page_redrive_button_sends_the_failed_records_back(env):
     assert [o["Key"] for o in moved] == ["errors/redriven/dt=2026-01-01/page-test"]
 
 
+def test_health_page_redrive_button_says_so_when_another_redrive_runs(env):
+    import time
+
+    from salescdc.redrive import LOCK_KEY
+
+    factory = factory_for(env)
+    s3 = factory.client("s3")
+    now_ms = int(time.time() * 1000)  # the lock of a run in another process, not yet past its time
+    s3.put_object(Bucket=factory.bucket_name(), Key=LOCK_KEY, Body=json.dumps(
+        {"token": "other-process", "started_ms": now_ms, "expires_ms": now_ms + 60_000}).encode())
+    try:
+        at = open_page("app_pages/health.py")
+        at.button(key="health_redrive").click().run()
+        no_exceptions(at)
+        (warning,) = [w.value for w in at.warning if "redrive" in w.value]
+        assert warning.startswith("Another redrive started at ") and warning.endswith(
+            "so this one sent nothing; try again when it has finished.")
+        assert not at.success
+    finally:
+        s3.delete_object(Bucket=factory.bucket_name(), Key=LOCK_KEY)
+
+
 def test_health_page_shows_the_iceberg_table_and_its_buttons_merge_and_compact(env):
     put(env, "7501", quantity=2, price="50.00", product="Phone")
     at = open_page("app_pages/health.py")

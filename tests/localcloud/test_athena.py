@@ -629,3 +629,16 @@ def test_pandas_cursor_reads_utility_results_from_their_txt_file(lake: Lake) -> 
         ddl = cursor.execute("CREATE OR REPLACE VIEW pandas_view AS SELECT 1 AS one").as_pandas()
         assert ddl.empty
         assert cursor.execute("SELECT * FROM pandas_view").as_pandas().to_dict("records") == [{"one": 1}]
+
+
+def test_the_oldest_finished_executions_are_forgotten_past_the_cap(lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The history is bounded (localcloud/athena/executions.py MAX_KEPT_EXECUTIONS; AWS keeps 45 days)."""
+    from localcloud.athena import executions
+
+    monkeypatch.setattr(executions, "MAX_KEPT_EXECUTIONS", 3)
+    ids = [lake.ok("SELECT 1")["QueryExecutionId"] for _ in range(6)]
+    kept = lake.athena.list_query_executions(WorkGroup=WORKGROUP)["QueryExecutionIds"]
+    assert ids[-1] in kept and ids[0] not in kept
+    with pytest.raises(lake.athena.exceptions.InvalidRequestException):
+        lake.athena.get_query_execution(QueryExecutionId=ids[0])
+    assert lake.athena.get_query_execution(QueryExecutionId=ids[-1])["QueryExecution"]["Status"]["State"] == "SUCCEEDED"

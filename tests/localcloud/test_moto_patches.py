@@ -356,3 +356,99 @@ def test_lambda_function_attributes_the_executor_reads() -> None:
     assert zipfile.ZipFile(io.BytesIO(fn.code_bytes)).namelist() == ["handler.py"]
     assert (fn.handler, fn.run_time, int(fn.timeout), int(fn.memory_size)) == ("handler.handler", "python3.11", 3, 256)
     assert fn.environment_vars == {"K": "v"} and str(fn.version) == "$LATEST"
+
+
+# -- durability capture of CloudWatch, Logs and retention trims -------------------------
+class _RecordingJournal:
+    """What the capture hooks need of the durability manager (localcloud/durability): a lock, and
+    somewhere to append each change; the changes are then replayed into emptied backends."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.RLock()
+        self.changes: list[tuple[str, tuple]] = []
+
+    def log_change(self, service: str, change: tuple) -> int:
+        self.changes.append((service, change))
+        return len(self.changes)
+
+
+@pytest.fixture
+def journal():
+    previous = moto_patches._capture_journal  # an in-process durable cloud of another test module
+    recording = _RecordingJournal()
+    moto_patches.install_durability_capture(recording)
+    yield recording
+    moto_patches.uninstall_durability_capture()
+    if previous is not None:
+        moto_patches.install_durability_capture(previous)
+
+
+def test_log_events_and_metric_points_are_logged_and_replay_into_empty_backends(journal) -> None:
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    moto_patches.put_log_events(ACCOUNT, REGION, "/g", "s", [{"timestamp": int(now.timestamp() * 1000),
+                                                              "message": "logged"}])
+    cloudwatch = moto_patches.backend("cloudwatch", ACCOUNT, REGION)
+    cloudwatch.put_metric_data("Test/Capture", [{"MetricName": "M", "Value": 2.5, "Timestamp": now,
+                                                 "Dimensions": [{"Name": "D", "Value": "x"}]}])
+    kinds = [change[0] for _, change in journal.changes]
+    assert kinds == ["logs-events", "cw-metrics"]
+    moto_patches.reset_moto()
+    assert all(moto_patches.apply_logged_change(change) for _, change in journal.changes)
+    logs = moto_patches.backend("logs", ACCOUNT, REGION)
+    got, _, _ = logs.groups["/g"].get_log_events("s", None, None, 100, None, True)
+    assert [e["message"] for e in got] == ["logged"]
+    points = moto_patches.backend("cloudwatch", ACCOUNT, REGION).metric_data
+    assert [(p.namespace, p.name, p.value, [(d.name, d.value) for d in p.dimensions]) for p in points] == [
+        ("Test/Capture", "M", 2.5, [("D", "x")])]
+
+
+def test_log_event_ids_go_on_past_restored_ones() -> None:
+    from moto.logs.models import LogEvent
+
+    moto_patches.put_log_events(ACCOUNT, REGION, "/g", "s", [{"timestamp": int(time.time() * 1000), "message": "a"}])
+    restored = moto_patches.backend("logs", ACCOUNT, REGION).groups["/g"].streams["s"].events[-1].event_id
+    LogEvent._event_id = 0  # what a new process starts with
+    moto_patches.continue_log_event_numbering()
+    assert LogEvent._event_id > restored
+
+
+def test_trims_are_logged_and_replay_idempotently(journal) -> None:
+    def stamp(shard, stream_record) -> None:  # what localcloud/dynamodb/records.py does: the record's age
+        stream_record.created_at = time.time()
+
+    saved = moto_patches._stream_hooks
+    try:
+        moto_patches.install_stream_shard(skip=lambda old, new: False, finish=stamp)
+        ddb, table = _table_with_stream("trimmed")
+        for key in ("a", "b", "c"):
+            ddb.put_item("trimmed", {"pk": {"S": key}})
+    finally:
+        moto_patches._stream_hooks = saved
+    now = time.time() + 10
+    assert moto_patches.trim_dynamodb_streams(5, now) == 3
+    trims = [change for _, change in journal.changes if change[0] == "ddb-trim"]
+    assert len(trims) == 1
+    start = table.stream_shard.starting_sequence_number
+    moto_patches.reset_moto()
+    ddb, table = _table_with_stream("trimmed")
+    for _, change in journal.changes:
+        if change[0] != "ddb-trim":
+            assert moto_patches.apply_logged_change(change)
+    assert len(table.stream_shard.items) == 3
+    assert moto_patches.apply_logged_change(trims[0]) and moto_patches.apply_logged_change(trims[0])
+    assert (table.stream_shard.items, table.stream_shard.starting_sequence_number) == ([], start)
+
+
+def test_s3_conditional_writes_lock_wraps_the_response_methods_we_name() -> None:
+    from moto.s3.responses import S3Response
+
+    moto_patches.make_s3_conditional_writes_atomic()
+    moto_patches.make_s3_conditional_writes_atomic()  # idempotent: wrapped once
+    for name in ("put_object", "delete_object"):
+        method = getattr(S3Response, name)
+        assert getattr(method, "_localcloud_key_locked", False)
+        assert not getattr(method.__wrapped__, "_localcloud_key_locked", False)
+        assert _parameters(method.__wrapped__) == ["self"]
+    assert callable(S3Response.parse_key_name)

@@ -649,3 +649,44 @@ def test_health_reports_state_position_lag_and_metrics_are_published(cloud, rig)
     pipes = eventually(lambda: (names := metric_names("AWS/EventBridge/Pipes", [{"Name": "PipeName", "Value": rig.pipe}]))
                        and wanted <= names and names, "Pipes metrics")
     assert wanted <= pipes
+
+
+def test_maximum_record_age_sends_older_records_to_the_dead_letter_queue_and_minus_1_keeps_them_all(cloud, rig) -> None:
+    """MaximumRecordAgeInSeconds: "Discard records older than the specified age. The default value is -1,
+    which sets the maximum age to infinite" (Pipes API reference, PipeSourceDynamoDBStreamParameters).
+    Discarded records of a stream source go to the DeadLetterConfig queue as batch info (condition
+    MaximumRecordAgeExceeded), or are dropped without one; younger records flow on."""
+    max_age = 8  # long enough that a record written after the pipe started is delivered younger than it
+    unlimited, no_queue = Rig(cloud), Rig(cloud)
+    try:
+        for r in (rig, unlimited, no_queue):
+            r.put("old-1", qty=1)
+            r.put("old-2", qty=1)
+        written = [rec["dynamodb"]["ApproximateCreationDateTime"].timestamp() for rec in _stream_records(rig)]
+        eventually(lambda: time.time() - max(written) > max_age + 1, f"the records to be older than {max_age} s",
+                   timeout=max_age + 60, interval=0.2)
+        url, arn = _dead_letter_queue(rig)
+        rig.create_pipe(BatchSize=10, MaximumRecordAgeInSeconds=max_age, DeadLetterConfig={"Arn": arn})
+        unlimited.create_pipe(BatchSize=10, MaximumRecordAgeInSeconds=-1)
+        no_queue.create_pipe(BatchSize=10, MaximumRecordAgeInSeconds=max_age)
+        for r in (rig, unlimited, no_queue):
+            r.put("new", qty=1)
+
+        (letter,) = _dead_letters(rig, url, 1)
+        assert letter["context"]["condition"] == "MaximumRecordAgeExceeded"
+        old = [r for r in _stream_records(rig) if r["dynamodb"]["Keys"]["orderid"]["S"].startswith("old-")]
+        batch = letter["DDBStreamBatchInfo"]
+        assert (batch["startSequenceNumber"], batch["endSequenceNumber"], batch["batchSize"]) == (
+            old[0]["dynamodb"]["SequenceNumber"], old[-1]["dynamodb"]["SequenceNumber"], 2)
+        assert [pk for pk, _ in rig.wait_landed(1)] == ["new"]
+        assert sorted(pk for pk, _ in unlimited.wait_landed(3)) == ["new", "old-1", "old-2"]  # -1: never too old
+        assert [pk for pk, _ in no_queue.wait_landed(1)] == ["new"]
+        after_polls(rig.worker(), no_queue.worker())
+        assert [pk for pk, _ in rig.landed()] == ["new"] and [pk for pk, _ in no_queue.landed()] == ["new"]
+        health = _runner(cloud).health()["pipes"]
+        assert (health[rig.pipe]["records_dead_lettered"], health[rig.pipe]["records_dropped"]) == (2, 0)
+        assert (health[no_queue.pipe]["records_dead_lettered"], health[no_queue.pipe]["records_dropped"]) == (0, 2)
+        assert health[unlimited.pipe]["records_dropped"] == health[unlimited.pipe]["records_dead_lettered"] == 0
+    finally:
+        unlimited.close()
+        no_queue.close()

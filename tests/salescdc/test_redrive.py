@@ -8,6 +8,9 @@ would deploy a fix. Interruptions are injected into the redrive's own boto3 clie
 from __future__ import annotations
 
 import io
+import json
+import threading
+import time
 import zipfile
 from collections import Counter
 from typing import Any
@@ -17,10 +20,10 @@ import pytest
 
 from salescdc import redrive as redrive_module
 from salescdc.clients import ClientFactory
-from salescdc.redrive import PENDING_PREFIX, REDRIVEN_PREFIX, Redriver, main, redrive
+from salescdc.redrive import LOCK_KEY, PENDING_PREFIX, REDRIVEN_PREFIX, Redriver, main, redrive
 from salescdc.settings import Settings
 from tests.support.aws import REGION, client, unique_name
-from tests.support.waiting import eventually
+from tests.support.waiting import after_polls, eventually
 
 TRANSFORM = '''
 import base64, os
@@ -187,3 +190,95 @@ def test_the_command_prints_one_sentence(lake) -> None:
            "SALESCDC_BUCKET": lake.settings.bucket_name, "SALESCDC_FIREHOSE": lake.settings.firehose_name}
     assert main([], env, out) == 0
     assert out.getvalue() == "Sent 1 record back through the pipeline from 1 error object.\n"
+
+
+def _env(lake: Lake) -> dict[str, str]:
+    return {"AWS_ENDPOINT_URL": lake.cloud.url, "SALESCDC_STREAM": lake.settings.stream_name,
+            "SALESCDC_BUCKET": lake.settings.bucket_name, "SALESCDC_FIREHOSE": lake.settings.firehose_name}
+
+
+def _exactly_once(lake: Lake, expected: Counter) -> None:
+    """The lake holds `expected`, and still does after Firehose has had the chance to deliver a duplicate."""
+    lake.wait_lake(expected)
+    after_polls(lake.cloud.firehose_runner)
+    assert Counter(lake.lines("orders/")) == expected
+
+
+def test_a_second_run_refuses_with_one_sentence_while_one_runs(lake) -> None:
+    lake.put("bad-p", "bad-q")
+    lake.wait_failed(2)
+    lake.fix_the_transform()
+    first = Redriver(lake.settings, ClientFactory(lake.settings))  # its own clients, as another process has
+    real_put = first.kinesis.put_records
+    inside, go_on = threading.Event(), threading.Event()
+
+    def held_while_sending(**kwargs: Any) -> Any:
+        inside.set()
+        assert go_on.wait(60)
+        return real_put(**kwargs)
+
+    first.kinesis.put_records = held_while_sending
+    reports: dict[str, Any] = {}
+    running = threading.Thread(target=lambda: reports.update(first=first.run()))
+    running.start()
+    try:
+        assert inside.wait(60), "the first run never started sending"
+        second = Redriver(lake.settings, ClientFactory(lake.settings)).run()
+        out = io.StringIO()
+        exit_code = main([], _env(lake), out)
+    finally:
+        go_on.set()
+        running.join(timeout=60)
+    assert second.refused and (second.sent, second.objects_redriven) == (0, 0)
+    assert second.summary() == second.refused
+    assert second.refused.startswith("Another redrive started at ") and second.refused.endswith(
+        "is still running, so this one sent nothing; try again when it has finished.")
+    assert exit_code == 1 and out.getvalue().count("\n") == 1 and out.getvalue().startswith("Another redrive")
+    assert (reports["first"].sent, reports["first"].errors) == (2, [])
+    _exactly_once(lake, Counter([b"BAD-P", b"BAD-Q"]))
+    after = redrive(lake.settings, lake.factory)  # the lock went with the run that held it
+    assert after.refused is None and after.sent == 0
+
+
+def test_concurrent_runs_send_each_record_exactly_once(lake) -> None:
+    records = [f"bad-c{i}" for i in range(6)]
+    for record in records:  # one error object each, so a run has several objects to go through
+        lake.put(record)
+        lake.wait_failed(records.index(record) + 1)
+    lake.fix_the_transform()
+    runners = [Redriver(lake.settings, ClientFactory(lake.settings)) for _ in range(4)]
+    barrier = threading.Barrier(len(runners))
+    reports: list[Any] = [None] * len(runners)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        reports[i] = runners[i].run()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(runners))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(r is not None and not r.errors for r in reports), [r and r.errors for r in reports]
+    assert sum(r.sent for r in reports) == len(records)
+    assert all(r.refused or r.sent in (0, len(records)) for r in reports)  # one run did it all, or none
+    _exactly_once(lake, Counter(r.upper().encode() for r in records))
+    assert lake.keys(PENDING_PREFIX) == []
+
+
+def test_a_lock_left_by_a_crashed_run_holds_until_it_expires_then_is_taken_over(lake) -> None:
+    lake.put("bad-crash")
+    lake.wait_failed(1)
+    lake.fix_the_transform()
+    now_ms = int(time.time() * 1000)
+    lock = {"token": "crashed-run", "started_ms": now_ms - 60_000, "expires_ms": now_ms + 60_000}
+    lake.s3.put_object(Bucket=lake.settings.bucket_name, Key=LOCK_KEY, Body=json.dumps(lock).encode())
+    refused = redrive(lake.settings, lake.factory)
+    assert refused.refused and refused.sent == 0 and lake.keys(PENDING_PREFIX)
+
+    lock["expires_ms"] = now_ms - 1  # the crashed run never extended it: past its time
+    lake.s3.put_object(Bucket=lake.settings.bucket_name, Key=LOCK_KEY, Body=json.dumps(lock).encode())
+    taken_over = redrive(lake.settings, lake.factory)
+    assert taken_over.refused is None and (taken_over.sent, taken_over.errors) == (1, [])
+    assert lake.keys(LOCK_KEY) == []  # released at the end
+    _exactly_once(lake, Counter([b"BAD-CRASH"]))

@@ -1,5 +1,6 @@
 """Child processes in tests: a free loopback port to start them on, running one in the background
-until its health URL answers, and stopping them for sure."""
+until its health URL answers, stopping them for sure, and a `python -m localcloud` child that a
+test can kill -9 and restart on the same data dir."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tests.support.waiting import eventually
 
@@ -76,3 +78,36 @@ def wait_http(url: str, what: str, timeout: float = 60, process: subprocess.Pope
 
     eventually(answers, f"{what} to answer at {url}", timeout=timeout, interval=0.3,
                context=(lambda: log.read_text()) if log is not None else None)
+
+
+class LocalCloudProcess:
+    """`python -m localcloud` on one port and data dir, across kill -9s and restarts."""
+
+    def __init__(self, data_dir: Path, region: str = "us-east-1"):
+        self.data_dir = data_dir
+        self.region = region
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self, *flags: str) -> None:
+        from localcloud.testing import start_localcloud_process
+
+        self.process, url = start_localcloud_process(self.data_dir, *flags, port=self.port,
+                                                     stderr_log=self.data_dir.parent / "server-stderr.txt")
+        assert url == self.url
+
+    def kill9(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def ensure_stopped(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.url, region_name=self.region)
