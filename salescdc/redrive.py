@@ -135,13 +135,18 @@ class RedriveLock:
                               "here, and the claims make the other one send what this one had not.") from None
 
     def release(self) -> None:
-        """Delete the lock if it is still ours."""
-        try:
-            found = self.s3.get_object(Bucket=self.bucket, Key=LOCK_KEY)
-        except botocore.exceptions.ClientError:
+        """Delete the lock if it is still ours.
+
+        The delete is conditional on the ETag of our last write (S3 conditional deletes): if
+        another run took the lock over since, S3 answers 412 and the other run's lock stays.
+        """
+        if self.etag is None:
             return
-        if _lock_fields(found["Body"].read()).get("token") == self.token:
-            self.s3.delete_object(Bucket=self.bucket, Key=LOCK_KEY)
+        try:
+            self.s3.delete_object(Bucket=self.bucket, Key=LOCK_KEY, IfMatch=self.etag)
+        except botocore.exceptions.ClientError as exc:
+            if _code(exc) not in (*_CONFLICTS, "NoSuchKey", "404"):
+                raise
 
 
 def _code(exc: botocore.exceptions.ClientError) -> str:

@@ -20,7 +20,7 @@ import pytest
 
 from salescdc import redrive as redrive_module
 from salescdc.clients import ClientFactory
-from salescdc.redrive import LOCK_KEY, PENDING_PREFIX, REDRIVEN_PREFIX, Redriver, main, redrive
+from salescdc.redrive import LOCK_KEY, PENDING_PREFIX, REDRIVEN_PREFIX, RedriveLock, Redriver, main, redrive
 from salescdc.settings import Settings
 from tests.support.aws import REGION, client, unique_name
 from tests.support.waiting import after_polls, eventually
@@ -282,3 +282,20 @@ def test_a_lock_left_by_a_crashed_run_holds_until_it_expires_then_is_taken_over(
     assert taken_over.refused is None and (taken_over.sent, taken_over.errors) == (1, [])
     assert lake.keys(LOCK_KEY) == []  # released at the end
     _exactly_once(lake, Counter([b"BAD-CRASH"]))
+
+
+def test_releasing_a_lock_another_run_took_over_leaves_the_other_runs_lock(lake) -> None:
+    bucket = lake.settings.bucket_name
+    stalled = RedriveLock(lake.s3, bucket)
+    stalled.acquire()
+    # The stalled run's lock expired and another run took it over (a new body, a new ETag).
+    taker = {"token": "the-other-run", "started_ms": 0, "expires_ms": int(time.time() * 1000) + 60_000}
+    lake.s3.put_object(Bucket=bucket, Key=LOCK_KEY, Body=json.dumps(taker).encode())
+    stalled.release()
+    assert json.loads(lake.s3.get_object(Bucket=bucket, Key=LOCK_KEY)["Body"].read())["token"] == "the-other-run"
+
+    mine = RedriveLock(lake.s3, bucket)
+    lake.s3.delete_object(Bucket=bucket, Key=LOCK_KEY)
+    mine.acquire()
+    mine.release()
+    assert lake.keys(LOCK_KEY) == []
