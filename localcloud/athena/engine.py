@@ -18,8 +18,8 @@ queries cheap; a new object re-decodes only its own partition; chunks no kept
 snapshot uses are dropped.
 
 JSON decimal columns keep the number token's digits: the fast scan renders numbers
-through a double, so files holding a decimal that might round differently from its
-digits are read again exactly (json_decimals.py).
+through a double, so a batch holding a decimal that might round differently from its
+digits is read again exactly (json_decimals.py).
 
 Only the columns a query reads are decoded (`TableSource.needed_columns`, plus
 the partition keys). A table's decoded column set only grows: a later query
@@ -308,7 +308,7 @@ class Engine:
         """Rows of `source`'s objects (local files `paths`), with its partition keys and `__part`.
 
         `__part` is `part_of_object[i]` for the rows of object i (0 for all when not given).
-        JSON files holding a decimal whose fast read might round differently from its digits
+        When a JSON decimal's fast read might round differently from its digits, the files
         are read again exactly (json_decimals.py).
         """
         part_of_object = part_of_object if part_of_object is not None else [0] * len(paths)
@@ -322,16 +322,10 @@ class Engine:
             table = self._scan(cur, source, paths, part_of_object, decimals, exact=False)
             if not decimals:
                 return table
-            flagged = pc.filter(table[json_decimals.FILE], table[json_decimals.INEXACT])
-            if len(flagged):
-                again = set(pc.unique(flagged).to_pylist())
-                redo = [i for i, p in enumerate(paths) if p.resolve().as_posix() in again]
-                kept = table.filter(pc.invert(pc.is_in(table[json_decimals.FILE], value_set=pa.array(sorted(again)))))
-                exact = self._scan(cur, dataclasses.replace(source, objects=[source.objects[i] for i in redo]),
-                                   [paths[i] for i in redo], [part_of_object[i] for i in redo], decimals, exact=True)
-                table = pa.concat_tables([kept.drop_columns([json_decimals.INEXACT]), exact])
-            return table.drop_columns([c for c in (json_decimals.INEXACT, json_decimals.FILE)
-                                       if c in table.column_names])
+            if pc.any(table[json_decimals.INEXACT]).as_py():
+                # Rare (the project's own lake never has one): the whole batch is read again exactly.
+                return self._scan(cur, source, paths, part_of_object, decimals, exact=True)
+            return table.drop_columns([json_decimals.INEXACT])
         finally:
             cur.close()
 
@@ -339,8 +333,8 @@ class Engine:
               part_of_object: list[int], decimals: dict[str, tuple[int, int]], exact: bool) -> pa.Table:
         """One scan of `paths` into Arrow rows (see _decode).
 
-        With `decimals` (JSON only), the fast scan also gives each row's file and whether a
-        decimal in it might be inexact; the `exact` scan gives the file and exact decimals.
+        With `decimals` (JSON only), the fast scan also tells for each row whether a decimal
+        in it might be inexact (INEXACT); the `exact` scan reads those decimals exactly.
         """
         files = "[" + ", ".join("'" + p.resolve().as_posix().replace("'", "''") + "'" for p in paths) + "]"
         select = [f"{_column_expression(c, t)} AS {_quote(c)}" for c, t in source.columns]
@@ -388,12 +382,10 @@ class Engine:
             join = " JOIN partition_values p ON j.filename = p.filename"
             select += [f"CAST(p.{_quote(k)} AS {duckdb_type(t)}) AS {_quote(k)}" for k, t in source.partition_keys]
             select.append("CAST(p.__part AS INTEGER) AS __part")
-        if decimals:
-            select.append(f"j.filename AS {json_decimals.FILE}")
-            if not exact:
-                flags = " OR ".join(json_decimals.may_round_differently(f"j.{_quote(c)}", s)
-                                    for c, (_, s) in decimals.items())
-                select.append(f"({flags}) AS {json_decimals.INEXACT}")
+        if decimals and not exact:
+            flags = " OR ".join(json_decimals.may_round_differently(f"j.{_quote(c)}", s)
+                                for c, (_, s) in decimals.items())
+            select.append(f"({flags}) AS {json_decimals.INEXACT}")
         sql = f"SELECT {', '.join(select)} FROM {scan} j{join}"
         try:
             return cur.sql(sql).to_arrow_table()

@@ -15,11 +15,14 @@ DuckDB's JSON reader asked for a DECIMAL(p,s) column reads the token's text
 exactly, but it also turns `true` into 1, where the engine's conversion rules
 (the VARCHAR rendering cast to the catalog type) fail. So the decode keeps its
 fast scan (VARCHAR, then the cast) and flags every row whose rendering might
-not round like the token's digits; only the files holding such rows are read
-again, each line parsed once into both the VARCHAR rendering and the typed
-exact value, and the exact value is taken for numbers (for strings it is the
-same cast of the same text; for booleans and values the type cannot hold, the
-old cast still decides, and still fails the same way).
+not round like the token's digits; if one is flagged, the batch is read again,
+each line parsed once into both the VARCHAR rendering and the typed exact
+value, and the exact value is taken for numbers (for strings it is the same
+cast of the same text; for booleans and values the type cannot hold, the old
+cast still decides, and still fails the same way). Lines whose decimals carry
+no more digits than their scale (what the project's transform writes) are
+never flagged, so the usual lake is read once; the flag costs a few per cent
+of the decode.
 
 When the rendering is safe: the token t and the double d it was read as
 differ by at most half an ulp of d (|d| * 2^-53), and the rendering r is the
@@ -41,7 +44,6 @@ _DECIMAL = re.compile(r"^\s*decimal\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$"
 _HIVE_DEFAULT_PRECISION = 10
 
 INEXACT = "__inexact"
-FILE = "__file"
 EXACT_PREFIX = "__exact_"
 
 

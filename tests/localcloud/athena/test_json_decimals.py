@@ -81,8 +81,8 @@ def test_non_numbers_keep_their_answers_in_files_read_again_or_not(engine: Engin
             assert failed.value.error_type == "HIVE_BAD_DATA"
 
 
-def test_only_files_holding_a_doubtful_decimal_are_read_again(engine: Engine, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_batch_is_read_again_only_when_it_holds_a_doubtful_decimal(engine: Engine, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     scans = []
     real_scan = engine._scan
 
@@ -91,14 +91,20 @@ def test_only_files_holding_a_doubtful_decimal_are_read_again(engine: Engine, tm
         return real_scan(cur, source, paths, *args, exact=exact)
 
     monkeypatch.setattr(engine, "_scan", counting)
-    rows = decode(engine, tmp_path, [("price", "decimal(10,2)"), ("name", "string")], [
-        '{"price": 193.72, "name": "a"}\n{"price": 0.10, "name": "b"}\n',
-        '{"price": 5.5, "name": "c"}\n{"price": 1.00499999999999999999, "name": "d"}\n',
-        '{"price": 99999999.99, "name": "e"}\n'])
-    assert scans == [(False, ["f0.json", "f1.json", "f2.json"]), (True, ["f1.json"])]
+    cols = [("price", "decimal(10,2)"), ("name", "string")]
+    plain = ['{"price": 193.72, "name": "a"}\n{"price": 0.1, "name": "b"}\n{"price": "7", "name": "c"}\n',
+             '{"price": 99999999.99, "name": "e"}\n{"price": -5, "name": "f"}\n']
+    rows = decode(engine, tmp_path, cols, plain)
+    assert scans == [(False, ["f0.json", "f1.json"])]  # digits the scale holds: read once
     assert sorted((r["name"], r["price"], r["dt"]) for r in rows) == [
-        ("a", D("193.72"), "2024-05-01"), ("b", D("0.10"), "2024-05-01"), ("c", D("5.50"), "2024-05-02"),
-        ("d", D("1.00"), "2024-05-02"), ("e", D("99999999.99"), "2024-05-03")]
+        ("a", D("193.72"), "2024-05-01"), ("b", D("0.10"), "2024-05-01"), ("c", D("7.00"), "2024-05-01"),
+        ("e", D("99999999.99"), "2024-05-02"), ("f", D("-5.00"), "2024-05-02")]
+    scans.clear()
+    rows = decode(engine, tmp_path, cols, [plain[0], plain[1] + '{"price": 1.00499999999999999999, "name": "d"}\n'])
+    assert scans == [(False, ["f0.json", "f1.json"]), (True, ["f0.json", "f1.json"])]
+    assert sorted((r["name"], r["price"], r["dt"]) for r in rows) == [
+        ("a", D("193.72"), "2024-05-01"), ("b", D("0.10"), "2024-05-01"), ("c", D("7.00"), "2024-05-01"),
+        ("d", D("1.00"), "2024-05-02"), ("e", D("99999999.99"), "2024-05-02"), ("f", D("-5.00"), "2024-05-02")]
 
 
 def test_a_malformed_line_of_a_lenient_table_stays_a_row_of_nulls_when_read_again(engine: Engine,
