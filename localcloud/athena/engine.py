@@ -49,6 +49,7 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from localcloud.athena import json_decimals
+from localcloud.athena.column_lengths import declared_length
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.lake import Lake, TableSource, cache_limit_bytes
 
@@ -81,6 +82,10 @@ def _column_expression(name: str, hive_type: str) -> str:
     """Raw JSON text of a field -> the catalog type, as Hive's JSON SerDes read it."""
     ref = f"j.{_quote(name)}"
     base = hive_type.split("(", 1)[0].strip().lower()
+    length = declared_length(hive_type)
+    if length is not None:
+        # Athena truncates a varchar(n) column's longer values to n characters when it reads them.
+        return f"substr({ref}, 1, {length})"
     if base in ("string", "varchar", "char"):
         return ref
     if base == "timestamp":
@@ -363,7 +368,9 @@ class Engine:
                                                     duckdb_type(t)) + f" AS {_quote(c)}"
                           for (c, t), expression in zip(source.columns, select)]
         else:
-            select = [f"CAST(j.{_quote(c)} AS {duckdb_type(t)}) AS {_quote(c)}" for c, t in source.columns]
+            select = [(f"substr(CAST(j.{_quote(c)} AS VARCHAR), 1, {declared_length(t)})"
+                       if declared_length(t) is not None else f"CAST(j.{_quote(c)} AS {duckdb_type(t)})")
+                      + f" AS {_quote(c)}" for c, t in source.columns]
             scan = f"read_parquet({files}, filename=true, union_by_name=true)"
         join = ""
         partitions = {o.partition for o in source.objects}

@@ -575,7 +575,7 @@ class Executions:
                 if execution.cancel.is_set():
                     raise QueryCancelled() from None
                 raise engine_error(exc, text) from None
-            return ResultSet.from_duckdb(names, types, rows)
+            return ResultSet.from_duckdb(names, types, rows, plan.column_lengths)
         finally:
             execution.cursor = None
             cursor.close()
