@@ -40,8 +40,13 @@ def result_lengths(tree: exp.Expression, schema: dict[str, dict[str, str]],
     """Per result column of `tree`, its varchar length when declared, else None; None when unknown.
 
     `schema` maps the tree's tables to their columns' engine types (to expand stars and
-    qualify columns); `hive_types` the same tables to their columns' Glue types.
+    qualify columns); `hive_types` the same tables to their columns' Glue types. Only a query
+    that reads a varchar(n) column or casts to one pays for the analysis (qualifying a planned
+    query costs as much CPU as a warm query itself).
     """
+    declared = any(declared_length(t) is not None for columns in hive_types.values() for t in columns.values())
+    if not declared and not any(LENGTH_META in node.meta for node in tree.walk()):
+        return None
     try:
         qualified = qualify(tree.copy(), schema=schema, dialect="duckdb", validate_qualify_columns=False,
                             quote_identifiers=False, identify=False)
