@@ -17,6 +17,10 @@ A snapshot is reused while no object of its table changed, which makes warm
 queries cheap; a new object re-decodes only its own partition; chunks no kept
 snapshot uses are dropped.
 
+JSON decimal columns keep the number token's digits: the fast scan renders numbers
+through a double, so a batch holding a decimal that might round differently from its
+digits is read again exactly (json_decimals.py).
+
 Only the columns a query reads are decoded (`TableSource.needed_columns`, plus
 the partition keys). A table's decoded column set only grows: a later query
 that needs a column not decoded yet re-decodes the table's chunks with the
@@ -34,14 +38,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import json
 import threading
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
+from localcloud.athena import json_decimals
+from localcloud.athena.column_lengths import declared_length
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.lake import Lake, TableSource, cache_limit_bytes
 
@@ -74,6 +82,10 @@ def _column_expression(name: str, hive_type: str) -> str:
     """Raw JSON text of a field -> the catalog type, as Hive's JSON SerDes read it."""
     ref = f"j.{_quote(name)}"
     base = hive_type.split("(", 1)[0].strip().lower()
+    length = declared_length(hive_type)
+    if length is not None:
+        # Athena truncates a varchar(n) column's longer values to n characters when it reads them.
+        return f"substr({ref}, 1, {length})"
     if base in ("string", "varchar", "char"):
         return ref
     if base == "timestamp":
@@ -301,53 +313,98 @@ class Engine:
         """Rows of `source`'s objects (local files `paths`), with its partition keys and `__part`.
 
         `__part` is `part_of_object[i]` for the rows of object i (0 for all when not given).
+        When a JSON decimal's fast read might round differently from its digits, the files
+        are read again exactly (json_decimals.py).
         """
         part_of_object = part_of_object if part_of_object is not None else [0] * len(paths)
         columns = source.columns + source.partition_keys
         if not paths:
             schema = ", ".join(f"CAST(NULL AS {duckdb_type(t)}) AS {_quote(c)}" for c, t in columns)
             return self._loader.sql(f"SELECT {schema}, CAST(0 AS INTEGER) AS __part LIMIT 0").to_arrow_table()
-        files = "[" + ", ".join("'" + p.resolve().as_posix().replace("'", "''") + "'" for p in paths) + "]"
+        decimals = json_decimals.decimal_columns(source.columns) if source.format == "json" else {}
         cur = self._loader.cursor()
         try:
-            select = [f"{_column_expression(c, t)} AS {_quote(c)}" for c, t in source.columns]
-            if source.format == "json":
-                spec = ", ".join(
-                    f"{_quote(c)}: '{'VARCHAR' if _is_simple(t) else duckdb_type(t)}'" for c, t in source.columns
-                )
-                scan = (f"read_json({files}, columns={{{spec}}}, format='newline_delimited', filename=true, "
-                        f"ignore_errors={'true' if source.ignore_malformed else 'false'}, "
-                        f"maximum_object_size={_maximum_object_size(source)})")
-            else:
-                select = [f"CAST(j.{_quote(c)} AS {duckdb_type(t)}) AS {_quote(c)}" for c, t in source.columns]
-                scan = f"read_parquet({files}, filename=true, union_by_name=true)"
-            join = ""
-            partitions = {o.partition for o in source.objects}
-            if len(set(part_of_object)) == 1 and len(partitions) == 1:
-                # One partition: its values are constants, no per-file join needed.
-                values = dict(next(iter(partitions)))
-                select += [f"CAST('{str(values.get(k, '')).replace(chr(39), chr(39) * 2)}' AS {duckdb_type(t)}) "
-                           f"AS {_quote(k)}" for k, t in source.partition_keys]
-                select.append(f"CAST({part_of_object[0]} AS INTEGER) AS __part")
-            else:
-                mapping: dict[str, list[Any]] = {"filename": [p.resolve().as_posix() for p in paths],
-                                                 "__part": part_of_object}
-                for key, _ in source.partition_keys:
-                    mapping[key] = [dict(o.partition).get(key) for o in source.objects]
-                cur.register("partition_values", pa.table(mapping))
-                join = " JOIN partition_values p ON j.filename = p.filename"
-                select += [f"CAST(p.{_quote(k)} AS {duckdb_type(t)}) AS {_quote(k)}" for k, t in source.partition_keys]
-                select.append("CAST(p.__part AS INTEGER) AS __part")
-            sql = f"SELECT {', '.join(select)} FROM {scan} j{join}"
-            try:
-                return cur.sql(sql).to_arrow_table()
-            except duckdb.ConversionException as exc:
-                raise QueryFailed("HIVE_BAD_DATA", f"Error parsing field value in table "
-                                  f"{source.database}.{source.name}: {_first_line(exc)}") from None
-            except duckdb.InvalidInputException as exc:
-                raise QueryFailed("HIVE_CURSOR_ERROR", f"Row is not a valid JSON Object - {_first_line(exc)}") from None
+            table = self._scan(cur, source, paths, part_of_object, decimals, exact=False)
+            if not decimals:
+                return table
+            if pc.any(table[json_decimals.INEXACT]).as_py():
+                # Rare (the project's own lake never has one): the whole batch is read again exactly.
+                return self._scan(cur, source, paths, part_of_object, decimals, exact=True)
+            return table.drop_columns([json_decimals.INEXACT])
         finally:
             cur.close()
+
+    def _scan(self, cur: duckdb.DuckDBPyConnection, source: TableSource, paths: list[Path],
+              part_of_object: list[int], decimals: dict[str, tuple[int, int]], exact: bool) -> pa.Table:
+        """One scan of `paths` into Arrow rows (see _decode).
+
+        With `decimals` (JSON only), the fast scan also tells for each row whether a decimal
+        in it might be inexact (INEXACT); the `exact` scan reads those decimals exactly.
+        """
+        files = "[" + ", ".join("'" + p.resolve().as_posix().replace("'", "''") + "'" for p in paths) + "]"
+        select = [f"{_column_expression(c, t)} AS {_quote(c)}" for c, t in source.columns]
+        if source.format == "json":
+            types = {c: 'VARCHAR' if _is_simple(t) else duckdb_type(t) for c, t in source.columns}
+            options = (f"format='newline_delimited', filename=true, "
+                       f"ignore_errors={'true' if source.ignore_malformed else 'false'}, "
+                       f"maximum_object_size={_maximum_object_size(source)}")
+            if not exact:
+                spec = ", ".join(f"{_quote(c)}: '{t}'" for c, t in types.items())
+                scan = f"read_json({files}, columns={{{spec}}}, {options})"
+            else:
+                # Each line parsed once into both readings: the fast scan's and the exact decimals.
+                as_read = json.dumps(types)
+                typed = json.dumps({c: f"DECIMAL({p},{s})" for c, (p, s) in decimals.items()})
+                # Not json_transform_strict (it fails on a missing key): whatever a strict table's fast
+                # scan could not read has failed the query already, before any file is read again.
+                fields = [f"r.{_quote(c)} AS {_quote(c)}" for c in types]
+                fields += [f"x.{_quote(c)} AS {_quote(json_decimals.EXACT_PREFIX + c)}" for c in decimals]
+                scan = (f"(SELECT filename, {', '.join(fields)} FROM (SELECT filename, "
+                        f"json_transform(json, '{_sql_text(as_read)}') AS r, "
+                        f"json_transform(json, '{_sql_text(typed)}') AS x "
+                        f"FROM read_json_objects({files}, {options})))")
+                select = [expression if c not in decimals else
+                          json_decimals.exact_value(f"j.{_quote(c)}", f"j.{_quote(json_decimals.EXACT_PREFIX + c)}",
+                                                    duckdb_type(t)) + f" AS {_quote(c)}"
+                          for (c, t), expression in zip(source.columns, select)]
+        else:
+            select = [(f"substr(CAST(j.{_quote(c)} AS VARCHAR), 1, {declared_length(t)})"
+                       if declared_length(t) is not None else f"CAST(j.{_quote(c)} AS {duckdb_type(t)})")
+                      + f" AS {_quote(c)}" for c, t in source.columns]
+            scan = f"read_parquet({files}, filename=true, union_by_name=true)"
+        join = ""
+        partitions = {o.partition for o in source.objects}
+        if len(set(part_of_object)) == 1 and len(partitions) == 1:
+            # One partition: its values are constants, no per-file join needed.
+            values = dict(next(iter(partitions)))
+            select += [f"CAST('{str(values.get(k, '')).replace(chr(39), chr(39) * 2)}' AS {duckdb_type(t)}) "
+                       f"AS {_quote(k)}" for k, t in source.partition_keys]
+            select.append(f"CAST({part_of_object[0]} AS INTEGER) AS __part")
+        else:
+            mapping: dict[str, list[Any]] = {"filename": [p.resolve().as_posix() for p in paths],
+                                             "__part": part_of_object}
+            for key, _ in source.partition_keys:
+                mapping[key] = [dict(o.partition).get(key) for o in source.objects]
+            cur.register("partition_values", pa.table(mapping))
+            join = " JOIN partition_values p ON j.filename = p.filename"
+            select += [f"CAST(p.{_quote(k)} AS {duckdb_type(t)}) AS {_quote(k)}" for k, t in source.partition_keys]
+            select.append("CAST(p.__part AS INTEGER) AS __part")
+        if decimals and not exact:
+            flags = " OR ".join(json_decimals.may_round_differently(f"j.{_quote(c)}", s)
+                                for c, (_, s) in decimals.items())
+            select.append(f"({flags}) AS {json_decimals.INEXACT}")
+        sql = f"SELECT {', '.join(select)} FROM {scan} j{join}"
+        try:
+            return cur.sql(sql).to_arrow_table()
+        except duckdb.ConversionException as exc:
+            raise QueryFailed("HIVE_BAD_DATA", f"Error parsing field value in table "
+                              f"{source.database}.{source.name}: {_first_line(exc)}") from None
+        except duckdb.InvalidInputException as exc:
+            raise QueryFailed("HIVE_CURSOR_ERROR", f"Row is not a valid JSON Object - {_first_line(exc)}") from None
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
 
 
 # A JSON line may be as long as this (Hive reads lines of any length; 128 MiB covers what is sane).

@@ -468,7 +468,15 @@ class Executions:
                cutoff: int | None) -> ResultSet:
         writer = LakeWriter(self.lake(execution.region).s3, planner.catalog)
         prefix = (execution.output_location or "").rsplit("/", 1)[0]
-        manifest = f"{prefix}/tables/{execution.id}-manifest.csv"
+        # Athena's data manifest is `<QueryID>-manifest.csv` "saved to the Athena query result location"
+        # (API reference, QueryExecutionStatistics.DataManifestLocation; INSERT INTO page), and "files
+        # associated with a CREATE TABLE AS SELECT query are stored in a tables sub-folder" (Find query
+        # output files in Amazon S3; CTAS data goes to <result location>/tables/<query-id>/). So CTAS's
+        # manifest is under tables/, INSERT INTO's and UNLOAD's in the result location itself, where
+        # scripts written against AWS delete an UNLOAD's `<query-id>-manifest.csv` (searched: docs,
+        # pages and code corpora; no AWS page shows INSERT INTO's manifest path verbatim).
+        folder = f"{prefix}/tables" if statement.kind == "ctas" else prefix
+        manifest = f"{folder}/{execution.id}-manifest.csv"
         database = execution.database.lower()
         if statement.kind == "unload":
             props: WriteProperties = statement.args["properties"]
@@ -605,7 +613,7 @@ class Executions:
                 if execution.cancel.is_set():
                     raise QueryCancelled() from None
                 raise engine_error(exc, text) from None
-            return ResultSet.from_duckdb(names, types, rows)
+            return ResultSet.from_duckdb(names, types, rows, plan.column_lengths)
         finally:
             execution.cursor = None
             cursor.close()

@@ -17,6 +17,7 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 from localcloud.athena import iceberg_scan, information_schema
 from localcloud.athena import sql as athena_sql
 from localcloud.athena.catalog import GlueCatalog, decode_presto_view, is_view
+from localcloud.athena.column_lengths import hive_types_of, result_lengths
 from localcloud.athena.decimals import exact_decimal_division, schema_of
 from localcloud.athena.engine import duckdb_type
 from localcloud.athena.exceptions import QueryFailed
@@ -33,6 +34,8 @@ class QueryPlan:
 
     duckdb_sql: str
     sources: list[TableSource] = field(default_factory=list)
+    # Per result column, its declared varchar(n) length (ColumnInfo's Precision), or None; None when unknown.
+    column_lengths: list[int | None] | None = None
     # Arrow relations the SQL reads by name (Iceberg metadata tables), loaded into the engine with the sources.
     relations: dict[str, Any] = field(default_factory=dict)
 
@@ -62,6 +65,7 @@ class QueryPlanner:
         needed = referenced_names(tree)
         for source in sources.values():
             source.needed_columns = needed  # decode only these (a superset: every name the query uses)
+            _refuse_char_columns(source)
         try:
             # sqlglot drops what DuckDB cannot express (strpos's instance, array_sort's comparator, …)
             # with only a warning: that would be a different answer, so it is refused instead.
@@ -69,7 +73,8 @@ class QueryPlanner:
         except UnsupportedError as exc:
             raise QueryFailed("NOT_SUPPORTED", f"{str(exc).strip()} (not supported by the local Athena "
                               "engine)") from None
-        return QueryPlan(duckdb_sql, list(sources.values()), dict(self.relations))
+        lengths = result_lengths(tree, schema, hive_types_of(list(sources.values()), snapshot_name))
+        return QueryPlan(duckdb_sql, list(sources.values()), relations=dict(self.relations), column_lengths=lengths)
 
     def _resolve(self, tree: exp.Expression, text: str, database: str, sources: dict[str, TableSource],
                  snapshot_name: Any, depth: int) -> exp.Expression:
@@ -180,6 +185,15 @@ class QueryPlanner:
             return
         wanted = {tuple(zip(keys_in_order(source), (str(v) for v in row))) for row in rows}
         source.objects = [o for o in source.objects if tuple((k, v) for k, v in o.partition) in wanted]
+
+
+def _refuse_char_columns(source: TableSource) -> None:
+    """A char(n) column the query reads: NOT_SUPPORTED (Trino pads its values and compares them padded)."""
+    for name, hive_type in source.columns + source.partition_keys:
+        if hive_type.split("(", 1)[0].strip() == "char" and (
+                source.needed_columns is None or name in source.needed_columns):
+            raise QueryFailed("NOT_SUPPORTED", f"Column '{name}' of type {hive_type}, whose values Athena pads with "
+                              "spaces, is not supported by the local Athena engine")
 
 
 def referenced_names(tree: exp.Expression) -> frozenset[str] | None:

@@ -26,9 +26,13 @@ class ResultSet:
     update_count: int = 0
 
     @classmethod
-    def from_duckdb(cls, names: list[str], types: list[Any], rows: list[tuple[Any, ...]]) -> ResultSet:
+    def from_duckdb(cls, names: list[str], types: list[Any], rows: list[tuple[Any, ...]],
+                    lengths: list[int | None] | None = None) -> ResultSet:
+        """`lengths`: each column's declared varchar(n) length, where the query declares one."""
+        if lengths is None or len(lengths) != len(names):
+            lengths = [None] * len(names)
         return cls(
-            columns=[column_info(n, t) for n, t in zip(names, types)],
+            columns=[column_info(n, t, length=k) for n, t, k in zip(names, types, lengths)],
             rows=[[render(v) for v in row] for row in rows],
         )
 

@@ -23,6 +23,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from localcloud.athena.exceptions import QueryFailed
+from localcloud.athena.column_lengths import LENGTH_META
 from localcloud.athena.functions import ANSWERED, CONSTRUCTS, is_trino_function, trino_name
 
 READ_DIALECT = "athena"
@@ -344,8 +345,12 @@ def police(tree: exp.Expression, text: str) -> None:
             if trino is None or trino in CONSTRUCTS or trino in ANSWERED:
                 continue
             if is_trino_function(trino):
+                # Athena answers these; the refusal is the local engine's own, so the words are ours
+                # (NOT_SUPPORTED is Trino's code for what an engine does not do).
                 raise QueryFailed("NOT_SUPPORTED", f"Function '{trino}' is not supported by the local Athena "
                                   "engine", *node_position(node, text))
+            # Athena's words for a name Trino does not know, e.g. "FUNCTION_NOT_FOUND: line 1:8: Function
+            # 'date_diff2' not registered" (an Athena client's error fixtures, found with the code search).
             raise QueryFailed("FUNCTION_NOT_FOUND", f"Function '{trino}' not registered",
                               *node_position(node, text))
 
@@ -595,9 +600,12 @@ def _cast(node: exp.Cast, text: str) -> exp.Expression:
     if to.this == exp.DataType.Type.VARCHAR and to.expressions:
         # Trino truncates a value cast to a shorter varchar(n); DuckDB ignores the length.
         length = to.expressions[0]
+        length = length.this if isinstance(length, exp.DataTypeParam) else length
         plain = exp.Cast(this=node.this, to=exp.DataType.build("VARCHAR"))
-        return _call("substr", plain, exp.Literal.number(1), length.this if isinstance(length, exp.DataTypeParam)
-                     else length)
+        truncated = _call("substr", plain, exp.Literal.number(1), length)
+        if length.is_int:  # the result column's declared length, for ColumnInfo (column_lengths.py)
+            truncated.meta[LENGTH_META] = int(length.name)
+        return truncated
     return node
 
 

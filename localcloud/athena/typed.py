@@ -27,6 +27,8 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
+from localcloud.athena.column_lengths import LENGTH_META
+from localcloud.athena.errors import athena_error
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.sql import fail_at_run_time, refuse_at_run_time
 
@@ -95,6 +97,39 @@ def _varchar_cast(node: exp.Cast) -> exp.Expression | None:
         plain.meta["typed"] = True
         return exp.Case(ifs=[exp.If(this=java_exponent, true=refusal)], default=plain)
     return None
+
+
+def _shorter_varchar_cast(node: exp.Anonymous) -> exp.Expression | None:
+    """CAST(x AS varchar(n)) of a value that is not a string: Trino fails when its text is longer than n.
+
+    sql.py made the cast substr(CAST(x AS varchar), 1, n), which is Trino's answer for a string (it
+    truncates); a number, a boolean or a date is never truncated but fails with INVALID_CAST_ARGUMENT
+    "Value 12345 cannot be represented as varchar(3)". A double's failure says more than its text,
+    and a value whose type is unknown may be either: both are refused when too long.
+    """
+    plain = node.expressions[0] if node.expressions else None
+    length = node.meta[LENGTH_META]
+    if not isinstance(plain, exp.Cast):
+        return None
+    source = _type_of(plain.this)
+    if source in _STRINGS or source == T.NULL:
+        return None
+    fits = exp.or_(exp.Is(this=plain.copy(), expression=exp.Null()),
+                   exp.LTE(this=exp.Anonymous(this="length", expressions=[plain.copy()]),
+                           expression=exp.Literal.number(length)))
+    if source in _FLOATS or source in (None, T.UNKNOWN):
+        failure = exp.Cast(this=refuse_at_run_time(
+            "NOT_SUPPORTED", f"casting a double or a value of unknown type to a shorter varchar({length}) is not "
+            "supported by the local Athena engine"), to=exp.DataType.build("VARCHAR"))
+    else:
+        text = exp.DPipe(this=exp.DPipe(this=exp.Literal.string(
+            athena_error("INVALID_CAST_ARGUMENT", "Value ")), expression=plain.copy()),
+            expression=exp.Literal.string(f" cannot be represented as varchar({length})\u2400"))
+        failure = exp.Cast(this=exp.Cast(this=text, to=exp.DataType.build("INT")), to=exp.DataType.build("VARCHAR"))
+    checked = exp.Case(ifs=[exp.If(this=fits, true=plain.copy())], default=failure)
+    checked.meta[LENGTH_META] = length
+    checked.meta["length_checked"] = True
+    return checked
 
 
 def _concat_operands(node: exp.Expression) -> None:
@@ -265,6 +300,12 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
 
     def rewrite(node: exp.Expression) -> exp.Expression:
         nonlocal changed
+        if isinstance(node, exp.Anonymous) and LENGTH_META in node.meta and not node.meta.get("length_checked"):
+            node.meta["length_checked"] = True
+            replacement = _shorter_varchar_cast(node)
+            if replacement is not None:
+                changed = True
+                return replacement
         if isinstance(node, exp.Typeof):
             changed = True
             return _typeof(node)

@@ -154,8 +154,12 @@ _RENDERERS: dict[type, Callable[[Any], str]] = {
 }
 
 
-def column_info(name: str, duck_type: Any, database: str = "", table: str = "") -> dict[str, Any]:
-    """ColumnInfo for one result column of DuckDB type `duck_type` (a DuckDBPyType)."""
+def column_info(name: str, duck_type: Any, database: str = "", table: str = "",
+                length: int | None = None) -> dict[str, Any]:
+    """ColumnInfo for one result column of DuckDB type `duck_type` (a DuckDBPyType).
+
+    `length`: a varchar(n) column's n, its Precision (as in Trino's JDBC ColumnInfo); DuckDB keeps none.
+    """
     type_id = str(getattr(duck_type, "id", duck_type)).lower()
     if str(duck_type).upper() == "JSON":  # DuckDB's JSON is a VARCHAR by id, JSON by name
         type_id = "json"
@@ -163,6 +167,8 @@ def column_info(name: str, duck_type: Any, database: str = "", table: str = "") 
     if athena == "decimal":
         params = dict(duck_type.children)
         precision, scale = int(params["precision"]), int(params["scale"])
+    elif athena == "varchar" and length is not None:
+        precision, scale = length, 0
     else:
         precision, scale = PRECISION_SCALE.get(athena, (0, 0))
     return {

@@ -11,10 +11,12 @@ import decimal
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from localcloud.athena import sql as athena_sql
 from localcloud.athena.engine import Engine
+from localcloud.athena.errors import engine_error
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.queries import QueryPlanner
 from localcloud.athena.results import ResultSet
@@ -180,3 +182,26 @@ def test_view_body_parsing_keeps_the_original_sql(tmp_path: Path) -> None:
     from localcloud.athena.ddl import _view_body_text
 
     assert _view_body_text('CREATE OR REPLACE VIEW "v" AS\nSELECT 1') == "SELECT 1"
+
+
+def failed(engine: Engine, sql: str) -> str:
+    """The reason a query fails with while it runs, in Athena's words (errors.engine_error)."""
+    with pytest.raises(duckdb.Error) as caught:
+        run(engine, sql)
+    return engine_error(caught.value, sql).reason
+
+
+def test_a_cast_to_a_shorter_varchar_truncates_strings_and_fails_for_other_values(engine: Engine) -> None:
+    # Trino truncates a string cast to varchar(n); a number, a boolean or a date it never truncates but
+    # fails ("Value %s cannot be represented as varchar(%s)", its castToVarchar operators).
+    assert value(engine, "CAST('abcdef' AS varchar(3))") == "abc"
+    assert value(engine, "CAST(12345 AS varchar(5))") == "12345"
+    assert value(engine, "CAST(NULL AS varchar(3))") is None
+    assert failed(engine, "SELECT CAST(12345 AS varchar(3))") == \
+        "INVALID_CAST_ARGUMENT: Value 12345 cannot be represented as varchar(3)"
+    assert failed(engine, "SELECT CAST(DECIMAL '12.50' AS varchar(4))") == \
+        "INVALID_CAST_ARGUMENT: Value 12.50 cannot be represented as varchar(4)"
+    assert value(engine, "try(CAST(12345 AS varchar(3)))") is None
+    # A double's failure names two renderings of it: refused rather than worded differently.
+    assert failed(engine, "SELECT CAST(2.5e0 AS varchar(2))").startswith("NOT_SUPPORTED: ")
+    assert value(engine, "CAST(2.5e0 AS varchar(3))") == "2.5"

@@ -82,6 +82,9 @@ def test_ctas_writes_partitioned_parquet_registers_glue_and_reads_back(cloud: An
     assert (execution["StatementType"], execution["SubstatementType"]) == ("DDL", "CREATE_TABLE_AS_SELECT")
     result = cloud.athena_client.get_query_results(QueryExecutionId=execution["QueryExecutionId"])
     assert result["UpdateCount"] == 3
+    # CTAS's files, its manifest too, are in the result location's tables/ sub-folder (Athena's docs).
+    assert execution["Statistics"]["DataManifestLocation"] == \
+        f"s3://{BUCKET}/results/tables/{execution['QueryExecutionId']}-manifest.csv"
     files = manifest_files(cloud, execution)
     # Without external_location: under the result location's tables/<query id>/, one folder per day.
     base = f"s3://{BUCKET}/results/tables/{execution['QueryExecutionId']}/"
@@ -134,6 +137,8 @@ def test_insert_into_appends_and_registers_new_partitions(cloud: Any) -> None:
         AS SELECT orderid, price, day FROM source WHERE day = '2024-05-01'""")) == "SUCCEEDED"
     execution = run(cloud, f"INSERT INTO {DB}.log SELECT orderid, price, day FROM source WHERE day = '2024-05-02'")
     assert state(execution) == "SUCCEEDED" and execution["StatementType"] == "DML"
+    assert execution["Statistics"]["DataManifestLocation"] == \
+        f"s3://{BUCKET}/results/{execution['QueryExecutionId']}-manifest.csv"
     assert len(manifest_files(cloud, execution)) == 1
     # A column list: the missing column is NULL.
     assert state(run(cloud, f"INSERT INTO {DB}.log (day, orderid) VALUES ('2024-05-03', '9')")) == "SUCCEEDED"
@@ -152,6 +157,8 @@ def test_unload_writes_files_and_a_manifest(cloud: Any) -> None:
                            "WITH (format = 'PARQUET', compression = 'SNAPPY')")
     assert state(execution) == "SUCCEEDED"
     assert (execution["StatementType"], execution["SubstatementType"]) == ("DML", "UNLOAD")
+    assert execution["Statistics"]["DataManifestLocation"] == \
+        f"s3://{BUCKET}/results/{execution['QueryExecutionId']}-manifest.csv"
     files = manifest_files(cloud, execution)
     assert files and all(f.startswith(location) for f in files)
     bucket, key = files[0][len("s3://"):].split("/", 1)
