@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,58 +27,21 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from localcloud.testing import start_localcloud_process
 from salescdc.clients import ClientFactory
 from salescdc.settings import Settings
 from tests.support.pipeline import lake_lines, provisioned
-from tests.support.processes import free_port
+from tests.support.processes import LocalCloudProcess
 
 pytestmark = pytest.mark.e2e
 
 _GONE = object()  # "this key must not exist"
 
 
-class ServerProcess:
-    """`python -m localcloud` as a child process on one port and data dir, across restarts."""
-
-    def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        self.process, url = start_localcloud_process(self.data_dir, port=self.port,
-                                                     stderr_log=self.data_dir.parent / "server-stderr.txt")
-        assert url == self.url
-
-    def kill9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        """A clean stop (SIGTERM), as Ctrl-C or a service manager does."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            tail = "\n".join(self.log().splitlines()[-20:])
-            raise AssertionError(f"the server did not stop within 120 s of SIGTERM; its log ends:\n{tail}") from None
-        assert code == 0
-
-    def log(self) -> str:
-        return (self.data_dir / "localcloud.log").read_text()
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path / "data")
+def server(tmp_path: Path) -> Iterator[LocalCloudProcess]:
+    proc = LocalCloudProcess(tmp_path / "data")
     yield proc
-    if proc.process is not None and proc.process.poll() is None:
-        proc.process.kill()
-        proc.process.wait(timeout=30)
+    proc.ensure_stopped()
 
 
 @dataclass
@@ -241,7 +202,7 @@ def _check_lake_converges(factory: ClientFactory, settings: Settings, timeout: f
     assert lake == table
 
 
-def _run_until_killed(server: ServerProcess, model: Model, round_no: int, rng: random.Random,
+def _run_until_killed(server: LocalCloudProcess, model: Model, round_no: int, rng: random.Random,
                       bucket: str, threads: int = 3) -> None:
     stop = threading.Event()
     workers = [threading.Thread(target=_writer, args=(server.url, f"r{round_no}w{n}", model, stop,
@@ -261,7 +222,7 @@ def _run_until_killed(server: ServerProcess, model: Model, round_no: int, rng: r
 
 @pytest.mark.timeout(600)  # three kill -9 rounds, each waiting up to 150 s for the lake to catch up
 def test_kill_9_at_random_moments_loses_no_acknowledged_write_and_the_lake_catches_up(
-        server: ServerProcess) -> None:
+        server: LocalCloudProcess) -> None:
     rng = random.Random(int(os.environ.get("DURABILITY_SEED", time.time_ns() % 10_000)))
     server.start()
     settings, factory = provisioned(server.url)
@@ -285,7 +246,7 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_write_and_the_lake_catch
 
 @pytest.mark.timeout(400)  # up to 150 s of lake catch-up per check
 def test_kill_9_after_an_earlier_clean_stop_restores_the_latest_state_and_skips_nothing(
-        server: ServerProcess) -> None:
+        server: LocalCloudProcess) -> None:
     """The issue's silent case: a clean stop, a restart, new writes, kill -9, restart."""
     rng = random.Random(11)
     server.start()

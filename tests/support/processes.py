@@ -102,6 +102,24 @@ class LocalCloudProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
 
+    def stop(self) -> None:
+        """A clean stop (SIGTERM), as Ctrl-C or a service manager does.
+
+        Up to 120 s: a clean stop snapshots everything, and on a loaded 2-core box it once took
+        over 60 s; a stop that hangs shows the end of the server's log.
+        """
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            tail = "\n".join(self.log().splitlines()[-20:])
+            raise AssertionError(f"the server did not stop within 120 s of SIGTERM; its log ends:\n{tail}") from None
+        assert code == 0
+
+    def log(self) -> str:
+        return (self.data_dir / "localcloud.log").read_text()
+
     def ensure_stopped(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
