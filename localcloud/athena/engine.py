@@ -5,13 +5,18 @@ Two DuckDB instances, so that the one running users' SQL can touch no file:
 * the *loader* decodes cached lake files (JSON lines, Parquet) into Arrow, with
   the catalog's column names and types; it runs only SQL we write, and may
   read only the cache directory (`allowed_directories`, then locked);
-* the *query* database holds the decoded rows in in-memory "chunk" tables
+* the *query* database runs users' queries with `enable_external_access=false`
+  and `lock_configuration=true`: no file, no network, no extension, no
+  setting can be reached from SQL, whatever the AST checks in sql.py might
+  miss. It reads the decoded rows as "chunks": Arrow tables the loader made
   (each holds the partitions decoded together in one scan, told apart by a
   hidden `__part` column; a partition is keyed by the columns decoded and its
-  objects' ETags) and one view per table snapshot over its partitions' rows; it runs users' queries with
-  `enable_external_access=false` and `lock_configuration=true`: no file, no
-  network, no extension, no setting can be reached from SQL, whatever the
-  AST checks in sql.py might miss.
+  objects' ETags), which every cursor of the query database registers under
+  the chunk's name, and one view per table snapshot over its partitions' rows.
+  DuckDB scans Arrow in place as fast as its own tables, so a chunk is never
+  copied into the query database (that copy cost a cold query a sixth of its
+  CPU). The chunks live outside DuckDB's memory_limit, which so bounds what a
+  query itself uses; LOCALCLOUD_ATHENA_DECODE_CACHE_MB bounds the chunks.
 
 A snapshot is reused while no object of its table changed, which makes warm
 queries cheap; a new object re-decodes only its own partition; chunks no kept
@@ -101,7 +106,7 @@ _use_counter = itertools.count()
 
 @dataclasses.dataclass
 class _Snapshot:
-    """One table snapshot: its view, the chunk tables it unions, the columns they hold."""
+    """One table snapshot: its view, the chunks it unions, the columns they hold."""
 
     view: str
     chunks: list[str]
@@ -135,11 +140,15 @@ class Engine:
         self._load_lock = threading.Lock()
         # table identity -> [Snapshot], least recently used first
         self._snapshots: dict[str, list[_Snapshot]] = {}
-        # chunk table -> its Arrow size in bytes
+        # chunk -> its Arrow size in bytes
         self._chunks: dict[str, int] = {}
-        # chunk table -> how many partitions it holds (its `__part` values are 0..n-1)
+        # chunk -> its rows, registered by name in every cursor of the query database; a copy of the
+        # dict is taken under its own lock (a cursor must not wait for another query's decoding)
+        self._chunk_rows: dict[str, pa.Table] = {}
+        self._chunk_rows_lock = threading.Lock()
+        # chunk -> how many partitions it holds (its `__part` values are 0..n-1)
         self._chunk_parts: dict[str, int] = {}
-        # partition fingerprint -> (the chunk table holding its rows, its `__part` there)
+        # partition fingerprint -> (the chunk holding its rows, its `__part` there)
         self._parts: dict[str, tuple[str, int]] = {}
         # thread -> snapshot views its current query loaded: not evicted before its SQL runs (a query
         # reading two tables must find both, though together they exceed the cap). A thread's pins
@@ -155,7 +164,19 @@ class Engine:
         # The thread's query is past loading: its snapshots stop being pinned at the next load.
         with self._pins_lock:  # not the load lock: a cursor must not wait for another query's decoding
             self._pins_done.add(threading.get_ident())
-        return self._db.cursor()
+        return self._chunk_cursor()
+
+    def _chunk_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of the query database that sees every chunk by its name (registered views are per cursor).
+
+        The cursor keeps the Arrow tables alive, so a chunk evicted while a query runs still reads.
+        """
+        with self._chunk_rows_lock:
+            chunks = dict(self._chunk_rows)
+        cur = self._db.cursor()
+        for chunk, rows in chunks.items():
+            cur.register(chunk, rows)
+        return cur
 
     def close(self) -> None:
         self._db.close()
@@ -169,11 +190,11 @@ class Engine:
                 for kept in self._snapshots.values():
                     for snapshot in kept:
                         cur.execute(f"DROP VIEW IF EXISTS {snapshot.view}")
-                for chunk in self._chunks:
-                    cur.execute(f"DROP TABLE IF EXISTS {chunk}")
             finally:
                 cur.close()
             self._snapshots.clear()
+            with self._chunk_rows_lock:
+                self._chunk_rows.clear()
             self._chunks.clear()
             self._chunk_parts.clear()
             self._parts.clear()
@@ -194,7 +215,7 @@ class Engine:
 
         Every partition is known by a fingerprint of its objects' ETags and the columns
         decoded. The partitions not decoded yet are decoded together, in one scan, into
-        one chunk table whose hidden `__part` column tells them apart; the table's
+        one chunk (Arrow) whose hidden `__part` column tells them apart; the table's
         snapshot is a view over the chunks' rows of its current partitions. So a new
         object in today's partition re-decodes today only.
         """
@@ -227,11 +248,11 @@ class Engine:
             if not parts:
                 parts = [narrowed]  # no object: an empty chunk still gives the view its columns
             fingerprints = [part.fingerprint() for part in parts]
-            cur = self._db.cursor()
+            missing = [(fp, part) for fp, part in zip(fingerprints, parts) if fp not in self._parts]
+            if missing:
+                self._decode_parts(narrowed, missing, lake)
+            cur = self._chunk_cursor()  # the view binds its chunks by name when created
             try:
-                missing = [(fp, part) for fp, part in zip(fingerprints, parts) if fp not in self._parts]
-                if missing:
-                    self._decode_parts(cur, narrowed, missing, lake)
                 chosen: dict[str, list[int]] = {}
                 for fp in dict.fromkeys(fingerprints):
                     chunk, index = self._parts[fp]
@@ -252,19 +273,15 @@ class Engine:
                 cur.close()
         return name
 
-    def _decode_parts(self, cur: duckdb.DuckDBPyConnection, source: TableSource,
-                      missing: list[tuple[str, TableSource]], lake: Lake) -> None:
-        """Decode the partitions in `missing` (fingerprint, partition) in one scan into one new chunk table."""
+    def _decode_parts(self, source: TableSource, missing: list[tuple[str, TableSource]], lake: Lake) -> None:
+        """Decode the partitions in `missing` (fingerprint, partition) in one scan into one new chunk."""
         objects = [obj for _, part in missing for obj in part.objects]
         part_of_object = [i for i, (_, part) in enumerate(missing) for _ in part.objects]
         paths = lake.fetch(objects, source.format) if objects else []
         table = self._decode(dataclasses.replace(source, objects=objects), paths, part_of_object)
         chunk = "chunk_" + hashlib.sha256(" ".join(fp for fp, _ in missing).encode()).hexdigest()[:24]
-        cur.register("incoming_chunk", table)
-        try:
-            cur.execute(f"CREATE OR REPLACE TABLE {chunk} AS SELECT * FROM incoming_chunk")
-        finally:
-            cur.unregister("incoming_chunk")
+        with self._chunk_rows_lock:
+            self._chunk_rows[chunk] = table
         self._chunks[chunk] = table.nbytes
         self._chunk_parts[chunk] = len(missing)
         for index, (fp, _) in enumerate(missing):
@@ -275,7 +292,8 @@ class Engine:
         while True:
             in_use = {c for kept in self._snapshots.values() for snapshot in kept for c in snapshot.chunks}
             for chunk in set(self._chunks) - in_use:
-                cur.execute(f"DROP TABLE IF EXISTS {chunk}")
+                with self._chunk_rows_lock:
+                    del self._chunk_rows[chunk]
                 del self._chunks[chunk]
                 del self._chunk_parts[chunk]
             self._parts = {fp: where for fp, where in self._parts.items() if where[0] in self._chunks}
