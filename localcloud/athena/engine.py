@@ -8,15 +8,18 @@ Two DuckDB instances, so that the one running users' SQL can touch no file:
 * the *query* database runs users' queries with `enable_external_access=false`
   and `lock_configuration=true`: no file, no network, no extension, no
   setting can be reached from SQL, whatever the AST checks in sql.py might
-  miss. It reads the decoded rows as "chunks": Arrow tables the loader made
-  (each holds the partitions decoded together in one scan, told apart by a
-  hidden `__part` column; a partition is keyed by the columns decoded and its
-  objects' ETags), which every cursor of the query database registers under
-  the chunk's name, and one view per table snapshot over its partitions' rows.
-  DuckDB scans Arrow in place as fast as its own tables, so a chunk is never
-  copied into the query database (that copy cost a cold query a sixth of its
-  CPU). The chunks live outside DuckDB's memory_limit, which so bounds what a
-  query itself uses; LOCALCLOUD_ATHENA_DECODE_CACHE_MB bounds the chunks.
+  miss. It holds the decoded rows in "chunks" (each holds the partitions
+  decoded together in one scan, told apart by a hidden `__part` column; a
+  partition is keyed by the columns decoded and its objects' ETags) and one
+  view per table snapshot over its partitions' rows.
+
+A new chunk is the Arrow table the loader made, which every cursor of the
+query database registers under the chunk's name: the query that decoded it
+reads it in place, without first copying it into the query database (the copy
+cost a cold query a sixth of its CPU). The next query's loading copies it into
+a table of the query database (`_settle`), which later queries scan about a
+fifth faster than Arrow (window functions over strings); a chunk that does not
+fit the memory_limit stays Arrow.
 
 A snapshot is reused while no object of its table changed, which makes warm
 queries cheap; a new object re-decodes only its own partition; chunks no kept
@@ -146,6 +149,7 @@ class Engine:
         # dict is taken under its own lock (a cursor must not wait for another query's decoding)
         self._chunk_rows: dict[str, pa.Table] = {}
         self._chunk_rows_lock = threading.Lock()
+        self._stays_arrow: set[str] = set()  # chunks settle() could not copy (over the memory limit)
         # chunk -> how many partitions it holds (its `__part` values are 0..n-1)
         self._chunk_parts: dict[str, int] = {}
         # partition fingerprint -> (the chunk holding its rows, its `__part` there)
@@ -190,11 +194,11 @@ class Engine:
                 for kept in self._snapshots.values():
                     for snapshot in kept:
                         cur.execute(f"DROP VIEW IF EXISTS {snapshot.view}")
+                for chunk in self._chunks:
+                    self._drop_chunk(cur, chunk)
             finally:
                 cur.close()
             self._snapshots.clear()
-            with self._chunk_rows_lock:
-                self._chunk_rows.clear()
             self._chunks.clear()
             self._chunk_parts.clear()
             self._parts.clear()
@@ -231,6 +235,7 @@ class Engine:
                     self._pins.pop(done, None)
                 self._pins_done.clear()
             self._pins.setdefault(threading.get_ident(), set()).add(name)
+            self._settle()
             kept = self._snapshots.setdefault(identity, [])
             for snapshot in kept:
                 if snapshot.view == name and wanted <= snapshot.columns:
@@ -287,13 +292,45 @@ class Engine:
         for index, (fp, _) in enumerate(missing):
             self._parts[fp] = (chunk, index)
 
+    def _drop_chunk(self, cur: duckdb.DuckDBPyConnection, chunk: str) -> None:
+        with self._chunk_rows_lock:
+            held_as_arrow = self._chunk_rows.pop(chunk, None) is not None
+        self._stays_arrow.discard(chunk)
+        if not held_as_arrow:
+            cur.execute(f"DROP TABLE IF EXISTS {chunk}")
+
+    def _settle(self) -> None:
+        """Copy the chunks still held as Arrow into tables of the query database (see the module doc).
+
+        Called with the load lock held, by the load after the one that decoded them (so not on the
+        path of the query that decoded them); a query already running keeps the Arrow it registered.
+        """
+        with self._chunk_rows_lock:
+            pending = {chunk: rows for chunk, rows in self._chunk_rows.items() if chunk not in self._stays_arrow}
+        if not pending:
+            return
+        cur = self._db.cursor()
+        try:
+            for chunk, rows in pending.items():
+                cur.register("incoming_chunk", rows)
+                try:
+                    cur.execute(f"CREATE OR REPLACE TABLE {chunk} AS SELECT * FROM incoming_chunk")
+                except duckdb.Error:  # over the memory limit: it is scanned as Arrow, as on its first query
+                    self._stays_arrow.add(chunk)
+                    continue
+                finally:
+                    cur.unregister("incoming_chunk")
+                with self._chunk_rows_lock:  # new cursors now find the table by the chunk's name
+                    del self._chunk_rows[chunk]
+        finally:
+            cur.close()
+
     def _evict(self, cur: duckdb.DuckDBPyConnection, current: str) -> None:
         """Drop unused chunks, then least recently used snapshots while the chunks exceed their cap."""
         while True:
             in_use = {c for kept in self._snapshots.values() for snapshot in kept for c in snapshot.chunks}
             for chunk in set(self._chunks) - in_use:
-                with self._chunk_rows_lock:
-                    del self._chunk_rows[chunk]
+                self._drop_chunk(cur, chunk)
                 del self._chunks[chunk]
                 del self._chunk_parts[chunk]
             self._parts = {fp: where for fp, where in self._parts.items() if where[0] in self._chunks}
