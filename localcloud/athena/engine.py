@@ -5,13 +5,21 @@ Two DuckDB instances, so that the one running users' SQL can touch no file:
 * the *loader* decodes cached lake files (JSON lines, Parquet) into Arrow, with
   the catalog's column names and types; it runs only SQL we write, and may
   read only the cache directory (`allowed_directories`, then locked);
-* the *query* database holds the decoded rows in in-memory "chunk" tables
-  (each holds the partitions decoded together in one scan, told apart by a
-  hidden `__part` column; a partition is keyed by the columns decoded and its
-  objects' ETags) and one view per table snapshot over its partitions' rows; it runs users' queries with
-  `enable_external_access=false` and `lock_configuration=true`: no file, no
-  network, no extension, no setting can be reached from SQL, whatever the
-  AST checks in sql.py might miss.
+* the *query* database runs users' queries with `enable_external_access=false`
+  and `lock_configuration=true`: no file, no network, no extension, no
+  setting can be reached from SQL, whatever the AST checks in sql.py might
+  miss. It holds the decoded rows in "chunks" (each holds the partitions
+  decoded together in one scan, told apart by a hidden `__part` column; a
+  partition is keyed by the columns decoded and its objects' ETags) and one
+  view per table snapshot over its partitions' rows.
+
+A new chunk is the Arrow table the loader made, which every cursor of the
+query database registers under the chunk's name: the query that decoded it
+reads it in place, without first copying it into the query database (the copy
+cost a cold query a sixth of its CPU). The next query's loading copies it into
+a table of the query database (`_settle`), which later queries scan about a
+fifth faster than Arrow (window functions over strings); a chunk that does not
+fit the memory_limit stays Arrow.
 
 A snapshot is reused while no object of its table changed, which makes warm
 queries cheap; a new object re-decodes only its own partition; chunks no kept
@@ -101,7 +109,7 @@ _use_counter = itertools.count()
 
 @dataclasses.dataclass
 class _Snapshot:
-    """One table snapshot: its view, the chunk tables it unions, the columns they hold."""
+    """One table snapshot: its view, the chunks it unions, the columns they hold."""
 
     view: str
     chunks: list[str]
@@ -135,11 +143,16 @@ class Engine:
         self._load_lock = threading.Lock()
         # table identity -> [Snapshot], least recently used first
         self._snapshots: dict[str, list[_Snapshot]] = {}
-        # chunk table -> its Arrow size in bytes
+        # chunk -> its Arrow size in bytes
         self._chunks: dict[str, int] = {}
-        # chunk table -> how many partitions it holds (its `__part` values are 0..n-1)
+        # chunk -> its rows, registered by name in every cursor of the query database; a copy of the
+        # dict is taken under its own lock (a cursor must not wait for another query's decoding)
+        self._chunk_rows: dict[str, pa.Table] = {}
+        self._chunk_rows_lock = threading.Lock()
+        self._stays_arrow: set[str] = set()  # chunks settle() could not copy (over the memory limit)
+        # chunk -> how many partitions it holds (its `__part` values are 0..n-1)
         self._chunk_parts: dict[str, int] = {}
-        # partition fingerprint -> (the chunk table holding its rows, its `__part` there)
+        # partition fingerprint -> (the chunk holding its rows, its `__part` there)
         self._parts: dict[str, tuple[str, int]] = {}
         # thread -> snapshot views its current query loaded: not evicted before its SQL runs (a query
         # reading two tables must find both, though together they exceed the cap). A thread's pins
@@ -155,7 +168,19 @@ class Engine:
         # The thread's query is past loading: its snapshots stop being pinned at the next load.
         with self._pins_lock:  # not the load lock: a cursor must not wait for another query's decoding
             self._pins_done.add(threading.get_ident())
-        return self._db.cursor()
+        return self._chunk_cursor()
+
+    def _chunk_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of the query database that sees every chunk by its name (registered views are per cursor).
+
+        The cursor keeps the Arrow tables alive, so a chunk evicted while a query runs still reads.
+        """
+        with self._chunk_rows_lock:
+            chunks = dict(self._chunk_rows)
+        cur = self._db.cursor()
+        for chunk, rows in chunks.items():
+            cur.register(chunk, rows)
+        return cur
 
     def close(self) -> None:
         self._db.close()
@@ -170,7 +195,7 @@ class Engine:
                     for snapshot in kept:
                         cur.execute(f"DROP VIEW IF EXISTS {snapshot.view}")
                 for chunk in self._chunks:
-                    cur.execute(f"DROP TABLE IF EXISTS {chunk}")
+                    self._drop_chunk(cur, chunk)
             finally:
                 cur.close()
             self._snapshots.clear()
@@ -194,7 +219,7 @@ class Engine:
 
         Every partition is known by a fingerprint of its objects' ETags and the columns
         decoded. The partitions not decoded yet are decoded together, in one scan, into
-        one chunk table whose hidden `__part` column tells them apart; the table's
+        one chunk (Arrow) whose hidden `__part` column tells them apart; the table's
         snapshot is a view over the chunks' rows of its current partitions. So a new
         object in today's partition re-decodes today only.
         """
@@ -210,6 +235,7 @@ class Engine:
                     self._pins.pop(done, None)
                 self._pins_done.clear()
             self._pins.setdefault(threading.get_ident(), set()).add(name)
+            self._settle()
             kept = self._snapshots.setdefault(identity, [])
             for snapshot in kept:
                 if snapshot.view == name and wanted <= snapshot.columns:
@@ -227,11 +253,11 @@ class Engine:
             if not parts:
                 parts = [narrowed]  # no object: an empty chunk still gives the view its columns
             fingerprints = [part.fingerprint() for part in parts]
-            cur = self._db.cursor()
+            missing = [(fp, part) for fp, part in zip(fingerprints, parts) if fp not in self._parts]
+            if missing:
+                self._decode_parts(narrowed, missing, lake)
+            cur = self._chunk_cursor()  # the view binds its chunks by name when created
             try:
-                missing = [(fp, part) for fp, part in zip(fingerprints, parts) if fp not in self._parts]
-                if missing:
-                    self._decode_parts(cur, narrowed, missing, lake)
                 chosen: dict[str, list[int]] = {}
                 for fp in dict.fromkeys(fingerprints):
                     chunk, index = self._parts[fp]
@@ -252,30 +278,59 @@ class Engine:
                 cur.close()
         return name
 
-    def _decode_parts(self, cur: duckdb.DuckDBPyConnection, source: TableSource,
-                      missing: list[tuple[str, TableSource]], lake: Lake) -> None:
-        """Decode the partitions in `missing` (fingerprint, partition) in one scan into one new chunk table."""
+    def _decode_parts(self, source: TableSource, missing: list[tuple[str, TableSource]], lake: Lake) -> None:
+        """Decode the partitions in `missing` (fingerprint, partition) in one scan into one new chunk."""
         objects = [obj for _, part in missing for obj in part.objects]
         part_of_object = [i for i, (_, part) in enumerate(missing) for _ in part.objects]
         paths = lake.fetch(objects, source.format) if objects else []
         table = self._decode(dataclasses.replace(source, objects=objects), paths, part_of_object)
         chunk = "chunk_" + hashlib.sha256(" ".join(fp for fp, _ in missing).encode()).hexdigest()[:24]
-        cur.register("incoming_chunk", table)
-        try:
-            cur.execute(f"CREATE OR REPLACE TABLE {chunk} AS SELECT * FROM incoming_chunk")
-        finally:
-            cur.unregister("incoming_chunk")
+        with self._chunk_rows_lock:
+            self._chunk_rows[chunk] = table
         self._chunks[chunk] = table.nbytes
         self._chunk_parts[chunk] = len(missing)
         for index, (fp, _) in enumerate(missing):
             self._parts[fp] = (chunk, index)
+
+    def _drop_chunk(self, cur: duckdb.DuckDBPyConnection, chunk: str) -> None:
+        with self._chunk_rows_lock:
+            held_as_arrow = self._chunk_rows.pop(chunk, None) is not None
+        self._stays_arrow.discard(chunk)
+        if not held_as_arrow:
+            cur.execute(f"DROP TABLE IF EXISTS {chunk}")
+
+    def _settle(self) -> None:
+        """Copy the chunks still held as Arrow into tables of the query database (see the module doc).
+
+        Called with the load lock held, by the load after the one that decoded them (so not on the
+        path of the query that decoded them); a query already running keeps the Arrow it registered.
+        """
+        with self._chunk_rows_lock:
+            pending = {chunk: rows for chunk, rows in self._chunk_rows.items() if chunk not in self._stays_arrow}
+        if not pending:
+            return
+        cur = self._db.cursor()
+        try:
+            for chunk, rows in pending.items():
+                cur.register("incoming_chunk", rows)
+                try:
+                    cur.execute(f"CREATE OR REPLACE TABLE {chunk} AS SELECT * FROM incoming_chunk")
+                except duckdb.Error:  # over the memory limit: it is scanned as Arrow, as on its first query
+                    self._stays_arrow.add(chunk)
+                    continue
+                finally:
+                    cur.unregister("incoming_chunk")
+                with self._chunk_rows_lock:  # new cursors now find the table by the chunk's name
+                    del self._chunk_rows[chunk]
+        finally:
+            cur.close()
 
     def _evict(self, cur: duckdb.DuckDBPyConnection, current: str) -> None:
         """Drop unused chunks, then least recently used snapshots while the chunks exceed their cap."""
         while True:
             in_use = {c for kept in self._snapshots.values() for snapshot in kept for c in snapshot.chunks}
             for chunk in set(self._chunks) - in_use:
-                cur.execute(f"DROP TABLE IF EXISTS {chunk}")
+                self._drop_chunk(cur, chunk)
                 del self._chunks[chunk]
                 del self._chunk_parts[chunk]
             self._parts = {fp: where for fp, where in self._parts.items() if where[0] in self._chunks}
@@ -341,7 +396,8 @@ class Engine:
         With `decimals` (JSON only), the fast scan also tells for each row whether a decimal
         in it might be inexact (INEXACT); the `exact` scan reads those decimals exactly.
         """
-        files = "[" + ", ".join("'" + p.resolve().as_posix().replace("'", "''") + "'" for p in paths) + "]"
+        names = _resolved(paths)
+        files = "[" + ", ".join("'" + name.replace("'", "''") + "'" for name in names) + "]"
         select = [f"{_column_expression(c, t)} AS {_quote(c)}" for c, t in source.columns]
         if source.format == "json":
             types = {c: 'VARCHAR' if _is_simple(t) else duckdb_type(t) for c, t in source.columns}
@@ -381,7 +437,7 @@ class Engine:
                        f"AS {_quote(k)}" for k, t in source.partition_keys]
             select.append(f"CAST({part_of_object[0]} AS INTEGER) AS __part")
         else:
-            mapping: dict[str, list[Any]] = {"filename": [p.resolve().as_posix() for p in paths],
+            mapping: dict[str, list[Any]] = {"filename": names,
                                              "__part": part_of_object}
             for key, _ in source.partition_keys:
                 mapping[key] = [dict(o.partition).get(key) for o in source.objects]
@@ -422,6 +478,22 @@ def _maximum_object_size(source: TableSource) -> int:
     largest = max((_MAX_JSON_LINE if o.key.endswith((".gz", ".zst")) else o.size + 1 for o in source.objects),
                   default=0)
     return max(_DUCKDB_DEFAULT_OBJECT_SIZE, min(_MAX_JSON_LINE, largest))
+
+
+def _resolved(paths: list[Path]) -> list[str]:
+    """The absolute, symlink-free names of `paths` (the cache's files), resolving each folder once.
+
+    Path.resolve() stats every component of every path: 100 files cost a cold query ~0.1 s on a
+    busy machine. The cache's files are regular files (links to bodies are hard links), so
+    resolving their folder is enough.
+    """
+    folders: dict[Path, Path] = {}
+    names = []
+    for path in paths:
+        if path.parent not in folders:
+            folders[path.parent] = path.parent.resolve()
+        names.append((folders[path.parent] / path.name).as_posix())
+    return names
 
 
 def _first_line(exc: Exception) -> str:

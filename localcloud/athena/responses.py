@@ -50,6 +50,7 @@ class AthenaResponses:
 
     def get_query_execution(self, request: AwsRequest) -> AwsResponse:
         execution = self.backend.get_query_execution(_required(_body(request), "QueryExecutionId"))
+        execution.wait_for_change()  # an unfinished query: answer when its state changes (or soon after)
         return _ok({"QueryExecution": execution.describe()})
 
     def batch_get_query_execution(self, request: AwsRequest) -> AwsResponse:

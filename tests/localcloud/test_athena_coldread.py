@@ -170,3 +170,19 @@ def test_a_query_reading_two_tables_keeps_both_though_they_exceed_the_cap(
     # The next query evicts what it does not read.
     assert lake.rows("SELECT count(*) FROM pinned_b")[1:] == [[str(len(DAY2))]]
     assert f"awsdatacatalog.{DB}.pinned_a" not in engine._snapshots
+
+
+def test_a_chunk_is_read_as_arrow_by_its_first_query_and_copied_into_the_engine_by_the_next_load(
+        lake: Lake) -> None:
+    _table(lake, "settled", {"dt=2024-05-01/a": ndjson(DAY1), "dt=2024-05-02/b": ndjson(DAY2)})
+    engine = lake.cloud.athena.engine
+    sql = "SELECT sum(price * quantity) FROM settled WHERE op <> 'REMOVE'"
+    before = set(engine._chunks)
+    assert lake.rows(sql)[1:] == [[str(_revenue(DAY1 + DAY2))]]
+    [chunk] = set(engine._chunks) - before
+    assert chunk in engine._chunk_rows  # the query that decoded it read the loader's Arrow
+    tables = "SELECT table_name FROM duckdb_tables() WHERE table_name = '{}'"
+    assert engine.cursor().sql(tables.format(chunk)).fetchall() == []
+    assert lake.rows(sql)[1:] == [[str(_revenue(DAY1 + DAY2))]]  # same answer from the copied table
+    assert chunk not in engine._chunk_rows
+    assert engine.cursor().sql(tables.format(chunk)).fetchall() == [(chunk,)]

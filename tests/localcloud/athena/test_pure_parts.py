@@ -6,6 +6,8 @@ translation is checked against what the engine really raises.
 
 from __future__ import annotations
 
+import threading
+
 import duckdb
 import pytest
 import sqlglot
@@ -14,8 +16,10 @@ from localcloud.athena import sql as athena_sql
 from localcloud.athena.ddl import HANDLERS, _column, _like, _view_body_text
 from localcloud.athena.errors import engine_error
 from localcloud.athena.exceptions import SYSTEM, USER, InvalidRequestException, QueryFailed, error_kind
+from localcloud.athena.executions import QueryExecution
 from localcloud.athena.queries import name_unnamed_columns
 from localcloud.athena.workgroups import apply_updates, output_location, validate_configuration
+from tests.support.waiting import eventually
 
 
 def duck_error(sql: str) -> Exception:
@@ -143,3 +147,29 @@ def test_using_values_split_on_top_level_commas() -> None:
 
     assert split_values("41, 'a,b', DATE '2024-05-01', concat('x', 'y'), 'it''s'") == \
         ["41", "'a,b'", "DATE '2024-05-01'", "concat('x', 'y')", "'it''s'"]
+
+
+# -- GetQueryExecution's wait for a state change -------------------------------------------
+def _execution() -> QueryExecution:
+    return QueryExecution(id="q", query="SELECT 1", database="default", catalog="AwsDataCatalog", workgroup="primary",
+                          output_location=None, account_id="123456789012", region="ap-south-1")
+
+
+def test_a_poll_of_an_unfinished_query_answers_when_its_state_changes() -> None:
+    execution = _execution()
+    waiter = threading.Thread(target=execution.wait_for_change, kwargs={"timeout_s": 60.0})
+    waiter.start()
+    # The change must land while the poll waits (Condition keeps its waiters in `_waiters`).
+    eventually(lambda: len(execution.state_changed._waiters) == 1, "the poll to wait", timeout=10.0)
+    execution.set_state("RUNNING")
+    waiter.join(timeout=10.0)
+    assert not waiter.is_alive(), "the poll kept waiting after the query left QUEUED"
+
+
+def test_a_poll_of_a_finished_query_does_not_wait() -> None:
+    execution = _execution()
+    execution.set_state("SUCCEEDED")
+    waiter = threading.Thread(target=execution.wait_for_change, kwargs={"timeout_s": 60.0})
+    waiter.start()
+    waiter.join(timeout=10.0)
+    assert not waiter.is_alive(), "the poll of a finished query waited"
