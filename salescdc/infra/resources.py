@@ -465,6 +465,8 @@ def declare(s: Settings, account_id: str, lambda_source: Path) -> list[Resource]
         role(
             "scheduler",
             "scheduler.amazonaws.com",
+            # aws:SourceArn is the schedule GROUP's ARN, never a schedule's, plus aws:SourceAccount:
+            # https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html
             policies.trust_policy("scheduler.amazonaws.com", account_id, a.schedule_group_arn),
             policies.scheduler_policy(a),
         ),
