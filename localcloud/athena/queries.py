@@ -8,6 +8,8 @@ table snapshots that SQL reads. DDL lives in ddl.py.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,42 @@ class QueryPlan:
         return sum(s.bytes_scanned for s in self.sources)
 
 
+class _TranslatedQueries:
+    """The DuckDB SQL (and the names it reads) of queries already planned, by everything it depends on.
+
+    Once a query's tables are resolved, its translation depends only on its text,
+    its database, the view texts inlined and the table snapshots read — each known
+    by its fingerprint (schema and every object's ETag, or an Iceberg snapshot's data
+    files). A new commit, object or view definition is a new key, so a hit is always
+    the translation a fresh plan would make; a dashboard re-running its queries on
+    unchanged tables skips the typing passes and SQL generation (most of a plan).
+    Queries reading information_schema or `$` metadata tables are not kept (their
+    rows are inlined at planning time). Bounded: the least recently used go first.
+    """
+
+    def __init__(self, keep: int = 256):
+        self.keep = keep
+        self._entries: OrderedDict[tuple[Any, ...], tuple[str, frozenset[str] | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> tuple[str, frozenset[str] | None] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], value: tuple[str, frozenset[str] | None]) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.keep:
+                self._entries.popitem(last=False)
+
+
+TRANSLATED = _TranslatedQueries()
+
+
 class QueryPlanner:
     """Turns a parsed SELECT into a QueryPlan against one region's catalog and lake."""
 
@@ -51,11 +89,25 @@ class QueryPlanner:
         self.relations: dict[str, Any] = {}
         # evaluate(duckdb_sql) -> rows; enables partition pruning when given.
         self.evaluate = evaluate
+        # What a query's translation depends on beyond its text and tables (see _TranslatedQueries).
+        self._inlined_views: list[tuple[str, str]] = []
+        self._inlines_rows = False
 
     def plan_query(self, statement: athena_sql.Statement, database: str, snapshot_name: Any) -> QueryPlan:
         sources: dict[str, TableSource] = {}
+        self._inlined_views, self._inlines_rows = [], False
         tree = name_unnamed_columns(statement.tree.copy())
         tree = self._resolve(tree, statement.text, database, sources, snapshot_name, depth=0)
+        key = None
+        if not self._inlines_rows and not self.relations:
+            key = (statement.text, database, tuple(self._inlined_views),
+                   tuple((name, snapshot_name(source)) for name, source in sources.items()))
+            known = TRANSLATED.get(key)
+            if known is not None:
+                duckdb_sql, needed = known
+                for source in sources.values():
+                    source.needed_columns = needed
+                return QueryPlan(duckdb_sql, list(sources.values()), {})
         schema = schema_of(list(sources.values()), snapshot_name, duckdb_type)
         tree = trino_typed_semantics(tree, schema)
         tree = exact_decimal_division(tree, schema)
@@ -69,6 +121,8 @@ class QueryPlanner:
         except UnsupportedError as exc:
             raise QueryFailed("NOT_SUPPORTED", f"{str(exc).strip()} (not supported by the local Athena "
                               "engine)") from None
+        if key is not None:
+            TRANSLATED.put(key, (duckdb_sql, needed))
         return QueryPlan(duckdb_sql, list(sources.values()), dict(self.relations))
 
     def _resolve(self, tree: exp.Expression, text: str, database: str, sources: dict[str, TableSource],
@@ -91,6 +145,7 @@ class QueryPlanner:
                     raise QueryFailed("TABLE_NOT_FOUND", f"Table '{catalog_name}.{db}.{name}' does not exist",
                                       line, col)
                 replacements[id(table)] = information_schema.relation(self.catalog, name, alias)
+                self._inlines_rows = True  # the catalog's rows are in the tree itself
                 continue
             glue_table = self.catalog.get_table(db, name)
             if self.iceberg is not None:
@@ -109,6 +164,7 @@ class QueryPlanner:
                 except ValueError:
                     raise QueryFailed("NOT_SUPPORTED", f"View '{db}.{name}' is not a Presto/Athena view", line,
                                       col) from None
+                self._inlined_views.append((f"{db}.{name}", glue_table.get("ViewOriginalText") or ""))
                 inner = athena_sql.parse(view["originalSql"])
                 if inner.kind != "query":
                     raise QueryFailed("INVALID_VIEW", f"View '{db}.{name}' does not hold a query", line, col)
