@@ -129,7 +129,7 @@ def schedules(s: Settings) -> list[tuple[str, str, str, str]]:
     merges = zip(
         current_state.SCHEDULE_NAMES,
         ("Sales CDC: record new deletes in orders_tombstones", "Sales CDC: apply new changes to orders"),
-        current_state.merge_statements(s, current_state.schedule_since_dt()),
+        current_state.scheduled_merge_statements(s),
     )
     out = [(name, description, current_state.SCHEDULE_EXPRESSION, sql) for name, description, sql in merges]
     out += [(name, f"Sales CDC: {sql.split(' ', 1)[0].lower()} {sql.split()[1]}", current_state.MAINTENANCE_EXPRESSION,
