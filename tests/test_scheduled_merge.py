@@ -115,4 +115,3 @@ def test_a_rate_schedule_with_a_start_date_waits_for_it(cloud: Any, pipeline: tu
         assert runner.health()[arn]["last_success"] >= start.timestamp()
     finally:
         scheduler.delete_schedule(Name="later", GroupName=SCHEDULE_GROUP)
-

@@ -13,7 +13,8 @@ from decimal import Decimal
 import pytest
 
 from salescdc import journey as journeys
-from salescdc.analytics import Analytics, QueryError, dataframe_to_csv, order_events_sql, sales_queries
+from salescdc.analytics import (Analytics, PollBackoff, QueryError, QueryResult, dataframe_to_csv, order_events_sql,
+                                sales_queries)
 from salescdc.clients import ClientFactory
 from salescdc.contract import format_timestamp
 from salescdc.current_state import merge_now
@@ -184,3 +185,25 @@ def test_a_change_is_absorbed_only_when_the_iceberg_table_holds_it_or_something_
     assert delete.absorbed_by(None, delete.sequence_number) and delete.absorbed_by(newer, older)
     assert not delete.absorbed_by(older, delete.sequence_number)  # between the two MERGE statements
     assert not delete.absorbed_by(None, older) and not delete.absorbed_by(delete.sequence_number, None)
+
+
+def test_polls_wait_10_ms_then_double_to_a_quarter_second_and_never_after_the_end():
+    waits: list[float] = []
+    backoff = PollBackoff(sleep=waits.append)
+
+    class Execution:
+        def __init__(self, state):
+            self.state = state
+
+    for _ in range(7):
+        backoff(Execution("RUNNING"))
+    backoff(Execution("SUCCEEDED"))
+    assert waits == [0.01, 0.02, 0.04, 0.08, 0.16, 0.25, 0.25]
+
+
+def test_run_many_answers_each_statement_in_order_and_keeps_failures_apart(lake):
+    _, _, analytics = lake
+    answers = analytics.run_many(["SELECT 1 AS n", "SELECT * FROM no_such_table", "SELECT 3 AS n"])
+    assert [type(a) for a in answers] == [QueryResult, QueryError, QueryResult]
+    assert int(answers[0].frame["n"].iloc[0]) == 1 and int(answers[2].frame["n"].iloc[0]) == 3
+    assert "no_such_table" in str(answers[1]) or "does not exist" in str(answers[1])
