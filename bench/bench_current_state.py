@@ -13,7 +13,9 @@ Sales queries that read live orders (kpis, by_product, top_orders,
 price_distribution) run through Athena both ways, as the Sales page runs
 them: the four at once (Analytics.run_many), the new path after its watermark
 query, whose answer the four are built from. One cold refresh, then `--repeat`
-warm ones timed (p50 and p95 of their wall time). Prints bytes scanned per
+warm ones timed (p50 and p95 of their wall time, and the CPU seconds the bench
+and the local cloud process spent per refresh: wall time on a machine other
+sessions load is theirs as much as ours, CPU time is the work itself). Prints bytes scanned per
 refresh and the AWS cost per day of one open dashboard refreshing every 10 s at
 $5 per TB with Athena's 10 MB minimum per query. Both paths' answers are
 checked to be equal.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import statistics
 import sys
@@ -82,20 +85,31 @@ def once(analytics: Analytics, settings: Settings, new_path: bool) -> tuple[list
     return results + answers, dict(zip(CURRENT_STATE_QUERIES, answers))
 
 
-def refresh(analytics: Analytics, settings: Settings, new_path: bool, repeat: int) -> dict:
-    """A cold refresh, then `repeat` warm ones timed: bytes scanned and billed per refresh, wall p50/p95, answers."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of this process (all threads) plus those of process `pid` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return time.process_time() + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def refresh(analytics: Analytics, settings: Settings, new_path: bool, repeat: int, server_pid: int) -> dict:
+    """A cold refresh, then `repeat` warm ones timed: bytes scanned and billed per refresh, wall p50/p95,
+    CPU seconds per refresh (bench + local cloud), answers."""
     results, answers = once(analytics, settings, new_path)
     walls = []
+    cpu_start = cpu_seconds(server_pid)
     for _ in range(repeat):
         start = time.perf_counter()
         results, answers = once(analytics, settings, new_path)
         walls.append(time.perf_counter() - start)
+    cpu = (cpu_seconds(server_pid) - cpu_start) / max(1, repeat)
     walls.sort()
     return {
         "scanned": sum(r.data_scanned_bytes or 0 for r in results),
         "billed": sum(max(r.data_scanned_bytes or 0, MIN_BILLED) for r in results),
         "p50": statistics.median(walls),
         "p95": walls[min(len(walls) - 1, round(0.95 * (len(walls) - 1)))],
+        "cpu": cpu,
         "answers": {name: result.frame for name, result in answers.items()},
     }
 
@@ -104,12 +118,12 @@ def measure(size: int, orders: int, recent: int, repeat: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         process, url = start_localcloud_process(Path(tmp) / "cloud", stderr_log=Path(tmp) / "stderr.txt")
         try:
-            return _measure(Path(tmp), url, size, orders, recent, repeat)
+            return _measure(Path(tmp), url, process.pid, size, orders, recent, repeat)
         finally:
             stop_localcloud_process(process)
 
 
-def _measure(tmp: Path, url: str, size: int, orders: int, recent: int, repeat: int) -> dict:
+def _measure(tmp: Path, url: str, server_pid: int, size: int, orders: int, recent: int, repeat: int) -> dict:
     settings = Settings(endpoint_url=url)
     factory = ClientFactory(settings)
     provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
@@ -128,8 +142,8 @@ def _measure(tmp: Path, url: str, size: int, orders: int, recent: int, repeat: i
     merge_now(analytics)
     s3.put_object(Bucket=bucket, Key=f"orders/dt={today}/recent-new.json",
                   Body=recent_changes(recent, orders, recent))
-    old = refresh(analytics, settings, False, repeat)
-    new = refresh(analytics, settings, True, repeat)
+    old = refresh(analytics, settings, False, repeat, server_pid)
+    new = refresh(analytics, settings, True, repeat, server_pid)
     for name in CURRENT_STATE_QUERIES:
         assert new["answers"][name].to_dict("records") == old["answers"][name].to_dict("records"), name
     live = int(analytics.run("SELECT count(*) AS n FROM cdc_data.orders").frame["n"].iloc[0])
@@ -148,13 +162,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=10, help="warm refreshes timed per path")
     args = parser.parse_args(argv)
     print(f"machine: {platform.machine()}, {platform.processor() or 'unknown cpu'}, Python {platform.python_version()}")
-    print("history | live orders | path | scanned/refresh | warm wall/refresh p50 / p95 | "
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
+    print("history | live orders | path | scanned/refresh | warm wall/refresh p50 / p95 | CPU s/refresh | "
           "AWS $/day (one dashboard, 10 s)")
     for size in (int(s) for s in args.sizes.split(",")):
         row = measure(size, args.orders, args.recent, args.repeat)
         for label, path in (("orders_current", row["old"]), ("iceberg + merge on read", row["new"])):
             print(f"{size:>9,} | {row['live']:>6,} | {label:<24} | {path['scanned'] / 1e6:8.2f} MB | "
-                  f"{path['p50']:6.2f} / {path['p95']:.2f} s | ${cost_per_day(path['billed']):,.2f}")
+                  f"{path['p50']:6.2f} / {path['p95']:.2f} s | {path['cpu']:5.2f} s | "
+                  f"${cost_per_day(path['billed']):,.2f} (load {os.getloadavg()[0]:.1f})")
     return 0
 
 
