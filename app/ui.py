@@ -207,6 +207,23 @@ def cached_query(sql: str, ttl_s: float | None = None) -> tuple[QueryResult | No
     return _cached_query(config, sql, time_bucket(ttl_s or config.refresh_interval_s))
 
 
+@st.cache_data(ttl=3600, max_entries=100, show_spinner=False)
+def _cached_queries(config: Settings, sqls: tuple[str, ...],
+                    bucket: int) -> list[tuple[QueryResult | None, str | None]]:
+    try:
+        answers = analytics_for(config).run_many(list(sqls))
+    except Exception as exc:  # noqa: BLE001 - any failure becomes a sentence on the page
+        return [(None, explain(exc))] * len(sqls)
+    return [(None, str(a)) if isinstance(a, QueryError) else (a, None) for a in answers]
+
+
+def cached_queries(sqls: list[str], ttl_s: float | None = None) -> dict[str, tuple[QueryResult | None, str | None]]:
+    """Like `cached_query` for a page's independent queries, run at once (`Analytics.run_many`): by SQL."""
+    config = settings()
+    unique = tuple(dict.fromkeys(sqls))
+    return dict(zip(unique, _cached_queries(config, unique, time_bucket(ttl_s or config.refresh_interval_s))))
+
+
 def query_stats(result: QueryResult) -> str:
     run = f"{result.run_time_ms} ms" if result.run_time_ms is not None else "n/a"
     return (

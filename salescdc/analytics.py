@@ -13,6 +13,7 @@ carrying Athena's StateChangeReason.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import time
 from dataclasses import dataclass, field
@@ -207,11 +208,33 @@ WHERE {_recent_partitions(days_back)}
 ORDER BY lpad(sequence_number, 40, '0')"""
 
 
+class PollBackoff:
+    """pyathena's `on_poll` callback for one query: waits 10 ms after the first unfinished poll, doubling up to 250 ms.
+
+    A fixed quarter second made every query last at least that long, though the local cloud
+    answers a dashboard query in tens of milliseconds; doubling keeps a long query on AWS at
+    four GetQueryExecution calls a second, as the fixed interval did, after five quick ones.
+    """
+
+    FIRST_S = 0.01
+    LONGEST_S = 0.25
+
+    def __init__(self, sleep: Any = time.sleep):
+        self._next = self.FIRST_S
+        self._sleep = sleep
+
+    def __call__(self, execution: Any) -> None:
+        if execution.state in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return
+        self._sleep(self._next)
+        self._next = min(self._next * 2, self.LONGEST_S)
+
+
 class Analytics:
     """Runs Athena queries for one Settings through pyathena, on AWS or the local cloud alike."""
 
-    # Locally a query finishes in milliseconds; on AWS a quarter second between polls is cheap.
-    POLL_INTERVAL_S = 0.25
+    # pyathena's own wait between polls: none, PollBackoff (per query) does the waiting.
+    POLL_INTERVAL_S = 0.0
 
     def __init__(self, settings: Settings, factory: ClientFactory):
         self.settings = settings
@@ -256,7 +279,7 @@ class Analytics:
         if not sql:
             raise QueryError("The query is empty: write a SQL statement first.", sql)
         try:
-            cursor = self.connect().cursor()
+            cursor = self.connect().cursor(on_poll=PollBackoff())
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, SalesCdcError) as exc:
             raise QueryError(f"Cannot connect to Athena: {explain(exc)}", sql) from None
         except PyAthenaError as exc:
@@ -276,6 +299,31 @@ class Analytics:
             query_id=cursor.query_id,
             total_time_ms=cursor.total_execution_time_in_millis,
         )
+
+    def run_many(self, sqls: list[str], concurrency: int = 8) -> list[QueryResult | QueryError]:
+        """Run independent statements at once, as a dashboard on AWS would; each result or its QueryError, in order.
+
+        Athena runs queries of one workgroup concurrently, so a page's queries cost the slowest
+        one's wait instead of the sum (each still polls with its own PollBackoff).
+        """
+        if not sqls:
+            return []
+        try:
+            self.connect()  # once, before the threads share it
+        except Exception:  # noqa: BLE001 - each run below reports the failure in its own words
+            pass
+
+        def one(sql: str) -> QueryResult | QueryError:
+            try:
+                return self.run(sql)
+            except QueryError as exc:
+                return exc
+
+        if len(sqls) == 1:
+            return [one(sqls[0])]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(concurrency, len(sqls)),
+                                                   thread_name_prefix="athena-query") as pool:
+            return list(pool.map(one, sqls))
 
     def _start_failure(self, exc: BaseException) -> str:
         message = f"Athena could not start the query: {explain(exc)}"

@@ -23,6 +23,15 @@ Design (Debezium-style sink, applied by key and sequence number):
   lake after that merge read it (minus Firehose's buffering, at most 15
   minutes), so its `dt` (the arrival day) is on or after the day of the tables'
   newest `event_time` minus `OVERLAP_DAYS`. Reading from there is complete.
+* The schedule cannot look the watermark up first (one StartQueryExecution per
+  run), so each scheduled statement bounds `dt` by a scalar subquery over its
+  own target table's newest `event_time` (`own_watermark_since`): the orders
+  MERGE must not start after deletes the tombstones MERGE absorbed in the same
+  round (after a long pause that would skip days of upserts), and on AWS the
+  two schedules may run in either order. Trino evaluates the subquery first and
+  prunes `dt` partitions with its value (dynamic filtering); so does the local
+  Athena. A table with no row yet (no delete ever) has no watermark: its
+  statement reads every partition.
 
 Sequence numbers are digit strings of 21-40 characters, compared left-padded
 with zeros to 40, which orders them exactly like the numbers they spell.
@@ -43,9 +52,6 @@ TOMBSTONES_TABLE = "orders_tombstones"
 ICEBERG_PREFIX = "iceberg/"
 # Days of partitions before the watermark day a merge re-reads (see the module docstring).
 OVERLAP_DAYS = 1
-# The schedule's window: it cannot look the watermark up first, so it re-reads this many days
-# before today; a pause longer than that is caught up by one `merge_now`.
-SCHEDULE_LOOKBACK_DAYS = 2
 SCHEDULE_GROUP = "sales-cdc-current-state"
 SCHEDULE_EXPRESSION = "rate(5 minutes)"
 # One schedule per MERGE statement (a universal target makes one API call); tombstones sort first.
@@ -171,8 +177,17 @@ def dt_literal(day: dt.date | None) -> str:
     return "'0000-00-00'" if day is None else f"'{day.isoformat()}'"
 
 
-def schedule_since_dt() -> str:
-    return f"CAST(current_date - INTERVAL '{SCHEDULE_LOOKBACK_DAYS}' DAY AS varchar)"
+def own_watermark_since(settings: Settings, table: str) -> str:
+    """The first `dt` a statement merging into `table` must read, from that table's own newest event_time,
+    as a scalar subquery (a SQL expression; '0000-00-00', every partition, while the table is empty)."""
+    return (f"(SELECT coalesce(CAST(CAST(max(event_time) AS date) - INTERVAL '{OVERLAP_DAYS}' DAY AS varchar), "
+            f"'0000-00-00') FROM {_qualified(settings, table)})")
+
+
+def scheduled_merge_statements(settings: Settings) -> list[str]:
+    """Both MERGE statements as the schedules run them: each from its own table's watermark."""
+    return [tombstones_merge_sql(settings, own_watermark_since(settings, TOMBSTONES_TABLE)),
+            orders_merge_sql(settings, own_watermark_since(settings, ORDERS_TABLE))]
 
 
 def tombstones_merge_sql(settings: Settings, since_dt: str) -> str:

@@ -7,7 +7,12 @@ once), and asks Athena whether `order_changes` returns them yet. Per event:
 * DynamoDB write — the item's own `updated_at` (or the stream's event_time),
 * Kinesis arrival — the line's `arrival_time`,
 * S3 object — LastModified of the object holding the line,
-* queryable — when an Athena query over `order_changes` first returned it.
+* queryable — when an Athena query over `order_changes` first returned it,
+* in the Iceberg table — when `cdc_data.orders` first showed the change absorbed
+  by a MERGE (salescdc.current_state): an upsert once the order's row carries its
+  sequence number or a newer one (or the row is gone behind a newer tombstone), a
+  delete once the row is gone and the tombstone's sequence number is at least its
+  own (or a newer change re-created the row).
 
 A `Journey` is plain data, so the page keeps it in session state between reruns.
 """
@@ -21,14 +26,15 @@ from typing import Any
 
 import botocore.exceptions
 
-from salescdc.analytics import Analytics, QueryError, order_events_sql
+from salescdc.analytics import Analytics, QueryError, order_events_sql, quote_identifier, quote_literal
 from salescdc.clients import ClientFactory
-from salescdc.contract import parse_timestamp
+from salescdc.contract import SEQUENCE_WIDTH, parse_timestamp
+from salescdc.current_state import ORDERS_TABLE, TOMBSTONES_TABLE
 from salescdc.errors import SalesCdcError, explain
 from salescdc.lake import newest_objects, read_lines
 from salescdc.settings import Settings
 
-STAGES = ("DynamoDB write", "Kinesis arrival", "S3 object", "Queryable")
+STAGES = ("DynamoDB write", "Kinesis arrival", "S3 object", "Queryable", "In Iceberg table")
 
 # Lake objects are listed from a little before the save: clocks and LastModified are second-grained.
 _SLACK = dt.timedelta(seconds=2)
@@ -48,6 +54,7 @@ class JourneyEvent:
     s3_key: str | None = None
     s3_time: dt.datetime | None = None
     queryable_time: dt.datetime | None = None
+    iceberg_time: dt.datetime | None = None
     sequence_number: str = ""
     is_save: bool = False  # the change this journey's save made
 
@@ -55,8 +62,23 @@ class JourneyEvent:
     def written_time(self) -> dt.datetime | None:
         return self.updated_at or self.event_time
 
+    @property
+    def is_delete(self) -> bool:
+        return self.op == "REMOVE"
+
     def stage_times(self) -> list[tuple[str, dt.datetime | None]]:
-        return list(zip(STAGES, (self.written_time, self.arrival_time, self.s3_time, self.queryable_time)))
+        return list(zip(STAGES, (self.written_time, self.arrival_time, self.s3_time, self.queryable_time,
+                                 self.iceberg_time)))
+
+    def absorbed_by(self, row_sequence: str | None, tombstone_sequence: str | None) -> bool:
+        """Whether `cdc_data.orders` holds this change, given the order's row and tombstone sequence numbers."""
+        mine = _comparable(self.sequence_number)
+        if row_sequence is not None:  # a live row: it carries this change or a newer one
+            newer = _comparable(row_sequence)
+            return newer > mine if self.is_delete else newer >= mine
+        # No row: deleted by a tombstone at least as new as this change (the MERGE runs tombstones first,
+        # so a tombstone alone is not enough while the row is still there).
+        return tombstone_sequence is not None and _comparable(tombstone_sequence) >= mine
 
 
 @dataclass
@@ -83,6 +105,12 @@ class Journey:
         """True once the saved change is queryable in Athena."""
         event = self.saved_event
         return event is not None and event.queryable_time is not None
+
+    @property
+    def absorbed(self) -> bool:
+        """True once the saved change is in the Iceberg table `cdc_data.orders` (the journey's last step)."""
+        event = self.saved_event
+        return event is not None and event.iceberg_time is not None
 
     def ordered_events(self) -> list[JourneyEvent]:
         return sorted(self.events.values(), key=lambda e: (e.sequence_number.zfill(40), e.event_id))
@@ -194,6 +222,33 @@ def check_queryable(journey: Journey, settings: Settings, analytics: Analytics, 
             event.queryable_time = answered
 
 
+def _comparable(sequence: str) -> str:
+    """A sequence number as text that sorts like the number it spells (as the MERGE's lpad does)."""
+    return sequence.zfill(SEQUENCE_WIDTH)
+
+
+def iceberg_state_sql(settings: Settings, orderid: str) -> str:
+    """The order's row and tombstone in the Iceberg tables (O(live orders), never the history)."""
+    db, key = quote_identifier(settings.glue_database), quote_literal(orderid)
+    return f"""SELECT 'row' AS kind, sequence_number FROM {db}.{quote_identifier(ORDERS_TABLE)} WHERE orderid = {key}
+UNION ALL
+SELECT 'tombstone', sequence_number FROM {db}.{quote_identifier(TOMBSTONES_TABLE)} WHERE orderid = {key}"""
+
+
+def check_iceberg(journey: Journey, settings: Settings, analytics: Analytics, now: dt.datetime | None = None) -> None:
+    """Ask Athena for the order's Iceberg row and tombstone; mark the queryable events they have absorbed."""
+    waiting = [e for e in journey.events.values() if e.iceberg_time is None and e.sequence_number]
+    if not waiting:
+        return
+    frame = analytics.run(iceberg_state_sql(settings, journey.orderid)).frame
+    answered = now or dt.datetime.now(dt.timezone.utc)
+    found = {str(kind): str(sequence)
+             for kind, sequence in zip(frame.get("kind", []), frame.get("sequence_number", []))}
+    for event in waiting:
+        if event.absorbed_by(found.get("row"), found.get("tombstone")):
+            event.iceberg_time = answered
+
+
 def refresh(
     journey: Journey,
     settings: Settings,
@@ -209,6 +264,8 @@ def refresh(
         if analytics is not None and pending:
             check_queryable(journey, settings, analytics, now=now)
             scan_lake(journey, settings, factory)
+        if analytics is not None and journey.events:
+            check_iceberg(journey, settings, analytics, now=now)
     except QueryError as exc:
         journey.last_error = str(exc)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, SalesCdcError) as exc:

@@ -146,15 +146,15 @@ if edit.last_save:
 journey = view["journey"]
 if journey is not None:
 
-    @st.fragment(run_every=None if journey.complete else 2)
+    @st.fragment(run_every=None if journey.absorbed else 2)
     def journey_view() -> None:
         current = view["journey"]
-        if not current.complete:
+        if not current.absorbed:
             journeys.refresh(current, config, ui.factory(), ui.analytics())
         st.subheader(f"Change journey of order {current.orderid}")
         st.caption("When the change reached each stage: DynamoDB write → Kinesis arrival → S3 object → "
-                   "queryable in Athena (seconds after the write in the +s columns; S3 records whole seconds, "
-                   "so its delay is an upper bound).")
+                   "queryable in Athena → in the Iceberg table `orders` (seconds after the write in the +s "
+                   "columns; S3 records whole seconds, so its delay is an upper bound).")
         if current.last_error:
             st.warning(current.last_error)
         rows = current.rows()
@@ -162,8 +162,12 @@ if journey is not None:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="orders_journey_table")
         else:
             st.info("Waiting for the change to reach the lake…")
-        if current.complete:
+        if current.absorbed:
+            st.success("The saved change is in the Iceberg table.")
+        elif current.complete:
             st.success("The saved change is queryable in Athena.")
+            st.caption("The next scheduled MERGE (or Health → Merge now) puts it in the Iceberg table; "
+                       f"checked {current.last_checked:%H:%M:%S} UTC, refreshing every 2 s.")
         elif current.last_checked:
             st.caption(f"Checked {current.last_checked:%H:%M:%S} UTC; refreshing every 2 s until it is queryable.")
 

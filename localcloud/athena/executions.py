@@ -34,7 +34,7 @@ from localcloud.athena.errors import engine_error
 from localcloud.athena.iceberg_scan import is_iceberg
 from localcloud.athena.history import FIELDS, ExecutionHistory
 from localcloud.athena.exceptions import USER, InvalidRequestException, QueryCancelled, QueryFailed
-from localcloud.athena.lake import Lake
+from localcloud.athena.lake import Lake, TableSource
 from localcloud.athena.limits import QueryLimits
 from localcloud.athena.prepared import DEALLOCATE, EXECUTE, PREPARE, PreparedStatements
 from localcloud.athena.queries import QueryPlan, QueryPlanner
@@ -421,8 +421,12 @@ class Executions:
                 self._finish(execution, "FAILED", internal.reason, internal)
 
     def _planner(self, execution: QueryExecution) -> QueryPlanner:
+        def load(sources: list[TableSource]) -> None:  # a scalar subquery's tables, for dynamic pruning
+            for source in sources:
+                self.engine.ensure_snapshot(source, self.lake(execution.region))
+
         return QueryPlanner(self.catalog(execution.region), self.lake(execution.region), evaluate=self._evaluate,
-                            iceberg=self.iceberg(execution.region))
+                            iceberg=self.iceberg(execution.region), load=load)
 
     def _evaluate(self, sql: str) -> list[tuple[Any, ...]]:
         """Run our own small SQL (partition pruning) on the locked engine."""

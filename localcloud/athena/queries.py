@@ -8,6 +8,8 @@ table snapshots that SQL reads. DDL lives in ddl.py.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,21 +46,78 @@ class QueryPlan:
         return sum(s.bytes_scanned for s in self.sources)
 
 
+# (DuckDB SQL, the columns it reads, each result column's declared varchar length)
+_Translation = tuple[str, "frozenset[str] | None", "list[int | None] | None"]
+
+
+class _TranslatedQueries:
+    """The DuckDB SQL (and the names it reads) of queries already planned, by everything it depends on.
+
+    Once a query's tables are resolved, its translation depends only on its text,
+    its database, the view texts inlined and the table snapshots read — each known
+    by its fingerprint (schema and every object's ETag, or an Iceberg snapshot's data
+    files). A new commit, object or view definition is a new key, so a hit is always
+    the translation a fresh plan would make; a dashboard re-running its queries on
+    unchanged tables skips the typing passes and SQL generation (most of a plan).
+    Queries reading information_schema or `$` metadata tables are not kept (their
+    rows are inlined at planning time). Bounded: the least recently used go first.
+    """
+
+    def __init__(self, keep: int = 256):
+        self.keep = keep
+        self._entries: OrderedDict[tuple[Any, ...], _Translation] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> _Translation | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], value: _Translation) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.keep:
+                self._entries.popitem(last=False)
+
+
+TRANSLATED = _TranslatedQueries()
+
+
 class QueryPlanner:
     """Turns a parsed SELECT into a QueryPlan against one region's catalog and lake."""
 
-    def __init__(self, catalog: GlueCatalog | None, lake: Lake | None, evaluate: Any = None, iceberg: Any = None):
+    def __init__(self, catalog: GlueCatalog | None, lake: Lake | None, evaluate: Any = None, iceberg: Any = None,
+                 load: Any = None):
         self.catalog = catalog
         self.lake = lake
         self.iceberg = iceberg  # IcebergTables of the region: Iceberg tables resolve through iceberg_scan
         self.relations: dict[str, Any] = {}
         # evaluate(duckdb_sql) -> rows; enables partition pruning when given.
         self.evaluate = evaluate
+        # load(sources) puts table snapshots in the engine; with evaluate, enables dynamic partition pruning.
+        self.load = load
+        # What a query's translation depends on beyond its text and tables (see _TranslatedQueries).
+        self._inlined_views: list[tuple[str, str]] = []
+        self._inlines_rows = False
 
     def plan_query(self, statement: athena_sql.Statement, database: str, snapshot_name: Any) -> QueryPlan:
         sources: dict[str, TableSource] = {}
+        self._inlined_views, self._inlines_rows = [], False
         tree = name_unnamed_columns(statement.tree.copy())
         tree = self._resolve(tree, statement.text, database, sources, snapshot_name, depth=0)
+        key = None
+        if not self._inlines_rows and not self.relations:
+            key = (statement.text, database, tuple(self._inlined_views),
+                   tuple((name, snapshot_name(source)) for name, source in sources.items()))
+            known = TRANSLATED.get(key)
+            if known is not None:
+                duckdb_sql, needed, lengths = known
+                for source in sources.values():
+                    source.needed_columns = needed
+                return QueryPlan(duckdb_sql, list(sources.values()), relations={}, column_lengths=lengths)
         schema = schema_of(list(sources.values()), snapshot_name, duckdb_type)
         tree = trino_typed_semantics(tree, schema)
         tree = exact_decimal_division(tree, schema)
@@ -74,6 +133,8 @@ class QueryPlanner:
             raise QueryFailed("NOT_SUPPORTED", f"{str(exc).strip()} (not supported by the local Athena "
                               "engine)") from None
         lengths = result_lengths(tree, schema, hive_types_of(list(sources.values()), snapshot_name))
+        if key is not None:
+            TRANSLATED.put(key, (duckdb_sql, needed, lengths))
         return QueryPlan(duckdb_sql, list(sources.values()), relations=dict(self.relations), column_lengths=lengths)
 
     def _resolve(self, tree: exp.Expression, text: str, database: str, sources: dict[str, TableSource],
@@ -83,6 +144,8 @@ class QueryPlanner:
         athena_sql.police(tree, text)
         tree = athena_sql.translate(tree, text)
         replacements: dict[int, exp.Expression] = {}
+        # Lake tables whose WHERE bounds a partition key by a scalar subquery: named once that is evaluated.
+        dynamic: list[tuple[exp.Table, exp.TableAlias, str, TableSource, list[exp.Expression]]] = []
         for table in athena_sql.catalog_tables(tree):
             line, col = athena_sql.node_position(table, text)
             catalog_name = (table.catalog or DEFAULT_CATALOG).lower()
@@ -96,6 +159,7 @@ class QueryPlanner:
                     raise QueryFailed("TABLE_NOT_FOUND", f"Table '{catalog_name}.{db}.{name}' does not exist",
                                       line, col)
                 replacements[id(table)] = information_schema.relation(self.catalog, name, alias)
+                self._inlines_rows = True  # the catalog's rows are in the tree itself
                 continue
             glue_table = self.catalog.get_table(db, name)
             if self.iceberg is not None:
@@ -114,6 +178,7 @@ class QueryPlanner:
                 except ValueError:
                     raise QueryFailed("NOT_SUPPORTED", f"View '{db}.{name}' is not a Presto/Athena view", line,
                                       col) from None
+                self._inlined_views.append((f"{db}.{name}", glue_table.get("ViewOriginalText") or ""))
                 inner = athena_sql.parse(view["originalSql"])
                 if inner.kind != "query":
                     raise QueryFailed("INVALID_VIEW", f"View '{db}.{name}' does not hold a query", line, col)
@@ -123,21 +188,80 @@ class QueryPlanner:
             else:
                 source = self.lake.table_source(glue_table, self.catalog)
                 self._prune(table, alias.name, source)
+                bounds = self._scalar_bounds(table, alias.name, source)
+                if bounds:
+                    dynamic.append((table, alias, f"{db}.{name}", source, bounds))
+                    continue
                 sources[f"{db}.{name}"] = source
                 replacements[id(table)] = exp.Table(this=exp.to_identifier(snapshot_name(source)),
                                                     alias=alias.copy())
+        for table, alias, key, source, bounds in dynamic:
+            self._prune_dynamically(source, bounds, replacements, sources, snapshot_name)
+            sources[key] = source
+            replacements[id(table)] = exp.Table(this=exp.to_identifier(snapshot_name(source)), alias=alias.copy())
 
-        def swap(node: exp.Expression) -> exp.Expression:
-            if isinstance(node, exp.Table) and id(node) in replacements:
-                return replacements[id(node)]
-            if isinstance(node, exp.Column) and node.args.get("db") is not None:
-                # `db.table.column`: the table is now known by its alias alone.
-                node = node.copy()
-                node.set("db", None)
-                node.set("catalog", None)
-            return node
+        return tree.transform(_swapper(replacements), copy=False)
 
-        return tree.transform(swap, copy=False)
+    def _scalar_bounds(self, table: exp.Table, alias: str, source: TableSource) -> list[exp.Expression]:
+        """Conjuncts of the WHERE reading `table` that compare its partition keys with uncorrelated scalar
+        subqueries (`dt >= (SELECT … FROM other_table)`): Trino prunes these partitions at run time
+        (dynamic filtering), so Athena neither reads nor bills them."""
+        if self.evaluate is None or self.load is None or not source.partition_keys or not source.objects:
+            return []
+        select = table.parent_select
+        where = select.args.get("where") if select is not None else None
+        if where is None:
+            return []
+        keys = {k for k, _ in source.partition_keys}
+        outer = select.args.get("from") or select.args.get("from_")
+        single = (outer is not None and isinstance(outer.this, exp.Table) and not select.args.get("joins"))
+        bounds = []
+        for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+            if not isinstance(conjunct, (exp.EQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
+                continue
+            sides = [conjunct.this, conjunct.expression]
+            subqueries = [side for side in sides if isinstance(side, exp.Subquery)]
+            if len(subqueries) != 1:
+                continue
+            (other,) = [side for side in sides if side is not subqueries[0]]
+            columns = list(other.find_all(exp.Column))
+            if (not columns or other.find(exp.Subquery, exp.Select, exp.AggFunc, exp.Window)
+                    or not _uncorrelated(subqueries[0])):
+                continue
+            if all(c.name.lower() in keys and (c.table.lower() == alias.lower() if c.table else single)
+                   for c in columns):
+                bounds.append(conjunct)
+        return bounds
+
+    def _prune_dynamically(self, source: TableSource, bounds: list[exp.Expression],
+                           replacements: dict[int, exp.Expression], sources: dict[str, TableSource],
+                           snapshot_name: Any) -> None:
+        """Evaluate each bound's scalar subquery over the snapshots it reads, then prune by its value.
+
+        A subquery reading a table not resolved yet, a value of another kind, or any failure
+        leaves every partition in: pruning is an optimisation, never a different answer.
+        """
+        by_name = {snapshot_name(s): s for s in sources.values()}
+        for conjunct in bounds:
+            subquery = next(side for side in (conjunct.this, conjunct.expression) if isinstance(side, exp.Subquery))
+            # In place: the final swap would put the same relations there.
+            resolved = subquery.transform(_swapper(replacements), copy=False)
+            tables = [t.name for t in resolved.find_all(exp.Table)]
+            if any(name not in by_name for name in tables):
+                continue
+            try:
+                self.load([by_name[name] for name in dict.fromkeys(tables)])
+                rows = self.evaluate(f"SELECT {resolved.sql(dialect=athena_sql.WRITE_DIALECT)}")
+            except Exception:  # pruning is an optimisation: when in doubt, read everything
+                continue
+            literal = _literal(rows[0][0] if rows else None)
+            if literal is None:
+                continue
+            bound = conjunct.copy()
+            for side in (bound.this, bound.expression):
+                if isinstance(side, exp.Subquery):
+                    side.replace(literal)
+            self._prune_by(source, bound)
 
     def _prune(self, table: exp.Table, alias: str, source: TableSource) -> None:
         """Drop objects of partitions the query's WHERE rules out, as Athena does (and bills).
@@ -166,9 +290,13 @@ class QueryPlanner:
                 kept.append(conjunct)
         if not kept:
             return
+        self._prune_by(source, exp.and_(*[c.copy() for c in kept]))
+
+    def _prune_by(self, source: TableSource, condition: exp.Expression) -> None:
+        """Keep only `source`'s objects in partitions for which `condition` (over partition keys) holds."""
         types = dict(source.partition_keys)
         candidates = sorted({o.partition for o in source.objects})
-        predicate = exp.and_(*[c.copy() for c in kept]).transform(
+        predicate = condition.transform(
             lambda n: exp.column(n.name.lower(), table="p") if isinstance(n, exp.Column) else n)
         values = exp.Values(
             expressions=[exp.Tuple(expressions=[
@@ -194,6 +322,39 @@ def _refuse_char_columns(source: TableSource) -> None:
                 source.needed_columns is None or name in source.needed_columns):
             raise QueryFailed("NOT_SUPPORTED", f"Column '{name}' of type {hive_type}, whose values Athena pads with "
                               "spaces, is not supported by the local Athena engine")
+
+
+def _swapper(replacements: dict[int, exp.Expression]) -> Any:
+    """The transform putting resolved relations in place of the catalog tables they replace."""
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and id(node) in replacements:
+            return replacements[id(node)]
+        if isinstance(node, exp.Column) and node.args.get("db") is not None:
+            # `db.table.column`: the table is now known by its alias alone.
+            node = node.copy()
+            node.set("db", None)
+            node.set("catalog", None)
+        return node
+    return swap
+
+
+def _uncorrelated(subquery: exp.Subquery) -> bool:
+    """A subquery whose every qualified column names one of its own tables or aliases (a scalar subquery
+    over its own FROM); unqualified columns are taken as its own, as Trino resolves them innermost first."""
+    own = {t.alias_or_name.lower() for t in subquery.find_all(exp.Table)}
+    own |= {s.alias.lower() for s in subquery.find_all(exp.Subquery) if s.alias}
+    return all(not c.table or c.table.lower() in own for c in subquery.find_all(exp.Column))
+
+
+def _literal(value: Any) -> exp.Expression | None:
+    """A scalar subquery's value as a literal to prune with; None for NULL or a kind not handled here."""
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, int):
+        return exp.Literal.number(value)
+    return None
 
 
 def referenced_names(tree: exp.Expression) -> frozenset[str] | None:

@@ -5,8 +5,11 @@ About once a second it lists every ENABLED schedule over the Scheduler API
 and fires those that are due: the target's `Input` is the StartQueryExecution
 request, sent to the local Athena through `plane.client("athena", region)`.
 
-Timing: a rate schedule fires when it is first seen (its start, or creation),
-then once per period. Acknowledge after commit: a run counts only once its
+Timing: a rate schedule fires when it is first seen (its creation) or, with a
+`StartDate`, once that moment has come; then once per period, and never after its
+`EndDate`. AWS: "If you do not provide a StartDate for a rate-based schedule, your
+schedule starts invoking the target immediately"
+(https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html). Acknowledge after commit: a run counts only once its
 query reached SUCCEEDED; a query that failed, or could not be started, is
 fired again at the next period, and a restart of the local cloud fires every
 due schedule again. The runner is meant for idempotent work (the CDC MERGE):
@@ -67,6 +70,12 @@ class SchedulerRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._polls = 0
+
+    @property
+    def polls(self) -> int:
+        """Completed passes (tests wait for passes, not for the clock; tests/support/waiting.py)."""
+        return self._polls
 
     # -- Runner protocol -------------------------------------------------------
     def start(self) -> None:
@@ -95,6 +104,7 @@ class SchedulerRunner:
                 self.run_due()
             except Exception:  # one bad pass must not end the runner; the next pass tries again
                 log.exception("scheduler: pass failed")
+            self._polls += 1
             self._stop.wait(self.poll_interval_s)
 
     def run_due(self) -> None:
@@ -138,6 +148,10 @@ class SchedulerRunner:
         if period is None:
             return
         arn = schedule["Arn"]
+        now = time.time()
+        start, end = schedule.get("StartDate"), schedule.get("EndDate")
+        if (start is not None and now < start.timestamp()) or (end is not None and now >= end.timestamp()):
+            return  # before its first occurrence, or past its last
         with self._lock:
             runs = self._schedules.get(arn)
             if runs is None or runs.period_s != period:

@@ -129,7 +129,7 @@ def schedules(s: Settings) -> list[tuple[str, str, str, str]]:
     merges = zip(
         current_state.SCHEDULE_NAMES,
         ("Sales CDC: record new deletes in orders_tombstones", "Sales CDC: apply new changes to orders"),
-        current_state.merge_statements(s, current_state.schedule_since_dt()),
+        current_state.scheduled_merge_statements(s),
     )
     out = [(name, description, current_state.SCHEDULE_EXPRESSION, sql) for name, description, sql in merges]
     out += [(name, f"Sales CDC: {sql.split(' ', 1)[0].lower()} {sql.split()[1]}", current_state.MAINTENANCE_EXPRESSION,
@@ -465,6 +465,8 @@ def declare(s: Settings, account_id: str, lambda_source: Path) -> list[Resource]
         role(
             "scheduler",
             "scheduler.amazonaws.com",
+            # aws:SourceArn is the schedule GROUP's ARN, never a schedule's, plus aws:SourceAccount:
+            # https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html
             policies.trust_policy("scheduler.amazonaws.com", account_id, a.schedule_group_arn),
             policies.scheduler_policy(a),
         ),

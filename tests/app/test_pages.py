@@ -92,6 +92,18 @@ def test_orders_edit_is_saved_and_its_journey_becomes_queryable(env):
     assert saved.op == "MODIFY" and saved.quantity == 5
     assert saved.arrival_time and saved.s3_time and saved.queryable_time
     assert "The saved change is queryable in Athena." in texts(at)
+    assert saved.iceberg_time is None  # this module's schedules are removed: nothing merged it yet
+
+    from salescdc.current_state import merge_now
+    merge_now(Analytics(settings_for(env), factory_for(env)))  # what Health → Merge now runs
+
+    def absorbed() -> bool:
+        at.run()
+        no_exceptions(at)
+        return at.session_state["orders_view"]["journey"].absorbed
+
+    eventually(absorbed, "the saved change to be in the Iceberg table", timeout=90, interval=0.5)
+    assert "The saved change is in the Iceberg table." in texts(at)
 
 
 def test_orders_add_and_delete_rows(env):

@@ -427,3 +427,24 @@ def test_cdc_apply_through_athena_survives_duplicates_shuffles_and_late_batches(
         assert sorted(rows(cloud, f"SELECT * FROM {database}.orders", database)) == expected, f"after batch {index}"
     # Everything delivered: the DynamoDB table's final state.
     assert sorted(r[0] for r in rows(cloud, f"SELECT orderid FROM {database}.orders", database)) == sorted(live)
+
+
+def test_the_same_query_text_after_a_commit_a_new_object_or_a_new_view_answers_afresh(cloud: Any) -> None:
+    # The planner keeps each query's translation by its tables' snapshots (queries._TranslatedQueries):
+    # one text, asked again after each kind of change, must see the change.
+    ok(cloud, f"""CREATE TABLE {DB}.kept (id int, qty int) LOCATION 's3://{BUCKET}/warehouse/kept/'
+        TBLPROPERTIES ('table_type'='ICEBERG')""")
+    ok(cloud, f"CREATE EXTERNAL TABLE {DB}.extra (id int, qty int) ROW FORMAT SERDE "
+              f"'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://{BUCKET}/extra/'")
+    ok(cloud, "CREATE VIEW kept_view AS SELECT id, qty FROM kept")
+    text = """SELECT count(*), coalesce(sum(qty), 0) FROM (
+        SELECT id, qty FROM kept_view UNION ALL SELECT id, qty FROM extra) AS both_tables"""
+    assert rows(cloud, text) == rows(cloud, text) == [["0", "0"]]
+    ok(cloud, "INSERT INTO kept VALUES (1, 5), (2, 7)")  # an Iceberg commit
+    assert rows(cloud, text) == [["2", "12"]]
+    put_changes(cloud, "extra", [[{"id": 3, "qty": 100}]])  # a new lake object
+    assert rows(cloud, text) == [["3", "112"]]
+    ok(cloud, "CREATE OR REPLACE VIEW kept_view AS SELECT id, qty * 2 AS qty FROM kept")  # a new view text
+    assert rows(cloud, text) == [["3", "124"]]
+    ok(cloud, "DELETE FROM kept WHERE id = 1")  # and a commit that removes rows
+    assert rows(cloud, text) == [["2", "114"]]

@@ -13,11 +13,14 @@ from decimal import Decimal
 import pytest
 
 from salescdc import journey as journeys
-from salescdc.analytics import Analytics, QueryError, dataframe_to_csv, order_events_sql, sales_queries
+from salescdc.analytics import (Analytics, PollBackoff, QueryError, QueryResult, dataframe_to_csv, order_events_sql,
+                                sales_queries)
 from salescdc.clients import ClientFactory
 from salescdc.contract import format_timestamp
+from salescdc.current_state import merge_now
 from salescdc.infra import ApplyOptions, provision
 from salescdc.settings import Settings
+from tests.support.schedules import remove_schedules
 
 NOW = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0) - dt.timedelta(minutes=2)
 SEQ = iter(range(10**20, 10**21))
@@ -50,6 +53,7 @@ def lake(cloud):
     settings = Settings(endpoint_url=cloud.url)
     factory = ClientFactory(settings)
     provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
+    remove_schedules(cloud, factory)  # the journey test decides when the Iceberg tables absorb changes
     body = "".join(json.dumps(x, default=str) + "\n" for x in LINES).encode()
     factory.client("s3").put_object(
         Bucket=factory.bucket_name(),
@@ -157,3 +161,49 @@ def test_journey_follows_a_saved_change_to_queryable(lake):
     assert event.queryable_time is not None and journey.complete
     [row] = journey.rows()
     assert row["this save"] == "yes" and row["Kinesis arrival +s"] == 0.3
+    # Queryable, but no MERGE has run since it landed: not in the Iceberg table yet.
+    assert event.iceberg_time is None and not journey.absorbed and row["In Iceberg table"] == "…"
+
+    merge_now(analytics)  # the delete: order 9's row gone (it never had one) and a tombstone as new as it
+    journeys.refresh(journey, settings, factory, analytics)
+    assert journey.last_error is None and journey.absorbed
+    assert event.iceberg_time >= event.queryable_time
+    [row] = journey.rows()
+    assert row["In Iceberg table +s"] > 0
+
+
+def test_a_change_is_absorbed_only_when_the_iceberg_table_holds_it_or_something_newer():
+    def event(op, sequence):
+        return journeys.JourneyEvent(event_id="e", op=op, sequence_number=sequence)
+
+    upsert, delete = event("MODIFY", "1" + "0" * 20), event("REMOVE", "1" + "0" * 20)
+    older, newer = "9" * 20, "2" + "0" * 20  # 20 digits < 21 digits: compared as numbers, not as text
+    assert upsert.absorbed_by(upsert.sequence_number, None) and upsert.absorbed_by(newer, None)
+    assert not upsert.absorbed_by(older, None) and not upsert.absorbed_by(None, None)
+    assert upsert.absorbed_by(None, newer)  # deleted since
+    assert not upsert.absorbed_by(older, newer)  # the tombstone is merged, the row's delete not yet
+    assert delete.absorbed_by(None, delete.sequence_number) and delete.absorbed_by(newer, older)
+    assert not delete.absorbed_by(older, delete.sequence_number)  # between the two MERGE statements
+    assert not delete.absorbed_by(None, older) and not delete.absorbed_by(delete.sequence_number, None)
+
+
+def test_polls_wait_10_ms_then_double_to_a_quarter_second_and_never_after_the_end():
+    waits: list[float] = []
+    backoff = PollBackoff(sleep=waits.append)
+
+    class Execution:
+        def __init__(self, state):
+            self.state = state
+
+    for _ in range(7):
+        backoff(Execution("RUNNING"))
+    backoff(Execution("SUCCEEDED"))
+    assert waits == [0.01, 0.02, 0.04, 0.08, 0.16, 0.25, 0.25]
+
+
+def test_run_many_answers_each_statement_in_order_and_keeps_failures_apart(lake):
+    _, _, analytics = lake
+    answers = analytics.run_many(["SELECT 1 AS n", "SELECT * FROM no_such_table", "SELECT 3 AS n"])
+    assert [type(a) for a in answers] == [QueryResult, QueryError, QueryResult]
+    assert int(answers[0].frame["n"].iloc[0]) == 1 and int(answers[2].frame["n"].iloc[0]) == 3
+    assert "no_such_table" in str(answers[1]) or "does not exist" in str(answers[1])
