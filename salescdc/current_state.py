@@ -271,12 +271,22 @@ def maintenance_statements(settings: Settings) -> list[tuple[str, str]]:
 
 def watermark_sql(settings: Settings, as_of: dt.datetime | None = None,
                   empty_then: frozenset[str] = frozenset()) -> str:
-    """The newest event_time the tables absorbed (NULL when empty), now or as of a past moment:
-    reads O(live orders + tombstones)."""
-    return f"""SELECT max(event_time) AS absorbed_until FROM (
-  SELECT event_time FROM {_table(settings, ORDERS_TABLE, as_of, empty_then)}
-  UNION ALL
-  SELECT event_time FROM {_table(settings, TOMBSTONES_TABLE, as_of, empty_then)}
+    """How far both tables have absorbed the change log (NULL when both are empty), now or as of a
+    past moment: reads O(live orders + tombstones).
+
+    The older of the two tables' newest event_time, not the newer: the two MERGEs run as separate
+    statements (and on AWS as separate schedules, in either order), so after a pause one table can
+    be days ahead of the other, and reading only from the newer one's day would skip the changes
+    the other has not absorbed. A table with no rows yet (no order ever deleted) does not hold the
+    watermark back."""
+    return f"""SELECT CASE
+    WHEN o IS NULL THEN t
+    WHEN t IS NULL OR o < t THEN o
+    ELSE t
+  END AS absorbed_until
+FROM (SELECT
+  (SELECT max(event_time) FROM {_table(settings, ORDERS_TABLE, as_of, empty_then)}) AS o,
+  (SELECT max(event_time) FROM {_table(settings, TOMBSTONES_TABLE, as_of, empty_then)}) AS t
 ) AS absorbed"""
 
 
