@@ -1222,7 +1222,8 @@ def apply_logged_change(payload: tuple[Any, ...]) -> bool:
         if bucket is None:
             return False
         if versions is None:
-            bucket.keys.pop(key_name, None)
+            if key_name in bucket.keys:  # moto's key store pops one key, with no default
+                bucket.keys.pop(key_name)
         else:
             bucket.keys.setlist(key_name, versions)
         return True
