@@ -115,9 +115,12 @@ class Durability:
             migrated = self._create_or_migrate()
         self._check_format()
         on_disk = moto_patches.s3_body_files_on_disk()
+        loading = time.monotonic()
         loaded = self._load_snapshots()
         bodies = self._adopt_s3_body_files(on_disk)
+        replaying = time.monotonic()
         replay = self._replay_log()
+        replayed = time.monotonic()
         moto_patches.mark_stream_records_logged()
         self._wal = wal.WriteAheadLog(self.wal_folder, replay["next_lsn"], fsync=self.fsync,
                                       busy_writers=lambda: self._busy_writers)
@@ -135,11 +138,13 @@ class Durability:
         self.recovery = {"seconds": round(seconds, 3), "snapshots": loaded, "migrated": migrated,
                          "s3_body_files": bodies, **replay}
         applied = ", ".join(f"{n} {s}" for s, n in sorted(replay["applied"].items())) or "none"
+        self.recovery["load_seconds"] = round(replaying - loading, 3)
+        self.recovery["replay_seconds"] = round(replayed - replaying, 3)
         log.info("recovered state from %s in %.2f s: snapshots of %d services (%s; %d S3 object bodies used "
-                 "in place), %d log records replayed (%s), %d skipped for resources deleted since%s", self.folder,
-                 seconds, len(loaded), ", ".join(sorted(loaded)) or "none", bodies["adopted"],
-                 sum(replay["applied"].values()), applied, replay["skipped"],
-                 f"; {replay['damage']}" if replay["damage"] else "")
+                 "in place) in %.2f s, %d log records replayed (%s) in %.2f s, %d skipped for resources deleted "
+                 "since%s", self.folder, seconds, len(loaded), ", ".join(sorted(loaded)) or "none",
+                 bodies["adopted"], replaying - loading, sum(replay["applied"].values()), applied,
+                 replayed - replaying, replay["skipped"], f"; {replay['damage']}" if replay["damage"] else "")
         return self.recovery
 
     def _create_or_migrate(self) -> bool:
