@@ -562,17 +562,26 @@ def sync_s3_body_files(names: set[str]) -> None:
         _os.close(fd)
 
 
-def s3_key_reduction(obj: Any, body_files: set[str]) -> Any:
-    """How a snapshot pickles `obj` if it is an S3 key (FakeKey): else NotImplemented.
+def snapshot_reduction(obj: Any, body_files: set[str]) -> Any:
+    """How a snapshot pickles `obj` where it differs from plain pickle, else NotImplemented.
+
+    - a DynamoDB item's attributes (LimitedSizeDict): loaded without its 400 KB check, which
+      re-measures every attribute on each insert (O(n^2) per item; 70 % of loading a table).
+      The item passed the check when it was written;
+    - an S3 key (FakeKey): see below.
 
     A key whose body is a file of its own is pickled with the file's name (added to
     `body_files`), not the bytes. Any other key is pickled with its bytes, read without the
     key's lock (FakeKey.__getstate__ takes it): a snapshot may be pickled in a forked child,
     where a lock another thread held at the fork stays held for ever.
-    Touches: moto.s3.models.FakeKey (its __dict__, `_value_buffer`, `lock`, __setstate__).
+    Touches: moto.s3.models.FakeKey (its __dict__, `_value_buffer`, `lock`, __setstate__),
+    moto.dynamodb.models.dynamo_type.LimitedSizeDict (a dict subclass checking size in __setitem__).
     """
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
     from moto.s3.models import FakeKey
 
+    if type(obj) is LimitedSizeDict:
+        return _unchecked_dict, (LimitedSizeDict, dict(obj))
     if not isinstance(obj, FakeKey):
         return NotImplemented
     state = obj.__dict__.copy()
@@ -588,6 +597,13 @@ def s3_key_reduction(obj: Any, body_files: set[str]) -> Any:
         buffer.seek(0)
         state["value"] = buffer.read()
     return _s3_key_from_state, (type(obj), state)
+
+
+def _unchecked_dict(cls: Any, items: dict[Any, Any]) -> Any:
+    """A dict subclass filled without its own __setitem__."""
+    result = cls.__new__(cls)
+    dict.update(result, items)
+    return result
 
 
 def _s3_key_with_body_file(cls: Any, state: dict[str, Any], name: str) -> Any:
@@ -796,7 +812,7 @@ class _WeakInstances:
 
     def __init__(self, initial: Any = ()) -> None:
         self._refs: list[Any] = []
-        self._appends = 0
+        self._prune_at = 1024
         for instance in initial:
             self.append(instance)
 
@@ -805,9 +821,11 @@ class _WeakInstances:
             self._refs.append(_weakref.ref(instance))
         except TypeError:  # a model without weak reference support: not tracked (only the dashboard lists them)
             return
-        self._appends += 1
-        if self._appends % 1024 == 0:  # drop dead references now and then: amortised O(1) per append
+        if len(self._refs) >= self._prune_at:
+            # Drop dead references once the list has doubled since the last time: amortised O(1)
+            # per append (every 1,024 appends made loading 100k live items quadratic).
             self._refs = [r for r in self._refs if r() is not None]
+            self._prune_at = max(1024, 2 * len(self._refs))
 
     def __iter__(self) -> Any:
         return iter([o for o in (r() for r in self._refs) if o is not None])
@@ -1030,9 +1048,14 @@ def _logged_item(item: Any) -> Any:
 
 
 def _restored_item(hash_key: Any, range_key: Any, attrs: Any) -> Any:
-    from moto.dynamodb.models.dynamo_type import Item
+    """The logged item back as moto's Item, without LimitedSizeDict's O(n^2) size check (it
+    passed it when it was written; moto's own Item.__deepcopy__ skips it for the same reason)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 
-    return Item(hash_key, range_key, attrs)
+    item = Item.__new__(Item)
+    item.hash_key, item.range_key = hash_key, range_key
+    item.attrs = _unchecked_dict(LimitedSizeDict, {name: DynamoType(value) for name, value in attrs.items()})
+    return item
 
 
 def _logged_stream_record(stream_record: Any) -> tuple[Any, dict[str, Any]]:

@@ -70,17 +70,18 @@ class _StatePickler(pickle.Pickler):
 class _SnapshotPickler(_StatePickler):
     """`_StatePickler` for snapshots: an S3 key with a body file of its own is pickled with the
     file's name, not its bytes (see localcloud/moto_patches.py, "S3 body files in snapshots");
-    the names go to `body_files`."""
+    the names go to `body_files`. DynamoDB items load without re-checking their size
+    (`moto_patches.snapshot_reduction`)."""
 
     def __init__(self, file: Any, body_files: set[str]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.body_files = body_files
         from localcloud import moto_patches
 
-        self._s3_key_reduction = moto_patches.s3_key_reduction
+        self._reduction = moto_patches.snapshot_reduction
 
     def reducer_override(self, obj: Any) -> Any:
-        reduced = self._s3_key_reduction(obj, self.body_files)
+        reduced = self._reduction(obj, self.body_files)
         if reduced is not NotImplemented:
             return reduced
         return super().reducer_override(obj)

@@ -9,7 +9,7 @@ A fork copies only the forking thread. Whatever lock another thread held at that
 stays held in the child for ever, so the child's work must take none of them: it does not
 log (`logging` handler locks), does not touch the write-ahead log, does not read an S3
 key through moto (FakeKey.value takes the key's lock; snapshots read bodies without it,
-see `moto_patches.s3_key_reduction`), and collects no garbage (a finalizer there could
+see `moto_patches.snapshot_reduction`), and collects no garbage (a finalizer there could
 remove a file the parent still uses). The child dies with the server (PR_SET_PDEATHSIG on
 Linux), so a kill -9 leaves no orphan writing into the data dir; its temp files are
 removed by the next recovery.

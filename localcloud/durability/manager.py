@@ -90,6 +90,8 @@ class Durability:
         self._compact_mutex = threading.Lock()  # one compaction at a time (other snapshots run alongside)
         self._install_lock = threading.Lock()  # installing snapshot files and recording their LSNs
         self._temp_names = itertools.count()
+        self._cut_tickets = itertools.count(1)  # taken under `lock` with each snapshot's cut
+        self._installed_ticket: dict[str, int] = {}  # the ticket of each service's installed snapshot
         self._moto_version = moto_state.moto_version()
         self._local = threading.local()
         self._busy_writers = 0  # write requests still being answered (they may log a change soon)
@@ -397,6 +399,9 @@ class Durability:
                 self._wal.roll()  # writes what is pending, so every record below the cut is durable
                 self._log_bytes = 0
             cut = self._wal.next_lsn
+            # Which snapshot is newer goes by when its cut was taken, not by LSN: a control-plane
+            # change logs no record, so its snapshot can have the same LSN as an older one.
+            ticket = next(self._cut_tickets)
             moto_patches.hold_s3_body_files()  # from here until installed: no body file is removed
             synced = self._synced_body_files
             if background.available() and (roll or any(
@@ -434,12 +439,13 @@ class Durability:
             self._wal.wait_durable(cut - 1)
             with self._install_lock:
                 temps = {s: Path(t) for s, t in result["temps"].items()}
-                newer = {s: t for s, t in temps.items() if self._snapshot_lsn.get(s, 0) < cut}
+                newer = {s: t for s, t in temps.items() if self._installed_ticket.get(s, 0) < ticket}
                 for service in set(temps) - set(newer):  # a later snapshot of it was installed meanwhile
                     temps[service].unlink(missing_ok=True)
                 if newer:
                     snapshots.install(newer, self.snapshot_folder)
                 for service in newer:
+                    self._installed_ticket[service] = ticket
                     self._snapshot_lsn[service] = cut
                     self._snapshot_sizes[service] = result["sizes"][service]
                 if "s3" in newer and result["body_files"] is not None:
@@ -452,7 +458,8 @@ class Durability:
     def _dump(self, service: str, body_files: set[str]) -> bytes:
         if service == CHECKPOINTS:
             return json.dumps(self._checkpoints).encode()
-        return moto_state.dump_service(service, body_files if service == "s3" else None)
+        # A set for every service: it picks the snapshot pickler (only S3's names matter).
+        return moto_state.dump_service(service, body_files if service == "s3" else set())
 
     def _write_snapshots(self, services: tuple[str, ...], cut: int, synced: set[str]) -> dict[str, Any]:
         """In the forked child: pickle and write the snapshots' temp files (nothing here may log)."""

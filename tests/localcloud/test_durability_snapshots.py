@@ -178,6 +178,8 @@ def test_a_restart_uses_the_s3_body_files_a_finished_snapshot_names_in_place(ser
         s3.put_object(Bucket=BUCKET, Key=key, Body=body)
     eventually(lambda: "snapshot of every service (log passed" in server.log(), "a compaction to finish",
                timeout=60)
+    # A control-plane write right after it changes no LSN: its own snapshot must still replace the compaction's.
+    s3.create_bucket(Bucket="made-after-the-compaction")
     bodies = server.data_dir / "state" / "s3-bodies"
     before = {path.name: path.stat().st_ino for path in bodies.glob("body-*")}
     objects["kept/0"] = b"replaced after the snapshot"  # the snapshot's file for it must outlive the key
@@ -194,3 +196,4 @@ def test_a_restart_uses_the_s3_body_files_a_finished_snapshot_names_in_place(ser
     kept = {name for name in before if after.get(name) == before[name]}
     assert len(kept) >= used, "the files the snapshot names are used as they are, not written again"
     _check_everything_is_back(server, items, objects)
+    assert "made-after-the-compaction" in {b["Name"] for b in s3.list_buckets()["Buckets"]}
