@@ -451,6 +451,11 @@ class _DiskBody:
     def flush(self) -> None:
         return None
 
+    @property
+    def closed(self) -> bool:
+        """Disposed (moto keeps some disposed keys around; they read as empty)."""
+        return not self._finalizer.alive
+
     def close(self) -> None:
         self._finalizer()
 
@@ -587,12 +592,12 @@ def snapshot_reduction(obj: Any, body_files: set[str]) -> Any:
     state = obj.__dict__.copy()
     buffer = state.pop("_value_buffer", None)
     state.pop("lock", None)
-    if isinstance(buffer, _DiskBody) and _BODY_DIR is not None:
+    if buffer is None or getattr(buffer, "closed", False):
+        state["value"] = b""  # a disposed key (its file may be gone), as FakeKey.__getstate__ pickles it
+    elif isinstance(buffer, _DiskBody) and _BODY_DIR is not None:
         name = _os.path.basename(buffer.path)
         body_files.add(name)
         return _s3_key_with_body_file, (type(obj), state, name)
-    if buffer is None or getattr(buffer, "closed", False):
-        state["value"] = b""  # a disposed key, as FakeKey.__getstate__ pickles it
     else:
         buffer.seek(0)
         state["value"] = buffer.read()

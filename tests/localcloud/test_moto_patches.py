@@ -400,3 +400,19 @@ def test_a_snapshot_loads_a_dynamodb_item_without_its_size_check() -> None:
     loaded = rebuild(*args)
     assert type(loaded) is LimitedSizeDict and loaded == attrs
     assert moto_patches.snapshot_reduction({"a": 1}, set()) is NotImplemented
+
+
+def test_a_snapshot_pickles_a_disposed_s3_key_as_empty_and_names_no_file(tmp_path) -> None:
+    """moto keeps some disposed keys in its state; their file is gone, so the snapshot cannot name it."""
+    from moto.s3.models import s3_backends
+
+    from localcloud import moto_state
+
+    moto_patches.keep_s3_bodies_on_disk(tmp_path / "bodies")
+    backend = s3_backends[ACCOUNT]["aws"]
+    backend.create_bucket("snapshot-disposed", REGION)
+    backend.put_object("snapshot-disposed", "key", b"gone soon")
+    backend.buckets["snapshot-disposed"].keys["key"].dispose()
+    names: set[str] = set()
+    moto_state.dump_service("s3", names)
+    assert names == set()
