@@ -5,25 +5,32 @@ Layout of `<data_dir>/state/`:
   data dir is created or migrated, so its absence means "nothing usable here yet";
 - `snapshots/<service>.snap`: each moto service's backends (and the runners' positions,
   `checkpoints.snap`) as of an LSN, see `snapshots.py`;
-- `wal/wal-<lsn>.log`: the write-ahead log, see `wal.py`.
+- `wal/wal-<lsn>.log`: the write-ahead log, see `wal.py`;
+- `s3-bodies/body-*`: S3 object bodies, one file each, named by the S3 snapshot.
 
 While serving, one lock (`self.lock`) makes a state change and its log record one
 step: the capture hooks (localcloud/moto_patches.py) hold it around moto's data
-writes, checkpoint writes take it, and a snapshot takes it while it pickles, so
-a snapshot is a consistent cut at an LSN and a runner can never read a change
-the log has not got (no phantom downstream of a lost write). A request's
-response waits until its records are fsynced (`serve`). Control-plane writes
-(CreateTable, CreatePipe, UpdateFunctionCode, ...) are rare: the service is
-snapshotted before the response instead. Runner positions go through the same
-log after the records they cover, so a durable prefix never holds a position
-past its data. The log is compacted by snapshotting every service once it
-is larger than both `compact_bytes` and the last full snapshot (so, as for
-Redis's AOF rewrite, snapshot work stays proportional to what was written, and
-recovery never replays more log than the state itself), and on a clean stop.
+writes, checkpoint writes take it, and a snapshot takes it only to take its cut:
+the LSN it covers up to, and a fork (background.py) whose child pickles that
+copy-on-write image and writes the files while the server goes on answering
+(as Redis's BGSAVE; a small service is pickled under the lock instead, quicker
+than a fork). So a snapshot is a consistent cut at an LSN and a runner can
+never read a change the log has not got (no phantom downstream of a lost
+write). A request's response waits until its records are fsynced (`serve`).
+Control-plane writes (CreateTable, CreatePipe, UpdateFunctionCode, ...) are
+rare: the service is snapshotted before the response instead. Runner positions
+go through the same log after the records they cover, so a durable prefix never
+holds a position past its data. The log is compacted by snapshotting every
+service once it is larger than both `compact_bytes` and the last full snapshot
+(so, as for Redis's AOF rewrite, snapshot work stays proportional to what was
+written, and recovery never replays more log than the state itself), and on a
+clean stop. The S3 snapshot names body files rather than holding the bytes
+(localcloud/moto_patches.py, "S3 body files in snapshots").
 
-Recovery loads every snapshot (all or nothing), replays the log's intact prefix
-(a record of service S only if its LSN is at or past S's snapshot), cuts a torn
-last record off, and reports what it restored and how long it took.
+Recovery loads every snapshot (all or nothing; S3 keys adopt the body files
+they name), replays the log's intact prefix (a record of service S only if its
+LSN is at or past S's snapshot), cuts a torn last record off, removes body files
+no snapshot names, and reports what it restored and how long it took.
 """
 
 from __future__ import annotations
