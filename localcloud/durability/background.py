@@ -18,7 +18,6 @@ removed by the next recovery.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import json
 import os
@@ -28,8 +27,7 @@ from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 try:  # loaded in the parent: the child should not load libraries
-    _libc: Any = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    _prctl = _libc.prctl
+    _prctl: Any = ctypes.CDLL(None, use_errno=True).prctl  # the process's own symbols include libc's
 except (OSError, AttributeError):  # not Linux: the child may outlive a killed server
     _prctl = None
 
