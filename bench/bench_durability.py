@@ -302,13 +302,18 @@ def fill_and_recover(args: argparse.Namespace, tmp: str, on: Server, c: dict[str
 
     writes_during_compaction(on, c, args.threads)
 
-    # The puts above leave a compaction running and a long log: let it finish, so the kill hits the
-    # store as it usually is (snapshots plus at most about one compaction threshold of log).
+    # The puts above leave a long log (a compaction cuts where it starts, and the next one starts only
+    # when it is done): wait for one that started after the last write, so the kill hits the store as
+    # it usually is, snapshots covering it plus little log. None starts if the log is short already.
     log_path = on.data_dir / "localcloud.log"
+    starts_before = len(re.findall(r"snapshot of \d+ services at LSN", log_path.read_text()))
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         text = log_path.read_text()
-        if text.count("snapshot of every service") >= len(re.findall(r"snapshot of \d+ services at LSN", text)):
+        starts = len(re.findall(r"snapshot of \d+ services at LSN", text))
+        if starts > starts_before and text.count("snapshot of every service") >= starts:
+            break
+        if starts == starts_before and time.monotonic() > deadline - 480:  # two minutes and none started
             break
         time.sleep(1)
     state = Path(tmp) / "on" / "state"
@@ -330,6 +335,9 @@ def fill_and_recover(args: argparse.Namespace, tmp: str, on: Server, c: dict[str
     started = time.monotonic()
     on.stop()
     print(f"   clean stop (a snapshot of everything): {time.monotonic() - started:.1f} s")
+    problems = [line for line in log_path.read_text().splitlines() if " WARNING " in line or " ERROR " in line]
+    if problems:
+        print("   the server logged:\n" + "\n".join(f"     {line[:300]}" for line in problems[-10:]))
 
 
 def writes_during_compaction(on: Server, c: dict[str, Any], threads: int) -> None:
