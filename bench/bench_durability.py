@@ -1,6 +1,6 @@
 """Benchmark durable state: what the write-ahead log costs, how fast kill -9 recovers, RSS as state grows.
 
-    python bench/bench_durability.py [--seconds 8] [--threads 4] [--items 100000] [--kinesis 300000]
+    python bench/bench_durability.py [--seconds 8] [--threads 4] [--items 100000] [--kinesis 300000] [--skip-rates]
                                      [--lake-lines 1000000]
 
 Starts `python -m localcloud --no-runners` (APIs only, so no runner competes for the CPU) as a
@@ -14,8 +14,10 @@ child process on a free port with a temporary data dir, and prints, measured in 
      is printed, so a neighbour's load on a shared machine hits both alike;
   2. RSS of the server after 10k, 50k and 100k (--items) DynamoDB changes;
   3. the same write rates once the store is full (--items items with their stream records,
-     --kinesis Kinesis records, --lake-lines JSON lines in lake-style S3 objects), against empty;
-  4. recovery after kill -9 of the full server: time to "ready" and the recovery the log reports.
+     --kinesis Kinesis records, --lake-lines JSON lines in lake-style S3 objects), against empty
+     (--skip-rates leaves out 1 and 3);
+  4. PutItem latency while a compaction of the full store is written (in a forked process);
+  5. recovery after kill -9 of the full server: time to "ready" and the recovery the log reports.
 """
 
 from __future__ import annotations
@@ -244,6 +246,8 @@ def main() -> None:
     parser.add_argument("--baseline-durable", action="store_true",
                         help="run the --baseline-root cloud with durability on (default: off, --no-persist)")
     parser.add_argument("--rates-only", action="store_true", help="stop after the on/off throughput table")
+    parser.add_argument("--skip-rates", action="store_true",
+                        help="no throughput tables (1 and 3): only fill, RSS, writes during a compaction, recovery")
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--kinesis", type=int, default=300_000)
     parser.add_argument("--lake-lines", type=int, default=1_000_000)
@@ -252,11 +256,17 @@ def main() -> None:
           f"{args.threads} writer threads, {args.seconds:.0f} s per rate", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="bench-durability-") as tmp:
+        on = Server(Path(tmp) / "on")
+        if args.skip_rates:
+            on.start()
+            c = clients(on.url, args.threads)
+            provision(c)
+            fill_and_recover(args, tmp, on, c, None)
+            return
         off = Server(Path(tmp) / "off", "--no-persist")
         off.start()
         c_off = clients(off.url, args.threads)
         provision(c_off)
-        on = Server(Path(tmp) / "on")
         on.start()
         c = clients(on.url, args.threads)
         provision(c)
@@ -286,20 +296,28 @@ def main() -> None:
         if args.rates_only:
             on.stop()
             return
+        fill_and_recover(args, tmp, on, c, rates_on)
 
-        started = time.monotonic()
-        rss = fill_items(on, c, args.threads, args.items)
-        fill_seconds = time.monotonic() - started
-        print(f"\n2. server RSS after DynamoDB changes (PutItem, durability on; {fill_seconds:.0f} s to write "
-              f"{max(rss)}):")
-        for changes, mb in rss.items():
-            print(f"   {changes:>7} changes: {mb:7.0f} MB")
-        started = time.monotonic()
-        records = fill_kinesis(c, args.threads, args.kinesis)
-        lines = fill_lake(c, args.threads, args.lake_lines)
-        print(f"   then {records} Kinesis records and {lines} lake lines ({lines // 2000} S3 objects of 2,000 lines, "
-              f"~{lines * 260 // 1_000_000} MB) in {time.monotonic() - started:.0f} s; RSS {on.rss_mb():.0f} MB")
 
+def fill_and_recover(args: argparse.Namespace, tmp: str, on: Server, c: dict[str, Any],
+                     rates_on: dict[str, float] | None) -> None:
+    """Sections 2-5: fill the durable server, its rates when full (unless --skip-rates), writes
+    during a compaction, kill -9 and recovery."""
+    started = time.monotonic()
+    rss = fill_items(on, c, args.threads, args.items)
+    fill_seconds = time.monotonic() - started
+    print(f"\n2. server RSS after DynamoDB changes (PutItem, durability on; {fill_seconds:.0f} s to write "
+          f"{max(rss)}):")
+    for changes, mb in rss.items():
+        print(f"   {changes:>7} changes: {mb:7.0f} MB")
+    started = time.monotonic()
+    records = fill_kinesis(c, args.threads, args.kinesis)
+    lines = fill_lake(c, args.threads, args.lake_lines)
+    print(f"   then {records} Kinesis records and {lines} lake lines ({lines // 2000} S3 objects of 2,000 lines, "
+          f"~{lines * 260 // 1_000_000} MB) in {time.monotonic() - started:.0f} s; RSS {on.rss_mb():.0f} MB",
+          flush=True)
+
+    if rates_on is not None:
         rates_full = median_rates([measure_rates(c, args.threads, args.seconds) for _ in range(args.rounds)])
         print(f"\n3. raw write rates with durability on, empty store vs full ({max(rss)} items, {records} Kinesis "
               f"records, {lines} lake lines)")
@@ -308,23 +326,93 @@ def main() -> None:
             print(f"   {name:34}{rates_on[name]:10.0f}{rates_full[name]:10.0f}"
                   f"{rates_full[name] / rates_on[name]:11.2f}")
 
-        state = Path(tmp) / "on" / "state"
-        on.kill9()
-        logged = wal.read_segments(state / "wal").records  # what a restart must replay
-        wal_mb = sum(len(payload) + wal.HEADER.size for _, payload in logged) / 1e6
-        snap_mb = sum(p.stat().st_size for p in (state / "snapshots").glob("*.snap")) / 1e6
-        ready = on.start()
-        c = clients(on.url, args.threads)
-        count = sum(page["Count"] for page in c["dynamodb"].get_paginator("scan").paginate(
-            TableName=TABLE, Select="COUNT"))
-        print(f"\n4. kill -9 of the full server (snapshots {snap_mb:.0f} MB, {len(logged)} log records "
-              f"of {wal_mb:.0f} MB to replay), restart: "
-              f"ready in {ready:.1f} s, {count} items back")
-        print(f"   log: {recovered_line(on.data_dir / 'localcloud.log')}")
-        print(f"   RSS after recovery: {on.rss_mb():.0f} MB")
-        started = time.monotonic()
-        on.stop()
-        print(f"   clean stop (a snapshot of everything): {time.monotonic() - started:.1f} s")
+    writes_during_compaction(on, c, args.threads)
+
+    # The puts above leave a long log (a compaction cuts where it starts, and the next one starts only
+    # when it is done): wait for one that started after the last write, so the kill hits the store as
+    # it usually is, snapshots covering it plus little log. None starts if the log is short already.
+    log_path = on.data_dir / "localcloud.log"
+    starts_before = len(re.findall(r"snapshot of \d+ services at LSN", log_path.read_text()))
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        text = log_path.read_text()
+        starts = len(re.findall(r"snapshot of \d+ services at LSN", text))
+        if starts > starts_before and text.count("snapshot of every service") >= starts:
+            break
+        if starts == starts_before and time.monotonic() > deadline - 480:  # two minutes and none started
+            break
+        time.sleep(1)
+    state = Path(tmp) / "on" / "state"
+    on.kill9()
+    logged = wal.read_segments(state / "wal").records  # what a restart must replay
+    wal_mb = sum(len(payload) + wal.HEADER.size for _, payload in logged) / 1e6
+    snap_mb = sum(p.stat().st_size for p in (state / "snapshots").glob("*.snap")) / 1e6
+    bodies = list((state / "s3-bodies").glob("body-*"))
+    bodies_mb = sum(p.stat().st_size for p in bodies) / 1e6
+    ready = on.start()
+    c = clients(on.url, args.threads)
+    count = sum(page["Count"] for page in c["dynamodb"].get_paginator("scan").paginate(
+        TableName=TABLE, Select="COUNT"))
+    print(f"\n5. kill -9 of the full server (snapshots {snap_mb:.0f} MB naming {len(bodies)} S3 body files of "
+          f"{bodies_mb:.0f} MB, {len(logged)} log records of {wal_mb:.0f} MB to replay), restart: "
+          f"ready in {ready:.1f} s, {count} items back")
+    print(f"   log: {recovered_line(on.data_dir / 'localcloud.log')}")
+    print(f"   RSS after recovery: {on.rss_mb():.0f} MB")
+    started = time.monotonic()
+    on.stop()
+    print(f"   clean stop (a snapshot of everything): {time.monotonic() - started:.1f} s")
+    problems = [line for line in log_path.read_text().splitlines() if " WARNING " in line or " ERROR " in line]
+    if problems:
+        print("   the server logged:\n" + "\n".join(f"     {line[:300]}" for line in problems[-10:]))
+
+
+def writes_during_compaction(on: Server, c: dict[str, Any], threads: int) -> None:
+    """PutItem from `threads` writers while 1 MB S3 objects fill the log until a compaction runs;
+    prints the compaction's own log line and the write latencies while it ran."""
+    log_path = on.data_dir / "localcloud.log"
+    done_before = log_path.read_text().count("snapshot of every service")
+    body = os.urandom(1024 * 1024)
+    acks: list[tuple[float, float]] = []  # (acknowledged at, latency), wall clock as the log's
+    stop = threading.Event()
+
+    def writer(n: int) -> None:
+        i = 0
+        while not stop.is_set():
+            sent = time.time()
+            c["dynamodb"].put_item(TableName=TABLE, Item=item(f"during-{n}-{i}"))
+            acks.append((time.time(), time.time() - sent))
+            i += 1
+
+    workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    i = 0
+    deadline = time.monotonic() + 900
+    while log_path.read_text().count("snapshot of every service") == done_before and time.monotonic() < deadline:
+        c["s3"].put_object(Bucket=BUCKET, Key=f"compaction-filler/{i}", Body=body)
+        i += 1
+    stop.set()
+    for w in workers:
+        w.join()
+    text = log_path.read_text()
+    started_line = [line for line in text.splitlines() if "is being written by process" in line][-1]
+    done_line = [line for line in text.splitlines() if "snapshot of every service" in line][-1]
+
+    def stamp(line: str) -> float:
+        return time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S")) + int(line[20:23]) / 1000
+
+    began, ended = stamp(started_line), stamp(done_line)
+    during = sorted(latency for at, latency in acks if began <= at <= ended)
+    outside = sorted(latency for at, latency in acks if not began - 1 <= at <= ended + 1)
+    print(f"\n4. PutItem ({threads} writers) during a compaction of the full store ({i} MB of S3 puts to start one):")
+    print(f"   log: {done_line.split(': ', 1)[1]}")
+    if during:
+        elsewhere = (f" (outside it: p50 {statistics.median(outside) * 1000:.0f} ms, max {outside[-1] * 1000:.0f} ms)"
+                     if outside else "")
+        print(f"   {len(during)} PutItems acknowledged while the {ended - began:.1f} s snapshot was written; latency "
+              f"p50 {statistics.median(during) * 1000:.0f} ms, max {during[-1] * 1000:.0f} ms{elsewhere}", flush=True)
+    else:
+        print(f"   no PutItem was acknowledged during the {ended - began:.1f} s snapshot", flush=True)
 
 
 if __name__ == "__main__":

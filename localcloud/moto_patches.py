@@ -395,16 +395,22 @@ class _DiskBody:
 
     Replaces the SpooledTemporaryFile moto keeps per key (which holds bodies up to ~5 MB in RAM,
     and, once rolled over, an open file descriptor per key). Supports the calls FakeKey makes:
-    seek, read, truncate, write, close. The file goes when the key is disposed or collected.
+    seek, read, truncate, write, close. The file goes when the key is disposed or collected,
+    unless a snapshot may still name it (see "S3 body files in snapshots" below).
+    `adopt`: the name of a file already in the directory (a body a snapshot refers to).
     """
 
-    def __init__(self, directory: _Path, max_size: int = 0, *args: Any, **kwargs: Any) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, name = _tempfile.mkstemp(prefix="body-", dir=directory)
-        _os.close(fd)
+    def __init__(self, directory: _Path, max_size: int = 0, *args: Any, adopt: str | None = None,
+                 **kwargs: Any) -> None:
+        if adopt is None:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, name = _tempfile.mkstemp(prefix="body-", dir=directory)
+            _os.close(fd)
+        else:
+            name = str(directory / adopt)
         self.path = name
         self._pos = 0
-        self._finalizer = _weakref.finalize(self, _unlink_quietly, name)
+        self._finalizer = _weakref.finalize(self, _release_body_file, name)
 
     def seek(self, offset: int, whence: int = 0) -> int:
         self._pos = offset if whence == 0 else (self._pos + offset if whence == 1 else self._size() + offset)
@@ -445,6 +451,11 @@ class _DiskBody:
     def flush(self) -> None:
         return None
 
+    @property
+    def closed(self) -> bool:
+        """Disposed (moto keeps some disposed keys around; they read as empty)."""
+        return not self._finalizer.alive
+
     def close(self) -> None:
         self._finalizer()
 
@@ -456,20 +467,184 @@ def _unlink_quietly(path: str) -> None:
         pass
 
 
-def keep_s3_bodies_on_disk(directory: _Path) -> None:
+# -- S3 body files in snapshots (localcloud/durability) ---------------------------------------
+# A snapshot of S3 names each key's body file instead of copying its bytes, so a snapshot stays
+# small and a restart adopts the files as they are. A file a snapshot names must outlive its
+# key until a newer snapshot no longer names it: a crash before then restores that snapshot,
+# and the log replayed on top needs the file only if its key was not replaced in the log. So:
+# - `_body_pins`: the files the installed S3 snapshot names; removing one is deferred;
+# - `_body_holds`: snapshots being written; while one is, every removal is deferred (the
+#   snapshot may name the file, and it is not known which until it is done);
+# - `_body_deferred`: removals waiting for the next installed snapshot that no longer names them.
+_BODY_DIR: _Path | None = None
+_BODY_LOCK = _threading.RLock()  # re-entrant: a finalizer may run (garbage collection) while it is held
+_body_pins: set[str] = set()
+_body_deferred: set[str] = set()
+_body_holds = 0
+_body_adopted: set[str] = set()  # names adopted since the last `s3_body_files_adopted()`
+
+
+def _release_body_file(path: str) -> None:
+    name = _os.path.basename(path)
+    with _BODY_LOCK:
+        if _body_holds or name in _body_pins:
+            _body_deferred.add(name)
+            return
+    _unlink_quietly(path)
+
+
+def hold_s3_body_files() -> None:
+    """A snapshot is about to be taken: remove no body file until `release_s3_body_files`."""
+    global _body_holds
+    with _BODY_LOCK:
+        _body_holds += 1
+
+
+def release_s3_body_files(pins: set[str] | None) -> int:
+    """A snapshot is done; `pins`: the files the S3 snapshot just installed names (None: none was).
+
+    Removes the deferred files no snapshot needs any more; returns how many."""
+    global _body_holds, _body_pins
+    with _BODY_LOCK:
+        _body_holds -= 1
+        if pins is not None:
+            _body_pins = set(pins)
+        if _body_holds or _BODY_DIR is None:
+            return 0
+        free = [name for name in list(_body_deferred) if name not in _body_pins]
+        for name in free:
+            _body_deferred.discard(name)
+    for name in free:
+        _unlink_quietly(str(_BODY_DIR / name))
+    return len(free)
+
+
+def pin_s3_body_files(pins: set[str]) -> None:
+    """Recovery: the files the loaded S3 snapshot names stay until a newer snapshot drops them."""
+    global _body_pins
+    with _BODY_LOCK:
+        _body_pins = set(pins)
+
+
+def s3_body_files_adopted() -> set[str]:
+    """The body files keys unpickled from a snapshot adopted since the last call."""
+    with _BODY_LOCK:
+        adopted = set(_body_adopted)
+        _body_adopted.clear()
+    return adopted
+
+
+def s3_body_files_on_disk() -> set[str]:
+    """The names of every body file in the body directory now."""
+    if _BODY_DIR is None or not _BODY_DIR.is_dir():
+        return set()
+    return {path.name for path in _BODY_DIR.glob("body-*")}
+
+
+def remove_s3_body_files(names: set[str]) -> None:
+    """Delete body files nothing refers to (left by a crash: their keys were never snapshotted)."""
+    if _BODY_DIR is not None:
+        for name in names:
+            _unlink_quietly(str(_BODY_DIR / name))
+
+
+def sync_s3_body_files(names: set[str]) -> None:
+    """fsync each named body file and the directory, so a snapshot naming them survives a power cut.
+
+    Raises FileNotFoundError if one is gone (then the snapshot must not be installed)."""
+    if _BODY_DIR is None or not names:
+        return
+    for name in names:
+        fd = _os.open(_BODY_DIR / name, _os.O_RDONLY)
+        try:
+            _os.fsync(fd)
+        finally:
+            _os.close(fd)
+    fd = _os.open(_BODY_DIR, _os.O_RDONLY)
+    try:
+        _os.fsync(fd)
+    finally:
+        _os.close(fd)
+
+
+def snapshot_reduction(obj: Any, body_files: set[str]) -> Any:
+    """How a snapshot pickles `obj` where it differs from plain pickle, else NotImplemented.
+
+    - a DynamoDB item's attributes (LimitedSizeDict): loaded without its 400 KB check, which
+      re-measures every attribute on each insert (O(n^2) per item; 70 % of loading a table).
+      The item passed the check when it was written;
+    - an S3 key (FakeKey): see below.
+
+    A key whose body is a file of its own is pickled with the file's name (added to
+    `body_files`), not the bytes. Any other key is pickled with its bytes, read without the
+    key's lock (FakeKey.__getstate__ takes it): a snapshot may be pickled in a forked child,
+    where a lock another thread held at the fork stays held for ever.
+    Touches: moto.s3.models.FakeKey (its __dict__, `_value_buffer`, `lock`, __setstate__),
+    moto.dynamodb.models.dynamo_type.LimitedSizeDict (a dict subclass checking size in __setitem__).
+    """
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+    from moto.s3.models import FakeKey
+
+    if type(obj) is LimitedSizeDict:
+        return _unchecked_dict, (LimitedSizeDict, dict(obj))
+    if not isinstance(obj, FakeKey):
+        return NotImplemented
+    state = obj.__dict__.copy()
+    buffer = state.pop("_value_buffer", None)
+    state.pop("lock", None)
+    if buffer is None or getattr(buffer, "closed", False):
+        state["value"] = b""  # a disposed key (its file may be gone), as FakeKey.__getstate__ pickles it
+    elif isinstance(buffer, _DiskBody) and _BODY_DIR is not None:
+        name = _os.path.basename(buffer.path)
+        body_files.add(name)
+        return _s3_key_with_body_file, (type(obj), state, name)
+    else:
+        buffer.seek(0)
+        state["value"] = buffer.read()
+    return _s3_key_from_state, (type(obj), state)
+
+
+def _unchecked_dict(cls: Any, items: dict[Any, Any]) -> Any:
+    """A dict subclass filled without its own __setitem__."""
+    result = cls.__new__(cls)
+    dict.update(result, items)
+    return result
+
+
+def _s3_key_with_body_file(cls: Any, state: dict[str, Any], name: str) -> Any:
+    assert _BODY_DIR is not None, "S3 body files are restored only where keep_s3_bodies_on_disk ran"
+    key = cls.__new__(cls)
+    key.__dict__.update(state)
+    key._value_buffer = _DiskBody(_BODY_DIR, adopt=name)
+    key.lock = _threading.Lock()
+    with _BODY_LOCK:
+        _body_adopted.add(name)
+    return key
+
+
+def _s3_key_from_state(cls: Any, state: dict[str, Any]) -> Any:
+    key = cls.__new__(cls)
+    key.__setstate__(state)
+    return key
+
+
+def keep_s3_bodies_on_disk(directory: _Path, *, keep_existing: bool = False) -> None:
     """Make every S3 object body moto stores from now on live in a file under `directory`, not in RAM.
 
     Touches: moto.s3.models.tempfile — the module whose SpooledTemporaryFile FakeKey.__init__ and
     FakeKey.__setstate__ create a key's `_value_buffer` with (its in-memory size is
     MOTO_S3_DEFAULT_KEY_BUFFER_SIZE, 5 MB - 1 KB by default). We hand moto a module whose
-    SpooledTemporaryFile is `_DiskBody`; left-overs of an earlier run in `directory` are removed.
+    SpooledTemporaryFile is `_DiskBody`. Left-overs of an earlier run in `directory` are removed,
+    unless `keep_existing` (durable state: its snapshots name them; recovery removes the rest).
     """
+    global _BODY_DIR
     from moto.s3 import models as s3_models
 
     directory = _Path(directory)
-    if directory.is_dir():
+    if directory.is_dir() and not keep_existing:
         for stale in directory.glob("body-*"):
             _unlink_quietly(str(stale))
+    _BODY_DIR = directory
     namespace = _types.SimpleNamespace(**{k: getattr(_tempfile, k) for k in dir(_tempfile) if not k.startswith("__")})
     namespace.SpooledTemporaryFile = lambda *args, **kwargs: _DiskBody(directory, *args, **kwargs)
     s3_models.tempfile = namespace
@@ -670,7 +845,7 @@ class _WeakInstances:
 
     def __init__(self, initial: Any = ()) -> None:
         self._refs: list[Any] = []
-        self._appends = 0
+        self._prune_at = 1024
         for instance in initial:
             self.append(instance)
 
@@ -679,9 +854,11 @@ class _WeakInstances:
             self._refs.append(_weakref.ref(instance))
         except TypeError:  # a model without weak reference support: not tracked (only the dashboard lists them)
             return
-        self._appends += 1
-        if self._appends % 1024 == 0:  # drop dead references now and then: amortised O(1) per append
+        if len(self._refs) >= self._prune_at:
+            # Drop dead references once the list has doubled since the last time: amortised O(1)
+            # per append (every 1,024 appends made loading 100k live items quadratic).
             self._refs = [r for r in self._refs if r() is not None]
+            self._prune_at = max(1024, 2 * len(self._refs))
 
     def __iter__(self) -> Any:
         return iter([o for o in (r() for r in self._refs) if o is not None])
@@ -904,9 +1081,14 @@ def _logged_item(item: Any) -> Any:
 
 
 def _restored_item(hash_key: Any, range_key: Any, attrs: Any) -> Any:
-    from moto.dynamodb.models.dynamo_type import Item
+    """The logged item back as moto's Item, without LimitedSizeDict's O(n^2) size check (it
+    passed it when it was written; moto's own Item.__deepcopy__ skips it for the same reason)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 
-    return Item(hash_key, range_key, attrs)
+    item = Item.__new__(Item)
+    item.hash_key, item.range_key = hash_key, range_key
+    item.attrs = _unchecked_dict(LimitedSizeDict, {name: DynamoType(value) for name, value in attrs.items()})
+    return item
 
 
 def _logged_stream_record(stream_record: Any) -> tuple[Any, dict[str, Any]]:
@@ -1148,7 +1330,8 @@ def apply_logged_change(payload: tuple[Any, ...]) -> bool:
         if bucket is None:
             return False
         if versions is None:
-            bucket.keys.pop(key_name, None)
+            if key_name in bucket.keys:  # moto's key store pops one key, with no default
+                bucket.keys.pop(key_name)
         else:
             bucket.keys.setlist(key_name, versions)
         return True

@@ -67,9 +67,32 @@ class _StatePickler(pickle.Pickler):
         return NotImplemented
 
 
-def _dumps(value: Any) -> bytes:
+class _SnapshotPickler(_StatePickler):
+    """`_StatePickler` for snapshots: an S3 key with a body file of its own is pickled with the
+    file's name, not its bytes (see localcloud/moto_patches.py, "S3 body files in snapshots");
+    the names go to `body_files`. DynamoDB items load without re-checking their size
+    (`moto_patches.snapshot_reduction`)."""
+
+    def __init__(self, file: Any, body_files: set[str]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.body_files = body_files
+        from localcloud import moto_patches
+
+        self._reduction = moto_patches.snapshot_reduction
+
+    def reducer_override(self, obj: Any) -> Any:
+        reduced = self._reduction(obj, self.body_files)
+        if reduced is not NotImplemented:
+            return reduced
+        return super().reducer_override(obj)
+
+
+def _dumps(value: Any, body_files: set[str] | None = None) -> bytes:
     buffer = io.BytesIO()
-    _StatePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    if body_files is None:
+        _StatePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    else:
+        _SnapshotPickler(buffer, body_files).dump(value)
     return buffer.getvalue()
 
 
@@ -87,18 +110,22 @@ def dumps(value: Any) -> bytes:
     return _dumps(value)
 
 
-def dump_service(service: str) -> bytes:
+def dump_service(service: str, body_files: set[str] | None = None) -> bytes:
     """One service's backends (every account and region) as one pickle.
 
+    `body_files`: pickle S3 keys whose body is a file of its own by the file's name (added to
+    the set) instead of the bytes: a snapshot does, a log record does not.
     Pickling walks live dicts; a request changing the service at that moment (one not
     serialised by the durability lock, e.g. a CreateTable) makes it fail with RuntimeError,
-    so it is retried a few times."""
+    so it is retried a few times (never in a forked child: nothing else runs there)."""
     from moto.backends import get_backend
 
     backends = get_backend(service)  # type: ignore[call-overload]
     for attempt in range(20):
         try:
-            return _dumps({account: dict(regions) for account, regions in list(backends.items())})
+            if body_files is not None:
+                body_files.clear()  # from a failed attempt
+            return _dumps({account: dict(regions) for account, regions in list(backends.items())}, body_files)
         except RuntimeError:  # "dictionary changed size during iteration"
             if attempt == 19:
                 raise

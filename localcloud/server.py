@@ -153,7 +153,12 @@ class LocalCloud:
 
         moto_patches.disable_moto_cors()
         moto_patches.track_model_instances_weakly()  # else every record ever made stays in RAM
-        moto_patches.keep_s3_bodies_on_disk(self.data_dir / "tmp" / "s3-bodies")
+        if self.persist_state:  # durable state: its snapshots name these files (see localcloud/durability)
+            moto_patches.keep_s3_bodies_on_disk(self.data_dir / "state" / "s3-bodies", keep_existing=True)
+            for stale in (self.data_dir / "tmp" / "s3-bodies").glob("body-*"):  # an older version's, never named
+                stale.unlink(missing_ok=True)
+        else:
+            moto_patches.keep_s3_bodies_on_disk(self.data_dir / "tmp" / "s3-bodies")
         self._moto_app = moto_patches.moto_wsgi_app()
         moto_patches.speed_up_moto_dispatch()
         if not self._installed:  # handlers and runners are added once, even if start() runs again

@@ -36,24 +36,35 @@ def path_for(folder: Path, service: str) -> Path:
 
 def write(folder: Path, snapshot: Snapshot) -> int:
     """Replace the service's snapshot durably; returns the bytes written."""
+    tmp, size = write_temp(folder, snapshot, "tmp")
+    install({snapshot.service: tmp}, folder)
+    return size
+
+
+def write_temp(folder: Path, snapshot: Snapshot, tag: str) -> tuple[Path, int]:
+    """Write and fsync the snapshot as `<service>.<tag>.tmp` (not yet in effect); returns (path, bytes)."""
     folder.mkdir(parents=True, exist_ok=True)
     header = json.dumps({"service": snapshot.service, "lsn": snapshot.lsn, "moto": snapshot.moto,
                          "size": len(snapshot.body), "crc32": zlib.crc32(snapshot.body)}).encode()
-    final = path_for(folder, snapshot.service)
-    tmp = final.with_suffix(".tmp")
+    tmp = folder / f"{snapshot.service}.{tag}.tmp"
     with open(tmp, "wb") as handle:
         handle.write(MAGIC)
         handle.write(header + b"\n")
         handle.write(snapshot.body)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(tmp, final)
+    return tmp, len(MAGIC) + len(header) + 1 + len(snapshot.body)
+
+
+def install(temps: dict[str, Path], folder: Path) -> None:
+    """Rename each service's temp file over its snapshot, then fsync the folder once."""
+    for service, tmp in temps.items():
+        os.replace(tmp, path_for(folder, service))
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-    return len(MAGIC) + len(header) + 1 + len(snapshot.body)
 
 
 def read(path: Path) -> Snapshot:

@@ -452,3 +452,63 @@ def test_s3_conditional_writes_lock_wraps_the_response_methods_we_name() -> None
         assert not getattr(method.__wrapped__, "_localcloud_key_locked", False)
         assert _parameters(method.__wrapped__) == ["self"]
     assert callable(S3Response.parse_key_name)
+
+
+# -- snapshots (localcloud/durability) --------------------------------------------------
+def test_a_snapshot_names_an_s3_body_file_and_a_pinned_file_outlives_its_key(tmp_path) -> None:
+    import gc
+    import pickle
+
+    from moto.s3.models import s3_backends
+
+    from localcloud import moto_state
+
+    bodies = tmp_path / "bodies"
+    moto_patches.keep_s3_bodies_on_disk(bodies)
+    backend = s3_backends[ACCOUNT]["aws"]
+    backend.create_bucket("snapshot-bodies", REGION)
+    backend.put_object("snapshot-bodies", "key", b"the body bytes")
+    names: set[str] = set()
+    blob = moto_state.dump_service("s3", names)
+    assert len(names) == 1 and b"the body bytes" not in blob, "the snapshot names the file, not the bytes"
+    [name] = names
+    moto_patches.pin_s3_body_files(names)  # as if that snapshot were installed
+    backend.delete_object("snapshot-bodies", "key")
+    gc.collect()
+    assert (bodies / name).exists(), "a file the installed snapshot names outlives its key"
+
+    restored = pickle.loads(blob)[ACCOUNT]["aws"]
+    assert restored.buckets["snapshot-bodies"].keys["key"].value == b"the body bytes"
+    assert moto_patches.s3_body_files_adopted() == names
+    del restored
+    gc.collect()
+    moto_patches.hold_s3_body_files()
+    assert moto_patches.release_s3_body_files(set()) == 1  # a newer snapshot no longer names it
+    assert not (bodies / name).exists()
+
+
+def test_a_snapshot_loads_a_dynamodb_item_without_its_size_check() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+
+    attrs = LimitedSizeDict()
+    attrs["orderid"] = DynamoType({"S": "o-1"})
+    rebuild, args = moto_patches.snapshot_reduction(attrs, set())
+    loaded = rebuild(*args)
+    assert type(loaded) is LimitedSizeDict and loaded == attrs
+    assert moto_patches.snapshot_reduction({"a": 1}, set()) is NotImplemented
+
+
+def test_a_snapshot_pickles_a_disposed_s3_key_as_empty_and_names_no_file(tmp_path) -> None:
+    """moto keeps some disposed keys in its state; their file is gone, so the snapshot cannot name it."""
+    from moto.s3.models import s3_backends
+
+    from localcloud import moto_state
+
+    moto_patches.keep_s3_bodies_on_disk(tmp_path / "bodies")
+    backend = s3_backends[ACCOUNT]["aws"]
+    backend.create_bucket("snapshot-disposed", REGION)
+    backend.put_object("snapshot-disposed", "key", b"gone soon")
+    backend.buckets["snapshot-disposed"].keys["key"].dispose()
+    names: set[str] = set()
+    moto_state.dump_service("s3", names)
+    assert names == set()
