@@ -276,10 +276,13 @@ class Durability:
 
         self._local.max_lsn = 0
         self._local.in_request = True
+        assert self._wal is not None
+        self._wal.writer_enters()
         try:
             body = app(environ, recording_start_response)
         finally:
             self._local.in_request = False
+            self._wal.writer_leaves()
         succeeded = bool(statuses) and statuses[-1][:1] in ("2", "3")
         if kind.kind == requests.SNAPSHOT and succeeded:
             service = _BACKEND_OF.get(kind.service or "", kind.service)

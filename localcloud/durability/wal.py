@@ -19,14 +19,15 @@ Group commit is leader/follower: a waiter that finds no commit running becomes
 the leader, takes every pending frame, writes them and `fdatasync`s once; a
 writer that arrives while that fsync runs sleeps until it ends, and the first
 one woken then leads the next batch with everything that arrived meanwhile.
-The leader is a request thread (no hand-off to a committer thread), it holds
-no state lock while it writes, and the moment a commit ends the next can
-start, so there is always at most one fsync in flight and never an idle disk
-while records wait. (An earlier version made the leader first sleep up to
-1 ms for writers still inside their request, as PostgreSQL's commit_delay
-does; under CPU contention each such sleep cost a scheduler wake-up of several
-ms, more than the fsync it was meant to share.) A background thread commits
-records nobody waits for (runner positions) within a few ms.
+The leader is a request thread (no hand-off to a committer thread) and holds
+no state lock while it writes. Before taking its batch, a leader waits up to
+`commit_delay` for the writers still inside their request (`writer_enters` /
+`writer_leaves`, told by the caller), woken as each one leaves rather than by
+polling, so one fsync covers them too (PostgreSQL's commit_delay and
+commit_siblings): on a loaded machine an fsync's wall time is mostly the
+scheduler's, so fewer fsyncs per write is what keeps throughput up.
+A background thread commits records nobody waits for (runner positions)
+within a few ms.
 
 Reading (`read_segments`) stops at the first frame that is short, fails its
 CRC or breaks the LSN sequence; what follows it is never replayed.
@@ -139,7 +140,8 @@ def read_segments(folder: Path, after_lsn: int = 0) -> ReadResult:
 class WriteAheadLog:
     """Appends records and makes them durable in batches; one instance owns the segment folder."""
 
-    def __init__(self, folder: Path, next_lsn: int, fsync: bool = True, segment_bytes: int = SEGMENT_BYTES):
+    def __init__(self, folder: Path, next_lsn: int, fsync: bool = True, segment_bytes: int = SEGMENT_BYTES,
+                 commit_delay: float = 0.002):
         """Continue the log at `next_lsn` in a new segment (recovery has cut older ones at their valid end)."""
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -155,7 +157,11 @@ class WriteAheadLog:
         self._pending_last_lsn = next_lsn - 1
         self._unwaited = False  # a record nobody will wait for is pending: the background thread commits it
         self._committing = False  # a leader is writing and fsyncing a batch; others wait for it to end
-        self._cond = threading.Condition(threading.Lock())
+        self.commit_delay = commit_delay
+        self._writers_inside = 0  # requests still being answered: they may append a record any moment
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)
+        self._writer_left = threading.Condition(lock)  # only a gathering leader waits on it
         self._io_lock = threading.Lock()  # the file being written; rolling swaps it
         self._closed = False
         self._failure: BaseException | None = None
@@ -205,6 +211,16 @@ class WriteAheadLog:
     @property
     def durable_lsn(self) -> int:
         return self._durable_lsn
+
+    def writer_enters(self) -> None:
+        """A write request started: a leader gives it up to `commit_delay` to append its record."""
+        with self._cond:
+            self._writers_inside += 1
+
+    def writer_leaves(self) -> None:
+        with self._cond:
+            self._writers_inside -= 1
+            self._writer_left.notify()
 
     def append(self, payload: bytes, waited: bool = False) -> int:
         """Queue one record; returns its LSN. Callers serialise appends with their state changes.
@@ -285,6 +301,14 @@ class WriteAheadLog:
     # -- committing ---------------------------------------------------------
     def _lead_commit(self) -> None:
         """Commit every pending frame as the leader (`_committing` is set), then let the next leader go."""
+        if self.commit_delay > 0:
+            with self._cond:
+                deadline = time.monotonic() + self.commit_delay
+                while self._writers_inside > 0:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._writer_left.wait(remaining)
         try:
             with self._io_lock:  # roll() and close() write under it too
                 self._commit_pending()
