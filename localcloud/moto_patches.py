@@ -845,7 +845,8 @@ class _WeakInstances:
 
     def __init__(self, initial: Any = ()) -> None:
         self._refs: list[Any] = []
-        self._prune_at = 1024
+        self._live_at_sweep = 0  # references left by the last sweep (all live then)
+        self.sweeps = 0
         for instance in initial:
             self.append(instance)
 
@@ -854,11 +855,14 @@ class _WeakInstances:
             self._refs.append(_weakref.ref(instance))
         except TypeError:  # a model without weak reference support: not tracked (only the dashboard lists them)
             return
-        if len(self._refs) >= self._prune_at:
-            # Drop dead references once the list has doubled since the last time: amortised O(1)
-            # per append (every 1,024 appends made loading 100k live items quadratic).
+        # Drop dead references once the list has doubled since the last sweep: a sweep costs the
+        # list's length, so this is O(1) per append however many records the store holds (a sweep
+        # every 1,024 appends cost O(live records) each time: PutRecords slowed as a stream filled),
+        # and dead references never outnumber max(1,024, the live ones).
+        if len(self._refs) >= max(1024, 2 * self._live_at_sweep):
             self._refs = [r for r in self._refs if r() is not None]
-            self._prune_at = max(1024, 2 * len(self._refs))
+            self._live_at_sweep = len(self._refs)
+            self.sweeps += 1
 
     def __iter__(self) -> Any:
         return iter([o for o in (r() for r in self._refs) if o is not None])

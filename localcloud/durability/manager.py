@@ -102,8 +102,6 @@ class Durability:
         self._installed_ticket: dict[str, int] = {}  # the ticket of each service's installed snapshot
         self._moto_version = moto_state.moto_version()
         self._local = threading.local()
-        self._busy_writers = 0  # write requests still being answered (they may log a change soon)
-        self._busy_lock = threading.Lock()
         self._checkpoints: dict[str, dict[str, Any]] = {}
         self._snapshot_lsn: dict[str, int] = {}
         self._snapshot_sizes: dict[str, int] = {}  # bytes of each service's installed snapshot
@@ -133,8 +131,7 @@ class Durability:
         replayed = time.monotonic()
         moto_patches.mark_stream_records_logged()
         moto_patches.continue_log_event_numbering()
-        self._wal = wal.WriteAheadLog(self.wal_folder, replay["next_lsn"], fsync=self.fsync,
-                                      busy_writers=lambda: self._busy_writers)
+        self._wal = wal.WriteAheadLog(self.wal_folder, replay["next_lsn"], fsync=self.fsync)
         self._first_lsn = replay["next_lsn"]
         self._log_bytes = replay["log_bytes"]  # a long log left by a crash is compacted soon
         moto_patches.install_durability_capture(self)
@@ -333,14 +330,13 @@ class Durability:
 
         self._local.max_lsn = 0
         self._local.in_request = True
-        with self._busy_lock:
-            self._busy_writers += 1
+        assert self._wal is not None
+        self._wal.writer_enters()
         try:
             body = app(environ, recording_start_response)
         finally:
             self._local.in_request = False
-            with self._busy_lock:
-                self._busy_writers -= 1
+            self._wal.writer_leaves()
         succeeded = bool(statuses) and statuses[-1][:1] in ("2", "3")
         if kind.kind == requests.SNAPSHOT and succeeded:
             service = _BACKEND_OF.get(kind.service or "", kind.service)
@@ -555,8 +551,9 @@ class Durability:
         self.compact("clean stop")
         moto_patches.uninstall_durability_capture()
         self._wal.close()
-        log.info("write-ahead log this run: %d records in %d fsyncs (%.1f MB)", self._wal.next_lsn - self._first_lsn,
-                 self._wal.fsyncs, self._wal.bytes_written / 1e6)
+        log.info("write-ahead log this run: %d records in %d fsyncs (%.1f MB), %.2f ms per fsync on average",
+                 self._wal.next_lsn - self._first_lsn, self._wal.fsyncs, self._wal.bytes_written / 1e6,
+                 1e3 * self._wal.fsync_seconds / max(1, self._wal.fsyncs))
         self._wal = None
         with _active_lock:
             _active.pop(self.data_dir.resolve(), None)
@@ -564,7 +561,8 @@ class Durability:
     def stats(self) -> dict[str, Any]:
         assert self._wal is not None
         return {"next_lsn": self._wal.next_lsn, "durable_lsn": self._wal.durable_lsn,
-                "fsyncs": self._wal.fsyncs, "log_bytes": self._wal.bytes_written}
+                "fsyncs": self._wal.fsyncs, "fsync_seconds": self._wal.fsync_seconds,
+                "log_bytes": self._wal.bytes_written}
 
 
 def _clamp_positions(checkpoints: dict[str, dict[str, Any]]) -> None:

@@ -14,15 +14,20 @@ moving to the next segment does not stall a commit.
 Writers call `append()` under the caller's lock: it only assigns the next LSN
 and adds the frame to an in-memory batch, so it costs microseconds.
 `wait_durable(lsn)` returns once that LSN is on disk: a request's response is
-held on it, so nothing is acknowledged before it would survive a crash. The
-first waiter to find no write in progress becomes the leader: it writes every
-pending frame and `fdatasync`s once; waiters whose records arrived meanwhile
-sleep until a leader's fsync covers them (group commit), so concurrent
-requests share fsyncs and a lone writer pays no thread hand-off. While other
-writers are still inside their request (`busy_writers`, told by the caller) a
-leader waits up to `commit_delay` seconds for their records first, so one
-fsync covers them too (PostgreSQL's commit_delay/commit_siblings). A background
-thread commits records nobody waits for (runner positions) within a few ms.
+held on it, so nothing is acknowledged before it would survive a crash.
+Group commit is leader/follower: a waiter that finds no commit running becomes
+the leader, takes every pending frame, writes them and `fdatasync`s once; a
+writer that arrives while that fsync runs sleeps until it ends, and the first
+one woken then leads the next batch with everything that arrived meanwhile.
+The leader is a request thread (no hand-off to a committer thread) and holds
+no state lock while it writes. Before taking its batch, a leader waits up to
+`commit_delay` for the writers still inside their request (`writer_enters` /
+`writer_leaves`, told by the caller), woken as each one leaves rather than by
+polling, so one fsync covers them too (PostgreSQL's commit_delay and
+commit_siblings): on a loaded machine an fsync's wall time is mostly the
+scheduler's, so fewer fsyncs per write is what keeps throughput up.
+A background thread commits records nobody waits for (runner positions)
+within a few ms.
 
 Reading (`read_segments`) stops at the first frame that is short, fails its
 CRC or breaks the LSN sequence; what follows it is never replayed.
@@ -36,7 +41,6 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,14 +141,12 @@ class WriteAheadLog:
     """Appends records and makes them durable in batches; one instance owns the segment folder."""
 
     def __init__(self, folder: Path, next_lsn: int, fsync: bool = True, segment_bytes: int = SEGMENT_BYTES,
-                 busy_writers: Callable[[], int] | None = None, commit_delay: float = 0.001):
+                 commit_delay: float = 0.002):
         """Continue the log at `next_lsn` in a new segment (recovery has cut older ones at their valid end)."""
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.fsync = fsync
         self.segment_bytes = segment_bytes
-        self.busy_writers = busy_writers
-        self.commit_delay = commit_delay
         self._spare = folder / "spare.tmp"
         self._spare_ready = threading.Event()
         self._spare_wanted = threading.Event()
@@ -154,12 +156,18 @@ class WriteAheadLog:
         self._pending_first_lsn = next_lsn
         self._pending_last_lsn = next_lsn - 1
         self._unwaited = False  # a record nobody will wait for is pending: the background thread commits it
-        self._cond = threading.Condition(threading.Lock())
+        self._committing = False  # a leader is writing and fsyncing a batch; others wait for it to end
+        self.commit_delay = commit_delay
+        self._writers_inside = 0  # requests still being answered: they may append a record any moment
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)
+        self._writer_left = threading.Condition(lock)  # only a gathering leader waits on it
         self._io_lock = threading.Lock()  # the file being written; rolling swaps it
         self._closed = False
         self._failure: BaseException | None = None
         self.bytes_written = 0
         self.fsyncs = 0
+        self.fsync_seconds = 0.0  # time spent in fdatasync (the disk's share of a durable write's latency)
         self._spare.unlink(missing_ok=True)  # possibly half-written by a crash
         self._open(next_lsn, segment_bytes)
         self._committer = threading.Thread(target=self._commit_loop, name="localcloud-wal", daemon=True)
@@ -204,6 +212,16 @@ class WriteAheadLog:
     def durable_lsn(self) -> int:
         return self._durable_lsn
 
+    def writer_enters(self) -> None:
+        """A write request started: a leader gives it up to `commit_delay` to append its record."""
+        with self._cond:
+            self._writers_inside += 1
+
+    def writer_leaves(self) -> None:
+        with self._cond:
+            self._writers_inside -= 1
+            self._writer_left.notify()
+
     def append(self, payload: bytes, waited: bool = False) -> int:
         """Queue one record; returns its LSN. Callers serialise appends with their state changes.
 
@@ -228,22 +246,19 @@ class WriteAheadLog:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._cond:
-                if self._durable_lsn >= lsn:
-                    return
-                if self._failure is not None:
-                    raise OSError(f"the write-ahead log could not write: {self._failure}")
-            if self._io_lock.acquire(blocking=False):  # no commit running: lead one
-                try:
-                    self._gather()
-                    self._commit_pending()
-                finally:
-                    self._io_lock.release()
-                continue
-            with self._cond:  # a commit is running: the leader wakes us when it is done
-                if self._durable_lsn < lsn and self._failure is None:
-                    self._cond.wait(0.05)
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"LSN {lsn} not durable within {timeout} s")
+                while True:
+                    if self._durable_lsn >= lsn:
+                        return
+                    if self._failure is not None:
+                        raise OSError(f"the write-ahead log could not write: {self._failure}")
+                    if not self._committing:
+                        self._committing = True  # lead the next commit
+                        break
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise TimeoutError(f"LSN {lsn} not durable within {timeout} s")
+                    self._cond.wait(remaining)  # the running commit's end wakes us
+            self._lead_commit()
 
     def flush(self) -> None:
         """Make everything appended so far durable."""
@@ -253,10 +268,8 @@ class WriteAheadLog:
         """Start a new segment; returns its first LSN (every earlier record is in older segments)."""
         with self._io_lock:
             with self._cond:
-                batch, self._pending = self._pending, []
-                first, last = self._pending_first_lsn, self._pending_last_lsn
                 first_new = self._next_lsn
-            self._write(batch, first, last)
+            self._commit_pending()
             os.close(self._fd)
             self._open(first_new, self.segment_bytes)
         return first_new
@@ -281,24 +294,35 @@ class WriteAheadLog:
         self._committer.join(timeout=30)
         self._spare_maker.join(timeout=30)
         with self._io_lock:
-            with self._cond:
-                batch, self._pending = self._pending, []
-                first, last = self._pending_first_lsn, self._pending_last_lsn
-            self._write(batch, first, last)
+            self._commit_pending()
             os.close(self._fd)
         self._spare.unlink(missing_ok=True)
 
     # -- committing ---------------------------------------------------------
-    def _gather(self) -> None:
-        """Give writers still inside their request a moment to add their records to this commit."""
-        if self.busy_writers is None or self.commit_delay <= 0:
-            return
-        deadline = time.monotonic() + self.commit_delay
-        while self.busy_writers() > 0 and time.monotonic() < deadline:
-            time.sleep(self.commit_delay / 5)
+    def _lead_commit(self) -> None:
+        """Commit every pending frame as the leader (`_committing` is set), then let the next leader go."""
+        if self.commit_delay > 0:
+            with self._cond:
+                deadline = time.monotonic() + self.commit_delay
+                while self._writers_inside > 0:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._writer_left.wait(remaining)
+        try:
+            with self._io_lock:  # roll() and close() write under it too
+                self._commit_pending()
+        except BaseException:
+            pass  # _commit_pending recorded the failure; every waiter raises it
+        finally:
+            with self._cond:
+                self._committing = False
+                self._cond.notify_all()
 
     def _commit_pending(self) -> None:
-        """Write and fsync every pending frame (the caller holds `_io_lock`)."""
+        """Write and fsync every pending frame, then publish them as durable (the caller holds `_io_lock`).
+
+        The batch is taken only now, so it holds every record appended up to the last moment."""
         with self._cond:
             batch, self._pending = self._pending, []
             first, last = self._pending_first_lsn, self._pending_last_lsn
@@ -310,6 +334,10 @@ class WriteAheadLog:
                 self._failure = exc
                 self._cond.notify_all()
             raise
+        if batch:
+            with self._cond:
+                self._durable_lsn = max(self._durable_lsn, last)
+                self._cond.notify_all()
 
     def _commit_loop(self) -> None:
         """Commit what no request waits for; requests lead their own commits, so give them first go."""
@@ -317,17 +345,19 @@ class WriteAheadLog:
             with self._cond:
                 while not self._unwaited and not self._closed:
                     self._cond.wait()
-                if self._closed and not self._pending:
+                if self._closed:
+                    return  # close() writes what is left
+            time.sleep(0.002)
+            with self._cond:
+                while self._committing and not self._closed:
+                    self._cond.wait()
+                if self._closed or self._failure is not None:
                     return
                 self._unwaited = False
-            time.sleep(0.002)
-            with self._io_lock:
-                if self._failure is not None:
-                    return
-                try:
-                    self._commit_pending()
-                except BaseException:
-                    return
+                if not self._pending:
+                    continue  # a request's commit took it
+                self._committing = True
+            self._lead_commit()
 
     def _write(self, batch: list[bytes], first_lsn: int, last_lsn: int) -> None:
         """Write one batch of frames (first_lsn..last_lsn) and fsync it; the caller holds `_io_lock`."""
@@ -343,12 +373,11 @@ class WriteAheadLog:
             view = view[written:]
             self._offset += written
         if self.fsync:
-            os.fdatasync(self._fd)
+            started = time.perf_counter()
+            os.fdatasync(self._fd)  # the segment is preallocated: no size change for the journal to commit
+            self.fsync_seconds += time.perf_counter() - started
         self.bytes_written += len(data)
         self.fsyncs += 1
-        with self._cond:
-            self._durable_lsn = max(self._durable_lsn, last_lsn)
-            self._cond.notify_all()
 
 
 def _zero_file(path: Path, size: int) -> None:

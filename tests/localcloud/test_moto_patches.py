@@ -512,3 +512,23 @@ def test_a_snapshot_pickles_a_disposed_s3_key_as_empty_and_names_no_file(tmp_pat
     names: set[str] = set()
     moto_state.dump_service("s3", names)
     assert names == set()
+
+
+class _Model:
+    """Stands in for a moto model instance (anything a weak reference can point at)."""
+
+
+def test_weakly_tracked_instances_drop_the_dead_and_sweep_in_proportion_to_the_living() -> None:
+    """moto's instance tracking, made weak: dead references are dropped, the living kept in order,
+    and a sweep (which costs the list's length) comes only once the list has doubled, so an append
+    costs O(1) however many records the store holds. A sweep every 1,024 appends made each
+    PutRecords slower as a stream filled."""
+    living = [_Model() for _ in range(50_000)]
+    tracked = moto_patches._WeakInstances(living)
+    sweeps_after_fill = tracked.sweeps
+    for _ in range(50_000):
+        tracked.append(_Model())  # gone at once, like a trimmed record or an overwritten object
+    assert list(tracked) == living
+    assert len(tracked) == len(living)
+    assert tracked.sweeps - sweeps_after_fill <= 2, "50,000 appends swept 50,000 living references each time"
+    assert len(tracked._refs) - len(living) <= max(1024, len(living)), "dead references are bounded"
