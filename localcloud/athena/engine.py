@@ -94,6 +94,8 @@ def _column_expression(name: str, hive_type: str, openx: bool = False) -> str:
         return openx_json.integer_expression(ref, duckdb_type(hive_type))
     if openx and base == "boolean":
         return openx_json.boolean_expression(ref)
+    if openx and base == "timestamp":
+        return openx_json.timestamp_expression(ref)
     if base == "timestamp":
         # Both 'yyyy-MM-dd HH:mm:ss.SSS' and ISO-8601; a bare number is epoch milliseconds.
         # (A date has '-' after the year or ':' in the time; epoch millis have neither — cheaper than a regex.)

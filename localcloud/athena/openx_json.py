@@ -100,6 +100,28 @@ def boolean_expression(ref: str) -> str:
     return f"(lower({ref}) = 'true')"
 
 
+def timestamp_expression(ref: str) -> str:
+    """SQL: TimestampDecoder.parseTimestamp's built-in formats (the loader's session zone is UTC).
+
+    Text with a `:` is a timestamp, converted to UTC when it carries a zone (`Z`, `+05:30`, `+0530`;
+    DuckDB's plain TIMESTAMP cast would drop the offset). Otherwise only `-+.0-9` may occur: with a
+    `.` it is seconds.millis (truncated to milliseconds), with 13 or more characters (sign and
+    leading zeros count) epoch milliseconds, else epoch seconds. Anything else fails (HIVE_BAD_DATA).
+    """
+    # Trino's `endsWith Z` or `.+([+-])\\d{2}:?\\d{2}$`, loosely: the last six characters (a short
+    # string DuckDB keeps inline, so this is cheap) hold a sign, or it ends in Z. A zone-less value
+    # that passes reads the same through the zone-aware cast (the session zone is UTC).
+    tail = f"right({ref}, 6)"
+    zoned = f"(contains({tail}, '+') OR contains({tail}, '-') OR right({ref}, 1) IN ('Z', 'z'))"
+    return (f"CASE WHEN strpos({ref}, ':') > 0 THEN (CASE WHEN {zoned} THEN CAST(CAST({ref} AS TIMESTAMPTZ) "
+            f"AS TIMESTAMP) ELSE CAST({ref} AS TIMESTAMP) END) "
+            f"WHEN NOT regexp_full_match({ref}, '[-+.0-9]+') THEN CAST({ref} AS TIMESTAMP) "  # fails, as Trino
+            f"WHEN contains({ref}, '.') THEN make_timestamp(CAST(trunc(CAST({ref} AS DECIMAL(38,9)) * 1000) "
+            f"AS BIGINT) * 1000) "
+            f"WHEN length({ref}) >= 13 THEN make_timestamp(CAST({ref} AS BIGINT) * 1000) "
+            f"ELSE make_timestamp(CAST({ref} AS BIGINT) * 1000000) END")
+
+
 # -- Trino's number parsing and text rendering -------------------------------------------------------
 def _is_hex(s: str) -> bool:
     return len(s) >= 3 and s[0] == "0" and s[1] in "xX" and s[2] in "0123456789abcdefABCDEF"

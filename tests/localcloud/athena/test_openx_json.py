@@ -121,3 +121,19 @@ def test_keys_match_columns_ignoring_case_unless_the_table_says_otherwise(engine
     assert _decode(engine, COLUMNS, body) == [("upper", 7, None, None), ("lower", 1, None, None)]
     assert _decode(engine, COLUMNS, body, case_insensitive=False) == [(None, None, None, None),
                                                                       ("lower", 1, None, None)]
+
+
+def test_timestamps_keep_their_zone_and_short_epoch_numbers_are_seconds(engine: Engine) -> None:
+    # [trino] TimestampDecoder.parseTimestamp: a zone converts to UTC; without ':' a number of 13 or
+    # more characters is epoch milliseconds, fewer is seconds, with a '.' seconds.millis (truncated).
+    import datetime as dt
+
+    columns = [("t", "timestamp")]
+    rows = _decode(engine, columns, b'{"t": "2024-05-01T10:00:00+05:30"}\n{"t": "2024-05-01T10:00:00.5Z"}\n'
+                                    b'{"t": "2024-05-01 10:00:00.123"}\n{"t": 1714557600}\n'
+                                    b'{"t": 1714557600250}\n{"t": "1714557600.2509"}\n')
+    assert [r[0] for r in rows] == [dt.datetime(2024, 5, 1, 4, 30), dt.datetime(2024, 5, 1, 10, 0, 0, 500000),
+                                    dt.datetime(2024, 5, 1, 10, 0, 0, 123000), dt.datetime(2024, 5, 1, 10),
+                                    dt.datetime(2024, 5, 1, 10, 0, 0, 250000), dt.datetime(2024, 5, 1, 10, 0, 0, 250000)]
+    with pytest.raises(QueryFailed, match="^HIVE_BAD_DATA: "):
+        _decode(engine, columns, b'{"t": "2024-05-01"}\n')  # no ':': a number, and it is none
