@@ -108,18 +108,16 @@ def timestamp_expression(ref: str) -> str:
     `.` it is seconds.millis (truncated to milliseconds), with 13 or more characters (sign and
     leading zeros count) epoch milliseconds, else epoch seconds. Anything else fails (HIVE_BAD_DATA).
     """
-    # Trino's `endsWith Z` or `.+([+-])\\d{2}:?\\d{2}$`, loosely: the last six characters (a short
-    # string DuckDB keeps inline, so this is cheap) hold a sign, or it ends in Z. A zone-less value
-    # that passes reads the same through the zone-aware cast (the session zone is UTC).
-    tail = f"right({ref}, 6)"
-    zoned = f"(contains({tail}, '+') OR contains({tail}, '-') OR right({ref}, 1) IN ('Z', 'z'))"
-    return (f"CASE WHEN strpos({ref}, ':') > 0 THEN (CASE WHEN {zoned} THEN CAST(CAST({ref} AS TIMESTAMPTZ) "
-            f"AS TIMESTAMP) ELSE CAST({ref} AS TIMESTAMP) END) "
-            f"WHEN NOT regexp_full_match({ref}, '[-+.0-9]+') THEN CAST({ref} AS TIMESTAMP) "  # fails, as Trino
+    # Trino's test is `endsWith Z` or `.+([+-])\\d{2}:?\\d{2}$`; RE2 matches an end-anchored pattern cheaply.
+    return (f"CASE WHEN strpos({ref}, ':') = 0 THEN (CASE "
+            f"WHEN NOT regexp_full_match({ref}, '[-+.0-9]+') THEN make_timestamp(CAST({ref} AS BIGINT)) "  # fails
             f"WHEN contains({ref}, '.') THEN make_timestamp(CAST(trunc(CAST({ref} AS DECIMAL(38,9)) * 1000) "
             f"AS BIGINT) * 1000) "
             f"WHEN length({ref}) >= 13 THEN make_timestamp(CAST({ref} AS BIGINT) * 1000) "
-            f"ELSE make_timestamp(CAST({ref} AS BIGINT) * 1000000) END")
+            f"ELSE make_timestamp(CAST({ref} AS BIGINT) * 1000000) END) "
+            f"WHEN regexp_matches({ref}, '([+-][0-9][0-9]:?[0-9][0-9]|[zZ])$') "
+            f"THEN CAST(CAST({ref} AS TIMESTAMPTZ) AS TIMESTAMP) "
+            f"ELSE CAST({ref} AS TIMESTAMP) END")
 
 
 # -- Trino's number parsing and text rendering -------------------------------------------------------
