@@ -333,7 +333,13 @@ class Engine:
         flags = _fast_scan_flags(source)
         cur = self._loader.cursor()
         try:
-            table = self._scan(cur, source, paths, part_of_object, flags, exact=False)
+            try:
+                table = self._scan(cur, source, paths, part_of_object, flags, exact=False)
+            except QueryFailed as exc:
+                if not (source.format == "json" and source.ignore_malformed and exc.error_type == "HIVE_CURSOR_ERROR"):
+                    raise
+                # ignore.malformed.json: the line-by-line read gives each unreadable line a row of NULLs.
+                return self._scan(cur, source, paths, part_of_object, flags, exact=True)
             if not flags:
                 return table
             if pc.any(table[json_decimals.INEXACT]).as_py():
@@ -355,8 +361,10 @@ class Engine:
         select = [f"{_column_expression(c, t, source.openx)} AS {_quote(c)}" for c, t in source.columns]
         if source.format == "json":
             types = {c: 'VARCHAR' if _is_simple(t) else duckdb_type(t) for c, t in source.columns}
-            options = (f"format='newline_delimited', filename=true, "
-                       f"ignore_errors={'true' if source.ignore_malformed else 'false'}, "
+            # Never DuckDB's ignore_errors: it keeps the first of two keys naming one column, where
+            # the SerDe gives that row NULLs. A table that ignores malformed JSON reads a batch
+            # holding such a line line by line instead (_decode).
+            options = (f"format='newline_delimited', filename=true, ignore_errors=false, "
                        f"maximum_object_size={_maximum_object_size(source)}")
             if source.case_insensitive:
                 options += ", case_insensitive_keys=true"

@@ -343,8 +343,10 @@ def read_rows(paths: list[Path], columns: list[tuple[str, str]], case_insensitiv
                 else:
                     lowered = obj or {}
                     clash = sorted(set(names) & obj.duplicates) if obj is not None else []
-                if clash:
+                if clash and not ignore_malformed:
                     raise BadRow(f'JSONException: Duplicate key "{clash[0]}"')
+                if clash:  # a row the SerDe cannot read: NULLs, as for malformed JSON
+                    lowered = {}
                 for name, hive_type in columns:
                     data[name].append(column_text(lowered.get(name), hive_type, openx))
                 files.append(filename)

@@ -137,3 +137,19 @@ def test_timestamps_keep_their_zone_and_short_epoch_numbers_are_seconds(engine: 
                                     dt.datetime(2024, 5, 1, 10, 0, 0, 250000), dt.datetime(2024, 5, 1, 10, 0, 0, 250000)]
     with pytest.raises(QueryFailed, match="^HIVE_BAD_DATA: "):
         _decode(engine, columns, b'{"t": "2024-05-01"}\n')  # no ':': a number, and it is none
+
+
+def test_nested_columns_and_a_row_with_a_duplicate_key_under_ignore_malformed(engine: Engine) -> None:
+    # A flagged batch (1.5 in a varchar column) is read line by line: nested columns still come back
+    # typed, and with ignore.malformed.json a row naming a column twice is a row of NULLs, as the fast
+    # scan (DuckDB's ignore_errors) gives it.
+    columns = [("s", "string"), ("a", "array<int>"), ("m", "struct<x:int,y:string>")]
+    path = engine.cache_dir / "n.json"
+    path.write_bytes(b'{"s": 1.5, "a": [1, 2], "m": {"x": 1, "y": "q"}}\n{"s": "a", "S": "b", "a": [3]}\n')
+    for flagged in (True, False):
+        if not flagged:
+            path.write_bytes(b'{"s": "x", "a": [1, 2], "m": {"x": 1, "y": "q"}}\n{"s": "a", "S": "b", "a": [3]}\n')
+        source = TableSource("awsdatacatalog", "db", "t", columns, [], "json", True, [LakeObject("b", "k", "e", 1)],
+                             openx=True, case_insensitive=True)
+        rows = [tuple(r[c] for c, _ in columns) for r in engine._decode(source, [path]).to_pylist()]
+        assert rows == [("1.5" if flagged else "x", [1, 2], {"x": 1, "y": "q"}), (None, None, None)]
