@@ -261,19 +261,8 @@ def _plain_text(value: Any) -> str:
     return _json_value(value)
 
 
-def column_text(value: Any, hive_type: str, openx: bool = True) -> str | None:
-    """The text the engine's SQL reads for `value` in a column of `hive_type` (None: SQL NULL).
-
-    Not `openx` (the Hive JSON SerDe): the fast scan's rendering, numbers with their own digits.
-    """
-    if value is None:
-        return None
-    base = base_type(hive_type)
-    if not openx:
-        return _plain_text(value)
-    if base in _STRING_TYPES:
-        return varchar_text(value)
-    if base in _INTEGER_TYPES:
+def _integer_text(base: str):
+    def convert(value: Any) -> str:
         if isinstance(value, (dict, list)):
             raise BadValue(f"{'Map' if isinstance(value, dict) else 'List'} can not be coerced to {base}")
         text = _plain_text(value)  # true/false are unquoted text to Trino's reader, not numbers
@@ -281,7 +270,25 @@ def column_text(value: Any, hive_type: str, openx: bool = True) -> str | None:
             return str(parse_long(text))
         except (ValueError, decimal.InvalidOperation):
             raise BadValue(f'For input string: "{text}" ({base})') from None
-    return _plain_text(value)
+    return convert
+
+
+def converter(hive_type: str, openx: bool = True):
+    """value -> the text the engine's SQL reads for it in a column of `hive_type` (never given None).
+
+    Not `openx` (the Hive JSON SerDe): the fast scan's rendering, numbers with their own digits.
+    """
+    base = base_type(hive_type)
+    if openx and base in _STRING_TYPES:
+        return varchar_text
+    if openx and base in _INTEGER_TYPES:
+        return _integer_text(base)
+    return _plain_text
+
+
+def column_text(value: Any, hive_type: str, openx: bool = True) -> str | None:
+    """The text the engine's SQL reads for `value` in a column of `hive_type` (None: SQL NULL)."""
+    return None if value is None else converter(hive_type, openx)(value)
 
 
 # -- reading lines -------------------------------------------------------------------------------------
@@ -320,6 +327,9 @@ def read_rows(paths: list[Path], columns: list[tuple[str, str]], case_insensitiv
     """
     hook = _object_hook(case_insensitive)
     names = [c for c, _ in columns]
+    # A quoted string is its own text but in integer columns (parseLong reads it): a shortcut per value.
+    converters = [(name, convert, convert in (varchar_text, _plain_text))
+                  for name, convert in ((c, converter(t, openx)) for c, t in columns)]
     data: dict[str, list[Any]] = {c: [] for c in names}
     files: list[str] = []
     for path in paths:
@@ -347,8 +357,10 @@ def read_rows(paths: list[Path], columns: list[tuple[str, str]], case_insensitiv
                     raise BadRow(f'JSONException: Duplicate key "{clash[0]}"')
                 if clash:  # a row the SerDe cannot read: NULLs, as for malformed JSON
                     lowered = {}
-                for name, hive_type in columns:
-                    data[name].append(column_text(lowered.get(name), hive_type, openx))
+                for name, convert, strings_as_is in converters:
+                    value = lowered.get(name)
+                    data[name].append(None if value is None else value if strings_as_is and type(value) is str
+                                      else convert(value))
                 files.append(filename)
     table = {name: pa.array(values, type=pa.string()) for name, values in data.items()}
     table["filename"] = pa.array(files, type=pa.string())
