@@ -27,7 +27,9 @@ snapshot uses are dropped.
 
 JSON decimal columns keep the number token's digits: the fast scan renders numbers
 through a double, so a batch holding a decimal that might round differently from its
-digits is read again exactly (json_decimals.py).
+digits is read again exactly (json_decimals.py). OpenX tables read as that SerDe does
+(openx_json.py): keys matched ignoring case, numbers and objects in varchar columns as
+its text, integers truncated; a batch holding such a value is read again the same way.
 
 Only the columns a query reads are decoded (`TableSource.needed_columns`, plus
 the partition keys). A table's decoded column set only grows: a later query
@@ -46,7 +48,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-import json
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -56,7 +58,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from localcloud.athena import json_decimals
+from localcloud.athena import json_decimals, openx_json
 from localcloud.athena.column_lengths import declared_length
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.lake import Lake, TableSource, cache_limit_bytes
@@ -86,8 +88,8 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _column_expression(name: str, hive_type: str) -> str:
-    """Raw JSON text of a field -> the catalog type, as Hive's JSON SerDes read it."""
+def _column_expression(name: str, hive_type: str, openx: bool = False) -> str:
+    """Raw JSON text of a field -> the catalog type, as Hive's JSON SerDes read it (`openx`: the OpenX one)."""
     ref = f"j.{_quote(name)}"
     base = hive_type.split("(", 1)[0].strip().lower()
     length = declared_length(hive_type)
@@ -96,6 +98,12 @@ def _column_expression(name: str, hive_type: str) -> str:
         return f"substr({ref}, 1, {length})"
     if base in ("string", "varchar", "char"):
         return ref
+    if openx and base in ("tinyint", "smallint", "int", "integer", "bigint"):
+        return openx_json.integer_expression(ref, duckdb_type(hive_type))
+    if openx and base == "boolean":
+        return openx_json.boolean_expression(ref)
+    if openx and base == "timestamp":
+        return openx_json.timestamp_expression(ref)
     if base == "timestamp":
         # Both 'yyyy-MM-dd HH:mm:ss.SSS' and ISO-8601; a bare number is epoch milliseconds.
         # (A date has '-' after the year or ':' in the time; epoch millis have neither — cheaper than a regex.)
@@ -368,60 +376,71 @@ class Engine:
         """Rows of `source`'s objects (local files `paths`), with its partition keys and `__part`.
 
         `__part` is `part_of_object[i]` for the rows of object i (0 for all when not given).
-        When a JSON decimal's fast read might round differently from its digits, the files
-        are read again exactly (json_decimals.py).
+        When a JSON value's fast read might differ from the SerDe's (a decimal's rounding,
+        json_decimals.py; OpenX's text and integer rules, openx_json.py), the files are read
+        again line by line.
         """
         part_of_object = part_of_object if part_of_object is not None else [0] * len(paths)
         columns = source.columns + source.partition_keys
         if not paths:
             schema = ", ".join(f"CAST(NULL AS {duckdb_type(t)}) AS {_quote(c)}" for c, t in columns)
             return self._loader.sql(f"SELECT {schema}, CAST(0 AS INTEGER) AS __part LIMIT 0").to_arrow_table()
-        decimals = json_decimals.decimal_columns(source.columns) if source.format == "json" else {}
+        flags = _fast_scan_flags(source)
         cur = self._loader.cursor()
         try:
-            table = self._scan(cur, source, paths, part_of_object, decimals, exact=False)
-            if not decimals:
+            try:
+                table = self._scan(cur, source, paths, part_of_object, flags, exact=False)
+            except QueryFailed as exc:
+                if not (source.format == "json" and source.ignore_malformed and exc.error_type == "HIVE_CURSOR_ERROR"):
+                    raise
+                # ignore.malformed.json: the line-by-line read gives each unreadable line a row of NULLs.
+                return self._scan(cur, source, paths, part_of_object, flags, exact=True)
+            if not flags:
                 return table
             if pc.any(table[json_decimals.INEXACT]).as_py():
-                # Rare (the project's own lake never has one): the whole batch is read again exactly.
-                return self._scan(cur, source, paths, part_of_object, decimals, exact=True)
+                # Rare (the project's usual lines never are): the whole batch is read again exactly.
+                return self._scan(cur, source, paths, part_of_object, flags, exact=True)
             return table.drop_columns([json_decimals.INEXACT])
         finally:
             cur.close()
 
     def _scan(self, cur: duckdb.DuckDBPyConnection, source: TableSource, paths: list[Path],
-              part_of_object: list[int], decimals: dict[str, tuple[int, int]], exact: bool) -> pa.Table:
+              part_of_object: list[int], flags: list[str], exact: bool) -> pa.Table:
         """One scan of `paths` into Arrow rows (see _decode).
 
-        With `decimals` (JSON only), the fast scan also tells for each row whether a decimal
-        in it might be inexact (INEXACT); the `exact` scan reads those decimals exactly.
+        With `flags` (JSON only: SQL over the fast scan's renderings), the fast scan also tells for
+        each row whether a value in it might not be what the SerDe reads (INEXACT); the `exact`
+        scan reads every line with openx_json.read_rows instead (numbers keep their token's text).
         """
         names = _resolved(paths)
         files = "[" + ", ".join("'" + name.replace("'", "''") + "'" for name in names) + "]"
-        select = [f"{_column_expression(c, t)} AS {_quote(c)}" for c, t in source.columns]
+        select = [f"{_column_expression(c, t, source.openx)} AS {_quote(c)}" for c, t in source.columns]
         if source.format == "json":
             types = {c: 'VARCHAR' if _is_simple(t) else duckdb_type(t) for c, t in source.columns}
-            options = (f"format='newline_delimited', filename=true, "
-                       f"ignore_errors={'true' if source.ignore_malformed else 'false'}, "
+            # Never DuckDB's ignore_errors: it keeps the first of two keys naming one column, where
+            # the SerDe gives that row NULLs. A table that ignores malformed JSON reads a batch
+            # holding such a line line by line instead (_decode).
+            options = (f"format='newline_delimited', filename=true, ignore_errors=false, "
                        f"maximum_object_size={_maximum_object_size(source)}")
+            if source.case_insensitive:
+                options += ", case_insensitive_keys=true"
             if not exact:
                 spec = ", ".join(f"{_quote(c)}: '{t}'" for c, t in types.items())
                 scan = f"read_json({files}, columns={{{spec}}}, {options})"
             else:
-                # Each line parsed once into both readings: the fast scan's and the exact decimals.
-                as_read = json.dumps(types)
-                typed = json.dumps({c: f"DECIMAL({p},{s})" for c, (p, s) in decimals.items()})
-                # Not json_transform_strict (it fails on a missing key): whatever a strict table's fast
-                # scan could not read has failed the query already, before any file is read again.
-                fields = [f"r.{_quote(c)} AS {_quote(c)}" for c in types]
-                fields += [f"x.{_quote(c)} AS {_quote(json_decimals.EXACT_PREFIX + c)}" for c in decimals]
-                scan = (f"(SELECT filename, {', '.join(fields)} FROM (SELECT filename, "
-                        f"json_transform(json, '{_sql_text(as_read)}') AS r, "
-                        f"json_transform(json, '{_sql_text(typed)}') AS x "
-                        f"FROM read_json_objects({files}, {options})))")
-                select = [expression if c not in decimals else
-                          json_decimals.exact_value(f"j.{_quote(c)}", f"j.{_quote(json_decimals.EXACT_PREFIX + c)}",
-                                                    duckdb_type(t)) + f" AS {_quote(c)}"
+                try:
+                    lines = openx_json.read_rows(paths, source.columns, source.case_insensitive,
+                                                 source.ignore_malformed, source.openx)
+                except openx_json.BadRow as exc:
+                    raise QueryFailed("HIVE_CURSOR_ERROR", f"Row is not a valid JSON Object - {exc}") from None
+                except openx_json.BadValue as exc:
+                    raise QueryFailed("HIVE_BAD_DATA", f"Error parsing field value in table "
+                                      f"{source.database}.{source.name}: {exc}") from None
+                cur.register("exact_lines", lines)
+                scan = "exact_lines"
+                # Nested columns arrive as JSON text here (the fast scan reads them typed).
+                select = [expression if _is_simple(t) else
+                          f"CAST(CAST(j.{_quote(c)} AS JSON) AS {duckdb_type(t)}) AS {_quote(c)}"
                           for (c, t), expression in zip(source.columns, select)]
         else:
             select = [(f"substr(CAST(j.{_quote(c)} AS VARCHAR), 1, {declared_length(t)})"
@@ -445,10 +464,8 @@ class Engine:
             join = " JOIN partition_values p ON j.filename = p.filename"
             select += [f"CAST(p.{_quote(k)} AS {duckdb_type(t)}) AS {_quote(k)}" for k, t in source.partition_keys]
             select.append("CAST(p.__part AS INTEGER) AS __part")
-        if decimals and not exact:
-            flags = " OR ".join(json_decimals.may_round_differently(f"j.{_quote(c)}", s)
-                                for c, (_, s) in decimals.items())
-            select.append(f"({flags}) AS {json_decimals.INEXACT}")
+        if flags and not exact:
+            select.append(f"({' OR '.join(flags)}) AS {json_decimals.INEXACT}")
         sql = f"SELECT {', '.join(select)} FROM {scan} j{join}"
         try:
             return cur.sql(sql).to_arrow_table()
@@ -456,11 +473,36 @@ class Engine:
             raise QueryFailed("HIVE_BAD_DATA", f"Error parsing field value in table "
                               f"{source.database}.{source.name}: {_first_line(exc)}") from None
         except duckdb.InvalidInputException as exc:
+            duplicate = _DUPLICATE_KEY.search(str(exc))
+            if duplicate:  # AWS's wording for two keys naming one column (openx_json.py)
+                raise QueryFailed("HIVE_CURSOR_ERROR", f"Row is not a valid JSON Object - JSONException: "
+                                  f'Duplicate key "{duplicate.group(1).lower()}"') from None
             raise QueryFailed("HIVE_CURSOR_ERROR", f"Row is not a valid JSON Object - {_first_line(exc)}") from None
+        finally:
+            if exact and source.format == "json":
+                cur.unregister("exact_lines")
 
 
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")
+_DUPLICATE_KEY = re.compile(r'has duplicate key "((?:[^"\\]|\\.)*)"')
+
+
+def _fast_scan_flags(source: TableSource) -> list[str]:
+    """SQL flags (over the fast scan's renderings) of values the fast scan may read differently
+    from the SerDe: decimals whose double rendering might round otherwise (json_decimals.py) and,
+    for OpenX tables, numbers, objects and arrays in varchar columns and integer columns' values
+    that are not plain integers (openx_json.py)."""
+    if source.format != "json":
+        return []
+    flags = [json_decimals.may_round_differently(f"j.{_quote(c)}", scale)
+             for c, (_, scale) in json_decimals.decimal_columns(source.columns).items()]
+    if source.openx:
+        for name, hive_type in source.columns:
+            base = openx_json.base_type(hive_type)
+            if base in ("string", "varchar", "char"):
+                flags.append(openx_json.varchar_may_differ(f"j.{_quote(name)}"))
+            elif base in ("tinyint", "smallint", "int", "integer", "bigint"):
+                flags.append(openx_json.integer_may_differ(f"j.{_quote(name)}"))
+    return flags
 
 
 # A JSON line may be as long as this (Hive reads lines of any length; 128 MiB covers what is sane).

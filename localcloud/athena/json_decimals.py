@@ -11,18 +11,13 @@ changed, and even decimal(10,2) could round the wrong way
 round to 1.00). Integer tokens are not affected: DuckDB keeps their digits
 (beyond 2^64 too), so BIGINT columns are exact already.
 
-DuckDB's JSON reader asked for a DECIMAL(p,s) column reads the token's text
-exactly, but it also turns `true` into 1, where the engine's conversion rules
-(the VARCHAR rendering cast to the catalog type) fail. So the decode keeps its
-fast scan (VARCHAR, then the cast) and flags every row whose rendering might
-not round like the token's digits; if one is flagged, the batch is read again,
-each line parsed once into both the VARCHAR rendering and the typed exact
-value, and the exact value is taken for numbers (for strings it is the same
-cast of the same text; for booleans and values the type cannot hold, the old
-cast still decides, and still fails the same way). Lines whose decimals carry
-no more digits than their scale (what the project's transform writes) are
-never flagged, so the usual lake is read once; the flag costs a few per cent
-of the decode.
+So the decode keeps its fast scan (VARCHAR, then the cast) and flags every row whose
+rendering might not round like the token's digits; if one is flagged, the batch is read
+again line by line with Python's json, numbers kept as their token's text
+(openx_json.read_rows), and the same cast then reads the digits themselves (a boolean or
+a value the type cannot hold still fails the same way). Lines whose decimals carry no
+more digits than their scale (what the project's transform writes) are never flagged,
+so the usual lake is read once; the flag costs a few per cent of the decode.
 
 When the rendering is safe: the token t and the double d it was read as
 differ by at most half an ulp of d (|d| * 2^-53), and the rendering r is the
@@ -44,7 +39,6 @@ _DECIMAL = re.compile(r"^\s*decimal\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$"
 _HIVE_DEFAULT_PRECISION = 10
 
 INEXACT = "__inexact"
-EXACT_PREFIX = "__exact_"
 
 
 def decimal_type(hive_type: str) -> tuple[int, int] | None:
@@ -74,13 +68,3 @@ def may_round_differently(ref: str, scale: int) -> str:
     x = f"(TRY_CAST({ref} AS DOUBLE) * 1e{scale})"
     return (f"CASE WHEN {x} IS NULL THEN false WHEN NOT isfinite({x}) THEN true "
             f"ELSE abs({x} - floor({x}) - 0.5) <= abs({x}) * {2.0 ** -50!r} END")
-
-
-def exact_value(ref: str, exact_ref: str, duck_type: str) -> str:
-    """SQL: the column's value from the rendering `ref` and the typed exact read `exact_ref`.
-
-    The exact read where it has a value, except for JSON booleans (the typed read makes them 1 and 0);
-    otherwise, and when the type cannot hold the token, the cast of the rendering, as in the fast scan.
-    """
-    return (f"CASE WHEN {ref} IN ('true', 'false') OR {exact_ref} IS NULL THEN CAST({ref} AS {duck_type}) "
-            f"ELSE {exact_ref} END")

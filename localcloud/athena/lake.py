@@ -37,8 +37,9 @@ from urllib.parse import urlparse
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.sql import joda_to_strftime
 
+OPENX_SERDE = "org.openx.data.jsonserde.JsonSerDe"
 JSON_SERDES = {
-    "org.openx.data.jsonserde.JsonSerDe",
+    OPENX_SERDE,
     "org.apache.hive.hcatalog.data.JsonSerDe",
     "org.apache.hadoop.hive.serde2.JsonSerDe",
 }
@@ -82,6 +83,10 @@ class TableSource:
     # only these (and the partition keys); bytes scanned still count whole objects, as
     # Athena's do for JSON.
     needed_columns: frozenset[str] | None = None
+    # OpenX JSON SerDe rules (openx_json.py): its value conversions, and keys matched to columns
+    # ignoring case (its `case.insensitive`, default TRUE).
+    openx: bool = False
+    case_insensitive: bool = False
 
     @property
     def bytes_scanned(self) -> int:
@@ -91,7 +96,7 @@ class TableSource:
         """Changes whenever the rows could: schema, format or any object's ETag."""
         h = hashlib.sha256()
         h.update(repr((self.catalog, self.database, self.name, self.columns, self.partition_keys,
-                       self.format, self.ignore_malformed)).encode())
+                       self.format, self.ignore_malformed, self.openx, self.case_insensitive)).encode())
         for o in sorted(self.objects, key=lambda o: (o.bucket, o.key)):
             h.update(repr((o.bucket, o.key, o.etag, o.partition)).encode())
         return h.hexdigest()[:24]
@@ -114,6 +119,18 @@ def _table_format(table: dict[str, Any]) -> str:
         return "json"
     raise QueryFailed("NOT_SUPPORTED", f"SerDe {serde or '(none)'!r} of table {table.get('Name')!r} is not supported "
                       "by the local Athena engine (JSON and Parquet tables are)")
+
+
+def _refuse_unsupported_openx_properties(table: str, serde_params: dict[str, str]) -> None:
+    """OpenX properties that change which key feeds a column or turn bad values into NULL are not
+    implemented: reading the table without them would answer differently, so it is refused.
+    (https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html documents all three.)"""
+    unsupported = sorted(k for k, v in serde_params.items()
+                         if k.startswith("mapping.")
+                         or (k in ("dots.in.keys", "use.null.for.invalid.data") and str(v).lower() == "true"))
+    if unsupported:
+        raise QueryFailed("NOT_SUPPORTED", f"OpenX JSON SerDe properties {', '.join(unsupported)} of table "
+                          f"{table!r} are not supported by the local Athena engine")
 
 
 class Lake:
@@ -140,6 +157,12 @@ class Lake:
             format=_table_format(table),
             ignore_malformed=str(serde_params.get("ignore.malformed.json", "false")).lower() == "true",
         )
+        serde = (sd.get("SerdeInfo") or {}).get("SerializationLibrary") or ""
+        if serde == OPENX_SERDE:
+            _refuse_unsupported_openx_properties(table["Name"], {
+                **{k: v for k, v in params.items() if k == "use.null.for.invalid.data"}, **serde_params})
+            source.openx = True
+            source.case_insensitive = str(serde_params.get("case.insensitive", "true")).lower() != "false"
         location = sd.get("Location") or ""
         if not source.partition_keys:
             source.objects = self._list(location)
