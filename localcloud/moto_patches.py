@@ -704,6 +704,31 @@ def dynamodb_stream_window(shard: Any) -> tuple[int, list[Any]]:
         return shard.starting_sequence_number, shard.items
 
 
+def dynamodb_stream_last_sequence_before(account_id: str, region: str, stream_arn: str, shard_id: str,
+                                         before_epoch_s: float) -> str | None:
+    """The sequence number of the shard's last retained record made before `before_epoch_s`, or None.
+
+    A pipe starting at LATEST starts after the records made before it was created: computed from
+    the stream each time (no API gives it), so a restart before its first delivery starts at the
+    same place instead of at a later LATEST that skips what was written meanwhile.
+    Touches: the Table `dynamodb_table` returns (.latest_stream_label, .stream_shard .id) and
+    StreamRecord .created_at / .record["dynamodb"]["SequenceNumber"].
+    """
+    # arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>
+    resource = stream_arn.split(":", 5)[5]
+    _, table_name, _, label = resource.split("/", 3)
+    table = dynamodb_table(account_id, region, table_name)
+    if table is None or table.latest_stream_label != label or table.stream_shard is None \
+            or table.stream_shard.id != shard_id:
+        return None
+    last = None
+    for record in dynamodb_stream_window(table.stream_shard)[1]:
+        if getattr(record, "created_at", before_epoch_s) >= before_epoch_s:
+            break
+        last = str(record.record["dynamodb"]["SequenceNumber"])
+    return last
+
+
 def trim_dynamodb_streams(retention_seconds: float, now: float) -> int:
     """Drop DynamoDB stream records older than `retention_seconds`; returns how many went.
 

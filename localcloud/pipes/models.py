@@ -51,6 +51,7 @@ class PipeSnapshot:
     target_parameters: dict[str, Any]
     enrichment: str | None
     version: int  # bumps on every UpdatePipe so the runner reloads the configuration
+    created_at: float = 0.0  # epoch seconds: where a LATEST start begins (see the runner's _iterator_for)
 
 
 class PipeStore:
@@ -211,6 +212,7 @@ class PipeStore:
                         target_parameters=copy.deepcopy(pipe.target_parameters or {}),
                         enrichment=pipe.enrichment,
                         version=moto_patches.pipe_version(pipe),
+                        created_at=pipe.creation_time.replace(tzinfo=dt.timezone.utc).timestamp(),
                     )
 
     def report(self, snapshot: PipeSnapshot, state: str | None = None, reason: str | None | bool = False) -> None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from localcloud import moto_patches
 from localcloud.checkpoints import CheckpointStore
 from localcloud.pipes.events import epoch_seconds, to_pipe_event
 from localcloud.pipes.dead_letters import RECORD_TOO_OLD, RETRIES_EXHAUSTED, DeadLetterQueue, dead_letter_message
@@ -328,10 +329,6 @@ class PipeWorker:
             entry: dict[str, Any] = {}
             if s.acked_seq is not None:
                 entry["after"] = s.acked_seq
-            elif s.iterator and not s.buffer and s.fetched_seq is None:
-                # Started at LATEST and saw nothing yet: keep the iterator so a stop/start
-                # within the iterator's lifetime loses nothing written meanwhile.
-                entry["iterator"] = s.iterator
             if s.done:
                 entry["done"] = True
             shards[s.shard_id] = entry
@@ -387,7 +384,6 @@ class PipeWorker:
                 backoff = min(backoff * 2, self.runner.max_backoff_s)
             finally:
                 self._polls += 1
-        # Where a LATEST start saw no record yet, keep the iterator for a later restart.
         if self.shards:
             self._save_positions()
 
@@ -417,7 +413,6 @@ class PipeWorker:
             pos = saved.get(sid, {})
             state.acked_seq = pos.get("after")
             state.done = bool(pos.get("done"))
-            state.iterator = pos.get("iterator")
             self.shards[sid] = state
         for state in self.shards.values():
             if state.iterator is None and not state.done:
@@ -430,6 +425,16 @@ class PipeWorker:
             kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=resume_at)
         elif state.parent_id and state.parent_id in self.shards:
             kwargs["ShardIteratorType"] = "TRIM_HORIZON"  # a child of a shard we read: start at its beginning
+        elif self.starting_position == "LATEST":
+            # LATEST is where the stream was when the pipe was created, not wherever it is when this
+            # worker starts: a worker started late (a loaded machine, a STOPPED pipe started, a
+            # restart after kill -9 before the first delivery) must not skip what came in meanwhile.
+            created_after = moto_patches.dynamodb_stream_last_sequence_before(
+                self.stream_arn.split(":")[4], self.region, self.stream_arn, state.shard_id, self.snapshot.created_at)
+            if created_after is None:
+                kwargs["ShardIteratorType"] = "TRIM_HORIZON"  # every retained record came after the pipe
+            else:
+                kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=created_after)
         else:
             kwargs["ShardIteratorType"] = self.starting_position
         try:
@@ -445,13 +450,8 @@ class PipeWorker:
                 raise SourceUnavailable(_source_error(exc, self.stream_arn)) from exc
         except BotoCoreError as exc:
             raise SourceUnavailable(_source_error(exc, self.stream_arn)) from exc
-        self._save_after_iterator(state, iterator)
-        return iterator
-
-    def _save_after_iterator(self, state: ShardState, iterator: str) -> None:
         state.iterator = iterator
-        if state.acked_seq is None and state.fetched_seq is None:
-            self._save_positions()
+        return iterator
 
     def _ready(self, state: ShardState) -> bool:
         if state.done:

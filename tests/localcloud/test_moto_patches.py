@@ -106,6 +106,30 @@ def _table_with_stream(name: str = "t"):
     return ddb, moto_patches.dynamodb_table(ACCOUNT, REGION, name)
 
 
+def test_the_last_stream_record_before_a_moment_is_found_by_its_creation_time() -> None:
+    clock = iter([100.0, 200.0, 300.0])
+
+    def stamp(shard, stream_record) -> None:  # what localcloud/dynamodb/records.py does
+        stream_record.created_at = next(clock)
+
+    saved = moto_patches._stream_hooks
+    try:
+        moto_patches.install_stream_shard(skip=lambda old, new: False, finish=stamp)
+        ddb, table = _table_with_stream("positions")
+        for key in ("a", "b", "c"):
+            ddb.put_item("positions", {"pk": {"S": key}})
+    finally:
+        moto_patches._stream_hooks = saved
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/positions/stream/{table.latest_stream_label}"
+    shard = table.stream_shard.id
+    seqs = [r.record["dynamodb"]["SequenceNumber"] for r in table.stream_shard.items]
+    last_before = moto_patches.dynamodb_stream_last_sequence_before
+    assert last_before(ACCOUNT, REGION, arn, shard, 50.0) is None  # all came later: read from the start
+    assert last_before(ACCOUNT, REGION, arn, shard, 200.0) == str(seqs[0])  # made at 200 is not before it
+    assert last_before(ACCOUNT, REGION, arn, shard, 1e12) == str(seqs[2])
+    assert last_before(ACCOUNT, REGION, arn, "shardId-other", 1e12) is None
+
+
 def test_dynamodb_value_size_counts_like_dynamodb() -> None:
     assert moto_patches.dynamodb_value_size({"S": "abc"}) == 3
     assert moto_patches.dynamodb_value_size({"N": "1"}) > 0

@@ -272,6 +272,25 @@ def test_latest_starts_after_existing_records_trim_horizon_reads_them(cloud) -> 
         horizon.close()
 
 
+def test_latest_is_where_the_stream_was_at_creation_even_when_the_worker_starts_late(rig) -> None:
+    """A worker that starts after records came in (a loaded machine, a restart after kill -9 before
+    the pipe's first delivery) reads them: LATEST is fixed when the pipe is created. Before, the late
+    worker asked for LATEST itself and the kill -9 test saw the first round's changes missing."""
+    pipes = rig.cloud.runner("pipes")
+    rig.put("before-creation", qty=1)
+    pipes.stop()
+    try:
+        rig.create_pipe(starting_position="LATEST", wait=False)
+        rig.put("after-creation-1", qty=1)
+        rig.put("after-creation-2", qty=1)
+    finally:
+        pipes.start()
+    rig.wait_state("RUNNING")
+    landed = rig.wait_landed(2)
+    after_polls(rig.worker())
+    assert sorted(pk for pk, _ in rig.landed()) == ["after-creation-1", "after-creation-2"], landed
+
+
 def test_batch_size_bounds_every_put_records_call(rig, put_records_sizes) -> None:
     calls = put_records_sizes
     for i in range(7):
