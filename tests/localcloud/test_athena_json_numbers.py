@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.localcloud.test_athena import BUCKET, DB, RESULTS, WORKGROUP, Lake, glue_table_input, lake_with
+from tests.support.athena import pyathena_connection, rows_cold_then_warm
 from tests.support.aws import REGION
 
 D = decimal.Decimal
@@ -37,26 +38,9 @@ def lake(cloud: Any) -> Lake:
     return lk
 
 
-def _pyathena(lake: Lake) -> Any:
-    import pyathena
-
-    return pyathena.connect(s3_staging_dir=RESULTS, region_name=REGION, work_group=WORKGROUP, schema_name=DB,
-                            endpoint_url=lake.cloud.url, aws_access_key_id="test", aws_secret_access_key="test",
-                            poll_interval=0.05)
-
-
 def _cold_then_warm(lake: Lake, sql: str) -> list[tuple]:
-    """The rows of `sql` through pyathena, cold then warm; both must agree, the warm run decodes nothing."""
-    engine = lake.cloud.athena.engine
-    engine.drop_snapshots()
-    with _pyathena(lake).cursor() as cursor:
-        cold = cursor.execute(sql).fetchall()
-        chunks = dict(engine._chunks)
-        assert chunks, "the cold run decoded the table"
-        warm = cursor.execute(sql).fetchall()
-        assert engine._chunks == chunks, "the warm run decoded again"
-    assert warm == cold
-    return cold
+    connection = pyathena_connection(lake.cloud.url, RESULTS, REGION, WORKGROUP, DB)
+    return rows_cold_then_warm(connection, lake.cloud.athena.engine, sql)
 
 
 def test_decimal_38_10_and_bigint_beyond_2_to_the_53_keep_every_digit(lake: Lake) -> None:

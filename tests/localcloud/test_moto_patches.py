@@ -13,6 +13,7 @@ import datetime as dt
 import inspect
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -106,20 +107,26 @@ def _table_with_stream(name: str = "t"):
     return ddb, moto_patches.dynamodb_table(ACCOUNT, REGION, name)
 
 
-def test_the_last_stream_record_before_a_moment_is_found_by_its_creation_time() -> None:
-    clock = iter([100.0, 200.0, 300.0])
-
-    def stamp(shard, stream_record) -> None:  # what localcloud/dynamodb/records.py does
-        stream_record.created_at = next(clock)
+def _stamped_stream(name: str, keys: tuple[str, ...], clock: Any = time.time) -> tuple[Any, Any]:
+    """A table whose stream records get `created_at` from `clock`, as localcloud/dynamodb/records.py
+    stamps them, holding one record per key."""
+    def stamp(shard: Any, stream_record: Any) -> None:
+        stream_record.created_at = clock()
 
     saved = moto_patches._stream_hooks
     try:
         moto_patches.install_stream_shard(skip=lambda old, new: False, finish=stamp)
-        ddb, table = _table_with_stream("positions")
-        for key in ("a", "b", "c"):
-            ddb.put_item("positions", {"pk": {"S": key}})
+        ddb, table = _table_with_stream(name)
+        for key in keys:
+            ddb.put_item(name, {"pk": {"S": key}})
     finally:
         moto_patches._stream_hooks = saved
+    return ddb, table
+
+
+def test_the_last_stream_record_before_a_moment_is_found_by_its_creation_time() -> None:
+    clock = iter([100.0, 200.0, 300.0])
+    _, table = _stamped_stream("positions", ("a", "b", "c"), lambda: next(clock))
     arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/positions/stream/{table.latest_stream_label}"
     shard = table.stream_shard.id
     seqs = [r.record["dynamodb"]["SequenceNumber"] for r in table.stream_shard.items]
@@ -439,17 +446,7 @@ def test_log_event_ids_go_on_past_restored_ones() -> None:
 
 
 def test_trims_are_logged_and_replay_idempotently(journal) -> None:
-    def stamp(shard, stream_record) -> None:  # what localcloud/dynamodb/records.py does: the record's age
-        stream_record.created_at = time.time()
-
-    saved = moto_patches._stream_hooks
-    try:
-        moto_patches.install_stream_shard(skip=lambda old, new: False, finish=stamp)
-        ddb, table = _table_with_stream("trimmed")
-        for key in ("a", "b", "c"):
-            ddb.put_item("trimmed", {"pk": {"S": key}})
-    finally:
-        moto_patches._stream_hooks = saved
+    ddb, table = _stamped_stream("trimmed", ("a", "b", "c"))
     now = time.time() + 10
     assert moto_patches.trim_dynamodb_streams(5, now) == 3
     trims = [change for _, change in journal.changes if change[0] == "ddb-trim"]

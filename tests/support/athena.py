@@ -41,3 +41,28 @@ def result_rows(athena: Any, execution: dict[str, Any]) -> list[list[str | None]
     """The data rows of a finished query (GetQueryResults without the header row), as strings or None."""
     result = athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"])
     return [[d.get("VarCharValue") for d in r["Data"]] for r in result["ResultSet"]["Rows"][1:]]
+
+
+def pyathena_connection(endpoint_url: str, staging_dir: str, region: str, work_group: str, schema: str) -> Any:
+    """A pyathena connection to the local cloud, polling every 50 ms (its default waits a second)."""
+    import pyathena
+
+    return pyathena.connect(s3_staging_dir=staging_dir, region_name=region, work_group=work_group,
+                            schema_name=schema, endpoint_url=endpoint_url, aws_access_key_id="test",
+                            aws_secret_access_key="test", poll_interval=0.05)
+
+
+def rows_cold_then_warm(connection: Any, engine: Any, sql: str) -> list[tuple]:
+    """The rows of `sql` through pyathena, cold then warm; both must agree, the warm run decodes nothing.
+
+    `engine` is the local Athena's engine (cloud.athena.engine): cold drops its decoded snapshots first.
+    """
+    engine.drop_snapshots()
+    with connection.cursor() as cursor:
+        cold = cursor.execute(sql).fetchall()
+        chunks = dict(engine._chunks)
+        assert chunks, "the cold run decoded the table"
+        warm = cursor.execute(sql).fetchall()
+        assert engine._chunks == chunks, "the warm run decoded again"
+    assert warm == cold
+    return cold
