@@ -12,12 +12,13 @@ into moto. Objects handed back (a moto table, pipe, crawler) are moto's models:
 the attributes the packages read on them are listed in each function's
 docstring and checked by the test too.
 
-Checked against moto 5.1.x and 5.2.5.
-(Not here: `localcloud/athena/` and `localcloud/moto_state.py` keep their own touches for now.)
+Checked against moto 5.1.x, 5.2.5 and 5.2.6. `localcloud/moto_state.py` pickles the backends
+this module hands it (`service_backends`); it names no moto module itself.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import inspect
 import threading
 from collections.abc import Callable, Iterator
@@ -60,6 +61,23 @@ def backend(service: str, account_id: str, region: str) -> Any:
     from moto.backends import get_backend
 
     return get_backend(service)[account_id][region]  # type: ignore[call-overload]
+
+
+def service_backends(service: str) -> Any:
+    """moto's BackendDict of `service` (account -> region -> backend), to snapshot or replace whole.
+
+    Touches: moto.backends.get_backend; BackendDict items, per-account dicts and item assignment.
+    """
+    from moto.backends import get_backend
+
+    return get_backend(service)  # type: ignore[call-overload]
+
+
+def moto_version() -> str:
+    """The installed moto's version: snapshots record it, since they pickle moto's own classes."""
+    import moto
+
+    return str(moto.__version__)
 
 
 def all_backends(service: str) -> Iterator[tuple[str, str, Any]]:
@@ -212,9 +230,18 @@ def kinesis_metrics_moto_publishes(account_id: str, region: str) -> frozenset[st
         cloudwatch_backends[account_id].reset()
 
 
+def kinesis_arrival_epoch(record: Any) -> float:
+    """When a moto Kinesis Record arrived, in epoch seconds. Touches: Record.created_at, which moto
+    up to 5.2.5 keeps as epoch seconds (float) and 5.2.6 as a naive UTC datetime."""
+    value = record.created_at
+    if isinstance(value, _dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)).timestamp()
+    return float(value)
+
+
 def _kinesis_stream(account_id: str, region: str, stream_arn: str) -> Any:
     """Touches: KinesisBackend.describe_stream(stream_arn, stream_name) -> Stream (.shards: {id: Shard
-    (.shard_id, .records: {int sequence number: Record (.created_at epoch seconds)})})."""
+    (.shard_id, .records: {int sequence number: Record (see kinesis_arrival_epoch)})})."""
     return backend("kinesis", account_id, region).describe_stream(stream_arn=stream_arn, stream_name=None)
 
 
@@ -226,7 +253,7 @@ def kinesis_last_sequence_before(account_id: str, region: str, stream_arn: str, 
     """
     last = None
     for seq, record in list(_kinesis_stream(account_id, region, stream_arn).shards[shard_id].records.items()):
-        if record.created_at >= before_epoch_s:
+        if kinesis_arrival_epoch(record) >= before_epoch_s:
             break
         last = str(seq)
     return last
@@ -240,7 +267,7 @@ def kinesis_records_after(account_id: str, region: str, stream_arn: str, positio
     for shard in _kinesis_stream(account_id, region, stream_arn).shards.values():
         position = positions.get(shard.shard_id)
         if position is None:
-            lag += sum(1 for r in list(shard.records.values()) if r.created_at >= since_epoch_s)
+            lag += sum(1 for r in list(shard.records.values()) if kinesis_arrival_epoch(r) >= since_epoch_s)
         else:
             lag += sum(1 for seq in list(shard.records.keys()) if seq > int(position))
     return lag
@@ -823,7 +850,7 @@ def trim_kinesis_streams(now: float, retention_seconds: float | None = None) -> 
     records are replaced by a new OrderedDict of the retained ones (moto's GetRecords iterates
     the dict; an in-place delete would break a read in flight); numbering goes on from the last.
     Touches: moto.kinesis backends' .streams, Stream.retention_period_hours, Stream.shards,
-    Shard.records (OrderedDict seq -> Record), Record.created_at (epoch seconds). With a durability
+    Shard.records (OrderedDict seq -> Record), Record.created_at (kinesis_arrival_epoch). With a durability
     journal installed, each shard's trim is logged ("kinesis-trim": the last trimmed number and the
     shard's last number) under the journal's lock; `apply_logged_change` replays it.
     """
@@ -839,7 +866,7 @@ def trim_kinesis_streams(now: float, retention_seconds: float | None = None) -> 
                     expired = 0
                     up_to = 0  # the last trimmed record's number
                     for sequence_number, record in records.items():
-                        if record.created_at >= cutoff:
+                        if kinesis_arrival_epoch(record) >= cutoff:
                             break
                         expired += 1
                         up_to = sequence_number
@@ -1024,7 +1051,6 @@ def cloudwatch_point_count() -> int:
 # handed to the write-ahead log under the journal's lock, and put back on recovery.
 # ---------------------------------------------------------------------------
 
-import datetime as _dt  # noqa: E402 - this section's own imports, kept with it
 import functools  # noqa: E402
 import threading  # noqa: E402
 

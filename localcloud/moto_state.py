@@ -97,9 +97,9 @@ def _dumps(value: Any, body_files: set[str] | None = None) -> bytes:
 
 
 def moto_version() -> str:
-    import moto
+    from localcloud import moto_patches
 
-    return str(moto.__version__)
+    return moto_patches.moto_version()
 
 
 _moto_version = moto_version
@@ -118,9 +118,9 @@ def dump_service(service: str, body_files: set[str] | None = None) -> bytes:
     Pickling walks live dicts; a request changing the service at that moment (one not
     serialised by the durability lock, e.g. a CreateTable) makes it fail with RuntimeError,
     so it is retried a few times (never in a forked child: nothing else runs there)."""
-    from moto.backends import get_backend
+    from localcloud import moto_patches
 
-    backends = get_backend(service)  # type: ignore[call-overload]
+    backends = moto_patches.service_backends(service)
     for attempt in range(20):
         try:
             if body_files is not None:
@@ -139,9 +139,9 @@ def restore_service(service: str, blob: bytes) -> None:
 
 def install(service: str, state: dict[str, dict[str, Any]]) -> None:
     """Put unpickled backends (account -> region -> backend) in place as `service`'s live moto backends."""
-    from moto.backends import get_backend
+    from localcloud import moto_patches
 
-    backends = get_backend(service)  # type: ignore[call-overload]
+    backends = moto_patches.service_backends(service)
     for account, regions in state.items():
         for region, backend in regions.items():
             backends[account][region] = backend
@@ -175,7 +175,7 @@ def _read_saved(path: Path) -> dict[str, dict[str, Any]]:
 
 def save(data_dir: Path) -> list[str]:
     """Write every service's state; returns the services saved."""
-    from moto.backends import get_backend
+    from localcloud import moto_patches
 
     folder = data_dir / "moto-state"
     folder.mkdir(parents=True, exist_ok=True)
@@ -183,7 +183,7 @@ def save(data_dir: Path) -> list[str]:
     for service in SERVICES:
         path = folder / f"{service}.pickle"
         try:
-            backends = get_backend(service)  # type: ignore[call-overload]
+            backends = moto_patches.service_backends(service)
             state = {account: dict(regions) for account, regions in backends.items()}
             blob = _dumps({"moto": _moto_version(), "state": state})
         except Exception as exc:  # one unpicklable service must not lose the others

@@ -234,7 +234,7 @@ class Durability:
             raise DataDirError(f"The data dir {self.data_dir} has a snapshot that cannot be loaded ({exc}); "
                                f"nothing was loaded: restore the data dir from a backup or use another "
                                f"--data-dir.") from None
-        from moto.backends import get_backend
+        from localcloud import moto_patches
 
         for service, state in bodies.items():
             self._snapshot_lsn[service] = found[service].lsn
@@ -243,7 +243,7 @@ class Durability:
             if service == CHECKPOINTS:
                 self._checkpoints = state
                 continue
-            backends = get_backend(service)  # type: ignore[call-overload]
+            backends = moto_patches.service_backends(service)
             for account, regions in state.items():
                 for region, backend in regions.items():
                     backends[account][region] = backend

@@ -44,6 +44,10 @@ def test_backend_and_all_backends_reach_the_same_state() -> None:
     kinesis.create_stream("s", shard_count=1, stream_mode={"StreamMode": "PROVISIONED"})
     found = [(a, r) for a, r, b in moto_patches.all_backends("kinesis") if "s" in b.streams]
     assert found == [(ACCOUNT, REGION)]
+    # What snapshots pickle and put back: the whole BackendDict, by account then region.
+    backends = moto_patches.service_backends("kinesis")
+    assert backends[ACCOUNT][REGION] is kinesis and ACCOUNT in dict(backends.items())
+    assert moto_patches.moto_version().split(".")[0] == "5"
 
 
 def test_reset_moto_empties_the_backends() -> None:
