@@ -33,7 +33,6 @@ import io
 import json
 import logging
 import re
-import threading
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
 from localcloud.routing import AwsResponse, AwsServiceError, signed_service
+from localcloud.service_models import ServiceModels
 
 log = logging.getLogger("localcloud.guard")
 
@@ -142,67 +142,6 @@ def error_response(environ: dict[str, Any], service: str | None, code: str, mess
                             content_type="application/x-amz-json-1.1")
     resp.headers["x-amzn-ErrorType"] = code
     return resp
-
-
-# -- the service model of an action ---------------------------------------
-# Signing names whose actions botocore files under another service name.
-_MODEL_NAMES = {"dynamodb": ("dynamodb", "dynamodbstreams"), "monitoring": ("cloudwatch",),
-                "states": ("stepfunctions",), "events": ("events",), "pipes": ("pipes",)}
-
-
-class _Models:
-    """botocore's service models, loaded once per signing name, for JSON and REST-JSON requests."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_signing_name: dict[str, list[Any]] = {}
-        self._rest_routes: dict[str, list[tuple[str, re.Pattern[str], Any]]] = {}
-
-    def _load(self, signing_name: str) -> list[Any]:
-        with self._lock:
-            if signing_name not in self._by_signing_name:
-                import botocore.session
-                from botocore.exceptions import UnknownServiceError
-
-                session = botocore.session.get_session()
-                models = []
-                for name in _MODEL_NAMES.get(signing_name, (signing_name,)):
-                    try:
-                        models.append(session.get_service_model(name))
-                    except UnknownServiceError:
-                        continue
-                self._by_signing_name[signing_name] = models
-            return self._by_signing_name[signing_name]
-
-    def json_operation(self, signing_name: str, target: str) -> Any | None:
-        """The operation an `X-Amz-Target: Prefix.Action` names, if botocore knows it."""
-        prefix, _, action = target.rpartition(".")
-        for model in self._load(signing_name):
-            if model.metadata.get("targetPrefix") == prefix and action in model.operation_names:
-                return model.operation_model(action)
-        return None
-
-    def rest_operation(self, signing_name: str, method: str, path: str) -> Any | None:
-        """The REST-JSON operation a method and path name (Lambda, Pipes, ...), if botocore knows it."""
-        with self._lock:
-            routes = self._rest_routes.get(signing_name)
-        if routes is None:
-            routes = []
-            for model in self._load(signing_name):
-                if model.protocol != "rest-json":
-                    continue
-                for name in model.operation_names:
-                    op = model.operation_model(name)
-                    uri = op.http.get("requestUri", "/").split("?", 1)[0]
-                    pattern = re.sub(r"\\{([^}+]+)\\\+\\}|\\{([^}]+)\\}",
-                                     lambda m: ".+" if m.group(1) else "[^/]+", re.escape(uri))
-                    routes.append((op.http.get("method", "POST"), re.compile(pattern), op))
-            with self._lock:
-                self._rest_routes[signing_name] = routes
-        for route_method, regex, op in routes:
-            if route_method == method and regex.fullmatch(path):
-                return op
-        return None
 
 
 # -- checking a JSON body against a shape ----------------------------------
@@ -427,7 +366,7 @@ class RequestGuard:
         self.moto_api = moto_api
         self._own_host = own_host
         self._own_port = own_port
-        self._models = _Models()
+        self.models = ServiceModels()
 
     # -- responses ---------------------------------------------------------
     @staticmethod
@@ -536,9 +475,9 @@ class RequestGuard:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         op = None
         if service and target:
-            op = self._models.json_operation(service, target)
+            op = self.models.json_operation(service, target)
         elif service and (content_type.startswith("application/json") or not content_type) and body:
-            op = self._models.rest_operation(service, environ.get("REQUEST_METHOD", "GET"),
+            op = self.models.rest_operation(service, environ.get("REQUEST_METHOD", "GET"),
                                              environ.get("PATH_INFO", "/"))
             if op is not None and op.input_shape is not None and op.input_shape.serialization.get("payload"):
                 if op.name == "Invoke":

@@ -21,6 +21,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from localcloud import moto_patches
 from localcloud.durability import Durability
 from localcloud.guard import RequestGuard
+from localcloud.protocols import ProtocolAdapter
 from localcloud.metrics import MetricsPublisher
 from localcloud.plane import ServicePlane
 from localcloud.retention import RetentionTask
@@ -100,6 +101,8 @@ class LocalCloud:
         self.router = Router()
         # Every request meets it first: see localcloud/guard.py.
         self.guard = RequestGuard(moto_api, lambda: self.host, lambda: self.port)
+        # ... after a REST-JSON request of a JSON 1.1 service is made that request: localcloud/protocols.py.
+        self.protocols = ProtocolAdapter(self.guard.models)
         self.retention_seconds = retention_seconds
         self.retention: RetentionTask | None = None  # trims expired stream records while serving
         self.runners: list[Runner] = []
@@ -244,6 +247,9 @@ class LocalCloud:
     # -- WSGI ----------------------------------------------------------
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         start_response = self.guard.start_response(start_response)  # no CORS headers, from anyone
+        return self.protocols.serve(environ, start_response, self._guarded)
+
+    def _guarded(self, environ: dict[str, Any], start_response: Any) -> Any:
         refused = self.guard.check(environ)  # moto-api off, foreign origins, body size and shape
         if refused is not None:
             return _send(refused, start_response)
