@@ -41,12 +41,33 @@ def moto_error_fields(exc: JsonRESTError) -> tuple[str, str, int]:
 
 
 # -- the server and its state ---------------------------------------------------
-def moto_wsgi_app() -> Any:
-    """moto's server application. Touches: moto.moto_server.werkzeug_app.DomainDispatcherApplication,
-    create_backend_app."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+# Services whose moto app routes only "/" (JSON 1.1) while the installed botocore may send them as
+# REST-JSON (Athena from botocore 1.44.1x): moto's own router picks the operation by method and path.
+REST_PATHS_TO_ROOT_HANDLER = frozenset({"athena"})
 
-    return DomainDispatcherApplication(create_backend_app)
+
+def moto_wsgi_app() -> Any:
+    """moto's server application, built by `moto_backend_app`. Touches:
+    moto.moto_server.werkzeug_app.DomainDispatcherApplication."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    return DomainDispatcherApplication(moto_backend_app)
+
+
+def moto_backend_app(service: Any) -> Any:
+    """moto's Flask app of one service; Athena's also answers REST paths (see localcloud/protocols.py).
+
+    Touches: moto.moto_server.werkzeug_app.create_backend_app, HTTP_METHODS; the Flask app's
+    url_map rule "/" and its view function.
+    """
+    from moto.moto_server.werkzeug_app import HTTP_METHODS, create_backend_app
+
+    app = create_backend_app(service)
+    if service in REST_PATHS_TO_ROOT_HANDLER:
+        (root,) = [rule for rule in app.url_map.iter_rules() if rule.rule == "/"]
+        app.add_url_rule("/<path:rest_path>", endpoint="localcloud.rest_paths", methods=HTTP_METHODS,
+                         view_func=app.view_functions[root.endpoint])
+    return app
 
 
 def reset_moto() -> None:

@@ -8,7 +8,9 @@ for the services in `JSON_TARGET_PREFIXES`, a REST-JSON request is rewritten, be
 guard and the router see it, into the JSON 1.1 request that names the same operation with
 the same members (URI labels, query-string and header members folded into the JSON body,
 typed as the model types them), and the answer is given back as REST-JSON gives it
-(`application/json`, the operation's success code, `x-amzn-ErrorType` on errors).
+(`application/json`, the operation's success code, `x-amzn-ErrorType` on errors). That is
+for the operations localcloud/athena answers; the others (named queries, tags, data catalogs)
+reach moto as sent, whose own router reads REST-JSON once it is routed the path.
 
 The operation and its members come from the installed botocore's model, so a client and
 the local cloud in one environment always agree; a JSON 1.1 request passes untouched.
@@ -130,10 +132,16 @@ def _read_body(environ: dict[str, Any]) -> bytes:
 
 
 class ProtocolAdapter:
-    """Serves REST-JSON requests of the services in JSON_TARGET_PREFIXES through a JSON 1.1 `app`."""
+    """Serves REST-JSON requests of the services in JSON_TARGET_PREFIXES through a JSON 1.1 `app`.
 
-    def __init__(self, models: ServiceModels):
+    Only the operations `ours(service, operation)` says our handlers answer are rewritten; the
+    rest go to moto as sent (moto picks a REST-JSON operation by method and path itself, given a
+    route to its handler: moto_patches.moto_wsgi_app).
+    """
+
+    def __init__(self, models: ServiceModels, ours: Callable[[str, str], bool]):
         self.models = models
+        self.ours = ours
 
     def serve(self, environ: dict[str, Any], start_response: Callable[..., Any], app: WsgiApp) -> Iterable[bytes]:
         service = signed_service(environ)
@@ -144,6 +152,8 @@ class ProtocolAdapter:
         if found is None:
             return app(environ, start_response)  # not an operation: whatever answers unknown paths answers
         route, labels = found
+        if not self.ours(service or "", route.operation.name):
+            return app(environ, start_response)
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         try:
             params = json_params(route.operation, labels, parse_qs(environ.get("QUERY_STRING", ""),

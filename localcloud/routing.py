@@ -197,6 +197,10 @@ class Router:
             else:
                 self.action(service, route)(handler)
 
+    def handles(self, service: str, action: str) -> bool:
+        """Whether a JSON-protocol action of `service` is ours (else moto answers it)."""
+        return (service, action) in self._actions
+
     def rest(self, service: str, method: str, pattern: str) -> Callable[[Handler], Handler]:
         """Register a REST operation; `pattern` is a regex with named groups, matched in full."""
 

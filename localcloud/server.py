@@ -102,7 +102,7 @@ class LocalCloud:
         # Every request meets it first: see localcloud/guard.py.
         self.guard = RequestGuard(moto_api, lambda: self.host, lambda: self.port)
         # ... after a REST-JSON request of a JSON 1.1 service is made that request: localcloud/protocols.py.
-        self.protocols = ProtocolAdapter(self.guard.models)
+        self.protocols = ProtocolAdapter(self.guard.models, self.router.handles)
         self.retention_seconds = retention_seconds
         self.retention: RetentionTask | None = None  # trims expired stream records while serving
         self.runners: list[Runner] = []

@@ -39,6 +39,12 @@ def test_moto_wsgi_app_is_a_wsgi_callable() -> None:
     assert callable(moto_patches.moto_wsgi_app())
 
 
+def test_motos_athena_app_routes_rest_paths_to_its_one_handler() -> None:
+    app = moto_patches.moto_backend_app("athena")
+    rules = {rule.rule: rule.endpoint for rule in app.url_map.iter_rules()}
+    assert app.view_functions[rules["/<path:rest_path>"]] is app.view_functions[rules["/"]]
+
+
 def test_backend_and_all_backends_reach_the_same_state() -> None:
     kinesis = moto_patches.backend("kinesis", ACCOUNT, REGION)
     kinesis.create_stream("s", shard_count=1, stream_mode={"StreamMode": "PROVISIONED"})

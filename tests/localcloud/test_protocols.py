@@ -113,7 +113,7 @@ def test_the_json_app_sees_the_json_request_and_the_client_gets_rest_json(models
     def start_response(status: str, headers: list[tuple[str, str]]) -> None:
         answered.update(status=status, headers=dict(headers))
 
-    adapter = ProtocolAdapter(models)
+    adapter = ProtocolAdapter(models, lambda service, action: True)
     body = b"".join(adapter.serve(_environ("GET", "/workgroups", QUERY_STRING="MaxResults=2"), start_response,
                                   json_app))
     assert seen == {"target": "AmazonAthena.ListWorkGroups", "path": "/", "method": "POST", "body": {"MaxResults": 2}}
@@ -134,7 +134,7 @@ def test_json_requests_and_other_services_pass_untouched(models: ServiceModels) 
         start_response("200 OK", [])
         return [b"{}"]
 
-    adapter = ProtocolAdapter(models)
+    adapter = ProtocolAdapter(models, lambda service, action: True)
     adapter.serve(_environ("POST", "/", HTTP_X_AMZ_TARGET="AmazonAthena.ListWorkGroups"), lambda *a: None, app)
     adapter.serve(_environ("GET", "/workgroups", HTTP_AUTHORIZATION=SCOPE.replace("/athena/", "/glue/")),
                   lambda *a: None, app)
