@@ -114,13 +114,6 @@ def all_backends(service: str) -> Iterator[tuple[str, str, Any]]:
 
 
 # -- DynamoDB (Streams) --------------------------------------------------------------
-def dynamodb_value_size(value: dict[str, Any]) -> int:
-    """The size DynamoDB counts for one attribute value ({"S": "x"}). Touches: DynamoType(value).size()."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    return DynamoType(value).size()
-
-
 class FaithfulStreamShard(_MotoStreamShard):  # type: ignore[misc]
     """moto's StreamShard with our hooks (see install_stream_shard); module level so moto_state can pickle it."""
 

@@ -58,8 +58,60 @@ def same_item(old: Any, new: Any) -> bool:
     return normalised(old.to_json()["Attributes"]) == normalised(new.to_json()["Attributes"])
 
 
+# -- sizes as DynamoDB counts them ----------------------------------------------------
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html:
+# a string is its UTF-8 bytes, a number about 1 byte per two significant digits plus 1, a
+# binary its raw bytes, a null or Boolean 1 byte, a List or Map 3 bytes plus 1 byte per
+# element plus the elements (a Map's with their names); a set the sum of its members.
+def number_size(text: str) -> int:
+    """A number's size: leading and trailing zeroes are not stored, nor is how it was written (1E2 = 100)."""
+    try:
+        digits = "".join(map(str, Decimal(str(text)).as_tuple().digits))  # exact: no context rounding
+    except InvalidOperation:
+        digits = str(text)
+    significant = len(digits.strip("0")) or 1
+    return (significant + 1) // 2 + 1
+
+
+def _binary_size(value: Any) -> int:
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    import base64
+    import binascii
+
+    try:
+        return len(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError):
+        return len(str(value).encode())
+
+
+def attribute_value_size(value: dict[str, Any]) -> int:
+    """The size DynamoDB counts for one attribute value ({"S": "x"}), its name not included."""
+    (kind, inner), = value.items()
+    if kind == "S":
+        return len(str(inner).encode())
+    if kind == "N":
+        return number_size(inner)
+    if kind == "B":
+        return _binary_size(inner)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(str(member).encode()) for member in inner)
+    if kind == "NS":
+        return sum(number_size(member) for member in inner)
+    if kind == "BS":
+        return sum(_binary_size(member) for member in inner)
+    if kind == "L":
+        return 3 + sum(1 + attribute_value_size(element) for element in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(name.encode()) + attribute_value_size(element) for name, element in inner.items())
+    return len(str(inner).encode())
+
+
 def attribute_map_size(attributes: dict[str, Any]) -> int:
-    return sum(len(name.encode()) + moto_patches.dynamodb_value_size(value) for name, value in attributes.items())
+    """An item's (or a key's) size: each attribute's name plus its value."""
+    return sum(len(name.encode()) + attribute_value_size(value) for name, value in attributes.items())
 
 
 def make_faithful(shard: Any, stream_record: Any) -> None:

@@ -147,11 +147,6 @@ def test_the_last_stream_record_before_a_moment_is_found_by_its_creation_time() 
     assert last_before(ACCOUNT, REGION, arn, "shardId-other", 1e12) is None
 
 
-def test_dynamodb_value_size_counts_like_dynamodb() -> None:
-    assert moto_patches.dynamodb_value_size({"S": "abc"}) == 3
-    assert moto_patches.dynamodb_value_size({"N": "1"}) > 0
-
-
 def test_stream_shard_hooks_skip_and_finish(monkeypatch) -> None:
     skipped, finished = [], []
 
