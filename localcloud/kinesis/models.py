@@ -114,7 +114,7 @@ def _wrap_get_records(original: Callable[..., Any]) -> Callable[..., Any]:
         stream = _stream_name(stream_arn, None if stream_arn else moto_patches.stream_name_of_iterator(shard_iterator))
         size = sum(_data_bytes(r.data) for r in records)
         # AWS: the age of the last record returned by GetRecords (0 when the consumer is caught up).
-        age_ms = max(0.0, (time.time() - records[-1].created_at) * 1000) if records else 0.0
+        age_ms = max(0.0, (time.time() - moto_patches.kinesis_arrival_epoch(records[-1])) * 1000) if records else 0.0
         _emit(self.region_name, "GetRecords.Success", 1, "Count", stream)
         _emit(self.region_name, "GetRecords.Latency", (time.monotonic() - started) * 1000, "Milliseconds", stream)
         _emit(self.region_name, "GetRecords.Records", len(records), "Count", stream)
