@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud import moto_patches
 from localcloud.checkpoints import CheckpointStore
+from localcloud.loops import LoopThread
 from localcloud.firehose.delivery import DeliveryStreamWorker, read_config
 
 if TYPE_CHECKING:
@@ -40,8 +41,8 @@ class FirehoseRunner:
         self.workers: dict[str, DeliveryStreamWorker] = {}
         self.last_error: str | None = None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = LoopThread("firehose-discovery", self._discover_loop)
+        self._stop = self._thread.stopping
         self._checkpoints: CheckpointStore | None = None
         self._polls = 0
 
@@ -52,15 +53,10 @@ class FirehoseRunner:
 
     def start(self) -> None:
         self._checkpoints = CheckpointStore(self._data_dir, "firehose")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._discover_loop, name="firehose-discovery", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._thread.stop()
         with self._lock:
             workers, self.workers = list(self.workers.values()), {}
         for worker in workers:
@@ -69,7 +65,7 @@ class FirehoseRunner:
     def health(self) -> dict[str, Any]:
         with self._lock:
             workers = dict(self.workers)
-        running = self._thread is not None and self._thread.is_alive()
+        running = self._thread.alive
         return {
             "state": "running" if running else "stopped",
             "last_error": self.last_error,

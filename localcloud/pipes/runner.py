@@ -31,6 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from localcloud import moto_patches
 from localcloud.checkpoints import CheckpointStore
+from localcloud.loops import LoopThread
 from localcloud.pipes.events import epoch_seconds, to_pipe_event
 from localcloud.pipes.dead_letters import RECORD_TOO_OLD, RETRIES_EXHAUSTED, DeadLetterQueue, dead_letter_message
 from localcloud.pipes.exceptions import (DeadLetterUnavailable, PipeRunError, RecordTransformError, SourceUnavailable,
@@ -88,9 +89,9 @@ class PipesRunner:
         self.max_backoff_s = max_backoff_s
         self.checkpoints = CheckpointStore(data_dir, "pipes")
         self.workers: dict[str, PipeWorker] = {}
-        self._stop = threading.Event()
+        self._thread = LoopThread("pipes-runner", self._loop)
+        self._stop = self._thread.stopping
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.last_error: str | None = None
         # Test seam: called with each new KinesisTarget (e.g. to wrap its put_records).
@@ -104,17 +105,12 @@ class PipesRunner:
 
     # -- Runner protocol -----------------------------------------------
     def start(self) -> None:
-        if self._thread and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="pipes-runner", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread:
-            self._thread.join(timeout=10)
+        self._thread.stop()
         with self._lock:
             workers, self.workers = list(self.workers.values()), {}
         for worker in workers:
@@ -128,7 +124,7 @@ class PipesRunner:
         """
         with self._lock:
             workers = dict(self.workers)
-        running = bool(self._thread and self._thread.is_alive())
+        running = self._thread.alive
         pipes = {w.snapshot.name: w.health() for w in workers.values()}
         try:
             snapshots = list(self.store.snapshots())

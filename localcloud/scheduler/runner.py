@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from localcloud import moto_patches
+from localcloud.loops import LoopThread
 from localcloud.scheduler.expressions import rate_seconds
 
 if TYPE_CHECKING:
@@ -67,8 +68,8 @@ class SchedulerRunner:
         self.query_timeout_s = query_timeout_s
         self._schedules: dict[str, ScheduleRuns] = {}
         self._skipped: set[str] = set()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = LoopThread("localcloud-scheduler", self._loop)
+        self._stop = self._thread.stopping
         self._lock = threading.Lock()
         self._polls = 0
 
@@ -79,15 +80,10 @@ class SchedulerRunner:
 
     # -- Runner protocol -------------------------------------------------------
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="localcloud-scheduler", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._thread.stop()
 
     def health(self) -> dict[str, Any]:
         with self._lock:
