@@ -157,8 +157,11 @@ def _type_error(path: str, expected: str, value: Any) -> Refused:
                    f"Unexpected value type{where}: expected {expected}, found {kind}.")
 
 
-def check_shape(shape: Any, value: Any, path: str = "", depth: int = 0) -> Any:
+def check_shape(shape: Any, value: Any, path: str = "", depth: int = 0, all_in_body: bool = False) -> Any:
     """`value` (parsed JSON) checked against a botocore input shape; returns it with null members dropped.
+
+    `all_in_body`: the request is JSON 1.1 (`X-Amz-Target`), which carries every member in the body,
+    also those a REST-JSON model of the same operation puts in the path, query or headers.
 
     Raises Refused(SerializationException) for a wrong type or a number that does not fit,
     Refused(ValidationException) for a missing required member.
@@ -176,13 +179,13 @@ def check_shape(shape: Any, value: Any, path: str = "", depth: int = 0) -> Any:
             if member_value is None:  # JSON null is an absent member on AWS
                 continue
             member = shape.members.get(name)
-            if member is None or member.serialization.get("location"):
+            if member is None or (member.serialization.get("location") and not all_in_body):
                 out[name] = member_value  # AWS ignores members it does not know
                 continue
             out[name] = check_shape(member, member_value, f"{path}.{name}" if path else name, depth + 1)
         for required in shape.required_members:
             member = shape.members.get(required)
-            if member is not None and member.serialization.get("location"):
+            if member is not None and member.serialization.get("location") and not all_in_body:
                 continue  # a path/header/query member; the router checks those
             if out.get(required) is None:
                 where = _camel(f"{path}.{required}" if path else required)
@@ -488,7 +491,7 @@ class RequestGuard:
             return body
         if not body.strip():
             if op is not None and op.input_shape is not None:
-                check_shape(op.input_shape, {})  # required members are still required
+                check_shape(op.input_shape, {}, all_in_body=bool(target))  # required members are still required
             return body
         try:
             parsed = json.loads(body)
@@ -502,7 +505,7 @@ class RequestGuard:
         if op is None or op.input_shape is None:
             return body
         try:
-            cleaned = check_shape(op.input_shape, parsed)
+            cleaned = check_shape(op.input_shape, parsed, all_in_body=bool(target))
         except RecursionError:
             raise Refused("SerializationException", "The request body nests too deeply.") from None
         if service == "kinesis" and op.name == "PutRecords":

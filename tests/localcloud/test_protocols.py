@@ -145,3 +145,15 @@ def test_json_requests_and_other_services_pass_untouched(models: ServiceModels) 
 def test_the_guard_knows_a_rest_json_models_operations_by_their_json_target(models: ServiceModels) -> None:
     assert models.json_operation("athena", "AmazonAthena.GetWorkGroup").name == "GetWorkGroup"
     assert models.json_operation("athena", "Other.GetWorkGroup") is None
+
+
+def test_a_json_request_checks_members_a_rest_model_puts_in_the_path(models: ServiceModels) -> None:
+    from localcloud.guard import Refused, check_shape
+
+    op = models.json_operation("athena", "AmazonAthena.GetQueryResults")
+    with pytest.raises(Refused, match="expected string"):
+        check_shape(op.input_shape, {"QueryExecutionId": ["not", "a", "string"]}, all_in_body=True)
+    with pytest.raises(Refused, match="Member must not be null"):
+        check_shape(op.input_shape, {}, all_in_body=True)
+    # A REST-JSON request carries it in the path, where the router reads it.
+    assert check_shape(op.input_shape, {}) == {}
