@@ -25,6 +25,8 @@ from tests.support.aws import Clients
 
 if TYPE_CHECKING:
     from localcloud.server import LocalCloud
+    from salescdc.clients import ClientFactory
+    from salescdc.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # The Lambda source is shipped alone (zipped at its folder root); tests import it the same way.
@@ -73,6 +75,25 @@ def fresh_cloud(tmp_path: Path) -> Iterator[LocalCloud]:
 def aws(cloud: LocalCloud) -> Clients:
     """boto3 clients on the module's cloud, made once: `aws["s3"]` (ap-south-1) or `aws("s3", region)`."""
     return Clients(cloud)
+
+
+@pytest.fixture
+def provisioned_pipeline(cloud: LocalCloud) -> tuple[Settings, ClientFactory]:
+    """The app's stack provisioned on the module's cloud as the panel does, Firehose delivering at once."""
+    from tests.support.pipeline import provisioned
+
+    return provisioned(cloud.url)
+
+
+@pytest.fixture
+def pipeline_merged_by_test(cloud: LocalCloud) -> tuple[Settings, ClientFactory]:
+    """`provisioned_pipeline` without `up`'s MERGE/OPTIMIZE schedules: the test decides when the Iceberg tables change."""
+    from tests.support.pipeline import provisioned
+    from tests.support.schedules import remove_schedules
+
+    settings, factory = provisioned(cloud.url)
+    remove_schedules(cloud, factory)
+    return settings, factory
 
 
 # -- the e2e lane --------------------------------------------------------------------------------

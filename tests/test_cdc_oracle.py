@@ -14,48 +14,11 @@ import threading
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from salescdc.clients import ClientFactory
 from salescdc.generator import GeneratorOptions, OrderGenerator
-from salescdc.infra import ApplyOptions, provision
 from salescdc.settings import Settings
+from tests.support.pipeline import lake_objects, stream_event_ids
 from tests.support.waiting import eventually
-
-
-@pytest.fixture
-def pipeline(cloud: Any) -> tuple[Settings, ClientFactory]:
-    settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
-    factory = ClientFactory(settings)
-    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
-    return settings, factory
-
-
-def _stream_event_ids(settings: Settings, factory: ClientFactory) -> set[str]:
-    """Every change DynamoDB Streams recorded: the number of events the lake must hold."""
-    ddb, streams = factory.client("dynamodb"), factory.client("dynamodbstreams")
-    arn = ddb.describe_table(TableName=settings.table_name)["Table"]["LatestStreamArn"]
-    ids: set[str] = set()
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            ids.update(r["eventID"] for r in page["Records"])
-            if not page["Records"]:
-                break
-            iterator = page.get("NextShardIterator")
-    return ids
-
-
-def _lake_objects(factory: ClientFactory) -> dict[str, bytes]:
-    s3, bucket = factory.client("s3"), factory.bucket_name()
-    out = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="orders/"):
-        for obj in page.get("Contents", []):
-            out[obj["Key"]] = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-    return out
 
 
 def _athena(settings: Settings, factory: ClientFactory) -> Any:
@@ -74,11 +37,11 @@ def _athena(settings: Settings, factory: ClientFactory) -> Any:
 
 
 def test_orders_current_equals_the_table_after_a_seeded_mixed_run_with_redelivery(
-    pipeline: tuple[Settings, ClientFactory],
+    provisioned_pipeline: tuple[Settings, ClientFactory],
 ) -> None:
     from pyathena.pandas.cursor import PandasCursor
 
-    settings, factory = pipeline
+    settings, factory = provisioned_pipeline
     options = GeneratorOptions(rate_per_s=150, count=240, update_share=0.35, delete_share=0.15, seed=20261127)
     stats = OrderGenerator(settings, factory, options).run(threading.Event())
     assert stats.written == 240 and stats.updates > 40 and stats.deletes > 15
@@ -89,9 +52,9 @@ def test_orders_current_equals_the_table_after_a_seeded_mixed_run_with_redeliver
         table.put_item(Item={"orderid": "hot", "product_name": "Phone", "quantity": quantity,
                              "price": Decimal("193.72")})
 
-    events = _stream_event_ids(settings, factory)
+    events = stream_event_ids(settings, factory)
     def lake_lines() -> list[dict[str, Any]]:
-        return [json.loads(l) for body in _lake_objects(factory).values() for l in body.splitlines() if l.strip()]
+        return [json.loads(l) for body in lake_objects(factory).values() for l in body.splitlines() if l.strip()]
 
     eventually(lambda: {line["event_id"] for line in lake_lines()} >= events, f"all {len(events)} events in the lake",
                timeout=120, interval=0.5, context=lambda: f"the lake has {len(lake_lines())} lines")
@@ -100,7 +63,7 @@ def test_orders_current_equals_the_table_after_a_seeded_mixed_run_with_redeliver
 
     # Firehose delivers at least once: deliver every object again under a new name.
     s3, bucket = factory.client("s3"), factory.bucket_name()
-    for key, body in _lake_objects(factory).items():
+    for key, body in lake_objects(factory).items():
         s3.put_object(Bucket=bucket, Key=key + "-redelivered", Body=body)
 
     oracle = {

@@ -18,8 +18,6 @@ import threading
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from salescdc.analytics import Analytics, live_sales_queries, sales_queries
 from salescdc.clients import ClientFactory
 from salescdc.current_state import (
@@ -31,46 +29,16 @@ from salescdc.current_state import (
     watermark_sql,
 )
 from salescdc.generator import GeneratorOptions, OrderGenerator
-from salescdc.infra import ApplyOptions, provision
 from salescdc.settings import Settings
-from tests.support.schedules import remove_schedules
-from tests.support.waiting import eventually
-from tests.test_cdc_oracle import _lake_objects, _stream_event_ids
+from tests.support.pipeline import Row, all_events_in_lake, dynamodb_rows, lake_objects, relation_rows
 
-Row = tuple[str, int, Decimal]
 # A day inside the lake table's partition projection range (2024-01-01 on), long before any merge.
 OLD_PARTITION = "orders/dt=2024-06-01/"
 
 
-@pytest.fixture
-def pipeline(cloud: Any) -> tuple[Settings, ClientFactory]:
-    settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
-    factory = ClientFactory(settings)
-    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
-    remove_schedules(cloud, factory)  # the test decides when merges run
-    return settings, factory
-
-
-def _rows(analytics: Analytics, relation: str) -> dict[str, Row]:
-    frame = analytics.run(
-        f"SELECT orderid, product_name, quantity, CAST(price AS varchar) AS price FROM {relation}"
-    ).frame
-    rows = {r.orderid: (r.product_name, int(r.quantity), Decimal(r.price)) for r in frame.itertuples()}
-    assert len(rows) == len(frame), f"one row per order in {relation}"
-    return rows
-
-
-def _dynamodb(settings: Settings, factory: ClientFactory) -> dict[str, Row]:
-    return {
-        item["orderid"]: (item["product_name"], int(item["quantity"]), Decimal(str(item["price"])))
-        for page in factory.client("dynamodb").get_paginator("scan").paginate(TableName=settings.table_name)
-        for item in [{k: list(v.values())[0] for k, v in raw.items()} for raw in page["Items"]]
-    }
-
-
 def _merge_on_read(analytics: Analytics) -> dict[str, Row]:
     since = since_day(absorbed_until(analytics))
-    return _rows(analytics, f"({current_state_select_sql(analytics.settings, dt_literal(since))}) AS current_state")
+    return relation_rows(analytics, f"({current_state_select_sql(analytics.settings, dt_literal(since))}) AS current_state")
 
 
 CURRENT_STATE_QUERIES = ("kpis", "by_product", "top_orders", "price_distribution")
@@ -94,16 +62,6 @@ def _workload(settings: Settings, factory: ClientFactory, seed: int, count: int)
     assert stats.written == count and stats.updates > 0 and stats.deletes > 0
 
 
-def _all_events_in_lake(settings: Settings, factory: ClientFactory, extra: dict[str, bytes]) -> None:
-    events = _stream_event_ids(settings, factory)
-
-    def ids() -> set[str]:
-        bodies = list(_lake_objects(factory).values()) + list(extra.values())
-        return {json.loads(line)["event_id"] for body in bodies for line in body.splitlines() if line.strip()}
-
-    eventually(lambda: ids() >= events, f"all {len(events)} events in the lake", timeout=120, interval=0.5)
-
-
 def _lines(bodies: Any) -> list[dict[str, Any]]:
     return [json.loads(line) for body in bodies for line in body.splitlines() if line.strip()]
 
@@ -122,29 +80,29 @@ def _touch_merged_orders(settings: Settings, factory: ClientFactory, orders: dic
 
 
 def test_orders_equals_dynamodb_under_held_back_late_duplicated_and_interleaved_deliveries(
-    pipeline: tuple[Settings, ClientFactory],
+    pipeline_merged_by_test: tuple[Settings, ClientFactory],
 ) -> None:
-    settings, factory = pipeline
+    settings, factory = pipeline_merged_by_test
     analytics = Analytics(settings, factory)
     s3, bucket = factory.client("s3"), factory.bucket_name()
     shuffle = random.Random(20261129)
 
     # 1. A first workload; a random half of its objects is held back, the rest is merged.
     _workload(settings, factory, seed=1301, count=200)
-    _all_events_in_lake(settings, factory, {})
-    objects = _lake_objects(factory)
+    all_events_in_lake(settings, factory, {})
+    objects = lake_objects(factory)
     held = dict(shuffle.sample(sorted(objects.items()), k=len(objects) // 2))
     assert held and len(held) < len(objects)
     for key in held:
         s3.delete_object(Bucket=bucket, Key=key)
-    assert _merge_on_read(analytics) == _rows(analytics, "orders_current")
+    assert _merge_on_read(analytics) == relation_rows(analytics, "orders_current")
     merge_now(analytics)
-    merged = _rows(analytics, "cdc_data.orders")
-    assert merged and merged == _rows(analytics, "orders_current")
+    merged = relation_rows(analytics, "cdc_data.orders")
+    assert merged and merged == relation_rows(analytics, "orders_current")
 
     # What was merged becomes old history: an earlier dt partition, which later merges no longer read,
     # so only tombstones stop a late, older change from resurrecting an order deleted there.
-    absorbed = _lake_objects(factory)
+    absorbed = lake_objects(factory)
     for key, body in absorbed.items():
         s3.put_object(Bucket=bucket, Key=OLD_PARTITION + key.rsplit("/", 1)[1], Body=body)
         s3.delete_object(Bucket=bucket, Key=key)
@@ -156,32 +114,32 @@ def test_orders_equals_dynamodb_under_held_back_late_duplicated_and_interleaved_
     #    arrive late under new names, and every object of today is delivered a second time.
     _workload(settings, factory, seed=1302, count=150)
     _touch_merged_orders(settings, factory, merged, seed=1303)
-    _all_events_in_lake(settings, factory, held)
+    all_events_in_lake(settings, factory, held)
     for key, body in held.items():
         s3.put_object(Bucket=bucket, Key=key + "-late", Body=body)
-    today = [item for item in _lake_objects(factory).items() if not item[0].startswith(OLD_PARTITION)]
+    today = [item for item in lake_objects(factory).items() if not item[0].startswith(OLD_PARTITION)]
     for key, body in shuffle.sample(today, k=len(today)):
         s3.put_object(Bucket=bucket, Key=key + "-redelivered", Body=body)
-    oracle = _dynamodb(settings, factory)
-    assert _rows(analytics, "orders_current") == oracle
+    oracle = dynamodb_rows(settings, factory)
+    assert relation_rows(analytics, "orders_current") == oracle
     # Before the merge the table is stale; merge on read is already exact.
-    assert _rows(analytics, "cdc_data.orders") != oracle
+    assert relation_rows(analytics, "cdc_data.orders") != oracle
     assert _merge_on_read(analytics) == oracle
     _assert_sales_reads_the_same_both_ways(analytics)
 
     run = merge_now(analytics)
     assert run.since is not None and OLD_PARTITION < f"orders/dt={run.since.isoformat()}/"
-    assert _rows(analytics, "cdc_data.orders") == oracle
+    assert relation_rows(analytics, "cdc_data.orders") == oracle
     merge_now(analytics)  # idempotent: nothing changes
-    assert _rows(analytics, "cdc_data.orders") == oracle
+    assert relation_rows(analytics, "cdc_data.orders") == oracle
     assert _merge_on_read(analytics) == oracle
     _assert_sales_reads_the_same_both_ways(analytics)
 
     # 3. Changes after the merge: the table lags, merge on read does not, the next merge catches up.
     _touch_merged_orders(settings, factory, oracle, seed=1304)
-    _all_events_in_lake(settings, factory, held)
-    oracle = _dynamodb(settings, factory)
-    assert _rows(analytics, "cdc_data.orders") != oracle
+    all_events_in_lake(settings, factory, held)
+    oracle = dynamodb_rows(settings, factory)
+    assert relation_rows(analytics, "cdc_data.orders") != oracle
     assert _merge_on_read(analytics) == oracle
     merge_now(analytics)
-    assert _rows(analytics, "cdc_data.orders") == oracle
+    assert relation_rows(analytics, "cdc_data.orders") == oracle

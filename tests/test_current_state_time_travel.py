@@ -10,42 +10,28 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from typing import Any
-
-import pytest
 
 from salescdc.analytics import Analytics, live_sales_queries
 from salescdc.clients import ClientFactory
 from salescdc.current_state import current_state_relation, merge_now, watermark_from, watermark_sql
 from salescdc.generator import GeneratorOptions, OrderGenerator
-from salescdc.infra import ApplyOptions, provision
 from salescdc.settings import Settings
-from tests.support.schedules import remove_schedules
-from tests.test_current_state_oracle import _all_events_in_lake, _dynamodb, _rows
-
-
-@pytest.fixture
-def pipeline(cloud: Any) -> tuple[Settings, ClientFactory]:
-    settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
-    factory = ClientFactory(settings)
-    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
-    remove_schedules(cloud, factory)  # the test decides when merges run
-    return settings, factory
+from tests.support.pipeline import all_events_in_lake, dynamodb_rows, relation_rows
 
 
 def _as_of(analytics: Analytics, moment: dt.datetime) -> dict:
     watermark = watermark_from(analytics.run(watermark_sql(analytics.settings, moment)).frame)
-    return _rows(analytics, current_state_relation(analytics.settings, watermark, moment))
+    return relation_rows(analytics, current_state_relation(analytics.settings, watermark, moment))
 
 
-def test_live_orders_as_of_a_past_moment(pipeline: tuple[Settings, ClientFactory]) -> None:
-    settings, factory = pipeline
+def test_live_orders_as_of_a_past_moment(pipeline_merged_by_test: tuple[Settings, ClientFactory]) -> None:
+    settings, factory = pipeline_merged_by_test
     analytics = Analytics(settings, factory)
     OrderGenerator(settings, factory, GeneratorOptions(rate_per_s=150, count=100, update_share=0.3,
                                                        delete_share=0.15, seed=41)).run(threading.Event())
-    _all_events_in_lake(settings, factory, {})
+    all_events_in_lake(settings, factory, {})
     merge_now(analytics)
-    then = _dynamodb(settings, factory)
+    then = dynamodb_rows(settings, factory)
     time.sleep(0.05)
     moment = dt.datetime.now(dt.timezone.utc)
     time.sleep(0.05)
@@ -53,12 +39,12 @@ def test_live_orders_as_of_a_past_moment(pipeline: tuple[Settings, ClientFactory
     # Later: more changes, one merge, and changes that are not merged at all.
     OrderGenerator(settings, factory, GeneratorOptions(rate_per_s=150, count=80, update_share=0.3,
                                                        delete_share=0.15, seed=42)).run(threading.Event())
-    _all_events_in_lake(settings, factory, {})
+    all_events_in_lake(settings, factory, {})
     merge_now(analytics)
     OrderGenerator(settings, factory, GeneratorOptions(rate_per_s=150, count=40, update_share=0.3,
                                                        delete_share=0.15, seed=43)).run(threading.Event())
-    _all_events_in_lake(settings, factory, {})
-    now = _dynamodb(settings, factory)
+    all_events_in_lake(settings, factory, {})
+    now = dynamodb_rows(settings, factory)
     assert now != then
 
     assert _as_of(analytics, moment) == then
@@ -73,4 +59,4 @@ def test_live_orders_as_of_a_past_moment(pipeline: tuple[Settings, ClientFactory
 
 def _merge_on_read_now(analytics: Analytics) -> dict:
     watermark = watermark_from(analytics.run(watermark_sql(analytics.settings)).frame)
-    return _rows(analytics, current_state_relation(analytics.settings, watermark))
+    return relation_rows(analytics, current_state_relation(analytics.settings, watermark))

@@ -14,24 +14,13 @@ import threading
 import time
 from typing import Any
 
-import pytest
-
 from salescdc.analytics import Analytics
 from salescdc.clients import ClientFactory
 from salescdc.current_state import SCHEDULE_GROUP, SCHEDULE_NAMES
 from salescdc.generator import GeneratorOptions, OrderGenerator
-from salescdc.infra import ApplyOptions, provision
 from salescdc.settings import Settings
 from tests.support.waiting import after_polls, eventually
-from tests.test_current_state_oracle import _all_events_in_lake, _dynamodb, _rows
-
-
-@pytest.fixture
-def pipeline(cloud: Any) -> tuple[Settings, ClientFactory]:
-    settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
-    factory = ClientFactory(settings)
-    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
-    return settings, factory
+from tests.support.pipeline import all_events_in_lake, dynamodb_rows, relation_rows
 
 
 def _runner(cloud: Any) -> Any:
@@ -39,8 +28,8 @@ def _runner(cloud: Any) -> Any:
     return runner
 
 
-def test_the_schedules_merge_new_changes_through_athena(cloud: Any, pipeline: tuple[Settings, ClientFactory]) -> None:
-    settings, factory = pipeline
+def test_the_schedules_merge_new_changes_through_athena(cloud: Any, provisioned_pipeline: tuple[Settings, ClientFactory]) -> None:
+    settings, factory = provisioned_pipeline
     scheduler, runner = factory.client("scheduler"), _runner(cloud)
     arns = [scheduler.get_schedule(Name=n, GroupName=SCHEDULE_GROUP)["Arn"] for n in SCHEDULE_NAMES]
     target = scheduler.get_schedule(Name=SCHEDULE_NAMES[1], GroupName=SCHEDULE_GROUP)["Target"]
@@ -53,24 +42,24 @@ def test_the_schedules_merge_new_changes_through_athena(cloud: Any, pipeline: tu
 
     options = GeneratorOptions(rate_per_s=150, count=120, update_share=0.35, delete_share=0.2, seed=77)
     OrderGenerator(settings, factory, options).run(threading.Event())
-    _all_events_in_lake(settings, factory, {})
+    all_events_in_lake(settings, factory, {})
     analytics = Analytics(settings, factory)
-    oracle = _dynamodb(settings, factory)
-    assert _rows(analytics, "cdc_data.orders") == {}  # the next run is minutes away
+    oracle = dynamodb_rows(settings, factory)
+    assert relation_rows(analytics, "cdc_data.orders") == {}  # the next run is minutes away
 
     # A changed rate restarts the schedule's timing: it fires now, and then every minute.
     for name in SCHEDULE_NAMES:
         got = scheduler.get_schedule(Name=name, GroupName=SCHEDULE_GROUP)
         scheduler.update_schedule(Name=name, GroupName=SCHEDULE_GROUP, ScheduleExpression="rate(1 minute)",
                                   State="ENABLED", FlexibleTimeWindow=got["FlexibleTimeWindow"], Target=got["Target"])
-    eventually(lambda: _rows(analytics, "cdc_data.orders") == oracle, "the scheduled MERGE applied every change",
+    eventually(lambda: relation_rows(analytics, "cdc_data.orders") == oracle, "the scheduled MERGE applied every change",
                timeout=60, interval=0.5, context=runner.health)
     # The new rate's timing counts afresh.
     assert all(runner.health()[a]["runs"] >= 1 and runner.health()[a]["failures"] == 0 for a in arns)
 
 
-def test_a_failing_run_is_counted_and_not_acknowledged(cloud: Any, pipeline: tuple[Settings, ClientFactory]) -> None:
-    settings, factory = pipeline
+def test_a_failing_run_is_counted_and_not_acknowledged(cloud: Any, provisioned_pipeline: tuple[Settings, ClientFactory]) -> None:
+    settings, factory = provisioned_pipeline
     scheduler, runner = factory.client("scheduler"), _runner(cloud)
     role = scheduler.get_schedule(Name=SCHEDULE_NAMES[0], GroupName=SCHEDULE_GROUP)["Target"]["RoleArn"]
     arn = scheduler.create_schedule(
@@ -91,10 +80,10 @@ def test_a_failing_run_is_counted_and_not_acknowledged(cloud: Any, pipeline: tup
         scheduler.delete_schedule(Name="broken", GroupName=SCHEDULE_GROUP)
 
 
-def test_a_rate_schedule_with_a_start_date_waits_for_it(cloud: Any, pipeline: tuple[Settings, ClientFactory]) -> None:
+def test_a_rate_schedule_with_a_start_date_waits_for_it(cloud: Any, provisioned_pipeline: tuple[Settings, ClientFactory]) -> None:
     # AWS: a rate schedule's StartDate is its first occurrence; without one it fires at once
     # (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html).
-    settings, factory = pipeline
+    settings, factory = provisioned_pipeline
     scheduler, runner = factory.client("scheduler"), _runner(cloud)
     role = scheduler.get_schedule(Name=SCHEDULE_NAMES[0], GroupName=SCHEDULE_GROUP)["Target"]["RoleArn"]
     start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=20)

@@ -20,7 +20,7 @@ from salescdc.current_state import SCHEDULE_GROUP, SCHEDULE_NAMES, scheduled_mer
 from salescdc.infra import ApplyOptions, provision
 from salescdc.settings import Settings
 from tests.support.schedules import remove_schedules
-from tests.test_current_state_oracle import _rows
+from tests.support.pipeline import relation_rows
 
 
 def _change(orderid: str, sequence: int, when: dt.datetime, quantity: int = 1, deleted: bool = False) -> str:
@@ -56,7 +56,7 @@ def test_the_scheduled_merge_catches_up_after_a_long_pause_then_reads_only_recen
     long_ago, paused = now - dt.timedelta(days=9), now - dt.timedelta(days=6)
     deliver(long_ago, "a", _change("1", 1, long_ago) + _change("2", 2, long_ago))
     fire()
-    assert _rows(analytics, "cdc_data.orders") == {"1": ("Phone", 1, Decimal("10.25")),
+    assert relation_rows(analytics, "cdc_data.orders") == {"1": ("Phone", 1, Decimal("10.25")),
                                                    "2": ("Phone", 1, Decimal("10.25"))}
     # Six days without a run (far more than the two days the schedule used to re-read), with a big
     # history of order 3 in the middle of the pause, a delete, and one change of today.
@@ -69,7 +69,7 @@ def test_the_scheduled_merge_catches_up_after_a_long_pause_then_reads_only_recen
     fire()
     expected = {"1": ("Phone", 4, Decimal("10.25")), "3": ("Phone", 1 + 2999 % 7, Decimal("10.25")),
                 "4": ("Phone", 2, Decimal("10.25"))}
-    assert _rows(analytics, "cdc_data.orders") == expected
+    assert relation_rows(analytics, "cdc_data.orders") == expected
     # Caught up: the next run reads from the tables' own watermarks (yesterday), not the paused days.
     assert fire() < big
-    assert _rows(analytics, "cdc_data.orders") == expected
+    assert relation_rows(analytics, "cdc_data.orders") == expected

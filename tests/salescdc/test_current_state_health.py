@@ -4,38 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import Any
-
-import pytest
 
 from salescdc.analytics import Analytics
 from salescdc.clients import ClientFactory
 from salescdc.current_state import absorbed_until, maintain_now, merge_now, table_health
 from salescdc.generator import GeneratorOptions, OrderGenerator
-from salescdc.infra import ApplyOptions, provision
 from salescdc.settings import Settings
-from tests.support.schedules import remove_schedules
-from tests.test_current_state_oracle import _all_events_in_lake, _dynamodb
+from tests.support.pipeline import all_events_in_lake, dynamodb_rows
 
 
-@pytest.fixture
-def pipeline(cloud: Any) -> tuple[Settings, ClientFactory]:
-    settings = Settings(endpoint_url=cloud.url, buffer_interval_s=0, buffer_size_mb=1)
-    factory = ClientFactory(settings)
-    provision(settings, factory, options=ApplyOptions(poll_interval_s=0.1, timeout_s=120, role_propagation_s=5))
-    remove_schedules(cloud, factory)  # the test decides when merges run
-    return settings, factory
-
-
-def test_table_health_counts_pending_changes_until_merged(pipeline: tuple[Settings, ClientFactory]) -> None:
-    settings, factory = pipeline
+def test_table_health_counts_pending_changes_until_merged(pipeline_merged_by_test: tuple[Settings, ClientFactory]) -> None:
+    settings, factory = pipeline_merged_by_test
     analytics = Analytics(settings, factory)
     empty = table_health(analytics)
     assert (empty.live_orders, empty.pending_changes, empty.files, empty.absorbed_until) == (0, 0, 0, None)
 
     options = GeneratorOptions(rate_per_s=150, count=60, update_share=0.3, delete_share=0.1, seed=5)
     OrderGenerator(settings, factory, options).run(threading.Event())
-    _all_events_in_lake(settings, factory, {})
+    all_events_in_lake(settings, factory, {})
     events = int(analytics.run("SELECT count(DISTINCT event_id) AS n FROM order_changes").frame["n"].iloc[0])
     before = table_health(analytics)
     assert before.pending_changes == events and before.live_orders == 0
@@ -43,7 +29,7 @@ def test_table_health_counts_pending_changes_until_merged(pipeline: tuple[Settin
     merge_now(analytics)
     after = table_health(analytics)
     assert after.pending_changes == 0
-    assert after.live_orders == len(_dynamodb(settings, factory))
+    assert after.live_orders == len(dynamodb_rows(settings, factory))
     assert after.snapshots > before.snapshots and after.files >= 1 and after.absorbed_until is not None
     assert after.last_commit is not None and after.last_commit != before.last_commit
 
@@ -53,10 +39,10 @@ def test_table_health_counts_pending_changes_until_merged(pipeline: tuple[Settin
 
 
 def test_the_watermark_is_the_older_tables_so_a_table_left_behind_is_caught_up(
-        pipeline: tuple[Settings, ClientFactory]) -> None:
+        pipeline_merged_by_test: tuple[Settings, ClientFactory]) -> None:
     """After a pause, the two MERGEs (separate statements, on AWS separate schedules) can leave one
     table days behind the other: merges and merge-on-read must read from the older one's day."""
-    settings, factory = pipeline
+    settings, factory = pipeline_merged_by_test
     analytics = Analytics(settings, factory)
     db = settings.glue_database
     for table in ("orders", "orders_tombstones"):  # the cloud is shared: start from empty tables
