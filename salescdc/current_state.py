@@ -9,7 +9,8 @@ Design (Debezium-style sink, applied by key and sequence number):
 * `orders` holds exactly the live orders, one row each, with the
   `sequence_number` and `event_time` of the change that produced the row;
   `orders_tombstones` holds the latest delete per order, so a late older change
-  cannot resurrect a deleted order and `SELECT * FROM orders` needs no filter.
+  cannot resurrect a deleted order and `SELECT * FROM orders` needs no filter,
+  plus one progress row (orderid '') with the newest event_time its MERGE read.
 * A MERGE reads the lake's change records of the recent `dt` partitions only
   (O(changes since the last merge), never O(history)), reduces them to the
   latest change per order (duplicates share event_id and sequence number) and
@@ -30,8 +31,10 @@ Design (Debezium-style sink, applied by key and sequence number):
   round (after a long pause that would skip days of upserts), and on AWS the
   two schedules may run in either order. Trino evaluates the subquery first and
   prunes `dt` partitions with its value (dynamic filtering); so does the local
-  Athena. A table with no row yet (no delete ever) has no watermark: its
-  statement reads every partition.
+  Athena. A table with no row yet has no watermark: its statement reads every
+  partition. The tombstones table's progress row moves its watermark with every
+  change it reads; the orders table's moves with every upsert (a run of only
+  deletes holds it, and so the readers' window, at the last upsert's day).
 
 Sequence numbers are digit strings of 21-40 characters, compared left-padded
 with zeros to 40, which orders them exactly like the numbers they spell.
@@ -48,6 +51,8 @@ from salescdc.settings import Settings
 
 ORDERS_TABLE = "orders"
 TOMBSTONES_TABLE = "orders_tombstones"
+# The tombstones table's progress row (see tombstones_merge_for): an orderid no order can have.
+PROGRESS_ROW = ""
 # Under the lake bucket but outside the lake's own prefix (orders/), which order_changes reads.
 ICEBERG_PREFIX = "iceberg/"
 # Days of partitions before the watermark day a merge re-reads (see the module docstring).
@@ -203,7 +208,13 @@ def orders_merge_sql(settings: Settings, since_dt: str) -> str:
 
 
 def tombstones_merge_for(changes: str, tombstones: str) -> str:
-    """The tombstones MERGE over any relation of change records (`changes`: a table name or `(…) AS x`)."""
+    """The tombstones MERGE over any relation of change records (`changes`: a table name or `(…) AS x`).
+
+    Besides the latest delete per order it keeps one progress row, orderid '' (never an order:
+    DynamoDB refuses an empty key), holding the newest event_time among all the changes it read,
+    deletes or not. Without it the table's newest event_time, its watermark, would advance only
+    with a delete, and every reader bounded by it would re-read the lake back to the last delete.
+    """
     return f"""MERGE INTO {tombstones} AS t
 USING (
   SELECT orderid, sequence_number, event_time
@@ -211,12 +222,16 @@ USING (
     SELECT orderid, sequence_number, event_time,
       row_number() OVER (PARTITION BY orderid ORDER BY {_seq('sequence_number')} DESC, event_id) AS recency_rank
     FROM {changes}
-    WHERE coalesce(is_deleted, false)
+    WHERE coalesce(is_deleted, false) AND orderid <> '{PROGRESS_ROW}'
   ) AS deletes
   WHERE recency_rank = 1
+  UNION ALL
+  SELECT '{PROGRESS_ROW}', '0', max(event_time) FROM {changes} HAVING max(event_time) IS NOT NULL
 ) AS s
 ON t.orderid = s.orderid
-WHEN MATCHED AND {_seq('s.sequence_number')} > {_seq('t.sequence_number')} THEN
+WHEN MATCHED AND s.orderid = '{PROGRESS_ROW}' AND s.event_time > t.event_time THEN
+  UPDATE SET event_time = s.event_time
+WHEN MATCHED AND s.orderid <> '{PROGRESS_ROW}' AND {_seq('s.sequence_number')} > {_seq('t.sequence_number')} THEN
   UPDATE SET sequence_number = s.sequence_number, event_time = s.event_time
 WHEN NOT MATCHED THEN
   INSERT (orderid, sequence_number, event_time) VALUES (s.orderid, s.sequence_number, s.event_time)"""
@@ -277,8 +292,8 @@ def watermark_sql(settings: Settings, as_of: dt.datetime | None = None,
     The older of the two tables' newest event_time, not the newer: the two MERGEs run as separate
     statements (and on AWS as separate schedules, in either order), so after a pause one table can
     be days ahead of the other, and reading only from the newer one's day would skip the changes
-    the other has not absorbed. A table with no rows yet (no order ever deleted) does not hold the
-    watermark back."""
+    the other has not absorbed. A table with no rows yet (nothing merged) does not hold the
+    watermark back. The tombstones table's newest event_time is its progress row's (tombstones_merge_for)."""
     return f"""SELECT CASE
     WHEN o IS NULL THEN t
     WHEN t IS NULL OR o < t THEN o
