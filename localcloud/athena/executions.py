@@ -428,10 +428,13 @@ class Executions:
         return QueryPlanner(self.catalog(execution.region), self.lake(execution.region), evaluate=self._evaluate,
                             iceberg=self.iceberg(execution.region), load=load)
 
-    def _evaluate(self, sql: str) -> list[tuple[Any, ...]]:
-        """Run our own small SQL (partition pruning) on the locked engine."""
+    def _evaluate(self, sql: str, relations: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run our own small SQL (partition pruning) on the locked engine; `relations` are Arrow
+        tables it reads by name (registered on this cursor only)."""
         cursor = self.engine.cursor()
         try:
+            for name, table in (relations or {}).items():
+                cursor.register(name, table)
             return cursor.sql(sql).fetchall()
         finally:
             cursor.close()

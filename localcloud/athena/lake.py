@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -144,7 +146,15 @@ class Lake:
             "LOCALCLOUD_ATHENA_LAKE_CACHE_MB", DEFAULT_LAKE_CACHE_MB)
 
     # -- which objects ------------------------------------------------------
-    def table_source(self, table: dict[str, Any], catalog: Any) -> TableSource:
+    def table_source(self, table: dict[str, Any], catalog: Any,
+                     keep: Callable[[TableSource, list[Partition]], list[Partition]] | None = None) -> TableSource:
+        """The table's objects as a TableSource.
+
+        `keep` (the query's partition filter): for a projected table whose partitions projection
+        can enumerate, it picks from the projected values first, and only the prefixes of the
+        partitions it keeps are listed, as Athena lists only those. Otherwise the whole location
+        is listed (the planner prunes afterwards in any case, so what is read is the same).
+        """
         sd = table.get("StorageDescriptor") or {}
         params = table.get("Parameters") or {}
         serde_params = (sd.get("SerdeInfo") or {}).get("Parameters") or {}
@@ -167,7 +177,17 @@ class Lake:
         if not source.partition_keys:
             source.objects = self._list(location)
         elif str(params.get("projection.enabled", "false")).lower() == "true":
-            source.objects = self._projected(location, source.partition_keys, params)
+            candidates = projected_partitions(source.partition_keys, params) if keep is not None else None
+            kept = keep(source, candidates) if candidates is not None and keep is not None else None
+            if kept is not None and len(kept) < len(candidates or ()) and len(kept) <= MAX_PARTITIONS_LISTED:
+                template = _location_template(location, source.partition_keys, params)
+                for values in kept:
+                    prefix = template
+                    for key, value in values:
+                        prefix = prefix.replace(f"${{{key}}}", value)
+                    source.objects.extend(self._list(prefix.rstrip("/") + "/", values))
+            else:
+                source.objects = self._projected(location, source.partition_keys, params)
         else:
             for part in catalog.get_partitions(source.database, source.name):
                 values = tuple(zip([k for k, _ in source.partition_keys], part["Values"]))
@@ -198,9 +218,7 @@ class Lake:
 
     def _projected(self, location: str, keys: list[tuple[str, str]], params: dict[str, str]) -> list[LakeObject]:
         names = [k for k, _ in keys]
-        template = params.get("storage.location.template")
-        if not template:
-            template = location.rstrip("/") + "/" + "/".join(f"{k}=${{{k}}}" for k in names) + "/"
+        template = _location_template(location, keys, params)
         static = template.split("${", 1)[0]
         bucket, _ = split_s3_url(template)
         pattern = re.escape(split_s3_url(template)[1])
@@ -288,6 +306,95 @@ class Lake:
 
 
 # -- partition projection -------------------------------------------------------
+# A partition is its keys' values in key order: (("dt", "2026-12-07"),).
+Partition = tuple[tuple[str, str], ...]
+# Listing more partitions than this one prefix at a time costs more than listing the table once.
+MAX_PARTITIONS_LISTED = 64
+# Projections that would enumerate more values than this are not enumerated (the table is listed).
+MAX_PROJECTED_PARTITIONS = 100_000
+
+
+def _location_template(location: str, keys: list[tuple[str, str]], params: dict[str, str]) -> str:
+    template = params.get("storage.location.template")
+    if template:
+        return template
+    return location.rstrip("/") + "/" + "/".join(f"{k}=${{{k}}}" for k, _ in keys) + "/"
+
+
+def projected_partitions(keys: list[tuple[str, str]], params: dict[str, str]) -> list[Partition] | None:
+    """Every partition projection produces, in key order; None when a key cannot be enumerated
+    (injected, an interval this does not step, or too many values)."""
+    today = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H")  # NOW moves: remembered for an hour
+    found = _projected_cached(tuple(keys), tuple(sorted(params.items())), today)
+    return None if found is None else list(found)
+
+
+@functools.lru_cache(maxsize=64)
+def _projected_cached(keys: tuple[tuple[str, str], ...], params: tuple[tuple[str, str], ...],
+                      _hour: str) -> tuple[Partition, ...] | None:
+    found = _enumerate(list(keys), dict(params))
+    return None if found is None else tuple(found)
+
+
+def _enumerate(keys: list[tuple[str, str]], params: dict[str, str]) -> list[Partition] | None:
+    per_key = []
+    total = 1
+    for key, _ in keys:
+        values = _projected_values(key, params)
+        if values is None:
+            return None
+        total *= len(values)
+        if total > MAX_PROJECTED_PARTITIONS:
+            return None
+        per_key.append([(key, value) for value in values])
+    partitions: list[Partition] = [()]
+    for choices in per_key:
+        partitions = [partition + (choice,) for partition in partitions for choice in choices]
+    return partitions
+
+
+def _projected_values(key: str, params: dict[str, str]) -> list[str] | None:
+    """The values projection gives `key` (Athena's 'Supported types for partition projection')."""
+    kind = (params.get(f"projection.{key}.type") or "").strip().lower()
+    interval_text = (params.get(f"projection.{key}.interval") or "1").strip()
+    try:
+        interval = int(interval_text)
+    except ValueError:
+        return None
+    if interval < 1:
+        return None
+    if kind == "enum":
+        return params.get(f"projection.{key}.values", "").split(",")
+    if kind == "integer":
+        low, _, high = (params.get(f"projection.{key}.range") or "").partition(",")
+        digits = (params.get(f"projection.{key}.digits") or "").strip()
+        try:
+            start, stop, width = int(low), int(high), int(digits) if digits else 0
+        except ValueError:
+            return None
+        if (stop - start) // interval + 1 > MAX_PROJECTED_PARTITIONS:
+            return None
+        return [str(n).zfill(width) if n >= 0 else "-" + str(-n).zfill(width)
+                for n in range(start, stop + 1, interval)]
+    if kind == "date":
+        fmt = joda_to_strftime(params.get(f"projection.{key}.format", "yyyy-MM-dd")).replace("%-", "%")
+        unit = (params.get(f"projection.{key}.interval.unit") or "DAYS").strip().upper()
+        if unit != "DAYS" or any(code in fmt for code in ("%H", "%M", "%S", "%f", "%I", "%p")):
+            return None  # hours and finer, weeks, months, years: listed, not stepped here
+        low, _, high = (params.get(f"projection.{key}.range") or "").partition(",")
+        try:
+            first, last = _date_bound(low, fmt, low=True), _date_bound(high, fmt, low=False)
+        except ValueError:
+            return None
+        first = first.replace(hour=0, minute=0, second=0, microsecond=0)
+        days = (last - first).days
+        if days < 0:
+            return []
+        if days // interval + 1 > MAX_PROJECTED_PARTITIONS:
+            return None
+        values = [(first + dt.timedelta(days=n)).strftime(fmt) for n in range(0, days + 1, interval)]
+        return [v for v in values if _projection_accepts(key, v, params)]
+    return None  # injected: only the query's own values, which this does not look for
 _RELATIVE = re.compile(r"^NOW\s*(?:([+-])\s*(\d+)\s*(YEAR|MONTH|WEEK|DAY|HOUR|MINUTE|SECOND)S?)?$", re.I)
 
 

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
@@ -186,7 +187,9 @@ class QueryPlanner:
                                          snapshot_name, depth + 1)
                 replacements[id(table)] = exp.Subquery(this=resolved, alias=alias.copy())
             else:
-                source = self.lake.table_source(glue_table, self.catalog)
+                source = self.lake.table_source(
+                    glue_table, self.catalog,
+                    keep=lambda src, candidates, t=table, a=alias.name: self._kept(t, a, src, candidates))
                 self._prune(table, alias.name, source)
                 bounds = self._scalar_bounds(table, alias.name, source)
                 if bounds:
@@ -274,10 +277,27 @@ class QueryPlanner:
         """
         if self.evaluate is None or not source.partition_keys or not source.objects:
             return
+        condition = self._partition_condition(table, alias, source)
+        if condition is not None:
+            self._prune_by(source, condition)
+
+    def _kept(self, table: exp.Table, alias: str, source: TableSource,
+              candidates: list[tuple[tuple[str, str], ...]]) -> list[tuple[tuple[str, str], ...]] | None:
+        """Of a projected table's partitions, those the query's WHERE keeps (None: no filter, or in doubt)."""
+        if self.evaluate is None:
+            return None
+        condition = self._partition_condition(table, alias, source)
+        if condition is None:
+            return None
+        wanted = self._surviving(source, condition, candidates)
+        return None if wanted is None else [c for c in candidates if c in wanted]
+
+    def _partition_condition(self, table: exp.Table, alias: str, source: TableSource) -> exp.Expression | None:
+        """The WHERE conjuncts over `table`'s partition keys only, ANDed (see _prune); None if there are none."""
         select = table.parent_select
         where = select.args.get("where") if select is not None else None
         if where is None:
-            return
+            return None
         keys = {k for k, _ in source.partition_keys}
         single = len(list(select.find_all(exp.Table))) == 1 and not select.args.get("joins")
         kept = []
@@ -289,30 +309,39 @@ class QueryPlanner:
                    for c in columns):
                 kept.append(conjunct)
         if not kept:
-            return
-        self._prune_by(source, exp.and_(*[c.copy() for c in kept]))
+            return None
+        return exp.and_(*[c.copy() for c in kept])
 
     def _prune_by(self, source: TableSource, condition: exp.Expression) -> None:
         """Keep only `source`'s objects in partitions for which `condition` (over partition keys) holds."""
+        wanted = self._surviving(source, condition, sorted({o.partition for o in source.objects}))
+        if wanted is not None:
+            source.objects = [o for o in source.objects if tuple((k, v) for k, v in o.partition) in wanted]
+
+    def _surviving(self, source: TableSource, condition: exp.Expression,
+                   candidates: list[tuple[tuple[str, str], ...]]) -> set[tuple[tuple[str, str], ...]] | None:
+        """The partitions among `candidates` for which `condition` holds; None if it cannot be evaluated."""
+        if not candidates:
+            return set()
         types = dict(source.partition_keys)
-        candidates = sorted({o.partition for o in source.objects})
         predicate = condition.transform(
             lambda n: exp.column(n.name.lower(), table="p") if isinstance(n, exp.Column) else n)
-        values = exp.Values(
-            expressions=[exp.Tuple(expressions=[
-                exp.cast(exp.Literal.string(dict(part)[k]), exp.DataType.build(types[k], dialect="hive"))
-                for k in keys_in_order(source)]) for part in candidates],
-            alias=exp.TableAlias(this=exp.to_identifier("p"),
-                                 columns=[exp.to_identifier(k) for k in keys_in_order(source)]),
-        )
-        sql = (f"SELECT {', '.join(keys_in_order(source))} FROM {values.sql(athena_sql.WRITE_DIALECT)} "
+        # Each row also carries its candidate's position, so a value that reads back in another
+        # spelling (an integer key "01") still names its partition. Handed over as Arrow: a
+        # projection can have a thousand partitions, and this runs for every query.
+        keys = keys_in_order(source)
+        candidate_table = pa.table({**{f"raw_{i}": [dict(part)[k] for part in candidates] for i, k in enumerate(keys)},
+                                    "__candidate": list(range(len(candidates)))})
+        typed = ", ".join(
+            f"CAST(raw_{i} AS {exp.DataType.build(types[k], dialect='hive').sql(athena_sql.WRITE_DIALECT)}) AS "
+            f"{exp.to_identifier(k).sql(athena_sql.WRITE_DIALECT)}" for i, k in enumerate(keys))
+        sql = (f"SELECT __candidate FROM (SELECT {typed}, __candidate FROM __partition_candidates) AS p "
                f"WHERE {predicate.sql(athena_sql.WRITE_DIALECT)}")
         try:
-            rows = self.evaluate(sql)
+            rows = self.evaluate(sql, {"__partition_candidates": candidate_table})
         except Exception:  # pruning is an optimisation: when in doubt, read everything
-            return
-        wanted = {tuple(zip(keys_in_order(source), (str(v) for v in row))) for row in rows}
-        source.objects = [o for o in source.objects if tuple((k, v) for k, v in o.partition) in wanted]
+            return None
+        return {tuple(candidates[int(row[0])]) for row in rows}
 
 
 def _refuse_char_columns(source: TableSource) -> None:
