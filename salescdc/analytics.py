@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -230,6 +231,31 @@ class PollBackoff:
         self._next = min(self._next * 2, self.LONGEST_S)
 
 
+class ClientReusingSession:
+    """A boto3 Session whose `client()` hands back one client per set of arguments (they are thread-safe).
+
+    pyathena's PandasCursor builds a new S3 client for every result set it reads (its
+    S3FileSystem asks the connection's session), and making a boto3 client costs about as
+    much CPU as a whole dashboard query on the local cloud; this keeps the first one.
+    """
+
+    def __init__(self, session: Any):
+        self._session = session
+        self._clients: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        # A Config is compared by identity; the cached entry holds it, so its id is not reused meanwhile.
+        key = (args, tuple(sorted((k, id(v) if k == "config" else v) for k, v in kwargs.items())))
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = (self._session.client(*args, **kwargs), kwargs.get("config"))
+            return self._clients[key][0]
+
+    def __getattr__(self, name: str) -> Any:  # region_name, get_credentials, resource, …
+        return getattr(self._session, name)
+
+
 class Analytics:
     """Runs Athena queries for one Settings through pyathena, on AWS or the local cloud alike."""
 
@@ -255,7 +281,7 @@ class Analytics:
             from pyathena.pandas.cursor import PandasCursor
 
             kwargs: dict[str, Any] = {
-                "session": self.factory.session,
+                "session": ClientReusingSession(self.factory.session),
                 "region_name": self.settings.region,
                 "work_group": self.settings.athena_workgroup,
                 "s3_staging_dir": self.staging_dir(),

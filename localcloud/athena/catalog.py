@@ -11,7 +11,9 @@ on AWS tooling and vice versa.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 PRESTO_VIEW_PREFIX = "/* Presto View: "
@@ -50,6 +52,21 @@ class GlueCatalog:
             return self.glue.get_table(DatabaseName=database, Name=name)["Table"]
         except self.glue.exceptions.EntityNotFoundException:
             return None
+
+    def get_tables_named(self, database: str, names: set[str]) -> dict[str, dict[str, Any]]:
+        """Several tables of one database in one GetTables call (its Expression, a regex of the names);
+        a name not there is left out."""
+        import re
+
+        pattern = "^(" + "|".join(re.escape(name) for name in sorted(names)) + ")$"
+        found: dict[str, dict[str, Any]] = {}
+        try:
+            pages = self.glue.get_paginator("get_tables").paginate(DatabaseName=database, Expression=pattern)
+            for page in pages:
+                found.update({t["Name"]: t for t in page["TableList"] if t["Name"] in names})
+        except self.glue.exceptions.EntityNotFoundException:
+            return {}
+        return found
 
     def list_tables(self, database: str) -> list[dict[str, Any]]:
         tables: list[dict[str, Any]] = []
@@ -140,3 +157,54 @@ def view_table_input(name: str, database: str, sql: str, columns: list[tuple[str
         },
         "PartitionKeys": [],
     }
+
+
+class PlanCatalog:
+    """The catalog as one statement's plan reads it: each table fetched from Glue once.
+
+    A query naming several tables of one database (the Sales page's merge on read names three)
+    fetches them with one GetTables call (`prefetch`); every later lookup in the same plan, a
+    view's inner tables included, reuses what was read. Any other call goes to the catalog
+    itself, and one that may write drops what was read.
+    """
+
+    def __init__(self, catalog: GlueCatalog):
+        self._catalog = catalog
+        self._tables: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._planning = False
+
+    @contextlib.contextmanager
+    def planning(self) -> Iterator[None]:
+        """Reads are remembered only while a query is planned (DDL, CTAS and Iceberg writes around
+        it always see the catalog as it is)."""
+        self._planning, self._tables = True, {}
+        try:
+            yield
+        finally:
+            self._planning, self._tables = False, {}
+
+    def prefetch(self, database: str, names: set[str]) -> None:
+        if not self._planning:
+            return
+        missing = {name for name in names if (database, name) not in self._tables}
+        if len(missing) < 2:
+            return  # one table: its own GetTable is as cheap
+        found = self._catalog.get_tables_named(database, missing)
+        for name in missing:
+            # Absent here may be a race with a create: leave it to GetTable.
+            if name in found:
+                self._tables[(database, name)] = found[name]
+
+    def get_table(self, database: str, name: str) -> dict[str, Any] | None:
+        key = (database, name)
+        if not self._planning:
+            return self._catalog.get_table(database, name)
+        if key not in self._tables:
+            self._tables[key] = self._catalog.get_table(database, name)
+        return self._tables[key]
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._catalog, name)
+        if callable(attribute) and not name.startswith(("get_", "list_")):
+            self._tables.clear()  # put_table, delete_table, add_partitions, …: read again after
+        return attribute

@@ -19,7 +19,7 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from localcloud.athena import iceberg_scan, information_schema
 from localcloud.athena import sql as athena_sql
-from localcloud.athena.catalog import GlueCatalog, decode_presto_view, is_view
+from localcloud.athena.catalog import GlueCatalog, PlanCatalog, decode_presto_view, is_view
 from localcloud.athena.column_lengths import hive_types_of, result_lengths
 from localcloud.athena.decimals import exact_decimal_division, schema_of
 from localcloud.athena.engine import duckdb_type
@@ -92,7 +92,7 @@ class QueryPlanner:
 
     def __init__(self, catalog: GlueCatalog | None, lake: Lake | None, evaluate: Any = None, iceberg: Any = None,
                  load: Any = None):
-        self.catalog = catalog
+        self.catalog = PlanCatalog(catalog) if catalog is not None else None
         self.lake = lake
         self.iceberg = iceberg  # IcebergTables of the region: Iceberg tables resolve through iceberg_scan
         self.relations: dict[str, Any] = {}
@@ -105,6 +105,12 @@ class QueryPlanner:
         self._inlines_rows = False
 
     def plan_query(self, statement: athena_sql.Statement, database: str, snapshot_name: Any) -> QueryPlan:
+        if isinstance(self.catalog, PlanCatalog):
+            with self.catalog.planning():
+                return self._plan_query(statement, database, snapshot_name)
+        return self._plan_query(statement, database, snapshot_name)
+
+    def _plan_query(self, statement: athena_sql.Statement, database: str, snapshot_name: Any) -> QueryPlan:
         sources: dict[str, TableSource] = {}
         self._inlined_views, self._inlines_rows = [], False
         tree = name_unnamed_columns(statement.tree.copy())
@@ -145,6 +151,14 @@ class QueryPlanner:
         athena_sql.police(tree, text)
         tree = athena_sql.translate(tree, text)
         replacements: dict[int, exp.Expression] = {}
+        if isinstance(self.catalog, PlanCatalog):
+            wanted: dict[str, set[str]] = {}
+            for table in athena_sql.catalog_tables(tree):
+                if (table.catalog or DEFAULT_CATALOG).lower() == DEFAULT_CATALOG and "$" not in table.name:
+                    wanted.setdefault((table.db or database or "default").lower(), set()).add(table.name.lower())
+            for db, names in wanted.items():
+                if db != information_schema.SCHEMA:
+                    self.catalog.prefetch(db, names)
         # Lake tables whose WHERE bounds a partition key by a scalar subquery: named once that is evaluated.
         dynamic: list[tuple[exp.Table, exp.TableAlias, str, TableSource, list[exp.Expression]]] = []
         for table in athena_sql.catalog_tables(tree):

@@ -211,3 +211,43 @@ def test_pandas_read_sql_table_reads_a_lake_table(cloud: Any) -> None:
     # read_sql_table coerces decimals to float by default (coerce_float=True); the values are what matter
     rows = sorted((r.orderid, float(r.price), r.dt) for r in frame.itertuples())
     assert rows == [("o-1", 19.99, "2026-11-29"), ("o-2", 5.0, "2026-11-29")]
+
+
+class _CountingCatalog:
+    """A GlueCatalog stand-in that counts what reaches Glue."""
+
+    def __init__(self, tables: dict[tuple[str, str], dict]):
+        self.tables, self.calls = tables, []
+
+    def get_table(self, database: str, name: str) -> dict | None:
+        self.calls.append(("GetTable", name))
+        return self.tables.get((database, name))
+
+    def get_tables_named(self, database: str, names: set[str]) -> dict[str, dict]:
+        self.calls.append(("GetTables", tuple(sorted(names))))
+        return {n: self.tables[(database, n)] for n in names if (database, n) in self.tables}
+
+    def put_table(self, database: str, table_input: dict, replace: bool) -> None:
+        self.calls.append(("PutTable", table_input["Name"]))
+        self.tables[(database, table_input["Name"])] = table_input
+
+
+def test_a_plan_reads_each_table_once_and_several_of_a_database_in_one_call() -> None:
+    from localcloud.athena.catalog import PlanCatalog
+
+    glue = _CountingCatalog({("db", "a"): {"Name": "a"}, ("db", "b"): {"Name": "b"}})
+    catalog = PlanCatalog(glue)  # type: ignore[arg-type]
+    with catalog.planning():
+        catalog.prefetch("db", {"a", "b", "missing"})
+        assert catalog.get_table("db", "a") == {"Name": "a"} and catalog.get_table("db", "b") == {"Name": "b"}
+        assert catalog.get_table("db", "missing") is None and catalog.get_table("db", "missing") is None
+    assert glue.calls == [("GetTables", ("a", "b", "missing")), ("GetTable", "missing")]
+    # Outside planning (DDL, CTAS, Iceberg writes) every read reaches Glue, and a write drops what was read.
+    glue.calls.clear()
+    catalog.get_table("db", "a")
+    catalog.get_table("db", "a")
+    with catalog.planning():
+        catalog.get_table("db", "a")
+        catalog.put_table("db", {"Name": "a", "v": 2}, replace=True)
+        assert catalog.get_table("db", "a") == {"Name": "a", "v": 2}
+    assert [c[0] for c in glue.calls] == ["GetTable", "GetTable", "GetTable", "PutTable", "GetTable"]
