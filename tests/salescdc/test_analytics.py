@@ -207,3 +207,24 @@ def test_run_many_answers_each_statement_in_order_and_keeps_failures_apart(lake)
     assert [type(a) for a in answers] == [QueryResult, QueryError, QueryResult]
     assert int(answers[0].frame["n"].iloc[0]) == 1 and int(answers[2].frame["n"].iloc[0]) == 3
     assert "no_such_table" in str(answers[1]) or "does not exist" in str(answers[1])
+
+
+def test_pyathenas_result_reader_gets_one_client_per_set_of_arguments() -> None:
+    from salescdc.analytics import ClientReusingSession
+
+    made = []
+
+    class Session:
+        region_name = "ap-south-1"
+
+        def client(self, *args, **kwargs):
+            made.append((args, kwargs))
+            return object()
+
+    config_a, config_b = object(), object()
+    session = ClientReusingSession(Session())
+    first = session.client("s3", region_name="ap-south-1", config=config_a)
+    assert session.client("s3", region_name="ap-south-1", config=config_a) is first
+    assert session.client("s3", region_name="ap-south-1", config=config_b) is not first
+    assert session.client("athena", region_name="ap-south-1", config=config_a) is not first
+    assert len(made) == 3 and session.region_name == "ap-south-1"
