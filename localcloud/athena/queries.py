@@ -47,36 +47,22 @@ class QueryPlan:
         return sum(s.bytes_scanned for s in self.sources)
 
 
-# (DuckDB SQL, the columns it reads, each result column's declared varchar length)
-_Translation = tuple[str, "frozenset[str] | None", "list[int | None] | None"]
-
-
-class _TranslatedQueries:
-    """The DuckDB SQL (and the names it reads) of queries already planned, by everything it depends on.
-
-    Once a query's tables are resolved, its translation depends only on its text,
-    its database, the view texts inlined and the table snapshots read — each known
-    by its fingerprint (schema and every object's ETag, or an Iceberg snapshot's data
-    files). A new commit, object or view definition is a new key, so a hit is always
-    the translation a fresh plan would make; a dashboard re-running its queries on
-    unchanged tables skips the typing passes and SQL generation (most of a plan).
-    Queries reading information_schema or `$` metadata tables are not kept (their
-    rows are inlined at planning time). Bounded: the least recently used go first.
-    """
+class _BoundedCache:
+    """A thread-safe least-recently-used map of at most `keep` entries."""
 
     def __init__(self, keep: int = 256):
         self.keep = keep
-        self._entries: OrderedDict[tuple[Any, ...], _Translation] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> _Translation | None:
+    def get(self, key: tuple[Any, ...]) -> Any:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
             return found
 
-    def put(self, key: tuple[Any, ...], value: _Translation) -> None:
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
         with self._lock:
             self._entries[key] = value
             self._entries.move_to_end(key)
@@ -84,7 +70,20 @@ class _TranslatedQueries:
                 self._entries.popitem(last=False)
 
 
-TRANSLATED = _TranslatedQueries()
+# TRANSLATED: the DuckDB SQL (and the names it reads) of queries already planned, by everything it depends on.
+#
+# Once a query's tables are resolved, its translation depends only on its text,
+# its database, the view texts inlined and the table snapshots read — each known
+# by its fingerprint (schema and every object's ETag, or an Iceberg snapshot's data
+# files). A new commit, object or view definition is a new key, so a hit is always
+# the translation a fresh plan would make; a dashboard re-running its queries on
+# unchanged tables skips the typing passes and SQL generation (most of a plan).
+# Queries reading information_schema or `$` metadata tables are not kept (their
+# rows are inlined at planning time). Bounded: the least recently used go first. Values:
+# (DuckDB SQL, the columns it reads, each result column's declared varchar length).
+TRANSLATED = _BoundedCache()
+# KEPT_PARTITIONS: the projected partitions a literal-only partition filter keeps (QueryPlanner._kept).
+KEPT_PARTITIONS = _BoundedCache()
 
 
 class QueryPlanner:
@@ -100,7 +99,7 @@ class QueryPlanner:
         self.evaluate = evaluate
         # load(sources) puts table snapshots in the engine; with evaluate, enables dynamic partition pruning.
         self.load = load
-        # What a query's translation depends on beyond its text and tables (see _TranslatedQueries).
+        # What a query's translation depends on beyond its text and tables (see TRANSLATED).
         self._inlined_views: list[tuple[str, str]] = []
         self._inlines_rows = False
 
@@ -303,8 +302,22 @@ class QueryPlanner:
         condition = self._partition_condition(table, alias, source)
         if condition is None:
             return None
+        # A filter of literals only (the dashboard's `dt >= '2026-12-06'`) keeps the same partitions
+        # of the same candidates every time: remembered. Anything that may vary (current_date, …) is not.
+        key = None
+        if not any(isinstance(node, exp.Func) and not isinstance(node, (exp.Cast, exp.TryCast))
+                   for node in condition.walk()):
+            key = (condition.sql(athena_sql.WRITE_DIALECT), tuple(source.partition_keys), tuple(candidates))
+            known = KEPT_PARTITIONS.get(key)
+            if known is not None:
+                return list(known)
         wanted = self._surviving(source, condition, candidates)
-        return None if wanted is None else [c for c in candidates if c in wanted]
+        if wanted is None:
+            return None
+        kept = [c for c in candidates if c in wanted]
+        if key is not None:
+            KEPT_PARTITIONS.put(key, tuple(kept))
+        return kept
 
     def _partition_condition(self, table: exp.Table, alias: str, source: TableSource) -> exp.Expression | None:
         """The WHERE conjuncts over `table`'s partition keys only, ANDed (see _prune); None if there are none."""

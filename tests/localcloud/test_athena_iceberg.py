@@ -432,7 +432,7 @@ def test_cdc_apply_through_athena_survives_duplicates_shuffles_and_late_batches(
 
 
 def test_the_same_query_text_after_a_commit_a_new_object_or_a_new_view_answers_afresh(cloud: Any) -> None:
-    # The planner keeps each query's translation by its tables' snapshots (queries._TranslatedQueries):
+    # The planner keeps each query's translation by its tables' snapshots (queries.TRANSLATED):
     # one text, asked again after each kind of change, must see the change.
     ok(cloud, f"""CREATE TABLE {DB}.kept (id int, qty int) LOCATION 's3://{BUCKET}/warehouse/kept/'
         TBLPROPERTIES ('table_type'='ICEBERG')""")

@@ -82,3 +82,34 @@ def test_without_a_filter_the_table_is_listed_once(tmp_path: Path) -> None:
     source = Lake(s3, tmp_path).table_source(GLUE_TABLE, catalog=None, keep=lambda source, candidates: None)
     assert s3.prefixes == ["orders/"]
     assert [o.key for o in source.objects] == ["orders/dt=2024-05-01/a.json"]  # outside the projection's range
+
+
+def test_a_literal_partition_filter_is_evaluated_once_and_one_that_may_vary_every_time() -> None:
+    import duckdb
+    from sqlglot import exp, parse_one
+
+    from localcloud.athena.lake import TableSource
+    from localcloud.athena.queries import QueryPlanner
+
+    con = duckdb.connect()
+    calls = []
+
+    def evaluate(sql: str, relations: dict | None = None) -> list:
+        calls.append(sql)
+        cursor = con.cursor()
+        for name, table in (relations or {}).items():
+            cursor.register(name, table)
+        return cursor.sql(sql).fetchall()
+
+    planner = QueryPlanner(None, None, evaluate=evaluate)
+    candidates = [(("dt", f"2026-12-0{d}"),) for d in range(1, 8)]
+    for where, runs in (("dt >= '2026-12-05'", 1), ("dt >= CAST(current_date AS varchar)", 2)):
+        calls.clear()
+        # A table name of its own per case: the remembered answers are keyed by the filter's text.
+        tree = parse_one(f"SELECT * FROM t WHERE {where}", read="trino")
+        source = TableSource(catalog="awsdatacatalog", database="db", name="t", columns=[],
+                             partition_keys=[("dt", "string")], format="json", ignore_malformed=False)
+        kept = [planner._kept(tree.find(exp.Table), "t", source, candidates) for _ in range(2)]
+        assert len(calls) == runs, where
+        if runs == 1:
+            assert kept[0] == kept[1] == candidates[4:]
