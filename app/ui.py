@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from salescdc.analytics import Analytics, QueryError, QueryResult, format_bytes
+from salescdc.analytics import (Analytics, NamedQuery, QueryError, QueryResult, format_bytes, live_sales_queries,
+                                run_live_sales)
 from salescdc.clients import ClientFactory
 from salescdc.errors import explain
 from salescdc.generator.process import GeneratorState
@@ -207,21 +208,37 @@ def cached_query(sql: str, ttl_s: float | None = None) -> tuple[QueryResult | No
     return _cached_query(config, sql, time_bucket(ttl_s or config.refresh_interval_s))
 
 
+@st.cache_resource(show_spinner=False)
+def _last_watermarks(config: Settings) -> dict[Any, QueryResult]:
+    """The last watermark each Sales view (now, or as of a moment) read: where its next refresh starts."""
+    return {}
+
+
 @st.cache_data(ttl=3600, max_entries=100, show_spinner=False)
-def _cached_queries(config: Settings, sqls: tuple[str, ...],
-                    bucket: int) -> list[tuple[QueryResult | None, str | None]]:
+def _cached_live_sales(config: Settings, as_of: Any, empty_then: frozenset[str], bucket: int
+                       ) -> tuple[str | None, dict[str, NamedQuery], dict[str, tuple[QueryResult | None, str | None]]]:
+    last = _last_watermarks(config)
     try:
-        answers = analytics_for(config).run_many(list(sqls))
+        round_ = run_live_sales(analytics_for(config), last.get((as_of, empty_then)), as_of, empty_then)
     except Exception as exc:  # noqa: BLE001 - any failure becomes a sentence on the page
-        return [(None, explain(exc))] * len(sqls)
-    return [(None, str(a)) if isinstance(a, QueryError) else (a, None) for a in answers]
+        queries = live_sales_queries(config, None, as_of, empty_then)
+        return explain(exc), queries, {query.sql: (None, explain(exc)) for query in queries.values()}
+    error = None
+    if isinstance(round_.watermark, QueryResult):
+        last[(as_of, empty_then)] = round_.watermark
+    else:
+        error = str(round_.watermark)
+    answers = {query.sql: ((None, str(a)) if isinstance(a, QueryError) else (a, None))
+               for query, a in zip(round_.queries.values(), round_.answers)}
+    return error, round_.queries, answers
 
 
-def cached_queries(sqls: list[str], ttl_s: float | None = None) -> dict[str, tuple[QueryResult | None, str | None]]:
-    """Like `cached_query` for a page's independent queries, run at once (`Analytics.run_many`): by SQL."""
+def cached_live_sales(as_of: Any, empty_then: frozenset[str]
+                      ) -> tuple[str | None, dict[str, NamedQuery], dict[str, tuple[QueryResult | None, str | None]]]:
+    """The Sales page's live-order queries for one refresh window, for all viewers (salescdc.analytics.run_live_sales):
+    (why the Iceberg table could not be read, or None; the queries by name; answers by SQL)."""
     config = settings()
-    unique = tuple(dict.fromkeys(sqls))
-    return dict(zip(unique, _cached_queries(config, unique, time_bucket(ttl_s or config.refresh_interval_s))))
+    return _cached_live_sales(config, as_of, empty_then, time_bucket(config.refresh_interval_s))
 
 
 def query_stats(result: QueryResult) -> str:

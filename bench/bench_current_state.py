@@ -41,9 +41,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_athena import generate  # noqa: E402
 
 from localcloud.testing import start_localcloud_process, stop_localcloud_process  # noqa: E402
-from salescdc.analytics import Analytics, QueryResult, live_sales_queries, sales_queries  # noqa: E402
+from salescdc.analytics import Analytics, QueryResult, run_live_sales, sales_queries  # noqa: E402
 from salescdc.clients import ClientFactory  # noqa: E402
-from salescdc.current_state import SCHEDULE_GROUP, merge_now, watermark_sql  # noqa: E402
+from salescdc.current_state import SCHEDULE_GROUP, merge_now  # noqa: E402
 from salescdc.infra import ApplyOptions, provision  # noqa: E402
 from salescdc.settings import Settings  # noqa: E402
 
@@ -69,16 +69,22 @@ def recent_changes(count: int, orders: int, offset: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+LAST_WATERMARK: list[QueryResult | None] = [None]  # the previous refresh's, as the page keeps it
+
+
 def once(analytics: Analytics, settings: Settings, new_path: bool) -> tuple[list, dict]:
-    """One refresh as the Sales page does it: (every result, the four queries by name)."""
-    results = []
+    """One refresh as the Sales page does it: (every result, the four queries by name). The new path runs
+    the four with the query for the next watermark, from the previous refresh's (run_live_sales)."""
     if new_path:
-        watermark = analytics.run(watermark_sql(settings))
-        results.append(watermark)
-        queries = live_sales_queries(settings, watermark)
+        live = run_live_sales(analytics, LAST_WATERMARK[0], names=CURRENT_STATE_QUERIES)
+        if not isinstance(live.watermark, QueryResult):
+            raise live.watermark
+        LAST_WATERMARK[0] = live.watermark
+        by_name = dict(zip(live.queries, live.answers))
+        results, answers = [live.watermark], [by_name[name] for name in CURRENT_STATE_QUERIES]
     else:
         queries = sales_queries(settings)
-    answers = analytics.run_many([queries[name].sql for name in CURRENT_STATE_QUERIES])
+        results, answers = [], analytics.run_many([queries[name].sql for name in CURRENT_STATE_QUERIES])
     for answer in answers:
         if not isinstance(answer, QueryResult):
             raise answer

@@ -1,9 +1,10 @@
 """Sales: KPIs and charts from Athena, refreshing on their own.
 
-Every query goes through `ui.cached_query` / `ui.cached_queries`, which run
+Every query goes through `ui.cached_query` / `ui.cached_live_sales`, which run
 it at most once per refresh window for all viewers (ten open dashboards cost
-one set of scans). The charts' queries are independent: once the watermark is
-known they run at once, so a refresh waits for the slowest, not the sum.
+one set of scans). The charts' queries are independent and run at once, with
+the query for the next watermark (salescdc.analytics.run_live_sales), so a
+refresh waits for the slowest, not the sum.
 Each chart has an expander with its SQL, run time and data scanned.
 """
 
@@ -17,8 +18,8 @@ import plotly.express as px
 import streamlit as st
 
 from app import ui
-from salescdc.analytics import NamedQuery, QueryResult, live_sales_queries
-from salescdc.current_state import first_snapshots_sql, tables_empty_at, watermark_sql
+from salescdc.analytics import NamedQuery, QueryResult
+from salescdc.current_state import first_snapshots_sql, tables_empty_at
 
 config = ui.settings()
 OP_COLOURS = {"INSERT": "#2e7d32", "MODIFY": "#f9a825", "REMOVE": "#c62828"}
@@ -87,12 +88,10 @@ def dashboard(as_of: dt.datetime | None) -> None:
     if as_of is not None:
         first, error = ui.cached_query(first_snapshots_sql(config))
         empty_then = tables_empty_at(first.frame, as_of) if first is not None else frozenset()
-    watermark, error = ui.cached_query(watermark_sql(config, as_of, empty_then))
+    error, queries, answers = ui.cached_live_sales(as_of, empty_then)
     if error:
         st.info(f"Reading live orders from `{config.view_name}`: the Iceberg table is not readable ({error})",
                 icon=":material/info:")
-    queries = live_sales_queries(config, None if error else watermark, as_of, empty_then)
-    answers = ui.cached_queries([query.sql for query in queries.values()])
     kpis = fetch(queries, "kpis", shown, answers)
     events = fetch(queries, "events_last_hour", shown, answers)
     cols = st.columns(4)

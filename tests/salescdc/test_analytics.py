@@ -228,3 +228,44 @@ def test_pyathenas_result_reader_gets_one_client_per_set_of_arguments() -> None:
     assert session.client("s3", region_name="ap-south-1", config=config_b) is not first
     assert session.client("athena", region_name="ap-south-1", config=config_a) is not first
     assert len(made) == 3 and session.region_name == "ap-south-1"
+
+
+class _RoundsAnalytics:
+    """An Analytics stand-in: answers the watermark query with `watermarks` in turn, anything else with one row."""
+
+    def __init__(self, watermarks: list):
+        from salescdc.settings import Settings
+
+        self.settings = Settings()
+        self.watermarks = list(watermarks)
+        self.rounds: list[list[str]] = []
+
+    def run_many(self, sqls: list[str]) -> list:
+        import pandas as pd
+
+        from salescdc.analytics import QueryResult
+
+        self.rounds.append(sqls)
+        out = []
+        for sql in sqls:
+            frame = (pd.DataFrame({"absorbed_until": [self.watermarks.pop(0)]}) if "absorbed_until" in sql
+                     else pd.DataFrame({"n": [1]}))
+            out.append(QueryResult(frame=frame, sql=sql, run_time_ms=1, data_scanned_bytes=1, query_id="q"))
+        return out
+
+
+def test_live_sales_runs_its_queries_with_the_next_watermark_in_one_round() -> None:
+    import datetime as dt
+
+    from salescdc.analytics import run_live_sales
+
+    day = dt.datetime(2026, 12, 5, 10)
+    analytics = _RoundsAnalytics([day, day + dt.timedelta(days=1), day - dt.timedelta(days=3)])
+    first = run_live_sales(analytics, None, names=("kpis",))  # nothing known yet: the watermark first
+    assert [len(r) for r in analytics.rounds] == [1, 1] and "dt >= '2026-12-04'" in first.queries["kpis"].sql
+    later = run_live_sales(analytics, first.watermark, names=("kpis",))
+    # One round, from the previous watermark (exact: an earlier day only re-reads absorbed changes).
+    assert [len(r) for r in analytics.rounds] == [1, 1, 2] and "dt >= '2026-12-04'" in later.queries["kpis"].sql
+    # The tables went back (emptied, recreated): the queries run again from the new, earlier watermark.
+    again = run_live_sales(analytics, later.watermark, names=("kpis",))
+    assert [len(r) for r in analytics.rounds] == [1, 1, 2, 2, 1] and "dt >= '2026-12-01'" in again.queries["kpis"].sql
