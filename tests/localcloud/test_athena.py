@@ -168,6 +168,13 @@ class Lake:
         assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
         return execution
 
+    def rows_cold_then_warm(self, sql: str) -> list[tuple]:
+        """`sql`'s rows through pyathena, decoded cold then warm (tests.support.athena.rows_cold_then_warm)."""
+        from tests.support.athena import pyathena_connection, rows_cold_then_warm
+
+        connection = pyathena_connection(self.cloud.url, RESULTS, REGION, WORKGROUP, DB)
+        return rows_cold_then_warm(connection, self.cloud.athena.engine, sql)
+
     def failure(self, sql: str, **kw: Any) -> str:
         execution = self.query(sql, **kw)
         assert execution["Status"]["State"] == "FAILED", execution["Status"]
@@ -184,6 +191,17 @@ def lake_with(cloud: Any, objects: dict[str, bytes], **workgroup: Any) -> Lake:
         lk.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
     lk.athena.create_work_group(Name=WORKGROUP, Configuration={
         "ResultConfiguration": {"OutputLocation": RESULTS}, "EnforceWorkGroupConfiguration": True, **workgroup})
+    return lk
+
+
+def lake_with_table(cloud: Any, table: str, columns: Any, objects: dict[str, bytes]) -> Lake:
+    """`lake_with` no objects of its own plus OpenX table `table` (`columns`) under s3://BUCKET/<table>/,
+    holding `objects` (keys relative to that folder)."""
+    lk = lake_with(cloud, {})
+    lk.glue.create_table(DatabaseName=DB, TableInput=glue_table_input(table, f"s3://{BUCKET}/{table}/",
+                                                                      columns=columns))
+    for key, body in objects.items():
+        lk.s3.put_object(Bucket=BUCKET, Key=f"{table}/{key}", Body=body)
     return lk
 
 

@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.localcloud.test_athena import BUCKET, DB, RESULTS, WORKGROUP, Lake, glue_table_input, lake_with
-from tests.support.athena import pyathena_connection, rows_cold_then_warm
-from tests.support.aws import REGION
+from tests.localcloud.test_athena import BUCKET, DB, Lake, glue_table_input, lake_with_table
 
 D = decimal.Decimal
 COLUMNS = [("id", "string"), ("price", "decimal(38,10)"), ("qty", "bigint"), ("cents", "decimal(10,2)")]
@@ -30,21 +28,11 @@ PLAIN = b'{"id": "d", "price": 193.72, "qty": 2, "cents": 0.10}\n'
 
 @pytest.fixture(scope="module")
 def lake(cloud: Any) -> Lake:
-    lk = lake_with(cloud, {})
-    lk.glue.create_table(DatabaseName=DB, TableInput=glue_table_input("numbers", f"s3://{BUCKET}/numbers/",
-                                                                      columns=COLUMNS))
-    lk.s3.put_object(Bucket=BUCKET, Key="numbers/dt=2024-05-01/long", Body=LINES)
-    lk.s3.put_object(Bucket=BUCKET, Key="numbers/dt=2024-05-02/plain", Body=PLAIN)
-    return lk
-
-
-def _cold_then_warm(lake: Lake, sql: str) -> list[tuple]:
-    connection = pyathena_connection(lake.cloud.url, RESULTS, REGION, WORKGROUP, DB)
-    return rows_cold_then_warm(connection, lake.cloud.athena.engine, sql)
+    return lake_with_table(cloud, "numbers", COLUMNS, {"dt=2024-05-01/long": LINES, "dt=2024-05-02/plain": PLAIN})
 
 
 def test_decimal_38_10_and_bigint_beyond_2_to_the_53_keep_every_digit(lake: Lake) -> None:
-    rows = _cold_then_warm(lake, "SELECT id, price, qty, cents FROM numbers ORDER BY id")
+    rows = lake.rows_cold_then_warm("SELECT id, price, qty, cents FROM numbers ORDER BY id")
     assert rows == [
         ("a", D("12345678901234567890.1234567890"), 9007199254740993, D("1.00")),
         ("b", D("-1E-10"), -9223372036854775808, D("99999999.99")),
@@ -55,7 +43,7 @@ def test_decimal_38_10_and_bigint_beyond_2_to_the_53_keep_every_digit(lake: Lake
 
 
 def test_exact_digits_flow_through_arithmetic_and_the_result_text(lake: Lake) -> None:
-    rows = _cold_then_warm(lake, "SELECT sum(price), max(qty) - 9007199254740992, sum(cents) FROM numbers")
+    rows = lake.rows_cold_then_warm("SELECT sum(price), max(qty) - 9007199254740992, sum(cents) FROM numbers")
     assert rows == [(D("12345678901234568096.3434567889"), 1, D("100000002.10"))]
     # GetQueryResults gives the exact text too (what the AWS CLI and the console show).
     assert lake.rows("SELECT CAST(price AS varchar), qty FROM numbers WHERE id = 'a'")[1:] == [

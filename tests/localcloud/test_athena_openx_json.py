@@ -19,9 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.localcloud.test_athena import BUCKET, DB, RESULTS, WORKGROUP, Lake, glue_table_input, lake_with
-from tests.support.athena import pyathena_connection, rows_cold_then_warm
-from tests.support.aws import REGION
+from tests.localcloud.test_athena import BUCKET, DB, Lake, glue_table_input, lake_with_table
 
 COLUMNS = [("id", "string"), ("s", "string"), ("n", "int"), ("flag", "boolean")]
 LINES = (
@@ -40,34 +38,25 @@ LINES = (
 
 @pytest.fixture(scope="module")
 def lake(cloud: Any) -> Lake:
-    lk = lake_with(cloud, {})
-    lk.glue.create_table(DatabaseName=DB, TableInput=glue_table_input("openx", f"s3://{BUCKET}/openx/",
-                                                                      columns=COLUMNS))
-    lk.s3.put_object(Bucket=BUCKET, Key="openx/dt=2024-05-01/x", Body=LINES)
-    return lk
-
-
-def _cold_then_warm(lake: Lake, sql: str) -> list[tuple]:
-    connection = pyathena_connection(lake.cloud.url, RESULTS, REGION, WORKGROUP, DB)
-    return rows_cold_then_warm(connection, lake.cloud.athena.engine, sql)
+    return lake_with_table(cloud, "openx", COLUMNS, {"dt=2024-05-01/x": LINES})
 
 
 def test_numbers_objects_and_arrays_in_a_varchar_column_are_the_serdes_text(lake: Lake) -> None:
-    rows = _cold_then_warm(lake, "SELECT id, s FROM openx ORDER BY id")
+    rows = lake.rows_cold_then_warm("SELECT id, s FROM openx ORDER BY id")
     assert rows == [("a", "1E+3"), ("b", "1.50"), ("c", "1E-7"), ("d", '{"k":[1,2.50,"<\\/b>"],"t":true}'),
                     ("e", "[1,2.0]"), ("f", "upper"), ("g", "plain")]
 
 
 def test_an_integer_column_truncates_toward_zero_and_reads_octal(lake: Lake) -> None:
     # [trino] parseLong: BigDecimal.setScale(0, RoundingMode.DOWN); "010" is octal.
-    rows = _cold_then_warm(lake, "SELECT id, n FROM openx ORDER BY id")
+    rows = lake.rows_cold_then_warm("SELECT id, n FROM openx ORDER BY id")
     assert rows == [("a", 1), ("b", -1), ("c", 2), ("d", 1000), ("e", 8), ("f", 9), ("g", 4)]
     assert lake.rows("SELECT sum(n) FROM openx")[1:] == [["1023"]]
 
 
 def test_a_boolean_column_is_true_only_for_the_text_true(lake: Lake) -> None:
     # [trino] BooleanDecoder: Boolean.parseBoolean(value.toString()); 1 and "yes" are false.
-    rows = _cold_then_warm(lake, "SELECT id, flag FROM openx ORDER BY id")
+    rows = lake.rows_cold_then_warm("SELECT id, flag FROM openx ORDER BY id")
     assert rows == [("a", True), ("b", False), ("c", False), ("d", False), ("e", True), ("f", None), ("g", None)]
 
 
