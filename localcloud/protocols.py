@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
-from localcloud.routing import AwsServiceError, signed_service
+from localcloud.routing import AwsServiceError, read_body, signed_service
 from localcloud.service_models import JSON_TARGET_PREFIXES, ServiceModels
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -116,21 +116,6 @@ def _raw_path(environ: dict[str, Any]) -> str:
     return quote(environ.get("PATH_INFO", "/"))
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length:
-        return stream.read(length)
-    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
-        return stream.read()
-    return b""
-
-
 class ProtocolAdapter:
     """Serves REST-JSON requests of the services in JSON_TARGET_PREFIXES through a JSON 1.1 `app`.
 
@@ -158,10 +143,10 @@ class ProtocolAdapter:
         try:
             params = json_params(route.operation, labels, parse_qs(environ.get("QUERY_STRING", ""),
                                                                    keep_blank_values=True),
-                                 headers, _read_body(environ))
+                                 headers, read_body(environ))
         except AwsServiceError as exc:
-            return _answer(exc.to_response().status, list(exc.to_response().headers.items()),
-                           exc.to_response().body, start_response, success=200)
+            refused = exc.to_response()
+            return _answer(refused.status, list(refused.headers.items()), refused.body, start_response, success=200)
         body = json.dumps(params).encode()
         environ.update({
             "REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "", "RAW_URI": "/", "REQUEST_URI": "/",
@@ -205,5 +190,9 @@ def _answer(status: int, headers: list[tuple[str, str]], body: bytes, start_resp
     if status == 200:
         status = success
     kept += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-    start_response(f"{status} {HTTPStatus(status).phrase}", kept)
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Unknown"
+    start_response(f"{status} {reason}", kept)
     return [body]

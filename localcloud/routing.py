@@ -238,7 +238,7 @@ class Router:
         }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
-        body = _read_body(environ)
+        body = read_body(environ)
         request = AwsRequest(
             service=service,
             region=region,
@@ -261,7 +261,8 @@ def content_length(environ: dict[str, Any]) -> int:
         return 0
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
+def read_body(environ: dict[str, Any]) -> bytes:
+    """The request body as sent: Content-Length bytes, or the decoded stream of a chunked upload."""
     length = content_length(environ)
     stream = environ.get("wsgi.input")
     if stream is None:
