@@ -84,6 +84,28 @@ class _BoundedCache:
 TRANSLATED = _BoundedCache()
 # KEPT_PARTITIONS: the projected partitions a literal-only partition filter keeps (QueryPlanner._kept).
 KEPT_PARTITIONS = _BoundedCache()
+# POLICED: a statement's tree after athena_sql.police and athena_sql.translate, by its text and parsed tree.
+#
+# Both depend on those two only (the text for positions in errors and for what the
+# tree forgets, such as a DECIMAL keyword before a literal) and are most of the CPU
+# a plan costs when TRANSLATED then hits: a dashboard's merge-on-read queries spend
+# about 5 ms each in them. The tree is compared by structure (sqlglot's own hash and
+# equality), so a CTAS's inner query, which carries the CTAS text, is a key of its own.
+# A refusal raises and is not kept, so it is raised again on every run.
+POLICED = _BoundedCache()
+
+
+def policed_translation(tree: exp.Expression, text: str) -> exp.Expression:
+    """athena_sql.police then athena_sql.translate of `tree` (parsed from `text`); a copy of a kept one if known."""
+    hash(tree)  # computed here, not under the cache's lock
+    known = POLICED.get((text, tree))
+    if known is not None:
+        return known.copy()
+    key = (text, tree.copy())  # the caller goes on to change `tree`: the key must not change with it
+    athena_sql.police(tree, text)
+    translated = athena_sql.translate(tree, text)
+    POLICED.put(key, translated.copy())
+    return translated
 
 
 class QueryPlanner:
@@ -147,8 +169,7 @@ class QueryPlanner:
                  snapshot_name: Any, depth: int) -> exp.Expression:
         if depth > _MAX_VIEW_DEPTH:
             raise QueryFailed("VIEW_IS_RECURSIVE", "View is recursive")
-        athena_sql.police(tree, text)
-        tree = athena_sql.translate(tree, text)
+        tree = policed_translation(tree, text)
         replacements: dict[int, exp.Expression] = {}
         if isinstance(self.catalog, PlanCatalog):
             wanted: dict[str, set[str]] = {}
