@@ -9,6 +9,8 @@ Every package in `localcloud/` gets the same few ways in, from the one
 - `plane.logs.write(...)`: one CloudWatch Logs writer (create group, create
   stream, put events), best effort, never failing its caller.
 - `plane.metrics`: the one CloudWatch metrics publisher.
+- `plane.writes`: the generations of Glue and of S3 key prefixes (`localcloud/generations.py`),
+  so a package may keep what it read over HTTP until the service it read is written.
 - `parse_s3_url()`: the one `s3://bucket/key` parser.
 
 The rule for HTTP versus in-process:
@@ -40,6 +42,7 @@ import boto3
 import botocore.config
 
 from localcloud.metrics import MetricsPublisher
+from localcloud.generations import WriteClock
 
 log = logging.getLogger("localcloud.plane")
 
@@ -102,6 +105,7 @@ class ServicePlane:
         self._session = boto3.session.Session(**DUMMY_CREDENTIALS)
         self.logs = LogWriter()
         self.metrics = MetricsPublisher(self, region=region)
+        self.writes = WriteClock()  # moved on by the server after each Glue or S3 write (localcloud/generations.py)
 
     @property
     def endpoint_url(self) -> str:

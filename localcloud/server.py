@@ -253,10 +253,14 @@ class LocalCloud:
         refused = self.guard.check(environ)  # moto-api off, foreign origins, body size and shape
         if refused is not None:
             return _send(refused, start_response)
-        durability = self.durability
-        if durability is not None:  # holds the response until the request's changes are on disk
-            return durability.serve(environ, start_response, self._answer)
-        return self._answer(environ, start_response)
+        written = self.plane.writes.begin(environ)
+        try:
+            durability = self.durability
+            if durability is not None:  # holds the response until the request's changes are on disk
+                return durability.serve(environ, start_response, self._answer)
+            return self._answer(environ, start_response)
+        finally:  # before the response leaves: whoever reads after it sees a new generation
+            self.plane.writes.end(written)
 
     def _answer(self, environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO") == HEALTH_PATH:

@@ -43,6 +43,7 @@ from localcloud.athena.workgroups import WorkGroups, output_location
 from localcloud.athena.writes import LakeWriter, WriteProperties, glue_type, is_compressed, table_format
 from localcloud.athena.writes import properties as write_properties
 from localcloud.iceberg import IcebergTables
+from localcloud.generations import KeptReads
 from localcloud.plane import ServicePlane, parse_s3_url
 
 log = logging.getLogger("localcloud.athena")
@@ -170,6 +171,7 @@ class Executions:
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._engine: Engine | None = None
         self._lakes: dict[str, Lake] = {}
+        self._glue_reads: dict[str, KeptReads] = {}  # per region, kept until Glue is next written
         self._iceberg_tables: dict[str, IcebergTables] = {}
 
     # -- lifecycle ------------------------------------------------------------
@@ -240,11 +242,14 @@ class Executions:
     def lake(self, region: str) -> Lake:
         with self._lock:
             if region not in self._lakes:
-                self._lakes[region] = Lake(self.plane.client("s3", region), self.cache_dir)
+                self._lakes[region] = Lake(self.plane.client("s3", region), self.cache_dir,
+                                           kept=KeptReads(lambda key: self.plane.writes.s3_prefix(*key)))
             return self._lakes[region]
 
     def catalog(self, region: str) -> GlueCatalog:
-        return GlueCatalog(self.plane.client("glue", region))
+        with self._lock:
+            reads = self._glue_reads.setdefault(region, KeptReads(lambda key: self.plane.writes.glue()))
+        return GlueCatalog(self.plane.client("glue", region), reads)
 
     # -- the API ---------------------------------------------------------------
     def start_query_execution(self, account_id: str, region: str, query: str, context: dict[str, Any],

@@ -38,6 +38,7 @@ from urllib.parse import urlparse
 
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.sql import joda_to_strftime
+from localcloud.generations import KeptReads
 
 OPENX_SERDE = "org.openx.data.jsonserde.JsonSerDe"
 JSON_SERDES = {
@@ -138,8 +139,11 @@ def _refuse_unsupported_openx_properties(table: str, serde_params: dict[str, str
 class Lake:
     """Lists a table's objects in the emulated S3 and keeps local copies."""
 
-    def __init__(self, s3: Any, cache_dir: Path, max_bytes: int | None = None):
+    def __init__(self, s3: Any, cache_dir: Path, max_bytes: int | None = None, kept: KeptReads | None = None):
         self.s3 = s3
+        # Listings kept until a write under their prefix (generations: plane.writes.s3_prefix): a
+        # dashboard lists the same few partitions many times a minute, at about 5 ms of CPU a page.
+        self.kept = kept
         self.cache_dir = cache_dir
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes if max_bytes is not None else cache_limit_bytes(
@@ -201,20 +205,27 @@ class Lake:
         bucket, prefix = split_s3_url(location)
         if prefix and not prefix.endswith("/"):
             prefix += "/"
-        objects = []
         try:
-            pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-            for page in pages:
-                for item in page.get("Contents", []):
-                    key = item["Key"]
-                    base = key.rsplit("/", 1)[-1]
-                    if not base or base.startswith(("_", ".")) or key.endswith("/"):
-                        continue
-                    objects.append(LakeObject(bucket, key, item["ETag"].strip('"'), int(item["Size"]), partition))
+            if self.kept is None:
+                listed = self._list_objects(bucket, prefix)
+            else:
+                listed = self.kept.read((bucket, prefix), lambda: self._list_objects(bucket, prefix))
         except self.s3.exceptions.NoSuchBucket:
             raise QueryFailed("HIVE_CANNOT_OPEN_SPLIT",
                               f"Error opening Hive split {location}: The specified bucket does not exist") from None
-        return objects
+        return [LakeObject(bucket, key, etag, size, partition) for key, etag, size in listed]
+
+    def _list_objects(self, bucket: str, prefix: str) -> tuple[tuple[str, str, int], ...]:
+        """(key, ETag, size) of the data files under `prefix`: no folder markers, no `_`/`.` files."""
+        objects = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                base = key.rsplit("/", 1)[-1]
+                if not base or base.startswith(("_", ".")) or key.endswith("/"):
+                    continue
+                objects.append((key, item["ETag"].strip('"'), int(item["Size"])))
+        return tuple(objects)
 
     def _projected(self, location: str, keys: list[tuple[str, str]], params: dict[str, str]) -> list[LakeObject]:
         names = [k for k, _ in keys]

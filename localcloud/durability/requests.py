@@ -46,6 +46,8 @@ _LOGGED_ACTIONS = {
     "cloudwatch": {"PutMetricData"},
     "athena": {"StartQueryExecution", "StopQueryExecution"},
 }
+# Hosts that name no bucket (path-style requests); any other dotted host is `<bucket>.<endpoint>`.
+_PATH_STYLE_HOST = re.compile(r"[\d.]+|localhost|\[[0-9a-fA-F:]+\]|s3[.\w-]*amazonaws\.com")
 _RPC_V2_PATH = re.compile(r"^/service/[^/]+/operation/([A-Za-z0-9]+)$")
 _QUERY_PROTOCOL = {"iam", "sts", "monitoring", "sqs", "sns"}
 # S3 subresources that change an object's or bucket's settings, not an object's bytes.
@@ -72,7 +74,7 @@ def classify(environ: dict[str, Any]) -> Kind:
     if action is not None:
         if action in _LOGGED_ACTIONS.get(service, ()):
             return Kind(LOGGED, service)
-        if action.startswith(_READ_PREFIXES):
+        if reads_only(action):
             return Kind(READ, service)
         return Kind(SNAPSHOT, service)
     # REST protocols (Lambda, Pipes, ...): by method and path.
@@ -88,11 +90,7 @@ def _classify_s3(environ: dict[str, Any], method: str) -> Kind:
     if method in ("GET", "HEAD", "OPTIONS"):
         return Kind(READ, "s3")
     query = environ.get("QUERY_STRING", "")
-    path = environ.get("PATH_INFO", "/").lstrip("/")
-    host = environ.get("HTTP_HOST", "").split(":")[0]
-    virtual_host = bool(host) and not re.fullmatch(r"[\d.]+|localhost|\[[0-9a-fA-F:]+\]|s3[.\w-]*amazonaws\.com",
-                                                   host) and "." in host
-    has_key = bool(path) if virtual_host else "/" in path and bool(path.split("/", 1)[1])
+    has_key = bool(s3_bucket_and_key(environ)[1])
     if _S3_SETTINGS.search(query):
         return Kind(SNAPSHOT, "s3")
     if has_key:
@@ -102,6 +100,21 @@ def _classify_s3(environ: dict[str, Any], method: str) -> Kind:
     if method == "POST" and "multipart/form-data" in environ.get("CONTENT_TYPE", ""):
         return Kind(LOGGED, "s3")  # browser-form PostObject
     return Kind(SNAPSHOT, "s3")  # CreateBucket, DeleteBucket, ...
+
+
+def s3_bucket_and_key(environ: dict[str, Any]) -> tuple[str, str]:
+    """(bucket, key) an S3 request names, path style or virtual-hosted; key '' for a bucket's own request."""
+    path = environ.get("PATH_INFO", "/").lstrip("/")
+    host = environ.get("HTTP_HOST", "").split(":")[0]
+    if host and "." in host and not _PATH_STYLE_HOST.fullmatch(host):
+        return host.split(".", 1)[0], path
+    bucket, _, key = path.partition("/")
+    return bucket, key
+
+
+def reads_only(action: str) -> bool:
+    """Whether an action (of a JSON or query protocol) only reads, by its name."""
+    return action.startswith(_READ_PREFIXES)
 
 
 def _action(environ: dict[str, Any], service: str) -> str | None:

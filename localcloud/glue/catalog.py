@@ -35,8 +35,11 @@ class CatalogWriter:
     """Writes one crawl's tables and partitions into moto's glue backend `glue`."""
 
     def __init__(self, glue: Any, settings: CrawlerSettings, crawler_name: str, account_id: str, run: CrawlRun,
-                 log: CrawlLog, check_stop: Callable[[], None]):
+                 log: CrawlLog, check_stop: Callable[[], None], changed: Callable[[], None] = lambda: None):
         self.glue = glue
+        # Called after each write: the catalog is written here in-process, not by a Glue request, so the
+        # plane's Glue generation (localcloud/generations.py) moves on only when told.
+        self.changed = changed
         self.settings = settings
         self.crawler_name = crawler_name
         self.account_id = account_id
@@ -74,6 +77,7 @@ class CatalogWriter:
                 return
             crawled["Parameters"]["CRAWL_RUN_ID"] = self.run.crawl_id
             self.glue.create_table(database, plan.name, crawled)
+            self.changed()
             self.run.tables_created += 1
             self.log.info(f"Created table {plan.name} in database {database}")
             table_input = crawled
@@ -90,6 +94,7 @@ class CatalogWriter:
             else:
                 desired.setdefault("Parameters", {})["CRAWL_RUN_ID"] = self.run.crawl_id
                 self.glue.update_table(database, plan.name, desired)
+                self.changed()
                 self.run.tables_updated += 1
                 self.log.info(f"Updated table {database}.{plan.name}: {describe_change(current, desired)}")
                 table_input = desired
@@ -108,6 +113,7 @@ class CatalogWriter:
             existing = table.partitions.get(key)
             if existing is None:
                 table.create_partition(desired)
+                self.changed()
                 added.append(desired["Values"])
                 continue
             current = copy.deepcopy(existing.partition_input)
@@ -115,6 +121,7 @@ class CatalogWriter:
                 desired = merged_partition(current, desired)
             if desired != current and settings.update_behavior == "UPDATE_IN_DATABASE":
                 table.update_partition(current["Values"], desired)
+                self.changed()
                 updated.append(desired["Values"])
         if added:
             self.run.partitions_added += len(added)
@@ -129,6 +136,7 @@ class CatalogWriter:
             values = partition.partition_input.get("Values", [])
             if settings.delete_behavior == "DELETE_FROM_DATABASE":
                 table.delete_partition(values)
+                self.changed()
                 self.run.partitions_deleted += 1
                 self.log.info(f"Deleted partition {values} of table {database}.{plan.name}: its data is gone")
             else:
@@ -155,6 +163,7 @@ class CatalogWriter:
                 continue
             if settings.delete_behavior == "DELETE_FROM_DATABASE":
                 self.glue.delete_table(settings.database, name)
+                self.changed()
                 self.run.tables_deleted += 1
                 self.log.info(f"Deleted table {name}: no data at {location} any more")
             elif settings.delete_behavior == "DEPRECATE_IN_DATABASE":
@@ -163,6 +172,7 @@ class CatalogWriter:
                     # AWS stamps the deprecation time in epoch milliseconds
                     deprecated.setdefault("Parameters", {})["DEPRECATED_BY_CRAWLER"] = str(int(time.time() * 1000))
                     self.glue.update_table(settings.database, name, deprecated)
+                    self.changed()
                     self.run.tables_updated += 1
                     self.log.info(f"Marked table {name} deprecated: no data at {location} any more")
             else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ class Crawl:
         glue: Any,
         logs: LogWriter,
         s3: Any,
+        glue_written: Callable[[], None] = lambda: None,
     ):
         """`crawler` is moto's FakeCrawler, `glue` moto's glue backend, `s3` an S3 client (the plane's)."""
         self.account_id = account_id
@@ -64,6 +66,7 @@ class Crawl:
         self.run = run
         self.extras = extras
         self.glue = glue
+        self.glue_written = glue_written  # after each catalog write (CatalogWriter.changed)
         self.reader = S3Reader(s3)
         self.log = CrawlLog(logs, account_id, region, crawler.name, run.crawl_id)
         self.seen_folders: set[str] = set()
@@ -116,7 +119,7 @@ class Crawl:
         for name in settings.missing_classifiers:
             self.log.warning(f"Classifier {name} does not exist; the built-in classifiers are used instead")
         self.catalog = CatalogWriter(self.glue, settings, self.crawler.name, self.account_id, self.run, self.log,
-                                     self._check_stop)
+                                     self._check_stop, self.glue_written)
         if not self.catalog.has_database(settings.database):
             raise CrawlFailed(f"Database {settings.database} not found. Create it before running the crawler.")
         plans: list[TablePlan] = []

@@ -30,7 +30,7 @@ class CrawlerRunner:
         """Run the recorded `run` of moto's crawler `crawler` in the background; `glue` is moto's glue backend."""
         crawl = Crawl(account_id=extras.account_id, region=extras.region_name, crawler=crawler, run=run,
                       extras=extras, glue=glue, logs=self._plane.logs,
-                      s3=self._plane.client("s3", extras.region_name))
+                      s3=self._plane.client("s3", extras.region_name), glue_written=self._plane.writes.glue_written)
         run.thread = threading.Thread(target=crawl.execute, name=f"glue-crawl-{crawler.name}", daemon=True)
         run.thread.start()
         return run.thread

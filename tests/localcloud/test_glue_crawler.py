@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
 
@@ -478,3 +479,47 @@ def test_table_threshold_fails_the_crawl_and_creates_nothing(aws: Clients, lake:
     last = glue.get_crawler(Name="threshold")["Crawler"]["LastCrawl"]
     assert last["Status"] == "FAILED" and "table threshold" in last["ErrorMessage"]
     assert glue.get_tables(DatabaseName=lake["database"])["TableList"] == []
+
+
+def athena_answer(aws: Clients, lake: dict, sql: str) -> dict:
+    """Run `sql` in the lake's database; the finished QueryExecution's status and, if it succeeded, its rows."""
+    athena = aws["athena"]
+    qid = athena.start_query_execution(
+        QueryString=sql, QueryExecutionContext={"Database": lake["database"]},
+        ResultConfiguration={"OutputLocation": f"s3://{lake['bucket']}/athena-results/"})["QueryExecutionId"]
+
+    def finished() -> dict | None:
+        status = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
+        return status if status["State"] not in ("QUEUED", "RUNNING") else None
+
+    status = eventually(finished, f"query {qid} to finish", interval=POLL_S)
+    if status["State"] != "SUCCEEDED":
+        return {"status": status}
+    rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
+    return {"status": status, "rows": [[d.get("VarCharValue") for d in row["Data"]] for row in rows[1:]]}
+
+
+def test_athena_reads_the_table_a_crawl_just_changed(aws: Clients, lake: dict) -> None:
+    # Athena keeps Glue's answers until Glue is written; a crawl writes the catalog in-process, as
+    # Glue's own, so it must say so (CatalogWriter.changed) or Athena would read the old table.
+    glue, s3 = aws["glue"], aws["s3"]
+    put_lines(s3, lake["bucket"], "orders/dt=2024-05-01/a", [change(i, "2024-05-01") for i in range(1, 4)])
+    s3_crawler(glue, lake, "fresh", f"s3://{lake['bucket']}/orders/")
+    run_crawler(glue, "fresh")
+    assert athena_answer(aws, lake, "SELECT count(*) FROM orders")["rows"] == [["3"]]
+    missing = athena_answer(aws, lake, "SELECT max(discount) FROM orders")["status"]
+    assert missing["State"] == "FAILED" and "discount" in missing["StateChangeReason"]
+    put_lines(s3, lake["bucket"], "orders/dt=2024-05-01/b", [change(9, "2024-05-01", discount=5)])
+    run_crawler(glue, "fresh")  # adds the column to the table
+    assert athena_answer(aws, lake, "SELECT max(discount) FROM orders")["rows"] == [["5"]]
+
+
+def test_a_crawl_tells_the_plane_of_each_catalog_write(cloud: Any, aws: Clients, lake: dict,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # What Athena keeps of Glue lasts until the plane hears of a Glue write (localcloud/generations.py).
+    told: list[int] = []
+    monkeypatch.setattr(cloud.plane.writes, "glue_written", lambda: told.append(1))
+    write_two_days(aws["s3"], lake["bucket"])
+    s3_crawler(aws["glue"], lake, "told", f"s3://{lake['bucket']}/orders/")
+    run_crawler(aws["glue"], "told")
+    assert len(told) == 3  # the table and its two partitions
