@@ -1544,6 +1544,33 @@ def kinesis_constant_time_sequence_numbers() -> None:
     Shard.get_max_sequence_number = get_max_sequence_number  # type: ignore[method-assign]
 
 
+def keep_s3_put_bodies() -> None:
+    """A PUT's body is the object's bytes, whatever its Content-Type: never parse it as a form.
+
+    moto takes an S3 request's body from werkzeug's `request.data`, which is empty once the body
+    was parsed as a form (Content-Type application/x-www-form-urlencoded or multipart/form-data):
+    a PutObject or UploadPart sent with such a type was answered 200 and stored no bytes. S3
+    keeps the Content-Type only as the object's metadata. Browser uploads (POST) stay forms.
+    Touches: moto.s3.responses.S3Response.setup_class, werkzeug Request's form/files cache.
+    """
+    from moto.s3.responses import S3Response
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    original = S3Response.setup_class
+    if getattr(original, _CAPTURED, False):
+        return
+
+    def setup_class(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if request.method == "PUT" and "form" not in request.__dict__:
+            # werkzeug's _load_form_data returns early when `form` is set: the stream stays the body.
+            request.__dict__["form"] = ImmutableMultiDict()
+            request.__dict__["files"] = ImmutableMultiDict()
+        return original(self, request, *args, **kwargs)
+
+    setattr(setup_class, _CAPTURED, True)
+    S3Response.setup_class = setup_class  # type: ignore[method-assign]
+
+
 def speed_up_moto_dispatch() -> None:
     """Remove per-request work moto's server repeats for nothing, so raw API rates stay high and flat:
     it listed its own package folder (listdir + ~150 stats) to route every request, and walked the

@@ -164,6 +164,7 @@ class LocalCloud:
             moto_patches.keep_s3_bodies_on_disk(self.data_dir / "tmp" / "s3-bodies")
         self._moto_app = moto_patches.moto_wsgi_app()
         moto_patches.speed_up_moto_dispatch()
+        moto_patches.keep_s3_put_bodies()
         if not self._installed:  # handlers and runners are added once, even if start() runs again
             try:
                 services.install(self)
