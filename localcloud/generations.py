@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from localcloud.caches import BoundedCache
 from localcloud.durability.requests import READ, classify, reads_only, s3_bucket_and_key
 
 MOTO_API_PATH = "/moto-api"
@@ -120,21 +120,13 @@ class KeptReads:
 
     def __init__(self, generation: Callable[[Hashable], Any], keep: int = 512):
         self._generation = generation
-        self._keep = keep
-        self._lock = threading.Lock()
-        self._answers: OrderedDict[Hashable, tuple[Any, Any]] = OrderedDict()
+        self._answers = BoundedCache(keep)  # key -> (generation, answer)
 
     def read(self, key: Hashable, fetch: Callable[[], Any]) -> Any:
         generation = self._generation(key)
-        with self._lock:
-            found = self._answers.get(key)
-            if found is not None and found[0] == generation:
-                self._answers.move_to_end(key)
-                return found[1]
+        found = self._answers.get(key)
+        if found is not None and found[0] == generation:
+            return found[1]
         answer = fetch()  # an exception is not kept: the next read tries again
-        with self._lock:
-            self._answers[key] = (generation, answer)
-            self._answers.move_to_end(key)
-            while len(self._answers) > self._keep:
-                self._answers.popitem(last=False)
+        self._answers.put(key, (generation, answer))
         return answer

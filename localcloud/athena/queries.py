@@ -8,8 +8,6 @@ table snapshots that SQL reads. DDL lives in ddl.py.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +17,7 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from localcloud.athena import iceberg_scan, information_schema
 from localcloud.athena import sql as athena_sql
+from localcloud.caches import BoundedCache
 from localcloud.athena.catalog import GlueCatalog, PlanCatalog, decode_presto_view, is_view
 from localcloud.athena.column_lengths import hive_types_of, result_lengths
 from localcloud.athena.decimals import exact_decimal_division, schema_of
@@ -47,29 +46,6 @@ class QueryPlan:
         return sum(s.bytes_scanned for s in self.sources)
 
 
-class _BoundedCache:
-    """A thread-safe least-recently-used map of at most `keep` entries."""
-
-    def __init__(self, keep: int = 256):
-        self.keep = keep
-        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> Any:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
-        with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.keep:
-                self._entries.popitem(last=False)
-
-
 # TRANSLATED: the DuckDB SQL (and the names it reads) of queries already planned, by everything it depends on.
 #
 # Once a query's tables are resolved, its translation depends only on its text,
@@ -81,9 +57,9 @@ class _BoundedCache:
 # Queries reading information_schema or `$` metadata tables are not kept (their
 # rows are inlined at planning time). Bounded: the least recently used go first. Values:
 # (DuckDB SQL, the columns it reads, each result column's declared varchar length).
-TRANSLATED = _BoundedCache()
+TRANSLATED = BoundedCache()
 # KEPT_PARTITIONS: the projected partitions a literal-only partition filter keeps (QueryPlanner._kept).
-KEPT_PARTITIONS = _BoundedCache()
+KEPT_PARTITIONS = BoundedCache()
 # POLICED: a statement's tree after athena_sql.police and athena_sql.translate, by its text and parsed tree.
 #
 # Both depend on those two only (the text for positions in errors and for what the
@@ -92,7 +68,7 @@ KEPT_PARTITIONS = _BoundedCache()
 # about 5 ms each in them. The tree is compared by structure (sqlglot's own hash and
 # equality), so a CTAS's inner query, which carries the CTAS text, is a key of its own.
 # A refusal raises and is not kept, so it is raised again on every run.
-POLICED = _BoundedCache()
+POLICED = BoundedCache()
 
 
 def policed_translation(tree: exp.Expression, text: str) -> exp.Expression:
