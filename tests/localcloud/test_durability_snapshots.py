@@ -67,6 +67,16 @@ def server(tmp_path: Path) -> Iterator[Server]:
         proc.process.wait(timeout=30)
 
 
+def _cpu_ticks(pid: int) -> int | None:
+    """User + system clock ticks `pid` has run for (fields 14 and 15 of its stat); None once gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def _process_state(pid: int) -> str | None:
     """The state letter of `pid` (R, S, T for stopped, Z for exited but not reaped); None once gone."""
     try:
@@ -107,6 +117,10 @@ def _start_a_compaction_and_stop_its_writer(server: Server, objects: dict[str, b
             if pid in tried:
                 continue
             tried.add(pid)
+            # Not before the child has armed PR_SET_PDEATHSIG, its first step after fork: stopped before
+            # that, it would outlive the server. 20 ms of its own CPU is far past it (pickling takes longer).
+            eventually(lambda p=pid: _cpu_ticks(p) is None or _cpu_ticks(p) >= 2, f"process {pid} to get going",
+                       interval=0.001)
             try:
                 os.kill(pid, signal.SIGSTOP)
             except ProcessLookupError:
