@@ -1560,6 +1560,7 @@ def keep_s3_put_bodies() -> None:
     if getattr(original, _CAPTURED, False):
         return
 
+    @functools.wraps(original)
     def setup_class(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         if request.method == "PUT" and "form" not in request.__dict__:
             # werkzeug's _load_form_data returns early when `form` is set: the stream stays the body.

@@ -480,6 +480,23 @@ def test_s3_conditional_writes_lock_wraps_the_response_methods_we_name() -> None
     assert callable(S3Response.parse_key_name)
 
 
+def test_keep_s3_put_bodies_wraps_setup_class_once_and_leaves_a_put_body_unparsed() -> None:
+    from moto.s3.responses import S3Response
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    moto_patches.keep_s3_put_bodies()
+    wrapped = S3Response.setup_class
+    moto_patches.keep_s3_put_bodies()  # idempotent: wrapped once
+    assert S3Response.setup_class is wrapped
+    assert _parameters(wrapped.__wrapped__)[:2] == ["self", "request"]  # moto's, called as we call it
+    # What the patch relies on: werkzeug leaves the stream unread once `form` is in the instance dict.
+    request = Request(EnvironBuilder(method="PUT", data=b"a=1&b=2",
+                                     content_type="application/x-www-form-urlencoded").get_environ())
+    request.__dict__["form"] = {}
+    assert request.data == b"a=1&b=2"
+
+
 # -- snapshots (localcloud/durability) --------------------------------------------------
 def test_a_snapshot_names_an_s3_body_file_and_a_pinned_file_outlives_its_key(tmp_path) -> None:
     import gc
