@@ -10,8 +10,8 @@ response leaves. A request that may write moves a generation on in `end`:
   own, and says so after each write (`glue_written`);
 - S3: per bucket, one generation per first key segment (`orders/…`, `athena-results/…`)
   for object writes, and one for the bucket itself (its settings, DeleteObjects,
-  CreateBucket/DeleteBucket), which every reading of the bucket depends on; unsigned
-  writes (presigned URLs) count as S3 writes;
+  CreateBucket/DeleteBucket), which every reading of the bucket depends on; presigned and
+  anonymous writes count as S3's;
 - everything: any request to moto's own `/moto-api` (reset, seed), when it is served.
 
 A reader takes the generation *before* it reads and keeps what it read with it; what it
@@ -80,9 +80,7 @@ class WriteClock:
         kind = classify(environ)
         if kind.service == "glue":
             return None if kind.kind == READ else ("glue",)
-        if kind.service == "s3" and kind.kind != READ or kind.service is None and \
-                environ.get("REQUEST_METHOD", "GET").upper() not in ("GET", "HEAD", "OPTIONS"):
-            # Unsigned too: a presigned URL carries its signature in the query string, not a header.
+        if kind.service == "s3" and kind.kind != READ:  # presigned and anonymous writes too (classify)
             bucket, key = s3_bucket_and_key(environ)
             return ("s3", bucket, key) if bucket else None
         return None

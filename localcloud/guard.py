@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
-from localcloud.routing import AwsResponse, AwsServiceError, signed_service
+from localcloud.routing import AwsResponse, AwsServiceError, request_service
 from localcloud.service_models import ServiceModels
 
 log = logging.getLogger("localcloud.guard")
@@ -390,7 +390,7 @@ class RequestGuard:
             return app(environ, start_response)
         except Exception:
             log.exception("moto failed on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-            service = _service(environ)
+            service = request_service(environ)
             if service is None:
                 # An unsigned request moto cannot place in any service: AWS refuses those unsigned.
                 return _start(error_response(environ, service, "MissingAuthenticationToken",
@@ -407,7 +407,7 @@ class RequestGuard:
     def check(self, environ: dict[str, Any]) -> AwsResponse | None:
         """None if the request may go on (its body may have been replaced: inflated, re-read, cleaned);
         else the refusal to send."""
-        service = _service(environ)
+        service = request_service(environ)
         try:
             self._check(environ, service)
         except Refused as refused:
@@ -560,19 +560,6 @@ def _replace_body(environ: dict[str, Any], body: bytes) -> None:
     environ["CONTENT_LENGTH"] = str(len(body))
     environ.pop("HTTP_TRANSFER_ENCODING", None)
     environ.pop("wsgi.input_terminated", None)
-
-
-_QUERY_CREDENTIAL = re.compile(r"X-Amz-Credential=[^&/]+(?:/|%2F)\d{8}(?:/|%2F)[^&/%]+(?:/|%2F)([^&/%]+)",
-                               re.IGNORECASE)
-
-
-def _service(environ: dict[str, Any]) -> str | None:
-    """The signing service of the request: from the Authorization header or a presigned URL."""
-    service = signed_service(environ)
-    if service is None:
-        match = _QUERY_CREDENTIAL.search(environ.get("QUERY_STRING", ""))
-        service = match.group(1).lower() if match else None
-    return service
 
 
 def _start(response: AwsResponse, start_response: Callable[..., Any]) -> list[bytes]:

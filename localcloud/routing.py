@@ -135,10 +135,23 @@ class ServiceError(AwsServiceError):
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
+_QUERY_CREDENTIAL = re.compile(r"X-Amz-Credential=[^&/]+(?:/|%2F)\d{8}(?:/|%2F)[^&/%]+(?:/|%2F)([^&/%]+)",
+                               re.IGNORECASE)
+
+
 def signed_service(environ: dict[str, Any]) -> str | None:
     """The service named in the request's SigV4 credential scope (lower case), if it is signed."""
     scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     return scope.group(2).lower() if scope else None
+
+
+def request_service(environ: dict[str, Any]) -> str | None:
+    """The signing service of the request: from the Authorization header or a presigned URL's query."""
+    service = signed_service(environ)
+    if service is None:
+        match = _QUERY_CREDENTIAL.search(environ.get("QUERY_STRING", ""))
+        service = match.group(1).lower() if match else None
+    return service
 
 
 # -- values as AWS's JSON protocols carry them ----------------------------------------

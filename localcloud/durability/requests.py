@@ -1,7 +1,8 @@
 """Which requests change state, and how their change is made durable.
 
 Three kinds of request, decided from the request line and headers alone
-(the SigV4 scope names the service; `X-Amz-Target` or the query protocol's
+(the SigV4 scope names the service, in the Authorization header or a presigned URL's query; a
+write that names none is S3's, as moto routes it; `X-Amz-Target` or the query protocol's
 `Action` names the action; REST services go by method and path):
 
 - `READ`: changes nothing that must survive (Get*, List*, Describe*, Query, Lambda Invoke...);
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from localcloud.routing import content_length, signed_service
+from localcloud.routing import content_length, request_service
 
 READ = "read"
 LOGGED = "logged"
@@ -64,10 +65,13 @@ class Kind:
 
 
 def classify(environ: dict[str, Any]) -> Kind:
-    service = signed_service(environ)
+    service = request_service(environ)  # the Authorization header's scope, or a presigned URL's
     method = environ.get("REQUEST_METHOD", "GET").upper()
     if service is None:
-        return Kind(READ)
+        if method in ("GET", "HEAD", "OPTIONS"):
+            return Kind(READ)
+        # An anonymous write: moto answers unsigned requests as S3 (a public-write bucket, a form).
+        return _classify_s3(environ, method)
     if service == "s3":
         return _classify_s3(environ, method)
     action = _action(environ, service)
