@@ -1,8 +1,8 @@
 """Write generations: how a package knows that what it read from another service may have changed.
 
-Every request the local cloud serves passes `LocalCloud._guarded`, which calls
-`WriteClock.begin` before answering it and `WriteClock.end` after, before the
-response leaves. A request that may write moves a generation on in `end`:
+Every request the local cloud serves passes `LocalCloud._guarded`, which classifies it
+once (`localcloud/durability/requests.classify`, as the write-ahead log does), calls
+`WriteClock.begin` before answering it and `WriteClock.end` after, before the response leaves. A request that may write moves a generation on in `end`:
 
 - Glue: one generation per local cloud for any Glue write (CreateTable, UpdateTable,
   BatchCreatePartition, …, Athena's DDL and Iceberg commits included, since they are
@@ -18,9 +18,7 @@ A reader takes the generation *before* it reads and keeps what it read with it; 
 kept is still what a new read would give while the generation is unchanged. A write
 moves the generation on only after it is applied and before its caller hears of it, so a
 writer that then reads (read-your-writes) reads again, and a read that raced a write is
-kept under the older generation and so is not used again. Which requests may write is
-`localcloud/durability/requests.classify`, the same decision the write-ahead log makes;
-every object write, failed ones too, counts as a write (a needless re-read costs only time).
+kept under the older generation and so is not used again. Every object write, failed ones too, counts as a write (a needless re-read costs only time).
 `KeptReads` is the one way a package keeps such answers (Athena's Glue reads and lake listings).
 """
 
@@ -32,11 +30,9 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from localcloud.caches import BoundedCache
-from localcloud.durability.requests import READ, classify, reads_only, s3_bucket_and_key
+from localcloud.durability.requests import READ, Kind, s3_bucket_and_key
 
 MOTO_API_PATH = "/moto-api"
-# Glue's JSON target prefix: an unsigned request still names its service this way.
-_GLUE_TARGET = "AWSGlue."
 
 
 class WriteClock:
@@ -70,17 +66,17 @@ class WriteClock:
         self.end(("glue",))
 
     # -- the server ---------------------------------------------------------------
-    def begin(self, environ: dict[str, Any]) -> Any:
-        """What `end` moves on for this request (None for a read), decided before the request is answered."""
+    def begin(self, environ: dict[str, Any], kind: Kind) -> Any:
+        """What `end` moves on for this request (None for a read), decided before it is answered.
+
+        `kind` is the request's `classify(environ)`, which the write-ahead log goes by too."""
         if environ.get("PATH_INFO", "").startswith(MOTO_API_PATH):
             return ("everything",)  # moto's reset, seed, … (served only with --enable-moto-api)
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if target.startswith(_GLUE_TARGET):
-            return None if reads_only(target[len(_GLUE_TARGET):]) else ("glue",)
-        kind = classify(environ)
+        if kind.kind == READ:
+            return None
         if kind.service == "glue":
-            return None if kind.kind == READ else ("glue",)
-        if kind.service == "s3" and kind.kind != READ:  # presigned and anonymous writes too (classify)
+            return ("glue",)
+        if kind.service == "s3":  # presigned and anonymous writes too (classify)
             bucket, key = s3_bucket_and_key(environ)
             return ("s3", bucket, key) if bucket else None
         return None

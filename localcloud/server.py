@@ -20,6 +20,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from localcloud import moto_patches
 from localcloud.durability import Durability
+from localcloud.durability.requests import classify
 from localcloud.guard import RequestGuard
 from localcloud.protocols import ProtocolAdapter
 from localcloud.metrics import MetricsPublisher
@@ -254,11 +255,12 @@ class LocalCloud:
         refused = self.guard.check(environ)  # moto-api off, foreign origins, body size and shape
         if refused is not None:
             return _send(refused, start_response)
-        written = self.plane.writes.begin(environ)
+        kind = classify(environ)  # read or write, and which service: for the log and the write generations
+        written = self.plane.writes.begin(environ, kind)
         try:
             durability = self.durability
             if durability is not None:  # holds the response until the request's changes are on disk
-                return durability.serve(environ, start_response, self._answer)
+                return durability.serve(environ, start_response, self._answer, kind)
             return self._answer(environ, start_response)
         finally:  # before the response leaves: whoever reads after it sees a new generation
             self.plane.writes.end(written)

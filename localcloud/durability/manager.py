@@ -317,9 +317,12 @@ class Durability:
         self._log_bytes += len(blob)
         return lsn
 
-    def serve(self, environ: dict[str, Any], start_response: Any, app: Any) -> Any:
-        """Answer a request through `app`, holding the response until its changes are durable."""
-        kind = requests.classify(environ)
+    def serve(self, environ: dict[str, Any], start_response: Any, app: Any,
+              kind: requests.Kind | None = None) -> Any:
+        """Answer a request through `app`, holding the response until its changes are durable.
+
+        `kind`: the request's `requests.classify(environ)`, if the caller has it already."""
+        kind = kind if kind is not None else requests.classify(environ)
         if kind.kind == requests.READ:
             return app(environ, start_response)
         statuses: list[str] = []

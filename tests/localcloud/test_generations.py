@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from localcloud.durability.requests import classify
 from localcloud.generations import KeptReads, WriteClock
 from tests.localcloud.test_athena import BUCKET, DAY1, DAY2, DB, Lake, glue_table_input, lake_with, ndjson
 
@@ -27,7 +28,7 @@ def request(method: str, path: str, service: str | None = None, target: str = ""
 
 
 def served(clock: WriteClock, environ: dict[str, Any]) -> None:
-    clock.end(clock.begin(environ))
+    clock.end(clock.begin(environ, classify(environ)))
 
 
 # -- which requests move which generation ------------------------------------------------------------
@@ -40,7 +41,7 @@ def test_glue_writes_move_glue_and_reads_do_not() -> None:
     served(clock, request("POST", "/", "glue", "AWSGlue.UpdateTable"))
     after_update = clock.glue()
     assert after_update != start
-    served(clock, request("POST", "/", None, "AWSGlue.BatchCreatePartition"))  # unsigned, still Glue's
+    served(clock, request("POST", "/", "glue", "AWSGlue.BatchCreatePartition"))
     assert clock.glue() != after_update
     moved = clock.glue()
     clock.glue_written()  # a crawl's in-process write
