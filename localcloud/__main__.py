@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import signal
 import sys
 import threading
 
 from localcloud.durability import DataDirError
 from localcloud.server import LocalCloud, PortInUseError
+
+
+SIGNAL_POLL_S = 0.25
+STOP_WATCHDOG_S = 60
 
 
 def _positive_seconds(text: str) -> float:
@@ -51,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1` prints every thread's stack to stderr: how a hang is diagnosed
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     cloud = LocalCloud(args.host, args.port, args.data_dir, log_requests=args.log_requests,
                        start_runners=not args.no_runners, persist_state=not args.no_persist,
                        compact_mb=max(1, args.compact_mb), moto_api=args.enable_moto_api,
@@ -65,8 +72,15 @@ def main(argv: list[str] | None = None) -> int:
               f"{exc.strerror or exc}.", file=sys.stderr)
         return 2
     print(f"Local cloud ready at {cloud.url} (log: {cloud.data_dir / 'localcloud.log'}). Ctrl-C stops it.", flush=True)
-    stopped.wait()
+    # Not a bare stopped.wait(): the kernel may run a signal's C handler on any thread, and then
+    # a main thread blocked in a lock never gets back to Python to run `shutdown` (a SIGTERM was
+    # ignored for minutes that way). Waking a few times a second lets it run.
+    while not stopped.wait(SIGNAL_POLL_S):
+        pass
+    # A stop that takes minutes is a bug: say where every thread is (on stderr), and go on waiting.
+    faulthandler.dump_traceback_later(STOP_WATCHDOG_S)
     cloud.stop()  # stops the runners first; every acknowledged write is already on disk
+    faulthandler.cancel_dump_traceback_later()
     try:
         print("Local cloud stopped.", flush=True)
     except OSError:  # whoever started us may have closed our stdout already; the stop itself went fine

@@ -95,6 +95,30 @@ def test_requests_are_not_logged_unless_asked_and_sigterm_stops_cleanly(server: 
     assert port_is_free("127.0.0.1", server.port)
 
 
+TGKILL = {"x86_64": 234, "aarch64": 131}.get(os.uname().machine) if hasattr(os, "uname") else None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or TGKILL is None, reason="tgkill: Linux on x86_64/arm64")
+def test_sigterm_stops_the_server_even_when_another_thread_takes_it(tmp_path: Path) -> None:
+    """A process's SIGTERM may be handled on any of its threads. It once landed on a runner's
+    thread while the main thread slept in a lock, and the server ignored it for minutes."""
+    import ctypes
+
+    srv = Server(tmp_path / "data")
+    try:
+        others = sorted(int(t) for t in os.listdir(f"/proc/{srv.proc.pid}/task") if int(t) != srv.proc.pid)
+        assert others, "the server runs more than one thread"
+        libc = ctypes.CDLL(None, use_errno=True)
+        assert libc.syscall(TGKILL, srv.proc.pid, others[-1], signal.SIGTERM) == 0, ctypes.get_errno()
+        out, _ = srv.proc.communicate(timeout=60)
+    finally:
+        if srv.proc.poll() is None:
+            srv.proc.kill()
+            srv.proc.wait()
+    assert srv.proc.returncode == 0
+    assert "Local cloud stopped." in out
+
+
 def test_log_requests_writes_each_request_to_the_log_file_and_sigint_stops(tmp_path: Path) -> None:
     srv = Server(tmp_path / "data", "--log-requests")
     try:

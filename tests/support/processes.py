@@ -114,11 +114,20 @@ class LocalCloudProcess:
             code = self.process.wait(timeout=120)
         except subprocess.TimeoutExpired:
             tail = "\n".join(self.log().splitlines()[-20:])
-            raise AssertionError(f"the server did not stop within 120 s of SIGTERM; its log ends:\n{tail}") from None
+            raise AssertionError(f"the server did not stop within 120 s of SIGTERM; its log ends:\n{tail}\n"
+                                 f"and its threads are at:\n{self.stacks()}") from None
         assert code == 0
 
     def log(self) -> str:
         return (self.data_dir / "localcloud.log").read_text()
+
+    def stacks(self) -> str:
+        """Every thread's stack in the running server: SIGUSR1 makes it print them to its stderr."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        stderr = self.data_dir.parent / "server-stderr.txt"
+        return "\n".join(stderr.read_text(errors="replace").splitlines()[-300:])
 
     def ensure_stopped(self) -> None:
         if self.process is not None and self.process.poll() is None:
