@@ -50,7 +50,7 @@ log = logging.getLogger("localcloud.athena")
 
 # Athena's (non-adjustable) query string quota.
 MAX_QUERY_BYTES = 262_144
-# Finished result sets kept in memory for GetQueryResults.
+# Finished result sets kept in memory for GetQueryResults; the others are read back from their result files.
 _MAX_KEPT_RESULTS = 500
 # Executions kept (in memory and in the durable history), newest first; AWS keeps 45 days, which
 # for a dashboard polling every few seconds would be hundreds of MB. Trimmed in steps of 10 %.
@@ -86,6 +86,9 @@ class QueryExecution:
     parameters: list[str] | None = None
     manifest_location: str | None = None
     timed_out: bool = False
+    # ResultSet.shape of a SUCCEEDED execution: with the result file, it gives the result set back.
+    result_shape: dict[str, Any] | None = None
+    result_used: float = field(default_factory=time.monotonic)  # the set least recently used leaves memory first
     # Notified on every change of `state` (set_state).
     state_changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -345,9 +348,30 @@ class Executions:
                 f"Query did not finish successfully. Final query state: {execution.state}"
                 + (f"\n{execution.reason}" if execution.reason else "")
             )
-        if execution.result is None:
-            raise InvalidRequestException("Query results have expired; read them from the output location")
-        return execution.result.page(max_results, token)
+        result = execution.result
+        if result is None:
+            result = self._read_result(execution)
+        execution.result_used = time.monotonic()
+        return result.page(max_results, token)
+
+    def _read_result(self, execution: QueryExecution) -> ResultSet:
+        """A finished query's result set from its result file, as Athena serves it for 45 days: it
+        left memory (only the newest _MAX_KEPT_RESULTS stay) or the local cloud restarted since."""
+        location = execution.output_location or ""
+        if execution.result_shape is None:  # finished before result shapes were recorded
+            raise InvalidRequestException(f"Query results are no longer available; read them from {location}")
+        bucket, key = parse_s3_url(location)
+        s3 = self.lake(execution.region).s3
+        try:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except (s3.exceptions.NoSuchKey, s3.exceptions.NoSuchBucket):
+            raise InvalidRequestException(f"Unable to read the query results: {location} does not exist "
+                                          f"any more") from None
+        result = ResultSet.from_file(body, execution.result_shape, location.endswith(".csv"))
+        with self._lock:
+            execution.result, execution.result_used = result, time.monotonic()
+            self._forget_old_results()
+        return result
 
     # -- running -------------------------------------------------------------------
     def _finish(self, execution: QueryExecution, state: str, reason: str | None = None,
@@ -403,7 +427,8 @@ class Executions:
                 self._cancelled(execution)
                 return
             with self._lock:
-                execution.result = result
+                execution.result, execution.result_used = result, time.monotonic()
+                execution.result_shape = result.shape
                 self._finish(execution, "SUCCEEDED")
         except (QueryCancelled, duckdb.InterruptException):
             self._cancelled(execution)
@@ -698,7 +723,7 @@ class Executions:
 
     def _forget_old_results(self) -> None:
         done = [e for e in self._executions.values() if e.result is not None]
-        for execution in sorted(done, key=lambda e: e.submitted)[:-_MAX_KEPT_RESULTS]:
+        for execution in sorted(done, key=lambda e: e.result_used)[:-_MAX_KEPT_RESULTS]:
             execution.result = None
 
 

@@ -6,8 +6,9 @@ its JSON store) before the client can see them: the start record before the resp
 the final state before GetQueryExecution can show it. RUNNING is not logged: it is not final,
 and a query that was queued or running when the server died is restored as FAILED (error
 category 1 SYSTEM, type 100 "Internal service error", Athena error catalog), since nothing runs
-it any more and running it again could write twice. The result set is not kept: after a restart
-GetQueryResults points at the result file in S3, which is durable on its own.
+it any more and running it again could write twice. The result set is not kept, only its shape
+(ColumnInfo, header row, UpdateCount, in the final record): after a restart, or once the set has
+left memory, GetQueryResults reads the result file in S3, which is durable on its own, as Athena does.
 
 "Athena keeps a query history for 45 days" (Athena API reference, ListQueryExecutions); older
 records are dropped on start. The executions store also keeps only the newest
@@ -31,7 +32,8 @@ FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
 # The fields of a QueryExecution that make its record (not the result set, nor the worker's handles).
 FIELDS = ("id", "query", "database", "catalog", "workgroup", "output_location", "account_id", "region",
           "statement_type", "substatement_type", "state", "reason", "error_category", "error_type",
-          "submitted", "started", "completed", "data_scanned", "parameters", "manifest_location")
+          "submitted", "started", "completed", "data_scanned", "parameters", "manifest_location",
+          "result_shape")
 INTERRUPTED_REASON = "The query was interrupted: the local cloud stopped while it was queued or running."
 SYSTEM, INTERNAL_SERVICE_ERROR = 1, 100
 

@@ -82,11 +82,64 @@ class ResultSet:
         lines = [",".join(cell(v) for v in row) for row in self.all_rows]
         return ("\n".join(lines) + "\n").encode() if lines else b""
 
+    @property
+    def shape(self) -> dict[str, Any]:
+        """What the result file does not say: ColumnInfo, the header row, UpdateCount (kept in the history)."""
+        return {"columns": self.columns, "header": self.has_header, "update_count": self.update_count}
+
+    @classmethod
+    def from_file(cls, body: bytes, shape: dict[str, Any], csv: bool) -> ResultSet:
+        """The result set `to_csv` (`csv`) or `to_txt` wrote as `body`, as GetQueryResults reads it back."""
+        columns = shape["columns"]
+        text = body.decode()
+        if csv:
+            rows = _parse_csv(text)
+            if shape["header"] and rows:
+                rows = rows[1:]
+        else:  # one line per row; a one-column result's value may hold tabs itself (DESCRIBE)
+            lines = text[:-1].split("\n") if text else []
+            rows = [line.split("\t", max(0, len(columns) - 1)) for line in lines]
+        return cls(columns=columns, rows=rows, has_header=shape["header"], update_count=shape["update_count"])
+
     def to_txt(self) -> bytes:
         """Athena's DDL/utility result file: tab-separated, no header, no quoting."""
         if not self.rows:
             return b""
         return ("\n".join("\t".join("" if v is None else v for v in row) for row in self.rows) + "\n").encode()
+
+
+def _parse_csv(text: str) -> list[list[str | None]]:
+    """`to_csv`'s format read back exactly: a quoted field is a value (it may hold commas, quotes
+    and newlines), an empty one is NULL. The csv module cannot tell the two apart before 3.12."""
+    rows: list[list[str | None]] = []
+    row: list[str | None] = []
+    i, end = 0, len(text)
+    while i < end:
+        if text[i] == '"':
+            parts, start = [], i + 1
+            while True:
+                close = text.index('"', start)
+                if text.startswith('"', close + 1):  # "" is one quote inside the value
+                    parts.append(text[start:close + 1])
+                    start = close + 2
+                    continue
+                parts.append(text[start:close])
+                i = close + 1
+                break
+            row.append("".join(parts))
+        else:
+            row.append(None)
+        if i >= end:
+            break
+        if text[i] == "\n":
+            rows.append(row)
+            row = []
+        elif text[i] != ",":
+            raise ValueError(f"not a result CSV: {text[i]!r} after a field at offset {i}")
+        i += 1
+    if row:
+        rows.append(row)
+    return rows
 
 
 def _encode_token(offset: int) -> str:

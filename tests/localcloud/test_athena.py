@@ -649,6 +649,40 @@ def test_pandas_cursor_reads_utility_results_from_their_txt_file(lake: Lake) -> 
         assert cursor.execute("SELECT * FROM pandas_view").as_pandas().to_dict("records") == [{"one": 1}]
 
 
+def test_results_that_left_memory_are_read_back_from_their_result_files_unchanged(
+        lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the newest result sets stay in memory; GetQueryResults reads older ones from their
+    result files (as Athena does for 45 days), with NULL, '' and CSV-hostile text intact."""
+    from localcloud.athena import executions
+
+    monkeypatch.setattr(executions, "_MAX_KEPT_RESULTS", 1)
+    hostile = """SELECT * FROM (VALUES (1, NULL, ''), (2, 'a,b', 'say "hi"'), (3, 'two' || chr(10) || 'lines',
+        'ünï ,"'), (NULL, '""', ',')) AS t(n, s, u) ORDER BY n NULLS LAST"""
+    described = lake.ok("DESCRIBE orders_current")["QueryExecutionId"]
+    first = lake.ok(hostile)["QueryExecutionId"]
+    in_memory = [lake.athena.get_query_results(QueryExecutionId=q) for q in (described, first)]
+    lake.ok("SELECT 1")
+    lake.ok("SELECT 2")  # each start keeps only the set used last: both are out of memory now
+    assert all(executions_result_is_gone(lake, q) for q in (described, first))
+    for query_id, before in zip((described, first), in_memory):
+        after = lake.athena.get_query_results(QueryExecutionId=query_id)
+        assert after["ResultSet"] == before["ResultSet"]
+        assert after["UpdateCount"] == before["UpdateCount"]
+        paged = lake.athena.get_query_results(QueryExecutionId=query_id, MaxResults=2)
+        assert paged["ResultSet"]["Rows"] == before["ResultSet"]["Rows"][:2]
+    rows = [[d.get("VarCharValue") for d in r["Data"]] for r in in_memory[1]["ResultSet"]["Rows"]]
+    assert rows[1] == ["1", None, ""] and rows[3][1] == "two\nlines" and rows[4][0] is None
+    lake.s3.delete_object(Bucket=BUCKET, Key=f"athena-results/{first}.csv")
+    lake.ok("SELECT 3")
+    lake.ok("SELECT 4")
+    with pytest.raises(lake.athena.exceptions.InvalidRequestException, match="does not exist"):
+        lake.athena.get_query_results(QueryExecutionId=first)
+
+
+def executions_result_is_gone(lake: Lake, query_id: str) -> bool:
+    return lake.cloud.athena.executions._executions[query_id].result is None
+
+
 def test_the_oldest_finished_executions_are_forgotten_past_the_cap(lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
     """The history is bounded (localcloud/athena/executions.py MAX_KEPT_EXECUTIONS; AWS keeps 45 days)."""
     from localcloud.athena import executions

@@ -62,6 +62,12 @@ def test_log_events_metrics_and_a_finished_query_survive_kill_9(server: LocalClo
     assert execution["Status"]["State"] == "SUCCEEDED"
     assert execution["Query"] == "SELECT 42 AS answer"
     assert execution["ResultConfiguration"]["OutputLocation"] == f"s3://durable-results/q/{query_id}.csv"
+    # Its result set came back from the result file, as Athena serves it for 45 days.
+    results = athena.get_query_results(QueryExecutionId=query_id)
+    rows = results["ResultSet"]["Rows"]
+    assert [[d.get("VarCharValue") for d in row["Data"]] for row in rows] == [["answer"], ["42"]]
+    assert [(c["Name"], c["Type"]) for c in results["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]] == [
+        ("answer", "integer")]
     assert query_id in athena.list_query_executions()["QueryExecutionIds"]
     other = athena.get_query_execution(QueryExecutionId=running_id)["QueryExecution"]["Status"]
     # Finished before the kill, or interrupted by it: never left QUEUED/RUNNING with nothing running it.
