@@ -19,7 +19,9 @@ hand-written clients as well as the SDKs. So, closed by default:
   members of the wrong type, numbers that do not fit, nesting deeper than any
   AWS shape) is refused with `SerializationException`, a missing required
   member with `ValidationException`, both checked against botocore's own
-  service model of the action; an S3 configuration body (`?tagging`,
+  service model of the action; for the services in RANGE_CHECKED, so is a
+  number outside its modelled range (AWS's "Member must have value less than
+  or equal to ..." wording, every violation in one message); an S3 configuration body (`?tagging`,
   `?lifecycle`, `?delete`, ...) that is not well-formed XML gets `MalformedXML`.
   All of these are 400s in AWS's error shape, never a 500 naming a Python
   exception.
@@ -234,6 +236,35 @@ def check_shape(shape: Any, value: Any, path: str = "", depth: int = 0, all_in_b
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise _type_error(path, "timestamp", value)
     return value
+
+
+# Services whose numbers are held to their modelled min/max here: Pipes (its runner would act on an
+# out-of-range MaximumRecordAgeInSeconds, MaximumRetryAttempts or BatchSize that AWS refuses).
+RANGE_CHECKED = frozenset({"pipes"})
+
+
+def range_violations(shape: Any, value: Any, path: str = "") -> list[str]:
+    """Each integer in `value` (a body `check_shape` accepted) outside its member's modelled min/max,
+    in AWS's validation wording: "Value '700000' at 'a.b' failed to satisfy constraint: ..."."""
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict) and not getattr(shape, "is_document_type", False):
+        found = []
+        for name, member_value in value.items():
+            member = shape.members.get(name)
+            if member is not None:
+                found += range_violations(member, member_value, f"{path}.{_camel(name)}" if path else _camel(name))
+        return found
+    if kind == "list" and isinstance(value, list):
+        return [v for n, item in enumerate(value, 1) for v in range_violations(shape.member, item, f"{path}.{n}.member")]
+    if kind in ("integer", "long", "short", "byte") and isinstance(value, int):
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+        if low is not None and value < low:
+            return [f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                    f"Member must have value greater than or equal to {low}"]
+        if high is not None and value > high:
+            return [f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                    f"Member must have value less than or equal to {high}"]
+    return []
 
 
 def _null_in(path: str) -> Any:
@@ -510,6 +541,11 @@ class RequestGuard:
             raise Refused("SerializationException", "The request body nests too deeply.") from None
         if service == "kinesis" and op.name == "PutRecords":
             _check_put_records_size(cleaned)
+        if service in RANGE_CHECKED:
+            violations = range_violations(op.input_shape, cleaned)
+            if violations:
+                count = f"{len(violations)} validation error{'s' if len(violations) > 1 else ''} detected"
+                raise Refused("ValidationException", f"{count}: " + "; ".join(violations))
         if cleaned == parsed:
             return body  # unchanged: pass the client's own bytes on
         return json.dumps(cleaned).encode()

@@ -373,6 +373,33 @@ def test_invalid_filter_pattern_is_a_validation_error(rig) -> None:
         )
 
 
+def test_stream_parameters_outside_their_range_are_refused_in_aws_words(rig) -> None:
+    """AWS refuses MaximumRecordAgeInSeconds over 604800 and the like (PipeSourceDynamoDBStreamParameters'
+    valid ranges); boto3 checks only minimums itself, so a raw client sends the rest."""
+    import botocore.config
+
+    raw = client(rig.cloud, "pipes", config=botocore.config.Config(parameter_validation=False))
+    with pytest.raises(rig.pipes.exceptions.ValidationException) as refused:
+        raw.create_pipe(Name=rig.pipe, RoleArn=ROLE, Source=rig.stream_arn, Target=rig.kinesis_arn,
+                        SourceParameters={"DynamoDBStreamParameters": {
+                            "StartingPosition": "LATEST", "MaximumRecordAgeInSeconds": 604801,
+                            "MaximumRetryAttempts": -2, "BatchSize": 10000}})
+    assert refused.value.response["Error"]["Message"] == (
+        "2 validation errors detected: Value '604801' at 'sourceParameters.dynamoDBStreamParameters."
+        "maximumRecordAgeInSeconds' failed to satisfy constraint: Member must have value less than or equal to "
+        "604800; Value '-2' at 'sourceParameters.dynamoDBStreamParameters.maximumRetryAttempts' failed to "
+        "satisfy constraint: Member must have value greater than or equal to -1")
+    with pytest.raises(rig.pipes.exceptions.NotFoundException):
+        rig.pipes.describe_pipe(Name=rig.pipe)  # nothing was made
+    rig.pipes.create_pipe(Name=rig.pipe, RoleArn=ROLE, Source=rig.stream_arn, Target=rig.kinesis_arn,
+                          SourceParameters={"DynamoDBStreamParameters": {
+                              "StartingPosition": "LATEST", "MaximumRecordAgeInSeconds": 604800,
+                              "MaximumRetryAttempts": 10000}})  # the bounds themselves are valid
+    with pytest.raises(rig.pipes.exceptions.ValidationException, match="less than or equal to 10$"):
+        raw.update_pipe(Name=rig.pipe, RoleArn=ROLE, SourceParameters={
+            "DynamoDBStreamParameters": {"ParallelizationFactor": 11}})
+
+
 def test_maximum_retry_attempts_gives_up_on_a_bad_record_and_moves_on(rig) -> None:
     rig.create_pipe(partition_key="$.dynamodb.NewImage.orderid.S", BatchSize=1, MaximumRetryAttempts=1)
     rig.put("1", qty=1)

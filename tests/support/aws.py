@@ -15,10 +15,10 @@ REGION = "ap-south-1"
 ACCOUNT = "123456789012"
 
 
-def client(cloud: Any, service: str, region: str = REGION) -> Any:
+def client(cloud: Any, service: str, region: str = REGION, config: Any = None) -> Any:
     """A boto3 client for `service` on the local cloud `cloud` (anything with a `.url`)."""
     return boto3.client(service, endpoint_url=cloud.url, region_name=region,
-                        aws_access_key_id="test", aws_secret_access_key="test")
+                        aws_access_key_id="test", aws_secret_access_key="test", config=config)
 
 
 class Clients:
