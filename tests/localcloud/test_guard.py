@@ -259,6 +259,26 @@ def test_numbers_that_do_not_fit_their_member_are_serialization_errors(cloud: Lo
         assert_json_error(status, resp, 400, "SerializationException")
 
 
+@pytest.mark.parametrize("service, target, body, message", [
+    ("kinesis", "Kinesis_20131202.GetRecords", {"ShardIterator": "x", "Limit": 10001},
+     "1 validation error detected: Value '10001' at 'limit' failed to satisfy constraint: Member must have value "
+     "less than or equal to 10000"),
+    ("dynamodb", "DynamoDB_20120810.Scan", {"TableName": "t", "Limit": 0},
+     "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value "
+     "greater than or equal to 1"),
+    ("glue", "AWSGlue.GetTables", {"DatabaseName": "d", "MaxResults": 101},
+     "1 validation error detected: Value '101' at 'maxResults' failed to satisfy constraint: Member must have "
+     "value less than or equal to 100"),
+])
+def test_a_number_outside_its_modelled_range_is_a_validation_error(cloud: LocalCloud, service: str, target: str,
+                                                                    body: dict, message: str) -> None:
+    """botocore's model carries AWS's ranges; boto3 checks only the minimums, AWS checks both."""
+    status, _, resp = request(cloud, "POST", "/", json.dumps(body).encode(), {
+        "Authorization": auth(service), "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"})
+    assert_json_error(status, resp, 400, "ValidationException")
+    assert json.loads(resp)["message"] == message
+
+
 def test_a_null_member_is_an_absent_member(cloud: LocalCloud, table: str) -> None:
     body = json.dumps({"TableName": table, "Item": {"id": {"S": "n"}}, "ConditionExpression": None}).encode()
     status, _, resp = ddb_call(cloud, "PutItem", body)
