@@ -19,9 +19,10 @@ hand-written clients as well as the SDKs. So, closed by default:
   members of the wrong type, numbers that do not fit, nesting deeper than any
   AWS shape) is refused with `SerializationException`, a missing required
   member with `ValidationException`, both checked against botocore's own
-  service model of the action, as is a number outside its modelled range
-  (`ValidationException` in AWS's "Member must have value less than or equal
-  to ..." wording, every violation in one message: boto3 checks only minimums); an S3 configuration body (`?tagging`,
+  service model of the action, as is a number outside its modelled range, for
+  the services in RANGE_ERRORS (with that service's error code, in AWS's
+  "Member must have value less than or equal to ..." wording, every violation
+  in one message: boto3 checks only minimums); an S3 configuration body (`?tagging`,
   `?lifecycle`, `?delete`, ...) that is not well-formed XML gets `MalformedXML`.
   All of these are 400s in AWS's error shape, never a 500 naming a Python
   exception.
@@ -236,6 +237,14 @@ def check_shape(shape: Any, value: Any, path: str = "", depth: int = 0, all_in_b
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise _type_error(path, "timestamp", value)
     return value
+
+
+# The error each service answers a modelled-constraint violation with, where we know it: Athena
+# says InvalidRequestException, the others ValidationException. Services not named here (Logs,
+# Firehose, ...) are not range-checked: their code for it is not established.
+RANGE_ERRORS = {"athena": "InvalidRequestException", "dynamodb": "ValidationException", "glue": "ValidationException",
+                "kinesis": "ValidationException", "lambda": "ValidationException", "pipes": "ValidationException",
+                "scheduler": "ValidationException"}
 
 
 def range_violations(shape: Any, value: Any, path: str = "") -> list[str]:
@@ -536,10 +545,10 @@ class RequestGuard:
             raise Refused("SerializationException", "The request body nests too deeply.") from None
         if service == "kinesis" and op.name == "PutRecords":
             _check_put_records_size(cleaned)
-        violations = range_violations(op.input_shape, cleaned)
+        violations = range_violations(op.input_shape, cleaned) if service in RANGE_ERRORS else []
         if violations:  # AWS checks every modelled range before it acts (e.g. a pipe's MaximumRecordAgeInSeconds)
             count = f"{len(violations)} validation error{'s' if len(violations) > 1 else ''} detected"
-            raise Refused("ValidationException", f"{count}: " + "; ".join(violations))
+            raise Refused(RANGE_ERRORS[service], f"{count}: " + "; ".join(violations))
         if cleaned == parsed:
             return body  # unchanged: pass the client's own bytes on
         return json.dumps(cleaned).encode()

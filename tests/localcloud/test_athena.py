@@ -535,7 +535,9 @@ def test_workgroup_calls(lake: Lake) -> None:
     unchecked = boto3.client("athena", endpoint_url=lake.cloud.url, region_name=REGION, aws_access_key_id="test",
                              aws_secret_access_key="test",
                              config=botocore.config.Config(parameter_validation=False))
-    with pytest.raises(unchecked.exceptions.InvalidRequestException, match="10 MB"):
+    with pytest.raises(unchecked.exceptions.InvalidRequestException,
+                       match="Value '1000' at 'configuration.bytesScannedCutoffPerQuery' failed to satisfy constraint: "
+                             "Member must have value greater than or equal to 10000000"):
         unchecked.create_work_group(Name="tiny", Configuration={"BytesScannedCutoffPerQuery": 1000})
     lake.athena.create_work_group(Name="wg2", Configuration={
         "ResultConfiguration": {"OutputLocation": RESULTS}, "EnforceWorkGroupConfiguration": False})

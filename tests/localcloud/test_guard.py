@@ -259,23 +259,26 @@ def test_numbers_that_do_not_fit_their_member_are_serialization_errors(cloud: Lo
         assert_json_error(status, resp, 400, "SerializationException")
 
 
-@pytest.mark.parametrize("service, target, body, message", [
-    ("kinesis", "Kinesis_20131202.GetRecords", {"ShardIterator": "x", "Limit": 10001},
+@pytest.mark.parametrize("service, target, body, code, message", [
+    ("kinesis", "Kinesis_20131202.GetRecords", {"ShardIterator": "x", "Limit": 10001}, "ValidationException",
      "1 validation error detected: Value '10001' at 'limit' failed to satisfy constraint: Member must have value "
      "less than or equal to 10000"),
-    ("dynamodb", "DynamoDB_20120810.Scan", {"TableName": "t", "Limit": 0},
+    ("dynamodb", "DynamoDB_20120810.Scan", {"TableName": "t", "Limit": 0}, "ValidationException",
      "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value "
      "greater than or equal to 1"),
-    ("glue", "AWSGlue.GetTables", {"DatabaseName": "d", "MaxResults": 101},
+    ("glue", "AWSGlue.GetTables", {"DatabaseName": "d", "MaxResults": 101}, "ValidationException",
      "1 validation error detected: Value '101' at 'maxResults' failed to satisfy constraint: Member must have "
      "value less than or equal to 100"),
+    ("athena", "AmazonAthena.ListQueryExecutions", {"MaxResults": 51}, "InvalidRequestException",
+     "1 validation error detected: Value '51' at 'maxResults' failed to satisfy constraint: Member must have "
+     "value less than or equal to 50"),
 ])
 def test_a_number_outside_its_modelled_range_is_a_validation_error(cloud: LocalCloud, service: str, target: str,
-                                                                    body: dict, message: str) -> None:
+                                                                    body: dict, code: str, message: str) -> None:
     """botocore's model carries AWS's ranges; boto3 checks only the minimums, AWS checks both."""
     status, _, resp = request(cloud, "POST", "/", json.dumps(body).encode(), {
         "Authorization": auth(service), "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"})
-    assert_json_error(status, resp, 400, "ValidationException")
+    assert_json_error(status, resp, 400, code)
     assert json.loads(resp)["message"] == message
 
 
