@@ -261,6 +261,8 @@ def range_violations(shape: Any, value: Any, path: str = "") -> list[str]:
         return found
     if kind == "list" and isinstance(value, list):
         return [v for n, item in enumerate(value, 1) for v in range_violations(shape.member, item, f"{path}.{n}.member")]
+    if kind == "map" and isinstance(value, dict):
+        return [v for key, item in value.items() for v in range_violations(shape.value, item, f"{path}.{key}")]
     if kind in ("integer", "long", "short", "byte") and isinstance(value, int):
         low, high = shape.metadata.get("min"), shape.metadata.get("max")
         if low is not None and value < low:

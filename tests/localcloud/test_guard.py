@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud.guard import RANGE_ERRORS
+from localcloud.guard import RANGE_ERRORS, range_violations
 from localcloud.routing import AwsServiceError
 from localcloud.server import LocalCloud
 from localcloud.testing import reset_moto, running_localcloud
@@ -276,6 +276,22 @@ def test_a_number_outside_its_modelled_range_is_a_validation_error(cloud: LocalC
         "Authorization": auth(service), "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"})
     assert_json_error(status, resp, 400, code)
     assert json.loads(resp)["message"] == message
+
+
+def test_range_violations_reach_integers_inside_lists_and_maps() -> None:
+    from botocore.model import ShapeResolver
+
+    shapes = ShapeResolver({
+        "In": {"type": "structure", "members": {"Items": {"shape": "L"}, "ByName": {"shape": "M"}}},
+        "L": {"type": "list", "member": {"shape": "Small"}},
+        "M": {"type": "map", "key": {"shape": "S"}, "value": {"shape": "Small"}},
+        "S": {"type": "string"},
+        "Small": {"type": "integer", "min": 1, "max": 5},
+    })
+    found = range_violations(shapes.get_shape_by_name("In"), {"Items": [3, 9], "ByName": {"a": 0, "b": 2}})
+    assert found == [
+        "Value '9' at 'items.2.member' failed to satisfy constraint: Member must have value less than or equal to 5",
+        "Value '0' at 'byName.a' failed to satisfy constraint: Member must have value greater than or equal to 1"]
 
 
 def test_a_service_outside_range_errors_is_left_to_its_own_handler(cloud: LocalCloud) -> None:
