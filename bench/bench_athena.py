@@ -1,13 +1,16 @@
 """Benchmark: the local Athena (pyathena over HTTP) vs DuckDB straight on the same NDJSON files.
 
-    python bench/bench_athena.py [--records 1000000] [--files 100] [--orders 10000] [--conformance-only]
+    python bench/bench_athena.py [--records 1000000] [--files 100] [--orders 10000] [--repeat 5]
+                                 [--conformance-only]
 
 Generates a lake of change records shaped like salescdc.contract (DuckDB COPY
 to NDJSON, then uploaded to the local cloud's S3), defines `order_changes` as
 infra does and `orders_current` through Athena DDL, then times revenue by
 product from both, cold (nothing cached) and warm (run again), through the
 Athena API and through DuckDB reading the files directly. Prints the times
-and the ratio, and checks that both give the same answer. The local cloud runs
+and the ratio, and checks that both give the same answer. Each figure is the p50 of
+`--repeat` rounds (cold, then warm, on each side; the range is printed too): one
+cold run swings by a quarter either way even on a quiet machine. The local cloud runs
 in this process, so the CPU seconds each side used are measured too (user +
 system, all threads): on a shared, busy machine wall times swing with other
 load, CPU seconds much less; the load average is printed with them. First it prints
@@ -22,6 +25,7 @@ import concurrent.futures
 import decimal
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -195,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--orders", type=int, default=10_000, help="distinct orderids")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds per figure (p50 reported)")
     parser.add_argument("--conformance-only", action="store_true", help="print only the conformance counts")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-conformance-") as tmp:
@@ -224,38 +229,47 @@ def main(argv: list[str] | None = None) -> int:
                     return [(r[0], decimal.Decimal(r[1])) for r in cur.fetchall()]
 
                 results = []
-                cpu = []
                 for name, sql in QUERIES.items():
-                    cloud.athena.clear_cache()
-                    a_cold, a_rows = timed(lambda: via_athena(sql))
-                    a_cold_cpu = CPU[0]
-                    scanned = cur.data_scanned_in_bytes
-                    a_warm, _ = timed(lambda: via_athena(sql))
-                    a_warm_cpu = CPU[0]
-                    con = direct_duckdb(root)
-                    d_cold, d_rows = timed(lambda: [(r[0], decimal.Decimal(r[1])) for r in con.sql(sql).fetchall()])
-                    d_cold_cpu = CPU[0]
-                    d_warm, _ = timed(lambda: con.sql(sql).fetchall())
-                    d_warm_cpu = CPU[0]
-                    con.close()
-                    if a_rows != d_rows:
-                        print(f"MISMATCH for {name}: athena {a_rows} vs duckdb {d_rows}", file=sys.stderr)
-                        return 1
-                    cpu.append((name, a_cold_cpu, a_warm_cpu, d_cold_cpu, d_warm_cpu))
-                    results.append((name, a_cold, a_warm, d_cold, d_warm, scanned))
+                    # walls and CPU seconds per round: athena cold, athena warm, duckdb cold, duckdb warm
+                    rounds: list[tuple[float, ...]] = []
+                    for _ in range(args.repeat):
+                        cloud.athena.clear_cache()
+                        a_cold, a_rows = timed(lambda: via_athena(sql))
+                        a_cold_cpu = CPU[0]
+                        scanned = cur.data_scanned_in_bytes
+                        a_warm, _ = timed(lambda: via_athena(sql))
+                        a_warm_cpu = CPU[0]
+                        con = direct_duckdb(root)
+                        d_cold, d_rows = timed(lambda: [(r[0], decimal.Decimal(r[1]))
+                                                        for r in con.sql(sql).fetchall()])
+                        d_cold_cpu = CPU[0]
+                        d_warm, _ = timed(lambda: con.sql(sql).fetchall())
+                        d_warm_cpu = CPU[0]
+                        con.close()
+                        if a_rows != d_rows:
+                            print(f"MISMATCH for {name}: athena {a_rows} vs duckdb {d_rows}", file=sys.stderr)
+                            return 1
+                        rounds.append((a_cold, a_warm, d_cold, d_warm, a_cold_cpu, a_warm_cpu, d_cold_cpu, d_warm_cpu))
+                    results.append((name, scanned, rounds))
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
               f"python {platform.python_version()}, duckdb {duckdb.__version__}; load average "
               + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        print(f"p50 of {args.repeat} rounds (min-max in brackets for the cold ratio)")
         print(f"{'revenue by product from':<24}{'athena cold':>12}{'athena warm':>12}{'duckdb cold':>12}"
               f"{'duckdb warm':>12}{'ratio cold':>11}{'ratio warm':>11}{'scanned MB':>11}")
-        for name, a_cold, a_warm, d_cold, d_warm, scanned in results:
+        for name, scanned, rounds in results:
+            a_cold, a_warm, d_cold, d_warm = (statistics.median(r[k] for r in rounds) for k in range(4))
+            spread = sorted(r[0] / r[2] for r in rounds)
             print(f"{name:<24}{a_cold:>11.2f}s{a_warm:>11.2f}s{d_cold:>11.2f}s{d_warm:>11.2f}s"
-                  f"{a_cold / d_cold:>10.1f}x{a_warm / d_warm:>10.1f}x{scanned / 1e6:>11.1f}")
+                  f"{a_cold / d_cold:>10.1f}x{a_warm / d_warm:>10.1f}x{scanned / 1e6:>11.1f}"
+                  f"  [{spread[0]:.1f}-{spread[-1]:.1f}x]")
         print(f"{'CPU seconds':<24}{'athena cold':>12}{'athena warm':>12}{'duckdb cold':>12}"
               f"{'duckdb warm':>12}{'ratio cold':>11}{'ratio warm':>11}")
-        for name, a_cold, a_warm, d_cold, d_warm in cpu:
+        for name, _, rounds in results:
+            a_cold, a_warm, d_cold, d_warm = (statistics.median(r[k] for r in rounds) for k in range(4, 8))
+            spread = sorted(r[4] / r[6] for r in rounds)
             print(f"{name:<24}{a_cold:>11.2f}s{a_warm:>11.2f}s{d_cold:>11.2f}s{d_warm:>11.2f}s"
-                  f"{a_cold / d_cold:>10.1f}x{a_warm / d_warm:>10.1f}x")
+                  f"{a_cold / d_cold:>10.1f}x{a_warm / d_warm:>10.1f}x{'':>11}  [{spread[0]:.1f}-{spread[-1]:.1f}x]")
     return 0
 
 
