@@ -36,9 +36,9 @@ def test_the_schedules_merge_new_changes_through_athena(cloud: Any, provisioned_
     assert target["Arn"] == "arn:aws:scheduler:::aws-sdk:athena:startQueryExecution"
     assert json.loads(target["Input"])["QueryString"].startswith('MERGE INTO "cdc_data"."orders"')
     # Fired when first seen, over the still empty lake.
-    eventually(lambda: all(runner.health().get(a, {}).get("runs", 0) >= 1 for a in arns), "both schedules ran",
+    eventually(lambda: all(runner.health()["schedules"].get(a, {}).get("runs", 0) >= 1 for a in arns), "both schedules ran",
                timeout=60, interval=0.2, context=runner.health)
-    assert all(runner.health()[a]["failures"] == 0 for a in arns)
+    assert all(runner.health()["schedules"][a]["failures"] == 0 for a in arns)
 
     options = GeneratorOptions(rate_per_s=150, count=120, update_share=0.35, delete_share=0.2, seed=77)
     OrderGenerator(settings, factory, options).run(threading.Event())
@@ -55,7 +55,8 @@ def test_the_schedules_merge_new_changes_through_athena(cloud: Any, provisioned_
     eventually(lambda: relation_rows(analytics, "cdc_data.orders") == oracle, "the scheduled MERGE applied every change",
                timeout=60, interval=0.5, context=runner.health)
     # The new rate's timing counts afresh.
-    assert all(runner.health()[a]["runs"] >= 1 and runner.health()[a]["failures"] == 0 for a in arns)
+    schedules = runner.health()["schedules"]
+    assert all(schedules[a]["runs"] >= 1 and schedules[a]["failures"] == 0 for a in arns)
 
 
 def test_a_failing_run_is_counted_and_not_acknowledged(cloud: Any, provisioned_pipeline: tuple[Settings, ClientFactory]) -> None:
@@ -71,11 +72,14 @@ def test_a_failing_run_is_counted_and_not_acknowledged(cloud: Any, provisioned_p
                                      "WorkGroup": settings.athena_workgroup})},
     )["ScheduleArn"]
     try:
-        eventually(lambda: runner.health().get(arn, {}).get("failures", 0) >= 1, "the broken schedule ran",
+        eventually(lambda: runner.health()["schedules"].get(arn, {}).get("failures", 0) >= 1, "the broken schedule ran",
                    timeout=60, interval=0.2, context=runner.health)
-        state = runner.health()[arn]
+        state = runner.health()["schedules"][arn]
         assert state["runs"] == 0 and state["last_success"] is None
         assert "TABLE_NOT_FOUND" in state["last_error"] or "does not exist" in state["last_error"]
+        # The runner's own line (the Health page's runner table) names the failing schedule.
+        top = runner.health()
+        assert top["state"] == "running" and top["last_error"] == f"schedule broken: {state['last_error']}"
     finally:
         scheduler.delete_schedule(Name="broken", GroupName=SCHEDULE_GROUP)
 
@@ -98,9 +102,9 @@ def test_a_rate_schedule_with_a_start_date_waits_for_it(cloud: Any, provisioned_
     try:
         after_polls(runner)
         if time.time() < start.timestamp():  # on a box too loaded to pass twice in 20 s this proves nothing
-            assert runner.health().get(arn, {}).get("runs", 0) == 0
-        eventually(lambda: runner.health().get(arn, {}).get("runs", 0) >= 1, "the schedule ran at its StartDate",
+            assert runner.health()["schedules"].get(arn, {}).get("runs", 0) == 0
+        eventually(lambda: runner.health()["schedules"].get(arn, {}).get("runs", 0) >= 1, "the schedule ran at its StartDate",
                    timeout=90, interval=0.2, context=runner.health)
-        assert runner.health()[arn]["last_success"] >= start.timestamp()
+        assert runner.health()["schedules"][arn]["last_success"] >= start.timestamp()
     finally:
         scheduler.delete_schedule(Name="later", GroupName=SCHEDULE_GROUP)

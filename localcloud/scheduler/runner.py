@@ -86,12 +86,25 @@ class SchedulerRunner:
         self._thread.stop()
 
     def health(self) -> dict[str, Any]:
+        """{"state", "last_error", "schedules": {arn: {runs, failures, last_success, last_query_id, last_error}}}.
+
+        The same top-level shape as the other runners', so the Health page's runner table shows
+        whether the scheduler runs and which schedule's last run failed.
+        """
         with self._lock:
-            return {
+            schedules = {
                 arn: {"runs": s.runs, "failures": s.failures, "last_success": s.last_success,
                       "last_query_id": s.last_query_id, "last_error": s.last_error}
                 for arn, s in self._schedules.items()
             }
+        failing = sorted((arn.rsplit("/", 1)[-1], h["last_error"]) for arn, h in schedules.items() if h["last_error"])
+        last_error = None
+        if failing:
+            name, error = failing[0]
+            more = f" (and {len(failing) - 1} more failing)" if len(failing) > 1 else ""
+            last_error = f"schedule {name}: {error}{more}"
+        return {"state": "running" if self._thread.alive else "stopped", "last_error": last_error,
+                "schedules": schedules}
 
     # -- the loop ---------------------------------------------------------------
     def _loop(self) -> None:

@@ -18,7 +18,8 @@ def remove_schedules(cloud: Any, factory: Any) -> None:
     (runner,) = [r for r in cloud.runners if r.name == "scheduler"]
     scheduler = factory.client("scheduler")
     names = [s["Name"] for s in scheduler.list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"]]
-    eventually(lambda: len(runner.health()) == len(names) and all(h["runs"] for h in runner.health().values()),
+    eventually(lambda: len(runner.health()["schedules"]) == len(names)
+               and all(h["runs"] for h in runner.health()["schedules"].values()),
                "the first scheduled runs", timeout=60, interval=0.2, context=runner.health)
     for name in names:
         scheduler.delete_schedule(Name=name, GroupName=SCHEDULE_GROUP)
