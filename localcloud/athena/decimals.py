@@ -11,20 +11,29 @@ those); anything else is left to DuckDB.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
+if TYPE_CHECKING:
+    from localcloud.athena.decimal_types import DecimalTypes
+
 _INTEGER_TYPES = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
                   exp.DataType.Type.BIGINT}
 _SCALE_KEEPING = (exp.Sum, exp.Min, exp.Max, exp.AnyValue, exp.Paren, exp.Neg)
 
 
-def _scale(node: exp.Expression) -> int | None:
-    """The operand's decimal scale (0 for integers) when certain, else None."""
+def _scale(node: exp.Expression, types: DecimalTypes | None = None) -> int | None:
+    """The operand's decimal scale (0 for integers) when certain, else None.
+
+    A column's type is taken from `types` (decimal_types.py traces a derived table's column to its
+    expression; sqlglot's annotation gives `a * a` the scale of `a`)."""
+    if types is not None and isinstance(node, exp.Column):
+        certain = types.operand(node)
+        return certain[1] if certain is not None else None
     if isinstance(node, exp.Literal) and not node.is_string:
         text = node.this
         if "e" in text.lower():
@@ -33,10 +42,10 @@ def _scale(node: exp.Expression) -> int | None:
     if isinstance(node, exp.Count):
         return 0
     if isinstance(node, _SCALE_KEEPING):
-        return _scale(node.this)
+        return _scale(node.this, types)
     if isinstance(node, (exp.Nullif, exp.Coalesce)) and node.this is not None:
-        inner = _scale(node.this)
-        others = [_scale(e) for e in node.expressions] if isinstance(node, exp.Coalesce) else []
+        inner = _scale(node.this, types)
+        others = [_scale(e, types) for e in node.expressions] if isinstance(node, exp.Coalesce) else []
         return inner if all(o == inner for o in others) else None
     node_type = node.type
     if node_type is None:
@@ -53,8 +62,11 @@ _INTEGER_PRECISION = {exp.DataType.Type.TINYINT: 3, exp.DataType.Type.SMALLINT: 
                       exp.DataType.Type.BIGINT: 19}
 
 
-def _precision(node: exp.Expression) -> int | None:
+def _precision(node: exp.Expression, types: DecimalTypes | None = None) -> int | None:
     """The operand's decimal precision as Trino types it (integers as decimal(10,0), …), when certain."""
+    if types is not None and isinstance(node, exp.Column):
+        certain = types.operand(node)
+        return certain[0] if certain is not None else None
     if isinstance(node, exp.Literal) and not node.is_string:
         text = node.this.lstrip("+-")
         if "e" in text.lower():
@@ -69,7 +81,7 @@ def _precision(node: exp.Expression) -> int | None:
         inner = node.this.type
         return 38 if inner is not None and inner.this == exp.DataType.Type.DECIMAL else 19
     if isinstance(node, (exp.Min, exp.Max, exp.AnyValue, exp.Paren, exp.Neg)):
-        return _precision(node.this)
+        return _precision(node.this, types)
     node_type = node.type
     if node_type is None or not isinstance(node, (exp.Column, exp.Cast)):
         return None
@@ -118,6 +130,9 @@ def exact_decimal_division(tree: exp.Expression, schema: dict[str, dict[str, str
         annotate_types(typed, schema=schema, dialect="duckdb")
     except Exception:  # annotation is best effort: leave the query as DuckDB computes it
         return tree
+    from localcloud.athena.decimal_types import DecimalTypes
+
+    types = DecimalTypes(typed)
     changed = False
 
     def rewrite(node: exp.Expression) -> exp.Expression:
@@ -127,13 +142,14 @@ def exact_decimal_division(tree: exp.Expression, schema: dict[str, dict[str, str
         a, b = node.this, node.expression
         if not (_is_decimal(a) or _is_decimal(b)):
             return node
-        sa, sb = _scale(a), _scale(b)
+        sa, sb = _scale(a, types), _scale(b, types)
         if sa is None or sb is None:
             return node
         changed = True
-        return _exact_division(a, b, sa, sb, _precision(a))
+        return _exact_division(a, b, sa, sb, _precision(a, types))
 
-    result = typed.transform(rewrite)
+    # In place (typed is a copy already): `types` knows the columns by node identity.
+    result = typed.transform(rewrite, copy=False)
     return result if changed else tree
 
 

@@ -10,6 +10,10 @@ decimals.py does for division:
 - array[i] past the end or below 1, element_at(array, 0) and map[k] of a
   missing key fail in Trino (INVALID_FUNCTION_ARGUMENT); DuckDB gives NULL.
 - avg() of a decimal(p,s) is a decimal(p,s), rounded half up (DuckDB's is a double).
+- round, ceiling, floor, truncate and sign of a decimal have Trino's result types
+  (round(2.345, 2) is 2.350, a decimal(5,3); sign(-2.50) is -1, a decimal(1,0)), from the
+  argument's exact decimal type (decimal_types.py); when that type is not certain, a decimal
+  argument is refused at run time (NOT_SUPPORTED), never answered with DuckDB's types.
 - CAST(… AS varchar) writes timestamps with milliseconds; a double that Java would write with an
   exponent is refused; arrays, maps and rows do not cast to varchar (TYPE_MISMATCH).
 - || and concat of a string with a number or date fail, as Trino has no such concat.
@@ -23,11 +27,14 @@ An operand whose type the annotation cannot tell is left to DuckDB.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
 from localcloud.athena.column_lengths import LENGTH_META
+from localcloud.athena.decimal_types import Decimal, DecimalTypes
 from localcloud.athena.errors import athena_error
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.sql import fail_at_run_time, refuse_at_run_time
@@ -206,18 +213,20 @@ def _subscript(node: exp.Bracket) -> exp.Expression | None:
     return exp.Case(ifs=[exp.If(this=bad, true=failure)], default=plain)
 
 
-def _decimal_average(node: exp.Avg) -> exp.Expression | None:
+def _decimal_average(node: exp.Avg, certain: Decimal | None) -> exp.Expression | None:
     """avg of a decimal(p,s) is a decimal(p,s) in Trino, rounded half up; DuckDB gives a double.
 
-    When the annotation cannot tell the argument's type, a decimal argument is refused at run
-    time (the sum's type tells, once DuckDB binds the query).
+    `certain` is the argument's decimal type when it is certain (decimal_types.py). When it is
+    not, a decimal argument is refused at run time (the sum's type tells, once DuckDB binds the
+    query): sqlglot's own annotation would give avg(x * x) x's scale.
     """
     from localcloud.athena.decimals import _exact_division
 
-    value_type = node.this.type
     if node.find(exp.Distinct):
         return None
-    if value_type is None or value_type.this in (T.UNKNOWN, T.NULL):
+    if certain is None:
+        if not _maybe_decimal(node.this):
+            return None
         is_decimal = exp.Anonymous(this="starts_with", expressions=[
             exp.Anonymous(this="typeof", expressions=[exp.Sum(this=node.this.copy())]), exp.Literal.string("DECIMAL")])
         refusal = exp.Cast(this=refuse_at_run_time(
@@ -226,11 +235,75 @@ def _decimal_average(node: exp.Avg) -> exp.Expression | None:
         plain = node.copy()
         plain.meta["typed"] = True
         return exp.Case(ifs=[exp.If(this=is_decimal, true=refusal)], default=plain)
-    if value_type.this != T.DECIMAL or len(value_type.expressions) != 2:
-        return None
-    scale = int(value_type.expressions[1].this.this)
+    precision, scale = certain
     exact = _exact_division(exp.Sum(this=node.this.copy()), exp.Count(this=node.this.copy()), scale, 0)
-    return exp.Cast(this=exact, to=value_type.copy())
+    return exp.Cast(this=exact, to=exp.DataType.build(f"DECIMAL({precision}, {scale})"))
+
+
+_RELIABLY_TYPED = (exp.Column, exp.Literal, exp.Cast)
+
+
+def _maybe_decimal(node: exp.Expression) -> bool:
+    """Whether `node` may be a decimal at run time: sqlglot's annotation is trusted only when it says
+    a column, literal or cast is of some other type (it types round(price, 1) as a double)."""
+    node_type = _type_of(node)
+    if node_type is None or node_type in (T.UNKNOWN, T.NULL, T.DECIMAL):
+        return True
+    while isinstance(node, (exp.Neg, exp.Paren)):
+        node = node.this
+    return not isinstance(node, _RELIABLY_TYPED)
+
+
+_ROUNDING = (exp.Round, exp.Ceil, exp.Floor, exp.Trunc, exp.Sign)
+
+
+def _refused_if_decimal(node: exp.Expression, argument: exp.Expression, message: str) -> exp.Expression:
+    """`node` as DuckDB computes it, unless `argument` turns out a decimal at run time: then NOT_SUPPORTED."""
+    is_decimal = exp.Anonymous(this="starts_with", expressions=[
+        exp.Anonymous(this="typeof", expressions=[argument.copy()]), exp.Literal.string("DECIMAL")])
+    refusal = refuse_at_run_time("NOT_SUPPORTED", message)
+    return exp.Case(ifs=[exp.If(this=is_decimal, true=refusal)], default=node)
+
+
+def _decimal_results(typed: exp.Expression) -> bool:
+    """Trino's result types for round/ceiling/floor/truncate/sign/avg of decimals, in place; True if any changed.
+
+    Decided on the whole tree first (decimal_types traces columns by node identity), then built
+    and applied innermost first, so round(avg(x * x), 2) gets both.
+    """
+    types = DecimalTypes(typed)
+    plans: list[tuple[exp.Expression, Callable[[exp.Expression], exp.Expression | None]]] = []
+    for node in typed.walk():
+        if node.meta.get("typed"):
+            continue
+        if isinstance(node, _ROUNDING):
+            result = types.result_of_rounding(node)
+            if result is not None:
+                node.meta["typed"] = True
+                plans.append((node, lambda n, r=result: exp.Cast(this=n, to=exp.DataType.build(f"DECIMAL({r[0]}, {r[1]})"))))
+            elif _maybe_decimal(node.this):
+                # (sign keeps its mark off: the integer and double rule below still applies inside the guard)
+                node.meta["typed"] = not isinstance(node, exp.Sign)
+                what = "truncate" if isinstance(node, exp.Trunc) else node.sql_name().lower()
+                message = f"{what} of a decimal whose type the local Athena engine cannot tell is not supported"
+                plans.append((node, lambda n, m=message: _refused_if_decimal(n, n.this, m)))
+        elif isinstance(node, exp.Avg) and isinstance(node.parent, exp.Window):
+            node.meta["typed"] = True
+            if _maybe_decimal(node.this):
+                plans.append((node.parent, lambda window: _refused_if_decimal(
+                    window, window.this.this, "avg of a decimal over a window is not supported by the local "
+                    "Athena engine")))
+        elif isinstance(node, exp.Avg):
+            node.meta["typed"] = True
+            plans.append((node, lambda n, c=types.of(node.this): _decimal_average(n, c)))
+    changed = False
+    for node, build in reversed(plans):  # walk() is depth first: reversed, inner nodes go first
+        slot = exp.Null()
+        node.replace(slot)  # detached first: building the replacement re-parents the node
+        replacement = build(node)
+        slot.replace(replacement if replacement is not None else node)
+        changed |= replacement is not None
+    return changed
 
 
 # json_array_contains: the JSON element types that can equal a value of each SQL type, and how to read them.
@@ -291,12 +364,12 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
     if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg,
-                     exp.DPipe, exp.Concat, exp.JSONArrayContains):
+                     exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc):
         return tree
     typed = _typed(tree, schema)
     if typed is None:
         return tree
-    changed = False
+    changed = _decimal_results(typed)
 
     def rewrite(node: exp.Expression) -> exp.Expression:
         nonlocal changed
@@ -318,20 +391,8 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
             node.meta["date_kept"] = True
             changed = True
             return exp.Cast(this=node, to=exp.DataType.build("DATE"))
-        if isinstance(node, exp.Window) and isinstance(node.this, exp.Avg) and node.this.this.type is not None \
-                and node.this.this.type.this == T.DECIMAL:
-            changed = True
-            return exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "avg of a decimal over a window is not "
-                                                    "supported by the local Athena engine"),
-                            to=node.this.this.type.copy())
-        if isinstance(node, exp.Avg) and not node.meta.get("typed") and not isinstance(node.parent, exp.Window):
-            node.meta["typed"] = True
-            replacement = _decimal_average(node)
-            if replacement is not None:
-                changed = True
-                return replacement
         if isinstance(node, exp.Sign) and node.this.type is not None and node.this.type.this in \
-                (_INTEGERS | _FLOATS | {T.DECIMAL}) and not node.meta.get("typed"):
+                (_INTEGERS | _FLOATS) and not node.meta.get("typed"):
             # Trino's sign returns its input's type (DuckDB's is always a tinyint).
             node.meta["typed"] = True
             changed = True

@@ -142,5 +142,8 @@ def test_http_lane_covers_answers_and_refusals() -> None:
 
 
 def test_sources_are_trino_or_athena_documentation() -> None:
+    # Trino's documentation, AWS's, or Trino's own function signatures where the documentation is loose
+    # (round of a decimal: "same as input").
     assert all(Path(c.source).name or c.source for c in CASES)
-    assert {c.source.split("/")[2] for c in CASES} <= {"trino.io", "docs.aws.amazon.com"}
+    assert {c.source.split("/")[2] for c in CASES if not c.source.startswith("https://github.com/trinodb/trino/")} \
+        <= {"trino.io", "docs.aws.amazon.com"}

@@ -32,6 +32,9 @@ BINARY = DOCS + "binary.html"
 COMPARISON = DOCS + "comparison.html"
 TYPES = "https://trino.io/docs/current/language/types.html"
 ATHENA_TZ = "https://docs.aws.amazon.com/athena/latest/ug/data-types-timestamps.html"
+# The decimal signatures of round, ceiling, floor, truncate and sign (the docs say "same as input" loosely).
+TRINO_MATH = ("https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/"
+              "scalar/MathFunctions.java")
 
 
 @dataclass(frozen=True)
@@ -321,7 +324,38 @@ CASES: list[Case] = [
     C("decimal", "SELECT 1 / 3.000", "0.333", "decimal(16,3)", DECIMAL),
     C("decimal", "SELECT DECIMAL '-2.00' / 3", "-0.67", "decimal(3,2)", DECIMAL),
     C("decimal", "SELECT CAST(1.5 AS DECIMAL(4,1))", "1.5", "decimal(4,1)", DECIMAL),
-    C("decimal", "SELECT round(DECIMAL '2.345', 2)", "2.35", None, DECIMAL),
+    # Rounding a decimal keeps Trino's signature types (MathFunctions, MathMethods): round(x, d) is
+    # decimal(min(38, p + 1), s), so the digits past d stay as zeros; round, ceiling and floor of
+    # decimal(p,s) are decimal(p - s + min(s, 1), 0), truncate decimal(max(1, p - s), 0) and
+    # truncate(x, d) decimal(p, s); sign of any decimal is a decimal(1,0). Round is half away from zero.
+    C("decimal", "SELECT round(DECIMAL '2.345', 2)", "2.350", "decimal(5,3)", TRINO_MATH),
+    C("decimal", "SELECT round(DECIMAL '-2.345', 2)", "-2.350", "decimal(5,3)", TRINO_MATH),
+    C("decimal", "SELECT round(DECIMAL '123.45', -1)", "120.00", "decimal(6,2)", TRINO_MATH),
+    C("decimal", "SELECT round(DECIMAL '9.95', 1)", "10.00", "decimal(4,2)", TRINO_MATH),
+    C("decimal", "SELECT round(DECIMAL '123.45')", "123", "decimal(4,0)", TRINO_MATH),
+    C("decimal", "SELECT round(DECIMAL '-2.5')", "-3", "decimal(2,0)", TRINO_MATH),
+    C("decimal", "SELECT ceiling(DECIMAL '123.45')", "124", "decimal(4,0)", TRINO_MATH),
+    C("decimal", "SELECT floor(DECIMAL '-123.45')", "-124", "decimal(4,0)", TRINO_MATH),
+    C("decimal", "SELECT floor(DECIMAL '123')", "123", "decimal(3,0)", TRINO_MATH),
+    C("decimal", "SELECT truncate(DECIMAL '-123.45')", "-123", "decimal(3,0)", TRINO_MATH),
+    C("decimal", "SELECT truncate(DECIMAL '123.45', 1)", "123.40", "decimal(5,2)", TRINO_MATH),
+    C("decimal", "SELECT sign(DECIMAL '-2.50')", "-1", "decimal(1,0)", TRINO_MATH),
+    # The argument's own type is Trino's: x * x of a decimal(3,2) is a decimal(6,4), and so is its avg.
+    C("decimal", "SELECT avg(x * x) FROM (VALUES DECIMAL '1.25') t(x)", "1.5625", "decimal(6,4)", TRINO_MATH),
+    C("decimal", "SELECT round(avg(x * x), 2) FROM (VALUES DECIMAL '1.25') t(x)", "1.5600", "decimal(7,4)",
+      TRINO_MATH),
+    C("decimal", "SELECT round(x * 2, 1) FROM (VALUES DECIMAL '1.25') t(x)", "2.50", "decimal(14,2)", TRINO_MATH),
+    # 1.25 / 3 is 0.42 (decimal(3,2), half up), which rounds to 0.4 and keeps its scale.
+    C("decimal", "SELECT round(x / 3, 1) FROM (VALUES DECIMAL '1.25') t(x)", "0.40", "decimal(4,2)", TRINO_MATH),
+    # A derived column is the type of what it stands for: y * y of a decimal(3,2) is a decimal(6,4).
+    C("decimal", "SELECT z / 2 FROM (SELECT y * y AS z FROM (VALUES DECIMAL '1.25') t(y)) s", "0.7813",
+      "decimal(6,4)", DECIMAL),
+    # A decimal whose exact type the engine cannot derive (COALESCE, CASE, …) is refused, not rounded with
+    # another type.
+    C("decimal", "SELECT round(CASE WHEN x > 0 THEN x END, 1) FROM (VALUES DECIMAL '1.25') t(x)",
+      error="NOT_SUPPORTED", source=TRINO_MATH),
+    C("decimal", "SELECT sign(coalesce(x, 0)) FROM (VALUES DECIMAL '1.25') t(x)", error="NOT_SUPPORTED",
+      source=TRINO_MATH),
     C("decimal", "SELECT 1.0 / 0", error="DIVISION_BY_ZERO", source=DECIMAL),
     # -- conditional ----------------------------------------------------------------------
     C("conditional", "SELECT coalesce(NULL, 2, 3)", "2", "integer", CONDITIONAL),
