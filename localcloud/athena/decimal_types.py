@@ -20,7 +20,8 @@ operators' signatures), and only from what is known for sure:
   ceiling, floor: decimal(p - s + min(s, 1), 0); truncate(x): decimal(max(1, p - s), 0);
   truncate(x, n): decimal(p, s); sign: decimal(1, 0).
 
-- x / y: decimal(min(38, p1 + s2 + max(s2 - s1, 0)), max(s1, s2)), when decimals.py will make it exact.
+- x / y: decimal(min(38, p1 + s2 + max(s2 - s1, 0)), max(s1, s2)), when decimals.py will make it exact;
+  x % y: decimal(min(p2 - s2, p1 - s1) + max(s1, s2), max(s1, s2)).
 
 Anything else (CASE, COALESCE, UNION columns, …) is "not certain": None.
 """
@@ -137,7 +138,17 @@ class DecimalTypes:
             return self._arithmetic(node)
         if isinstance(node, exp.Div):
             return self._division(node)
+        if isinstance(node, exp.Mod):
+            return self._modulus(node)
         return self.result_of_rounding(node)
+
+    def _modulus(self, node: exp.Mod) -> Decimal | None:
+        """x % y: decimal(min(p2 - s2, p1 - s1) + max(s1, s2), max(s1, s2)) (DecimalOperators' modulus)."""
+        left, right = self.operand(node.this), self.operand(node.expression)
+        if left is None or right is None or (self.of(node.this) is None and self.of(node.expression) is None):
+            return None
+        (p1, s1), (p2, s2) = left, right
+        return min(p2 - s2, p1 - s1) + max(s1, s2), max(s1, s2)
 
     def _division(self, node: exp.Div) -> Decimal | None:
         """x / y: decimal(min(38, p1 + s2 + max(s2 - s1, 0)), max(s1, s2)), but only when decimals.py will

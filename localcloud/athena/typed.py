@@ -222,7 +222,7 @@ def _decimal_average(node: exp.Avg, certain: Decimal | None) -> exp.Expression |
     """
     from localcloud.athena.decimals import _exact_division
 
-    if node.find(exp.Distinct):
+    if isinstance(node.this, exp.Distinct) and len(node.this.expressions) != 1:
         return None
     if certain is None:
         if not _maybe_decimal(node.this):
@@ -287,6 +287,12 @@ def _decimal_results(typed: exp.Expression) -> bool:
                 what = "truncate" if isinstance(node, exp.Trunc) else node.sql_name().lower()
                 message = f"{what} of a decimal whose type the local Athena engine cannot tell is not supported"
                 plans.append((node, lambda n, m=message: _refused_if_decimal(n, n.this, m)))
+        elif isinstance(node, exp.Mod):
+            result = types.of(node)  # DuckDB's remainder is exact; only its precision differs from Trino's
+            if result is not None:
+                node.meta["typed"] = True
+                plans.append((node, lambda n, r=result: exp.Cast(this=n, to=exp.DataType.build(
+                    f"DECIMAL({r[0]}, {r[1]})"))))
         elif isinstance(node, exp.Avg) and isinstance(node.parent, exp.Window):
             node.meta["typed"] = True
             if _maybe_decimal(node.this):
@@ -295,7 +301,10 @@ def _decimal_results(typed: exp.Expression) -> bool:
                     "Athena engine")))
         elif isinstance(node, exp.Avg):
             node.meta["typed"] = True
-            plans.append((node, lambda n, c=types.of(node.this): _decimal_average(n, c)))
+            argument = node.this
+            if isinstance(argument, exp.Distinct) and len(argument.expressions) == 1:
+                argument = argument.expressions[0]  # avg(DISTINCT x): sum and count of the distinct values
+            plans.append((node, lambda n, c=types.of(argument): _decimal_average(n, c)))
     changed = False
     for node, build in reversed(plans):  # walk() is depth first: reversed, inner nodes go first
         slot = exp.Null()
@@ -364,7 +373,8 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
     if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg,
-                     exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc):
+                     exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc,
+                     exp.Mod):
         return tree
     typed = _typed(tree, schema)
     if typed is None:

@@ -33,6 +33,8 @@ COMPARISON = DOCS + "comparison.html"
 TYPES = "https://trino.io/docs/current/language/types.html"
 ATHENA_TZ = "https://docs.aws.amazon.com/athena/latest/ug/data-types-timestamps.html"
 # The decimal signatures of round, ceiling, floor, truncate and sign (the docs say "same as input" loosely).
+TRINO_DECIMAL_OPERATORS = ("https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/"
+                           "type/DecimalOperators.java")
 TRINO_MATH = ("https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/"
               "scalar/MathFunctions.java")
 
@@ -345,6 +347,11 @@ CASES: list[Case] = [
     C("decimal", "SELECT round(avg(x * x), 2) FROM (VALUES DECIMAL '1.25') t(x)", "1.5600", "decimal(7,4)",
       TRINO_MATH),
     C("decimal", "SELECT round(x * 2, 1) FROM (VALUES DECIMAL '1.25') t(x)", "2.50", "decimal(14,2)", TRINO_MATH),
+    C("decimal", "SELECT avg(DISTINCT x) FROM (VALUES DECIMAL '1.25', DECIMAL '1.25', DECIMAL '2.00') t(x)", "1.63",
+      "decimal(3,2)", AGGREGATE),
+    # x % y of decimals: decimal(min(p2 - s2, p1 - s1) + max(s1, s2), max(s1, s2)), the sign of x.
+    C("decimal", "SELECT DECIMAL '1.25' % 1", "0.25", "decimal(3,2)", TRINO_DECIMAL_OPERATORS),
+    C("decimal", "SELECT mod(DECIMAL '-1.25', DECIMAL '0.5')", "-0.25", "decimal(3,2)", TRINO_DECIMAL_OPERATORS),
     # 1.25 / 3 is 0.42 (decimal(3,2), half up), which rounds to 0.4 and keeps its scale.
     C("decimal", "SELECT round(x / 3, 1) FROM (VALUES DECIMAL '1.25') t(x)", "0.40", "decimal(4,2)", TRINO_MATH),
     # A derived column is the type of what it stands for: y * y of a decimal(3,2) is a decimal(6,4).
