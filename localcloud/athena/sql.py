@@ -611,6 +611,8 @@ def _cast(node: exp.Cast, text: str) -> exp.Expression:
         else:
             target = exp.DataType.build("DECIMAL(38, 0)")  # Trino's bare DECIMAL (DuckDB's is (18,3))
         return exp.Cast(this=node.this, to=target)
+    if to.this == exp.DataType.Type.JSON and not node.meta.get("json_checked"):
+        return _json_cast(node)
     if to.this in (exp.DataType.Type.CHAR, exp.DataType.Type.NCHAR):
         raise _unsupported(node, text, "char(n), which pads values with spaces,")
     if to.this == exp.DataType.Type.VARCHAR and to.expressions:
@@ -623,6 +625,21 @@ def _cast(node: exp.Cast, text: str) -> exp.Expression:
             truncated.meta[LENGTH_META] = int(length.name)
         return truncated
     return node
+
+
+def _json_cast(node: exp.Cast) -> exp.Expression:
+    """CAST(x AS JSON) as Trino casts: a varchar becomes a JSON string (CAST('abc' AS JSON) is "abc"; DuckDB
+    parses it), a row a JSON array (DuckDB: an object), so a row anywhere in x is refused; the rest is alike."""
+    value = node.this
+    plain = node.copy()
+    plain.meta["json_checked"] = plain.meta["trino_cast"] = True
+    kind = _call("typeof", value.copy())
+    text = exp.In(this=kind.copy(), expressions=[exp.Literal.string("VARCHAR")])
+    has_row = _call("contains", kind.copy(), exp.Literal.string("STRUCT("))
+    refusal = exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "casting a row to JSON is not supported by the "
+                                               "local Athena engine"), to=exp.DataType.build("JSON"))
+    return exp.Case(ifs=[exp.If(this=text, true=_call("to_json", value.copy())), exp.If(this=has_row, true=refusal)],
+                    default=plain)
 
 
 def _lambda(body: exp.Expression, *names: str) -> exp.Lambda:
@@ -764,10 +781,62 @@ def _array_position(node: exp.ArrayPosition, text: str) -> exp.Expression:
                     default=position)
 
 
+_DATE_DIFF_UNITS = {"millisecond", "second", "minute", "hour", "day", "week", "month", "quarter", "year"}
+
+
+def _date_diff(node: exp.DateDiff, text: str) -> exp.Expression:
+    """Trino's date_diff counts whole units elapsed (Joda's getDifference: 23:00 to 01:00 the next day is
+    0 days, 2025-12-31 to 2026-01-01 0 years); DuckDB's date_diff counts the boundaries crossed (1 and 1).
+    DuckDB's date_sub counts whole units, month ends included, as Joda does (tests/localcloud/athena)."""
+    unit = node.args.get("unit")
+    name = (unit.name if isinstance(unit, (exp.Var, exp.Literal)) else "").lower()
+    if name not in _DATE_DIFF_UNITS:
+        raise _unsupported(node, text, f"date_diff with the unit {name or 'given'!r}")
+    return _integer(_call("date_sub", exp.Literal.string(name), node.expression, node.this))
+
+
+# EXTRACT fields whose DuckDB namesake means something else: Trino's DOW is ISO (Monday 1 .. Sunday 7),
+# DuckDB's Sunday 0; Trino's YEAR_OF_WEEK is the ISO week-numbering year.
+_EXTRACT_AS = {"DOW": "isodow", "DAY_OF_WEEK": "isodow", "DAYOFWEEK": "isodow",
+               "YOW": "isoyear", "YEAR_OF_WEEK": "isoyear", "DAY_OF_MONTH": "day"}
+
+
+def _null_if_any_null(array: exp.Expression, answer: exp.Expression) -> exp.Expression:
+    """Trino's array_max and array_min are NULL when an element is NULL (ArrayMaxFunction); DuckDB skips it."""
+    has_null = exp.GT(this=_call("len", _call("list_filter", array.copy(), _lambda(
+        exp.Is(this=_var("_e"), expression=exp.Null()), "_e"))), expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=has_null, true=exp.Null())], default=answer)
+
+
+# Java's Character.isWhitespace, which Trino's trim, ltrim and rtrim remove (airlift SliceUtf8): the
+# Unicode space, line and paragraph separators except the no-break ones, and \t \n \v \f \r \x1c-\x1f.
+JAVA_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+                   "\u2008\u2009\u200a\u2028\u2029\u205f\u3000")
+
+
 def translate(tree: exp.Expression, text: str) -> exp.Expression:
     """Rewrite what sqlglot would translate wrongly; raise NOT_SUPPORTED for what we cannot."""
 
     def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.DateDiff):
+            return _date_diff(node, text)
+        if isinstance(node, exp.Extract) and isinstance(node.this, exp.Var) and node.this.name.upper() in _EXTRACT_AS:
+            return _integer(_call(_EXTRACT_AS[node.this.name.upper()], node.expression))
+        if isinstance(node, (exp.ArrayMax, exp.ArrayMin)) and not node.meta.get("checked"):
+            node.meta["checked"] = True
+            return _null_if_any_null(node.this, node)
+        if isinstance(node, exp.ArrayRemove) and not node.meta.get("checked"):
+            # Trino keeps NULL elements and answers NULL for a NULL value (DuckDB's `<>` drops both).
+            array, value = node.this, node.expression
+            kept = _call("list_filter", array, _lambda(exp.NullSafeNEQ(this=_var("_u"), expression=value.copy()), "_u"))
+            kept.meta["duckdb"] = True
+            return exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null())],
+                            default=kept)
+        if isinstance(node, exp.Trim) and node.args.get("expression") is None and not node.meta.get("checked"):
+            node = node.copy()
+            node.meta["checked"] = True
+            node.set("expression", exp.Literal.string(JAVA_WHITESPACE.encode().decode("unicode_escape")))
+            return node
         if type(node) is exp.Cast and not node.meta.get("trino_cast"):
             node.meta["trino_cast"] = True
             replaced = _cast(node, text)
@@ -798,10 +867,27 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
         if isinstance(node, exp.ArrayContains) and not node.meta.get("trino_checked"):
             return _contains(node)
         if isinstance(node, exp.Substring) and node.args.get("start") is not None and not node.meta.get("checked"):
-            # Trino: a start of 0 gives '' (DuckDB starts at the first character).
+            # Trino (StringFunctions.substr) gives '' for a start of 0, a length of 0 or less, and a negative
+            # start before the beginning; DuckDB starts at the first character, counts a negative length
+            # backwards and clamps the start.
             node.meta["checked"] = True
-            return exp.Case(ifs=[exp.If(this=exp.EQ(this=node.args["start"].copy(), expression=exp.Literal.number(0)),
-                                        true=exp.Literal.string(""))], default=node)
+            start, length = node.args["start"], node.args.get("length")
+            empty = [exp.EQ(this=start.copy(), expression=exp.Literal.number(0)),
+                     exp.and_(exp.LT(this=start.copy(), expression=exp.Literal.number(0)),
+                              exp.LT(this=exp.Add(this=start.copy(), expression=_call("length", node.this.copy())),
+                                     expression=exp.Literal.number(0)))]
+            if length is not None:
+                empty.append(exp.LTE(this=length.copy(), expression=exp.Literal.number(0)))
+            return exp.Case(ifs=[exp.If(this=exp.or_(*empty), true=exp.Literal.string(""))], default=node)
+        if isinstance(node, exp.Split) and node.args.get("limit") is None and not node.meta.get("checked"):
+            # Trino: split('', ',') is [''] (DuckDB: []), and an empty delimiter fails (DuckDB splits characters).
+            node.meta["checked"] = True
+            return exp.Case(ifs=[
+                exp.If(this=exp.EQ(this=node.expression.copy(), expression=exp.Literal.string("")),
+                       true=fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "The delimiter may not be the empty string",
+                                             "VARCHAR[]")),
+                exp.If(this=exp.EQ(this=node.this.copy(), expression=exp.Literal.string("")),
+                       true=exp.Array(expressions=[exp.Literal.string("")]))], default=node)
         if isinstance(node, exp.Replace) and not node.meta.get("checked"):
             # Trino inserts the replacement around every character when the search is ''; DuckDB does not.
             node.meta["checked"] = True

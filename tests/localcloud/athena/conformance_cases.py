@@ -33,6 +33,11 @@ COMPARISON = DOCS + "comparison.html"
 TYPES = "https://trino.io/docs/current/language/types.html"
 ATHENA_TZ = "https://docs.aws.amazon.com/athena/latest/ug/data-types-timestamps.html"
 # The decimal signatures of round, ceiling, floor, truncate and sign (the docs say "same as input" loosely).
+# Trino's implementations, where the documentation does not spell an edge out.
+TRINO_STRING = "https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/scalar/StringFunctions.java"
+TRINO_DATETIME = "https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/scalar/DateTimeFunctions.java"
+TRINO_ARRAY_MAX = "https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/scalar/ArrayMaxFunction.java"
+TRINO_ARRAY_REMOVE = "https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/scalar/ArrayRemoveFunction.java"
 TRINO_DECIMAL_OPERATORS = ("https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/"
                            "type/DecimalOperators.java")
 TRINO_MATH = ("https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/"
@@ -53,6 +58,14 @@ C = Case
 CASES: list[Case] = [
     # -- JSON ---------------------------------------------------------------------------
     C("json", """SELECT json_extract_scalar('[1, 2, 3]', '$[2]')""", "3", "varchar", JSON),
+    # Casting to JSON (the JSON page's examples): a varchar becomes a JSON string, it is not parsed.
+    C("json", "SELECT CAST('abc' AS JSON)", '"abc"', "json", JSON),
+    C("json", "SELECT CAST('[1,2]' AS JSON)", '"[1,2]"', "json", JSON),
+    C("json", "SELECT CAST(1.234 AS JSON)", "1.234", "json", JSON),
+    C("json", "SELECT CAST(ARRAY[1, NULL, 456] AS JSON)", "[1,null,456]", "json", JSON),
+    # A row becomes a JSON array ([123,"abc",true]); the engine's would be an object, so it refuses.
+    C("json", "SELECT CAST(CAST(ROW(123, 'abc', true) AS ROW(v1 BIGINT, v2 VARCHAR, v3 BOOLEAN)) AS JSON)",
+      error="NOT_SUPPORTED", source=JSON),
     C("json", """SELECT json_extract_scalar('{"a": {"b": "x"}}', '$.a.b')""", "x", "varchar", JSON),
     # "The value referenced by json_path must be a scalar": an object or array gives NULL.
     C("json", """SELECT json_extract_scalar('{"a": {"b": 1}}', '$.a')""", None, "varchar", JSON),
@@ -99,6 +112,15 @@ CASES: list[Case] = [
     C("string", "SELECT replace('hello', 'l')", "heo", None, STRING),
     C("string", "SELECT trim('  ab  ')", "ab", None, STRING),
     C("string", "SELECT trim('!' FROM '!foo!')", "foo", None, STRING),
+    # Whitespace is Java's: tabs and line breaks too, but not the no-break space (U+00A0).
+    C("string", "SELECT trim(chr(9) || 'ab' || chr(10))", "ab", None, TRINO_STRING),
+    C("string", "SELECT length(trim(chr(160) || 'ab'))", "3", "bigint", TRINO_STRING),
+    C("string", "SELECT substr('hello', -10)", "", "varchar", TRINO_STRING),
+    C("string", "SELECT substr('hello', -3, 2)", "ll", None, STRING),
+    C("string", "SELECT substr('hello', 2, -1)", "", None, TRINO_STRING),
+    C("string", "SELECT cardinality(split('', ','))", "1", "bigint", TRINO_STRING),
+    C("string", "SELECT split('a,b,', ',')", "[a, b, ]", None, TRINO_STRING),
+    C("string", "SELECT split('abc', '')", error="INVALID_FUNCTION_ARGUMENT", source=TRINO_STRING),
     C("string", "SELECT ltrim('  ab  ')", "ab  ", None, STRING),
     C("string", "SELECT rtrim('  ab  ')", "  ab", None, STRING),
     C("string", "SELECT lpad('7', 3, '0')", "007", None, STRING),
@@ -157,6 +179,22 @@ CASES: list[Case] = [
     C("datetime", "SELECT date_diff('second', TIMESTAMP '2020-03-01 00:00:00', TIMESTAMP '2020-03-02 00:00:00')",
       "86400", "bigint", DATETIME),
     C("datetime", "SELECT date_diff('day', DATE '2020-03-01', DATE '2020-03-02')", "1", "bigint", DATETIME),
+    C("datetime", "SELECT date_diff('hour', TIMESTAMP '2020-03-01 00:00:00 UTC', TIMESTAMP '2020-03-02 00:00:00 UTC')",
+      "24", "bigint", DATETIME),
+    C("datetime", "SELECT date_diff('second', TIMESTAMP '2020-06-01 12:30:45.000', TIMESTAMP '2020-06-02 12:30:45.123')",
+      "86400", "bigint", DATETIME),
+    C("datetime", "SELECT date_diff('millisecond', TIMESTAMP '2020-06-01 12:30:45.000', "
+      "TIMESTAMP '2020-06-02 12:30:45.123')", "86400123", "bigint", DATETIME),
+    # Whole units elapsed (Joda's getDifference), never boundaries crossed: DuckDB's date_diff says 1 to each.
+    C("datetime", "SELECT date_diff('day', TIMESTAMP '2026-01-01 23:00:00', TIMESTAMP '2026-01-02 01:00:00')", "0",
+      "bigint", TRINO_DATETIME),
+    C("datetime", "SELECT date_diff('year', DATE '2025-12-31', DATE '2026-01-01')", "0", "bigint", TRINO_DATETIME),
+    C("datetime", "SELECT date_diff('quarter', DATE '2026-01-15', DATE '2026-04-14')", "0", "bigint", TRINO_DATETIME),
+    C("datetime", "SELECT date_diff('month', DATE '2026-03-31', DATE '2026-01-31')", "-2", "bigint", TRINO_DATETIME),
+    C("datetime", "SELECT date_diff('month', DATE '2026-01-31', DATE '2026-02-28')", "1", "bigint", TRINO_DATETIME),
+    # EXTRACT(DOW) is day_of_week: ISO, Monday 1 to Sunday 7 (2026-12-06 is a Sunday).
+    C("datetime", "SELECT extract(dow FROM DATE '2026-12-06')", "7", "bigint", DATETIME),
+    C("datetime", "SELECT extract(year_of_week FROM DATE '2021-01-03')", "2020", "bigint", DATETIME),
     C("datetime", "SELECT DATE '2012-08-08' + INTERVAL '2' DAY", "2012-08-10", "date", DATETIME),
     C("datetime", "SELECT TIMESTAMP '2012-08-08 01:00' + INTERVAL '29' HOUR", "2012-08-09 06:00:00.000",
       "timestamp", DATETIME),
@@ -241,6 +279,10 @@ CASES: list[Case] = [
     C("array", "SELECT contains(ARRAY[1, NULL], 2)", None, "boolean", ARRAY),
     C("array", "SELECT contains(ARRAY[1, NULL], 1)", "true", "boolean", ARRAY),
     C("array", "SELECT array_remove(ARRAY[1, 2, 1, 3], 1)", "[2, 3]", None, ARRAY),
+    C("array", "SELECT array_remove(ARRAY[1, NULL, 2], 1)", "[null, 2]", None, TRINO_ARRAY_REMOVE),
+    C("array", "SELECT array_remove(ARRAY[1, NULL, 2], NULL)", None, None, TRINO_ARRAY_REMOVE),
+    C("array", "SELECT array_max(ARRAY[1, NULL, 3])", None, "integer", TRINO_ARRAY_MAX),
+    C("array", "SELECT array_min(ARRAY[1, NULL, 3])", None, "integer", TRINO_ARRAY_MAX),
     C("array", "SELECT array_sort(array_distinct(ARRAY[1, 2, 2, 3]))", "[1, 2, 3]", None, ARRAY),
     C("array", "SELECT array_sort(array_intersect(ARRAY[1, 2, 3], ARRAY[2, 3, 4]))", "[2, 3]", None, ARRAY),
     C("array", "SELECT array_sort(array_except(ARRAY[1, 2, 3], ARRAY[2]))", "[1, 3]", None, ARRAY),
