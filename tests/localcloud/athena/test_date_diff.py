@@ -13,7 +13,6 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
