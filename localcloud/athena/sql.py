@@ -613,6 +613,8 @@ def _cast(node: exp.Cast, text: str) -> exp.Expression:
         return exp.Cast(this=node.this, to=target)
     if to.this == exp.DataType.Type.JSON and not node.meta.get("json_checked"):
         return _json_cast(node)
+    if to.this == exp.DataType.Type.BOOLEAN and not node.meta.get("boolean_checked"):
+        return _boolean_cast(node)
     if to.this in (exp.DataType.Type.CHAR, exp.DataType.Type.NCHAR):
         raise _unsupported(node, text, "char(n), which pads values with spaces,")
     if to.this == exp.DataType.Type.VARCHAR and to.expressions:
@@ -636,10 +638,48 @@ def _json_cast(node: exp.Cast) -> exp.Expression:
     kind = _call("typeof", value.copy())
     text = exp.In(this=kind.copy(), expressions=[exp.Literal.string("VARCHAR")])
     has_row = _call("contains", kind.copy(), exp.Literal.string("STRUCT("))
-    refusal = exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "casting a row to JSON is not supported by the "
-                                               "local Athena engine"), to=exp.DataType.build("JSON"))
+    refusal = _settled(exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "casting a row to JSON is not supported "
+                                                        "by the local Athena engine"), to=exp.DataType.build("JSON")))
     return exp.Case(ifs=[exp.If(this=text, true=_call("to_json", value.copy())), exp.If(this=has_row, true=refusal)],
                     default=plain)
+
+
+def _boolean_cast(node: exp.Cast, failing: bool = True) -> exp.Expression:
+    """CAST(varchar AS boolean) as Trino's VarcharOperators: 'true'/'t'/'1' and 'false'/'f'/'0', any case,
+    nothing else (DuckDB also takes 'yes', 'on', ' true '…): INVALID_CAST_ARGUMENT (NULL for try_cast,
+    `failing` False). Other types cast alike."""
+    value = node.this
+    plain = node.copy()
+    plain.meta["boolean_checked"] = plain.meta["trino_cast"] = True
+    text = exp.EQ(this=_call("typeof", value.copy()), expression=exp.Literal.string("VARCHAR"))
+    lowered = _call("lower", _settled(exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))))
+    words = {True: ("true", "t", "1"), False: ("false", "f", "0")}
+    as_text = exp.Case(ifs=[exp.If(this=exp.In(this=lowered.copy(), expressions=[exp.Literal.string(w) for w in ws]),
+                                   true=exp.Boolean(this=flag)) for flag, ws in words.items()],
+                       default=exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()),
+                                                    true=_settled(exp.Cast(this=exp.Null(),
+                                                                           to=exp.DataType.build("BOOLEAN"))))],
+                                        default=_cast_failure(value, "BOOLEAN") if failing else
+                                        _settled(exp.Cast(this=exp.Null(), to=exp.DataType.build("BOOLEAN")))))
+    return exp.Case(ifs=[exp.If(this=text, true=as_text)], default=plain)
+
+
+def _settled(cast: exp.Cast) -> exp.Cast:
+    """A cast this module wrote itself: translate() must not rewrite it again."""
+    for mark in ("trino_cast", "boolean_checked", "json_checked"):
+        cast.meta[mark] = True
+    return cast
+
+
+def _cast_failure(value: exp.Expression, type_name: str) -> exp.Expression:
+    """INVALID_CAST_ARGUMENT "Cannot cast 'v' to T" at run time, with the value in it (Trino's wording)."""
+    from localcloud.athena.errors import athena_error
+
+    prefix = athena_error("INVALID_CAST_ARGUMENT", "Cannot cast '")
+    text = exp.DPipe(this=exp.DPipe(this=exp.Literal.string(prefix), expression=exp.Cast(
+        this=value.copy(), to=exp.DataType.build("VARCHAR"))), expression=exp.Literal.string(f"' to {type_name}\u2400"))
+    return _settled(exp.Cast(this=_settled(exp.Cast(this=text, to=exp.DataType.build("INT"))),
+                             to=exp.DataType.build(type_name)))
 
 
 def _lambda(body: exp.Expression, *names: str) -> exp.Lambda:
@@ -844,6 +884,12 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
                 if isinstance(replaced, exp.Cast):
                     replaced.meta["trino_cast"] = True
                 return replaced
+        if isinstance(node, exp.TryCast) and not node.meta.get("trino_cast"):
+            node.meta["trino_cast"] = True
+            if node.to.this == exp.DataType.Type.BOOLEAN:  # try_cast: NULL where the cast would fail
+                return _boolean_cast(node, failing=False)
+            if node.to.this == exp.DataType.Type.JSON:  # a varchar to JSON never fails in Trino
+                return _json_cast(node)
         if isinstance(node, exp.JSONExtractScalar):
             return _json_extract_scalar(node)
         if isinstance(node, exp.JSONExtract) and not node.meta.get("checked"):

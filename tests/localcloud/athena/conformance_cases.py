@@ -38,6 +38,8 @@ TRINO_STRING = "https://github.com/trinodb/trino/blob/master/core/trino-main/src
 TRINO_DATETIME = "https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/scalar/DateTimeFunctions.java"
 TRINO_ARRAY_MAX = "https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/scalar/ArrayMaxFunction.java"
 TRINO_ARRAY_REMOVE = "https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/scalar/ArrayRemoveFunction.java"
+TRINO_VARCHAR_OPERATORS = ("https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/"
+                           "type/VarcharOperators.java")
 TRINO_DECIMAL_OPERATORS = ("https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/"
                            "type/DecimalOperators.java")
 TRINO_MATH = ("https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/"
@@ -419,6 +421,11 @@ CASES: list[Case] = [
     C("conditional", "SELECT coalesce(try(CAST('x' AS integer)), -1)", "-1", "integer", CONDITIONAL),
     # -- casts and typeof ------------------------------------------------------------------
     # Casting a double to an integer rounds half away from zero.
+    # varchar -> boolean takes true/false (any case) and t/f/1/0, nothing else (VarcharOperators.castToBoolean).
+    C("conversion", "SELECT CAST('TRUE' AS boolean)", "true", "boolean", TRINO_VARCHAR_OPERATORS),
+    C("conversion", "SELECT CAST('f' AS boolean)", "false", "boolean", TRINO_VARCHAR_OPERATORS),
+    C("conversion", "SELECT CAST('yes' AS boolean)", error="INVALID_CAST_ARGUMENT", source=TRINO_VARCHAR_OPERATORS),
+    C("conversion", "SELECT try_cast('yes' AS boolean)", None, "boolean", TRINO_VARCHAR_OPERATORS),
     C("conversion", "SELECT CAST(2.5e0 AS integer)", "3", "integer", CONVERSION),
     C("conversion", "SELECT CAST(-2.5e0 AS integer)", "-3", "integer", CONVERSION),
     C("conversion", "SELECT CAST(2.4e0 AS bigint)", "2", "bigint", CONVERSION),
