@@ -521,10 +521,19 @@ def _json_extract_scalar(node: exp.JSONExtractScalar) -> exp.Expression:
 
 
 def _regexp_extract(node: exp.RegexpExtract) -> exp.Expression:
-    # Trino: NULL when the pattern does not match (DuckDB gives '').
+    # Trino: NULL when the pattern does not match (DuckDB gives ''). A group that took no part in the
+    # match is NULL in Trino and a group past the pattern's last fails; DuckDB gives '' for both, as for a
+    # group that matched nothing, so an empty group is refused rather than guessed.
     group = node.args.get("group")
     extracted = _call("regexp_extract", node.this, node.expression, *([group] if group is not None else []))
-    return exp.Case(ifs=[exp.If(this=_call("regexp_matches", node.this, node.expression), true=extracted)])
+    ifs = [exp.If(this=exp.Not(this=_call("regexp_matches", node.this.copy(), node.expression.copy())),
+                  true=exp.Null())]
+    if group is not None and _literal(group) != "0" and not (isinstance(group, exp.Literal) and group.name == "0"):
+        ifs.append(exp.If(this=exp.EQ(this=extracted.copy(), expression=exp.Literal.string("")), true=exp.Cast(
+            this=refuse_at_run_time("NOT_SUPPORTED", "regexp_extract of a group that matched nothing (or took no "
+                                    "part in the match) is not supported by the local Athena engine"),
+            to=exp.DataType.build("VARCHAR"))))
+    return exp.Case(ifs=ifs, default=extracted)
 
 
 def _regexp_replace(node: exp.RegexpReplace, text: str) -> exp.Expression:
@@ -536,7 +545,21 @@ def _regexp_replace(node: exp.RegexpReplace, text: str) -> exp.Expression:
     if literal is None or "\\" in literal or "${" in literal:
         raise _unsupported(node, text, "regexp_replace with this replacement")
     duck = re.sub(r"\$(\d)", r"\\\1", literal)
-    return _call("regexp_replace", node.this, node.expression, exp.Literal.string(duck), exp.Literal.string("g"))
+    replaced = _call("regexp_replace", node.this, node.expression, exp.Literal.string(duck), exp.Literal.string("g"))
+    if not literal:
+        return replaced  # an empty match adds nothing, wherever each engine finds one
+    # Where the pattern can match the empty string, Trino (Joni) also replaces an empty match right
+    # after a non-empty one ('aaa', 'a*' -> 'XX'); RE2 skips it ('X'). Such patterns are refused.
+    pattern = _literal(node.expression)
+    if pattern == "":
+        return replaced  # only empty matches: both engines replace each one
+    if pattern is not None and re.search(r"\\[bB]|\(\?[a-z]*m", pattern):
+        raise _unsupported(node, text, "regexp_replace with a pattern that can match an empty string")
+    may_match_empty = _call("regexp_full_match", exp.Literal.string(""), node.expression.copy())
+    refusal = exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "regexp_replace with a pattern that can match an "
+                                               "empty string is not supported by the local Athena engine"),
+                       to=exp.DataType.build("VARCHAR"))
+    return exp.Case(ifs=[exp.If(this=may_match_empty, true=refusal)], default=replaced)
 
 
 # An ISO 8601 value whose time carries an offset, and one whose offset is UTC (+00, +00:00, +0000).

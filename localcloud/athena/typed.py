@@ -372,7 +372,7 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
 
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
-    if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg,
+    if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg, exp.Sub,
                      exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc,
                      exp.Mod):
         return tree
@@ -389,6 +389,13 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
             if replacement is not None:
                 changed = True
                 return replacement
+        if isinstance(node, exp.Sub) and _type_of(node.this) == T.DATE and _type_of(node.expression) == T.DATE:
+            # DuckDB answers a number of days; Trino has no date - date operator (DateOperators), so its
+            # answer is an error, never that number.
+            changed = True
+            return exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "date - date is not supported by the local "
+                                                    "Athena engine (Trino has no such operator; use date_diff)"),
+                            to=exp.DataType.build("BIGINT"))
         if isinstance(node, exp.Typeof):
             changed = True
             return _typeof(node)
