@@ -731,11 +731,13 @@ def _membership(array: exp.Expression, other: exp.Expression, inside: bool) -> e
 
 
 def _contains(node: exp.ArrayContains) -> exp.Expression:
-    # Trino: NULL when the element is not found but the array holds a NULL (DuckDB: false).
+    # Trino: NULL when the element is not found but the array holds a NULL (DuckDB: false), and NULL
+    # for a NULL element (ArrayContains: the value is not nullable, so a NULL one makes the call NULL).
     array, element = node.this, node.expression
     has_null = exp.GT(this=_call("len", _call("list_filter", array, _lambda(
         exp.Is(this=_var("__n"), expression=exp.Null()), "__n"))), expression=exp.Literal.number(0))
-    return exp.Case(ifs=[exp.If(this=_call("list_contains", array, element), true=exp.true()),
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=element.copy(), expression=exp.Null()), true=exp.Null()),
+                         exp.If(this=_call("list_contains", array, element), true=exp.true()),
                          exp.If(this=has_null, true=exp.Null())], default=exp.false())
 
 
