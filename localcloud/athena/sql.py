@@ -26,6 +26,7 @@ from localcloud.athena.exceptions import QueryFailed
 from localcloud.caches import BoundedCache
 from localcloud.athena.column_lengths import LENGTH_META
 from localcloud.athena.functions import ANSWERED, CONSTRUCTS, is_trino_function, trino_name
+from localcloud.athena import json_values
 
 READ_DIALECT = "athena"
 WRITE_DIALECT = "duckdb"
@@ -883,6 +884,9 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
     """Rewrite what sqlglot would translate wrongly; raise NOT_SUPPORTED for what we cannot."""
 
     def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.ParseJSON) and not node.meta.get("checked"):
+            # json_parse and JSON '…' literals: Trino's canonical text, keys sorted (json_values.py).
+            return _settled(exp.Cast(this=_call(json_values.FUNCTION, node.this), to=exp.DataType.build("JSON")))
         if isinstance(node, exp.DateDiff):
             return _date_diff(node, text)
         if isinstance(node, exp.Extract) and isinstance(node.this, exp.Var) and node.this.name.upper() in _EXTRACT_AS:

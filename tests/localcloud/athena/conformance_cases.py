@@ -43,6 +43,8 @@ TRINO_ARRAY_MAX = TRINO_SCALAR + "ArrayMaxFunction.java"
 TRINO_ARRAY_REMOVE = TRINO_SCALAR + "ArrayRemoveFunction.java"
 TRINO_ARRAY_CONTAINS = TRINO_SCALAR + "ArrayContains.java"
 TRINO_DATE_OPERATORS = TRINO_TYPE + "DateOperators.java"
+TRINO_JSON_PARSE = ("https://github.com/trinodb/trino/blob/master/lib/trino-plugin-toolkit/src/main/java/io/trino/"
+                    "plugin/base/util/JsonTypeUtil.java")
 TRINO_VARCHAR_OPERATORS = TRINO_TYPE + "VarcharOperators.java"
 TRINO_DECIMAL_OPERATORS = TRINO_TYPE + "DecimalOperators.java"
 
@@ -85,6 +87,14 @@ CASES: list[Case] = [
     C("json", """SELECT json_extract('[1, 2, 3]', '$[1]')""", "2", "json", JSON),
     C("json", """SELECT json_parse('[1, 2, 3]')""", "[1,2,3]", "json", JSON),
     C("json", """SELECT json_format(json_parse('[1, 2, 3]'))""", "[1,2,3]", "varchar", JSON),
+    # json_parse writes Jackson's canonical text: keys sorted, the last of a repeated key, numbers as Java
+    # doubles (JsonTypeUtil.jsonParse: ORDER_MAP_ENTRIES_BY_KEYS); JSON '…' literals are parsed alike.
+    C("json", """SELECT json_parse('{"b": 1, "a": {"d": 1, "c": 2}}')""", '{"a":{"c":2,"d":1},"b":1}', "json",
+      TRINO_JSON_PARSE),
+    C("json", """SELECT json_parse('{"a": 1, "a": 2}')""", '{"a":2}', "json", TRINO_JSON_PARSE),
+    C("json", """SELECT json_parse('[1.50, 1e2, 1e7]')""", "[1.5,100.0,1.0E7]", "json", TRINO_JSON_PARSE),
+    C("json", """SELECT JSON '{"b": 1, "a": 2}'""", '{"a":2,"b":1}', "json", TRINO_JSON_PARSE),
+    C("json", "SELECT json_parse('abc')", error="INVALID_FUNCTION_ARGUMENT", source=TRINO_JSON_PARSE),
     C("json", """SELECT json_array_length('[1, 2, 3]')""", "3", "bigint", JSON),
     C("json", """SELECT json_size('{"x": {"a": 1, "b": 2}}', '$.x')""", "2", "bigint", JSON),
     C("json", """SELECT json_size('{"x": [1, 2, 3]}', '$.x')""", "3", "bigint", JSON),
