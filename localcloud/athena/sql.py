@@ -653,19 +653,55 @@ def _cast(node: exp.Cast, text: str) -> exp.Expression:
     return node
 
 
+# Value types (DuckDB's typeof) Trino casts to JSON as DuckDB does, and the leaves allowed inside an
+# array or map; a double is re-written as Java writes it, a map's keys sorted (json_values.py).
+_JSON_AS_IS = ("BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "JSON")
+_JSON_LEAVES = ("BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", "JSON", "MAP")
+_JSON_COMPOSITE = r"((" + "|".join(_JSON_LEAVES) + r")|\[\]|[(), ])+"
+
+
 def _json_cast(node: exp.Cast) -> exp.Expression:
-    """CAST(x AS JSON) as Trino casts: a varchar becomes a JSON string (CAST('abc' AS JSON) is "abc"; DuckDB
-    parses it), a row a JSON array (DuckDB: an object), so a row anywhere in x is refused; the rest is alike."""
+    """CAST(x AS JSON) as Trino casts (the JSON page; JsonOperators, MapToJsonCast):
+
+    - a varchar becomes a JSON string (CAST('abc' AS JSON) is "abc"; DuckDB parses it);
+    - a double is written by Java (1.0E7, 1.0E-4), a decimal with its scale (1.50);
+    - a map's keys are sorted (MapToJsonCast's TreeMap), arrays and maps of the types above alike;
+    - a row becomes a JSON array where DuckDB writes an object, and real, date, timestamp or a decimal
+      inside an array or map would be written otherwise too: those are refused.
+    """
     value = node.this
-    plain = node.copy()
-    plain.meta["json_checked"] = plain.meta["trino_cast"] = True
+    plain = _settled(node.copy())
     kind = _call("typeof", value.copy())
-    text = exp.In(this=kind.copy(), expressions=[exp.Literal.string("VARCHAR")])
-    has_row = _call("contains", kind.copy(), exp.Literal.string("STRUCT("))
-    refusal = _settled(exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "casting a row to JSON is not supported "
-                                                        "by the local Athena engine"), to=exp.DataType.build("JSON")))
-    return exp.Case(ifs=[exp.If(this=text, true=_call("to_json", value.copy())), exp.If(this=has_row, true=refusal)],
-                    default=plain)
+
+    def is_kind(*names: str) -> exp.Expression:
+        return exp.In(this=kind.copy(), expressions=[exp.Literal.string(n) for n in names])
+
+    def json(expression: exp.Expression) -> exp.Expression:
+        return _settled(exp.Cast(this=expression, to=exp.DataType.build("JSON")))
+
+    def text(expression: exp.Expression) -> exp.Expression:
+        return _settled(exp.Cast(this=expression, to=exp.DataType.build("VARCHAR")))
+
+    def canonical(expression: exp.Expression) -> exp.Expression:
+        return json(_call(json_values.FUNCTION, text(expression)))
+
+    refusal = json(refuse_at_run_time("NOT_SUPPORTED", "casting this type to JSON is not supported by the local "
+                                      "Athena engine"))
+    composite = _call("regexp_full_match", kind.copy(), exp.Literal.string(_JSON_COMPOSITE))
+    # Every branch must bind whatever x's type is: only to_json, typeof and casts touch x itself.
+    written = text(_call("to_json", value.copy()))
+    return exp.Case(ifs=[
+        exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=json(exp.Null())),
+        exp.If(this=is_kind("VARCHAR"), true=_call("to_json", value.copy())),
+        exp.If(this=is_kind(*_JSON_AS_IS), true=plain),
+        exp.If(this=is_kind("DOUBLE"), true=exp.Case(
+            ifs=[exp.If(this=exp.In(this=written.copy(), expressions=[exp.Literal.string(t) for t in (
+                "NaN", "Infinity", "-Infinity", "nan", "inf", "-inf")]), true=refusal.copy())],
+            default=canonical(written.copy()))),
+        exp.If(this=_call("regexp_full_match", kind.copy(), exp.Literal.string(r"DECIMAL\(\d+,\d+\)")),
+               true=json(text(value.copy()))),
+        exp.If(this=composite, true=canonical(plain.copy())),
+    ], default=refusal)
 
 
 def _boolean_cast(node: exp.Cast, failing: bool = True) -> exp.Expression:
@@ -690,7 +726,7 @@ def _boolean_cast(node: exp.Cast, failing: bool = True) -> exp.Expression:
 
 def _settled(cast: exp.Cast) -> exp.Cast:
     """A cast this module wrote itself: translate() must not rewrite it again."""
-    for mark in ("trino_cast", "boolean_checked", "json_checked"):
+    for mark in ("trino_cast", "boolean_checked", "json_checked", "typed"):  # "typed": typed.py leaves it too
         cast.meta[mark] = True
     return cast
 
