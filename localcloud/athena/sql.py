@@ -505,6 +505,35 @@ def _valid_json_only(json: exp.Expression, answer: exp.Expression) -> exp.Expres
     return exp.Case(ifs=[exp.If(this=exp.Not(this=_call("json_valid", json)), true=exp.Null())], default=answer)
 
 
+def _written_json_path(node: exp.Expression, text: str) -> str | None:
+    """The path argument of json_extract/json_extract_scalar as the query wrote it, when it is a literal.
+
+    sqlglot reads 'a' as $.a, but Trino refuses a path that does not start with $ (JsonPath), so the
+    literal is read back from the query text: the string after the call's first top-level comma.
+    """
+    start, end = node.meta.get("start"), node.meta.get("end")
+    if start is None or end is None or text[start:end + 1].lower() not in ("json_extract", "json_extract_scalar"):
+        return None  # positions from another text (an inlined view's): nothing to read back
+    depth, after_comma = 0, False
+    try:
+        tokens = sqlglot.tokenize(text[start:], read=READ_DIALECT)
+    except (TokenError, ParseError):
+        return None
+    for token in tokens:
+        kind = token.token_type.name
+        if kind in ("L_PAREN", "L_BRACKET"):
+            depth += 1
+        elif kind in ("R_PAREN", "R_BRACKET"):
+            depth -= 1
+            if depth == 0:
+                return None
+        elif kind == "COMMA" and depth == 1:
+            after_comma = True
+        elif after_comma and depth == 1:
+            return token.text if kind == "STRING" else None
+    return None
+
+
 def _json_extract_scalar(node: exp.JSONExtractScalar) -> exp.Expression:
     # Trino: NULL unless the path names a scalar (DuckDB's ->> gives an object's or array's text),
     # and a number as it is written in the document (1.50), which DuckDB re-writes (1.5): a
@@ -955,6 +984,11 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
                 return _boolean_cast(node, failing=False)
             if node.to.this == exp.DataType.Type.JSON:  # a varchar to JSON never fails in Trino
                 return _json_cast(node)
+        if isinstance(node, (exp.JSONExtract, exp.JSONExtractScalar)) and not node.meta.get("path_checked"):
+            node.meta["path_checked"] = True
+            path = _written_json_path(node, text)
+            if path is not None and not path.strip().startswith("$"):
+                raise QueryFailed("INVALID_FUNCTION_ARGUMENT", f"Invalid JSON path: '{path}'")
         if isinstance(node, exp.JSONExtractScalar):
             return _json_extract_scalar(node)
         if isinstance(node, exp.JSONExtract) and not node.meta.get("checked"):

@@ -85,6 +85,8 @@ def _varchar_cast(node: exp.Cast) -> exp.Expression | None:
     if node.to.this not in _STRINGS or node.to.expressions:
         return None
     source = _type_of(node.this)
+    if source == T.JSON or _is_json_extract(node.this):
+        return _json_to_varchar(node.this)
     if source in _NESTED:
         raise QueryFailed("TYPE_MISMATCH", f"Cannot cast {node.this.type.sql('trino').lower()} to varchar")
     if source in _TEMPORAL_TEXT:
@@ -104,6 +106,33 @@ def _varchar_cast(node: exp.Cast) -> exp.Expression | None:
         plain.meta["typed"] = True
         return exp.Case(ifs=[exp.If(this=java_exponent, true=refusal)], default=plain)
     return None
+
+
+def _is_json_extract(node: exp.Expression) -> bool:
+    """json_extract(…) (a JSON value in Trino), also as sql.py wraps it (NULL for text that is no JSON)."""
+    if isinstance(node, exp.Case) and isinstance(node.args.get("default"), exp.JSONExtract):
+        return True
+    return isinstance(node, exp.JSONExtract)
+
+
+def _json_to_varchar(value: exp.Expression) -> exp.Expression:
+    """CAST(json AS varchar) as Trino's JsonOperators: a JSON string's text without its quotes, NULL for
+    JSON null, numbers and booleans as written, and an object or array fails (INVALID_CAST_ARGUMENT);
+    DuckDB gives every value's JSON text."""
+    as_json = exp.Cast(this=value.copy(), to=exp.DataType.build("JSON"))
+    as_json.meta["typed"] = as_json.meta["json_checked"] = as_json.meta["trino_cast"] = True
+    kind = exp.Anonymous(this="json_type", expressions=[as_json.copy()])
+    written = exp.Cast(this=as_json.copy(), to=exp.DataType.build("VARCHAR"))
+    written.meta["typed"] = True
+    return exp.Case(ifs=[
+        exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string("VARCHAR")),
+               true=exp.Anonymous(this="json_extract_string", expressions=[as_json.copy(), exp.Literal.string("$")])),
+        exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string("NULL")),
+               true=exp.Cast(this=exp.Null(), to=exp.DataType.build("VARCHAR"))),
+        exp.If(this=exp.In(this=kind.copy(), expressions=[exp.Literal.string("OBJECT"), exp.Literal.string("ARRAY")]),
+               true=fail_at_run_time("INVALID_CAST_ARGUMENT", "Cannot cast to varchar. Expected a JSON string, "
+                                     "number, boolean or null")),
+    ], default=written)
 
 
 def _shorter_varchar_cast(node: exp.Anonymous) -> exp.Expression | None:

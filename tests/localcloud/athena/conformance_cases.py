@@ -78,6 +78,13 @@ CASES: list[Case] = [
     C("json", "SELECT CAST(9223372036854775807 AS JSON)", "9223372036854775807", "json", JSON),
     C("json", "SELECT CAST(true AS JSON)", "true", "json", JSON),
     C("json", "SELECT CAST(DATE '2026-01-01' AS JSON)", error="NOT_SUPPORTED", source=JSON),
+    # Casting from JSON (the JSON page's examples): a JSON string's text, NULL for JSON null.
+    C("json", """SELECT CAST(JSON '"abc"' AS VARCHAR)""", "abc", "varchar", JSON),
+    C("json", "SELECT CAST(JSON 'null' AS VARCHAR)", None, "varchar", JSON),
+    C("json", "SELECT CAST(JSON '1.234' AS DOUBLE)", "1.234", "double", JSON),
+    C("json", """SELECT CAST(JSON '{"a": 1}' AS VARCHAR)""", error="INVALID_CAST_ARGUMENT", source=JSON),
+    # A JSON path starts with $ (Trino's JsonPath refuses 'a', which sqlglot would read as $.a).
+    C("json", """SELECT json_extract('{"a": 1}', 'a')""", error="INVALID_FUNCTION_ARGUMENT", source=JSON),
     # A row becomes a JSON array ([123,"abc",true]); the engine's would be an object, so it refuses.
     C("json", "SELECT CAST(CAST(ROW(123, 'abc', true) AS ROW(v1 BIGINT, v2 VARCHAR, v3 BOOLEAN)) AS JSON)",
       error="NOT_SUPPORTED", source=JSON),
