@@ -108,6 +108,30 @@ def _varchar_cast(node: exp.Cast) -> exp.Expression | None:
     return None
 
 
+# Which side(s) of a comparison DuckDB answers differently when a double is NaN: DuckDB orders NaN
+# above everything and equal to itself; Trino's comparison operators are Java's (IEEE 754): every
+# comparison with NaN is false, except <> which is true (DoubleOperators).
+_IEEE_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+def _ieee_comparison(node: exp.Binary) -> exp.Expression | None:
+    doubles = [side for side in (node.this, node.expression) if _type_of(side) in _FLOATS]
+    if not doubles:
+        return None
+    if isinstance(node, (exp.GT, exp.GTE)):
+        doubles = [node.this] if _type_of(node.this) in _FLOATS else []
+    elif isinstance(node, (exp.LT, exp.LTE)):
+        doubles = [node.expression] if _type_of(node.expression) in _FLOATS else []
+    if not doubles:
+        return None
+    plain = node.copy()
+    plain.meta["ieee"] = True
+    nan = exp.Anonymous(this="isnan", expressions=[doubles[0].copy()])
+    if isinstance(node, exp.NEQ):
+        return exp.Paren(this=exp.Or(this=plain, expression=nan))
+    return exp.Paren(this=exp.And(this=plain, expression=exp.Not(this=nan)))
+
+
 def _is_json_extract(node: exp.Expression) -> bool:
     """json_extract(…) (a JSON value in Trino), also as sql.py wraps it (NULL for text that is no JSON)."""
     if isinstance(node, exp.Case) and isinstance(node.args.get("default"), exp.JSONExtract):
@@ -402,6 +426,7 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
     if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg, exp.Sub,
+                     exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
                      exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc,
                      exp.Mod):
         return tree
@@ -415,6 +440,11 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
         if isinstance(node, exp.Anonymous) and LENGTH_META in node.meta and not node.meta.get("length_checked"):
             node.meta["length_checked"] = True
             replacement = _shorter_varchar_cast(node)
+            if replacement is not None:
+                changed = True
+                return replacement
+        if isinstance(node, _IEEE_COMPARISONS) and not node.meta.get("ieee"):
+            replacement = _ieee_comparison(node)
             if replacement is not None:
                 changed = True
                 return replacement

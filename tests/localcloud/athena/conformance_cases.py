@@ -43,6 +43,7 @@ TRINO_ARRAY_MAX = TRINO_SCALAR + "ArrayMaxFunction.java"
 TRINO_ARRAY_REMOVE = TRINO_SCALAR + "ArrayRemoveFunction.java"
 TRINO_ARRAY_CONTAINS = TRINO_SCALAR + "ArrayContains.java"
 TRINO_DATE_OPERATORS = TRINO_TYPE + "DateOperators.java"
+TRINO_DOUBLE_OPERATORS = TRINO_TYPE + "DoubleOperators.java"
 TRINO_MAP_TO_JSON = TRINO_SCALAR + "MapToJsonCast.java"
 TRINO_JSON_PARSE = ("https://github.com/trinodb/trino/blob/master/lib/trino-plugin-toolkit/src/main/java/io/trino/"
                     "plugin/base/util/JsonTypeUtil.java")
@@ -383,6 +384,12 @@ CASES: list[Case] = [
     C("math", "SELECT sign(-3)", "-1", "integer", MATH),
     C("math", "SELECT sign(-2.5e0)", "-1.0", "double", MATH),
     C("math", "SELECT is_nan(nan())", "true", "boolean", MATH),
+    # Comparison operators on doubles are Java's (IEEE 754): NaN equals nothing, not even NaN, and is
+    # neither above nor below anything; <> is true (DoubleOperators). DuckDB orders NaN above all.
+    C("math", "SELECT nan() = nan()", "false", "boolean", TRINO_DOUBLE_OPERATORS),
+    C("math", "SELECT nan() <> nan()", "true", "boolean", TRINO_DOUBLE_OPERATORS),
+    C("math", "SELECT nan() > 1e0", "false", "boolean", TRINO_DOUBLE_OPERATORS),
+    C("math", "SELECT 1e0 < nan()", "false", "boolean", TRINO_DOUBLE_OPERATORS),
     C("math", "SELECT infinity()", "Infinity", "double", MATH),
     C("math", "SELECT is_infinite(infinity())", "true", "boolean", MATH),
     C("math", "SELECT is_finite(1e0)", "true", "boolean", MATH),
