@@ -266,7 +266,8 @@ def _subscript(node: exp.Bracket) -> exp.Expression | None:
     return exp.Case(ifs=[exp.If(this=bad, true=failure)], default=plain)
 
 
-def _decimal_average(node: exp.Avg, certain: Decimal | None) -> exp.Expression | None:
+def _decimal_average(node: exp.Avg, certain: Decimal | None, where: exp.Expression | None = None
+                     ) -> exp.Expression | None:
     """avg of a decimal(p,s) is a decimal(p,s) in Trino, rounded half up; DuckDB gives a double.
 
     `certain` is the argument's decimal type when it is certain (decimal_types.py). When it is
@@ -289,8 +290,30 @@ def _decimal_average(node: exp.Avg, certain: Decimal | None) -> exp.Expression |
         plain.meta["typed"] = True
         return exp.Case(ifs=[exp.If(this=is_decimal, true=refusal)], default=plain)
     precision, scale = certain
-    exact = _exact_division(exp.Sum(this=node.this.copy()), exp.Count(this=node.this.copy()), scale, 0)
+    total, count = exp.Sum(this=node.this.copy()), exp.Count(this=node.this.copy())
+    if where is not None:  # avg(x) FILTER (WHERE …): the sum and the count of the same rows
+        total, count = (exp.Filter(this=part, expression=where.copy()) for part in (total, count))
+    exact = _exact_division(total, count, scale, 0)
     return exp.Cast(this=exact, to=exp.DataType.build(f"DECIMAL({precision}, {scale})"))
+
+
+def _filtered_average(filtered: exp.Filter, certain: Decimal | None) -> exp.Expression | None:
+    """avg(x) FILTER (WHERE w) of a decimal: the exact average of the rows w keeps.
+
+    Of uncertain type, a decimal argument is refused at run time, as for avg without a filter.
+    """
+    where = filtered.expression.this if isinstance(filtered.expression, exp.Where) else filtered.expression
+    if certain is not None:
+        return _decimal_average(filtered.this, certain, where)
+    if not _maybe_decimal(filtered.this.this):
+        return None
+    is_decimal = exp.Anonymous(this="starts_with", expressions=[
+        exp.Anonymous(this="typeof", expressions=[exp.Sum(this=filtered.this.this.copy())]),
+        exp.Literal.string("DECIMAL")])
+    refusal = exp.Cast(this=refuse_at_run_time(
+        "NOT_SUPPORTED", "avg of a decimal whose type the local Athena engine cannot tell is not supported"),
+        to=exp.DataType.build("DOUBLE"))
+    return exp.Case(ifs=[exp.If(this=is_decimal, true=refusal)], default=filtered)
 
 
 _RELIABLY_TYPED = (exp.Column, exp.Literal, exp.Cast)
@@ -357,7 +380,13 @@ def _decimal_results(typed: exp.Expression) -> bool:
             argument = node.this
             if isinstance(argument, exp.Distinct) and len(argument.expressions) == 1:
                 argument = argument.expressions[0]  # avg(DISTINCT x): sum and count of the distinct values
-            plans.append((node, lambda n, c=types.of(argument): _decimal_average(n, c)))
+            certain = types.of(argument)
+            if isinstance(node.parent, exp.Filter) and node.parent.this is node:
+                # The filter goes inside: the whole `avg(x) FILTER (WHERE …)` is replaced.
+                filtered = node.parent
+                plans.append((filtered, lambda f, c=certain: _filtered_average(f, c)))
+            else:
+                plans.append((node, lambda n, c=certain: _decimal_average(n, c)))
     changed = False
     for node, build in reversed(plans):  # walk() is depth first: reversed, inner nodes go first
         slot = exp.Null()

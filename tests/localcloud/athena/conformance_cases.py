@@ -434,6 +434,8 @@ CASES: list[Case] = [
     C("decimal", "SELECT round(avg(x * x), 2) FROM (VALUES DECIMAL '1.25') t(x)", "1.5600", "decimal(7,4)",
       TRINO_MATH),
     C("decimal", "SELECT round(x * 2, 1) FROM (VALUES DECIMAL '1.25') t(x)", "2.50", "decimal(14,2)", TRINO_MATH),
+    C("decimal", "SELECT avg(x) FILTER (WHERE x > 1) FROM (VALUES DECIMAL '1.25', DECIMAL '2.50', DECIMAL '2.75') t(x)",
+      "2.17", "decimal(3,2)", AGGREGATE),
     C("decimal", "SELECT avg(DISTINCT x) FROM (VALUES DECIMAL '1.25', DECIMAL '1.25', DECIMAL '2.00') t(x)", "1.63",
       "decimal(3,2)", AGGREGATE),
     # x % y of decimals: decimal(min(p2 - s2, p1 - s1) + max(s1, s2), max(s1, s2)), the sign of x.
