@@ -16,7 +16,6 @@ would write Infinity, which is not JSON.
 
 from __future__ import annotations
 
-import decimal
 import json
 import math
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import duckdb
 
 from localcloud.athena.errors import athena_error
+from localcloud.athena.types import java_double
 
 FUNCTION = "trino_json_parse"
 
@@ -35,31 +35,11 @@ class _Refused(ValueError):
 
 
 def _java_double(value: float) -> str:
-    """Java's Double.toString: shortest digits; plain from 10^-3 to 10^7, else d.dddE±n."""
+    """Java's Double.toString (types.py), for finite values: Jackson would write Infinity, which is no JSON."""
     if not math.isfinite(value):
         raise _Refused(athena_error("NOT_SUPPORTED", "json_parse of a number beyond a double's range is not "
                                     "supported by the local Athena engine") + "\u2400")
-    if value == 0:
-        return "-0.0" if math.copysign(1, value) < 0 else "0.0"
-    digits, exponent = _shortest(abs(value))
-    sign = "-" if value < 0 else ""
-    if 1e-3 <= abs(value) < 1e7:
-        point = exponent + 1  # digits d1 d2 ... with the decimal point after `point` digits
-        if point <= 0:
-            return f"{sign}0.{'0' * -point}{digits}"
-        if point >= len(digits):
-            return f"{sign}{digits}{'0' * (point - len(digits))}.0"
-        return f"{sign}{digits[:point]}.{digits[point:]}"
-    fraction = digits[1:] or "0"
-    return f"{sign}{digits[0]}.{fraction}E{exponent}"
-
-
-def _shortest(value: float) -> tuple[str, int]:
-    """(significant digits, power of ten of the first) of the shortest text that reads back as `value`
-    (Python's repr, which is what JDK 19+'s Double.toString picks too)."""
-    sign, digits, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
-    text = "".join(map(str, digits))
-    return text, len(text) + int(exponent) - 1
+    return java_double(value)
 
 
 def _string(text: str) -> str:

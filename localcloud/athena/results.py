@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localcloud.athena.exceptions import InvalidRequestException
-from localcloud.athena.types import column_info, render
+from localcloud.athena.types import column_info, java_float, render
 
 
 @dataclass
@@ -31,9 +31,12 @@ class ResultSet:
         """`lengths`: each column's declared varchar(n) length, where the query declares one."""
         if lengths is None or len(lengths) != len(names):
             lengths = [None] * len(names)
+        # A real (DuckDB's FLOAT) arrives as a Python float: Java writes it from its 32 bits (0.1), not
+        # from the double it widens to (0.10000000149011612).
+        renderers = [_render_real if str(t).upper() == "FLOAT" else render for t in types]
         return cls(
             columns=[column_info(n, t, length=k) for n, t, k in zip(names, types, lengths)],
-            rows=[[render(v) for v in row] for row in rows],
+            rows=[[fn(v) for fn, v in zip(renderers, row)] for row in rows],
         )
 
     @classmethod
@@ -106,6 +109,10 @@ class ResultSet:
         if not self.rows:
             return b""
         return ("\n".join("\t".join("" if v is None else v for v in row) for row in self.rows) + "\n").encode()
+
+
+def _render_real(value: Any) -> str | None:
+    return None if value is None else java_float(float(value))
 
 
 def _parse_csv(text: str) -> list[list[str | None]]:

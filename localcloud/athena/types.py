@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+import struct
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -72,23 +73,38 @@ PRECISION_SCALE: dict[str, tuple[int, int]] = {
 }
 
 
-def _java_double(value: float) -> str:
+def java_double(value: float) -> str:
     """Java's Double.toString, which Trino uses: 2.5, 1.0E7, 1.0E-4, NaN, Infinity."""
+    return _java_layout(value, repr(value))
+
+
+def java_float(value: float) -> str:
+    """Java's Float.toString of a real: the shortest digits that read back as the same 32-bit float
+    (0.1, where the double it widens to prints 0.10000000149011612), laid out as Double.toString."""
+    if not math.isfinite(value) or value == 0:
+        return java_double(value)
+    single = struct.unpack("f", struct.pack("f", value))[0]
+    for digits in range(1, 10):
+        text = f"{single:.{digits}g}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == single:
+            return _java_layout(single, text)
+    return java_double(value)
+
+
+def _java_layout(value: float, shortest: str) -> str:
+    """`value` laid out as Java's toString, from its shortest round-tripping text `shortest`."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
     if value == 0:
         return "-0.0" if math.copysign(1, value) < 0 else "0.0"
-    if 1e-3 <= abs(value) < 1e7:
-        text = repr(value)
-        if "e" in text:  # repr picks exponent form for some values in range
-            text = f"{value:.17f}".rstrip("0")
-        return text if "." in text else text + ".0"
-    # Shortest round-tripping digits (what repr gives), laid out like Java: d.dddE<exp>.
-    sign, digits, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
+    sign, digits, exponent = decimal.Decimal(shortest).normalize().as_tuple()
     text = "".join(map(str, digits))
     exp10 = exponent + len(text) - 1
+    if 1e-3 <= abs(value) < 1e7:
+        plain = f"{decimal.Decimal(shortest).normalize():f}"
+        return plain if "." in plain else plain + ".0"
     mantissa = text[0] + "." + (text[1:] or "0")
     return f"{'-' if sign else ''}{mantissa}E{exp10}"
 
@@ -138,7 +154,7 @@ def _mapping(value: dict) -> str:
 _RENDERERS: dict[type, Callable[[Any], str]] = {
     bool: lambda v: "true" if v else "false",
     int: str,
-    float: _java_double,
+    float: java_double,
     decimal.Decimal: lambda v: format(v, "f"),
     str: lambda v: v,
     dt.datetime: _timestamp,

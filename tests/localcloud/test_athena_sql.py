@@ -20,7 +20,7 @@ from localcloud.athena.errors import engine_error
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.queries import QueryPlanner
 from localcloud.athena.results import ResultSet
-from localcloud.athena.types import _java_double, render
+from localcloud.athena.types import java_double, render
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +161,7 @@ def test_syntax_error_points_at_the_token(engine: Engine) -> None:
     (12345678.9, "1.23456789E7"), (0.1 + 0.2, "0.30000000000000004"),
 ])
 def test_doubles_render_like_java(number: float, text: str) -> None:
-    assert _java_double(number) == text
+    assert java_double(number) == text
 
 
 def test_scalar_rendering() -> None:

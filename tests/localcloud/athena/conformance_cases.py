@@ -471,6 +471,9 @@ CASES: list[Case] = [
     C("conversion", "SELECT CAST('f' AS boolean)", "false", "boolean", TRINO_VARCHAR_OPERATORS),
     C("conversion", "SELECT CAST('yes' AS boolean)", error="INVALID_CAST_ARGUMENT", source=TRINO_VARCHAR_OPERATORS),
     C("conversion", "SELECT try_cast('yes' AS boolean)", None, "boolean", TRINO_VARCHAR_OPERATORS),
+    # A real is written from its 32 bits, as Java's Float.toString (not the double it widens to).
+    C("conversion", "SELECT CAST(DECIMAL '0.1' AS real)", "0.1", "real", CONVERSION),
+    C("conversion", "SELECT REAL '1.1' * 2", "2.2", "real", CONVERSION),
     C("conversion", "SELECT CAST(2.5e0 AS integer)", "3", "integer", CONVERSION),
     C("conversion", "SELECT CAST(-2.5e0 AS integer)", "-3", "integer", CONVERSION),
     C("conversion", "SELECT CAST(2.4e0 AS bigint)", "2", "bigint", CONVERSION),
