@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ class ResultSet:
             lengths = [None] * len(names)
         # A real (DuckDB's FLOAT) arrives as a Python float: Java writes it from its 32 bits (0.1), not
         # from the double it widens to (0.10000000149011612).
-        renderers = [_render_real if str(t).upper() == "FLOAT" else render for t in types]
+        renderers = [_real_renderer(str(t).upper()) or render for t in types]
         return cls(
             columns=[column_info(n, t, length=k) for n, t, k in zip(names, types, lengths)],
             rows=[[fn(v) for fn, v in zip(renderers, row)] for row in rows],
@@ -113,6 +114,18 @@ class ResultSet:
 
 def _render_real(value: Any) -> str | None:
     return None if value is None else java_float(float(value))
+
+
+def _real_renderer(duck_type: str) -> Callable[[Any], str | None] | None:
+    """A renderer for a real, or an array (of arrays) of reals; None for any other type."""
+    if duck_type == "FLOAT":
+        return _render_real
+    if duck_type.endswith("[]"):
+        inner = _real_renderer(duck_type[:-2])
+        if inner is not None:
+            return lambda v: None if v is None else "[" + ", ".join(
+                "null" if x is None else inner(x) for x in v) + "]"
+    return None
 
 
 def _parse_csv(text: str) -> list[list[str | None]]:

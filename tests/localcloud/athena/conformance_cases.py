@@ -474,6 +474,7 @@ CASES: list[Case] = [
     # A real is written from its 32 bits, as Java's Float.toString (not the double it widens to).
     C("conversion", "SELECT CAST(DECIMAL '0.1' AS real)", "0.1", "real", CONVERSION),
     C("conversion", "SELECT REAL '1.1' * 2", "2.2", "real", CONVERSION),
+    C("conversion", "SELECT ARRAY[REAL '1.1', NULL]", "[1.1, null]", None, CONVERSION),
     C("conversion", "SELECT CAST(2.5e0 AS integer)", "3", "integer", CONVERSION),
     C("conversion", "SELECT CAST(-2.5e0 AS integer)", "-3", "integer", CONVERSION),
     C("conversion", "SELECT CAST(2.4e0 AS bigint)", "2", "bigint", CONVERSION),
