@@ -359,6 +359,12 @@ def police(tree: exp.Expression, text: str) -> None:
                 raise QueryFailed("NOT_SUPPORTED", f"{NOT_SUPPORTED_FUNCTIONS[name]} is not supported by "
                                   "the local Athena engine", *node_position(node, text))
             trino = trino_name(node)
+            written = _written_alias(node, text, trino)
+            if written is not None:
+                # sqlglot reads other dialects' names for a Trino function (isnan, ifnull, nvl, len,
+                # array_length, char_length…); Trino knows only its own, so Athena answers with its error.
+                raise QueryFailed("FUNCTION_NOT_FOUND", f"Function '{written}' not registered",
+                                  *node_position(node, text))
             if trino is None or trino in CONSTRUCTS or trino in ANSWERED:
                 continue
             if is_trino_function(trino):
@@ -370,6 +376,35 @@ def police(tree: exp.Expression, text: str) -> None:
             # 'date_diff2' not registered" (an Athena client's error fixtures, found with the code search).
             raise QueryFailed("FUNCTION_NOT_FOUND", f"Function '{trino}' not registered",
                               *node_position(node, text))
+
+
+_CALLED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _written_alias(node: exp.Func, text: str, trino: str | None) -> str | None:
+    """The name the query wrote for `node` when it is no Trino function (sqlglot took it as an alias).
+
+    The node's position (meta start/end) names the called word in `text`; a position from another
+    text (an inlined view's) is recognised by the word not reading back as this node's kind.
+    """
+    if isinstance(node, exp.Anonymous) or trino is None:
+        return None
+    start, end = node.meta.get("start"), node.meta.get("end")
+    if start is None or end is None:
+        return None
+    word = text[start:end + 1]
+    if not _CALLED_NAME.fullmatch(word) or not text[end + 1:].lstrip().startswith("("):
+        return None
+    written = word.lower()
+    if written == trino or is_trino_function(written) or written in CONSTRUCTS:
+        return None
+    for arguments in ("x", "x, y", "x, y, z"):  # the alias may need its arity to parse as this kind
+        try:
+            if type(sqlglot.parse_one(f"{word}({arguments})", read=READ_DIALECT)) is type(node):
+                return written
+        except (ParseError, TokenError):
+            continue
+    return None
 
 
 def _function_name(node: exp.Func) -> str:
