@@ -67,7 +67,8 @@ def engine_error(exc: Exception, text: str) -> QueryFailed:
                            f"{m.group(3)}). Value is not a number.")
     m = _DATE_CAST.search(message)
     if m:
-        return QueryFailed("INVALID_CAST_ARGUMENT", f"Value cannot be cast to {m.group(1)}: {m.group(2)}")
+        return QueryFailed("INVALID_CAST_ARGUMENT", f"Value cannot be cast to {m.group(1)}: "
+                           f"{m.group(2).removesuffix(chr(0x2400))}")
     m = _RANGE_CAST.search(message)
     if m and m.group(1) in _TRINO_INTEGER and m.group(3) in _TRINO_INTEGER:
         return QueryFailed("NUMERIC_VALUE_OUT_OF_RANGE", f"Out of range for {_TRINO_INTEGER[m.group(3)]}: "

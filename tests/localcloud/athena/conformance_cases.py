@@ -471,6 +471,11 @@ CASES: list[Case] = [
     C("conversion", "SELECT CAST('f' AS boolean)", "false", "boolean", TRINO_VARCHAR_OPERATORS),
     C("conversion", "SELECT CAST('yes' AS boolean)", error="INVALID_CAST_ARGUMENT", source=TRINO_VARCHAR_OPERATORS),
     C("conversion", "SELECT try_cast('yes' AS boolean)", None, "boolean", TRINO_VARCHAR_OPERATORS),
+    # varchar -> date takes a date alone (DateTimeUtils.parseDate, after trimming); DuckDB drops a time.
+    C("conversion", "SELECT CAST(' 2026-1-2 ' AS date)", "2026-01-02", "date", TRINO_DATE_OPERATORS),
+    C("conversion", "SELECT CAST('2026-01-02 10:00' AS date)", error="INVALID_CAST_ARGUMENT",
+      source=TRINO_DATE_OPERATORS),
+    C("conversion", "SELECT try_cast('2026-01-02 10:00' AS date)", None, "date", TRINO_DATE_OPERATORS),
     # A real is written from its 32 bits, as Java's Float.toString (not the double it widens to).
     C("conversion", "SELECT CAST(DECIMAL '0.1' AS real)", "0.1", "real", CONVERSION),
     C("conversion", "SELECT REAL '1.1' * 2", "2.2", "real", CONVERSION),
