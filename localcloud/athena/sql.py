@@ -1004,7 +1004,7 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
         if isinstance(node, exp.Trim) and node.args.get("expression") is None and not node.meta.get("checked"):
             node = node.copy()
             node.meta["checked"] = True
-            node.set("expression", exp.Literal.string(JAVA_WHITESPACE.encode().decode("unicode_escape")))
+            node.set("expression", exp.Literal.string(JAVA_WHITESPACE))
             return node
         if type(node) is exp.Cast and not node.meta.get("trino_cast"):
             node.meta["trino_cast"] = True

@@ -38,7 +38,7 @@ from localcloud.athena.decimal_types import Decimal, DecimalTypes
 from localcloud.athena.errors import athena_error
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.sql import fail_at_run_time, refuse_at_run_time
-from localcloud.athena.sql import JAVA_WHITESPACE as _JAVA_WHITESPACE_ESCAPED
+from localcloud.athena.sql import JAVA_WHITESPACE
 
 T = exp.DataType.Type
 _INTEGERS = {T.TINYINT, T.SMALLINT, T.INT, T.BIGINT}
@@ -216,14 +216,13 @@ def _array_and_element(node: exp.DPipe) -> exp.Expression | None:
 # Trino's CAST(varchar AS date) (DateOperators, DateTimeUtils.parseDate): the trimmed text must be a date
 # alone, yyyy-MM-dd with 1-2 digit month and day; DuckDB also takes '2026-01-02 10:00' (dropping the time).
 _DATE_TEXT = r"[0-9]{1,9}-[0-9]{1,2}-[0-9]{1,2}"
-JAVA_WHITESPACE_TEXT = _JAVA_WHITESPACE_ESCAPED.encode().decode("unicode_escape")
 
 
 def _date_cast(node: exp.Cast) -> exp.Expression | None:
     if node.to.this != T.DATE or _type_of(node.this) not in _STRINGS or node.meta.get("date_checked"):
         return None
     value = node.this.copy()
-    trimmed = exp.Anonymous(this="trim", expressions=[value.copy(), exp.Literal.string(JAVA_WHITESPACE_TEXT)])
+    trimmed = exp.Anonymous(this="trim", expressions=[value.copy(), exp.Literal.string(JAVA_WHITESPACE)])
     ok = exp.Anonymous(this="regexp_full_match", expressions=[trimmed.copy(), exp.Literal.string(_DATE_TEXT)])
     # Not a date alone: a marked value makes DuckDB's cast fail (errors.py words it as Trino does);
     # try_cast still turns that into NULL.

@@ -146,6 +146,8 @@ CASES: list[Case] = [
     # Whitespace is Java's: tabs and line breaks too, but not the no-break space (U+00A0).
     C("string", "SELECT trim(chr(9) || 'ab' || chr(10))", "ab", None, TRINO_STRING),
     C("string", "SELECT length(trim(chr(160) || 'ab'))", "3", "bigint", TRINO_STRING),
+    C("string", "SELECT length(trim(chr(12288) || 'ab' || chr(8232)))", "2", "bigint", TRINO_STRING),
+    C("string", "SELECT trim('âb')", "âb", None, TRINO_STRING),
     C("string", "SELECT substr('hello', -10)", "", "varchar", TRINO_STRING),
     C("string", "SELECT substr('hello', -3, 2)", "ll", None, STRING),
     C("string", "SELECT substr('hello', 2, -1)", "", None, TRINO_STRING),
