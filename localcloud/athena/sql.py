@@ -734,17 +734,17 @@ def _json_cast(node: exp.Cast) -> exp.Expression:
       inside an array or map would be written otherwise too: those are refused.
     """
     value = node.this
-    plain = _settled(node.copy())
+    plain = settled(node.copy())
     kind = _call("typeof", value.copy())
 
     def is_kind(*names: str) -> exp.Expression:
         return exp.In(this=kind.copy(), expressions=[exp.Literal.string(n) for n in names])
 
     def json(expression: exp.Expression) -> exp.Expression:
-        return _settled(exp.Cast(this=expression, to=exp.DataType.build("JSON")))
+        return settled(exp.Cast(this=expression, to=exp.DataType.build("JSON")))
 
     def text(expression: exp.Expression) -> exp.Expression:
-        return _settled(exp.Cast(this=expression, to=exp.DataType.build("VARCHAR")))
+        return settled(exp.Cast(this=expression, to=exp.DataType.build("VARCHAR")))
 
     def canonical(expression: exp.Expression) -> exp.Expression:
         return json(_call(json_values.FUNCTION, text(expression)))
@@ -776,19 +776,19 @@ def _boolean_cast(node: exp.Cast, failing: bool = True) -> exp.Expression:
     plain = node.copy()
     plain.meta["boolean_checked"] = plain.meta["trino_cast"] = True
     text = exp.EQ(this=_call("typeof", value.copy()), expression=exp.Literal.string("VARCHAR"))
-    lowered = _call("lower", _settled(exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))))
+    lowered = _call("lower", settled(exp.Cast(this=value.copy(), to=exp.DataType.build("VARCHAR"))))
     words = {True: ("true", "t", "1"), False: ("false", "f", "0")}
     as_text = exp.Case(ifs=[exp.If(this=exp.In(this=lowered.copy(), expressions=[exp.Literal.string(w) for w in ws]),
                                    true=exp.Boolean(this=flag)) for flag, ws in words.items()],
                        default=exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()),
-                                                    true=_settled(exp.Cast(this=exp.Null(),
+                                                    true=settled(exp.Cast(this=exp.Null(),
                                                                            to=exp.DataType.build("BOOLEAN"))))],
                                         default=_cast_failure(value, "BOOLEAN") if failing else
-                                        _settled(exp.Cast(this=exp.Null(), to=exp.DataType.build("BOOLEAN")))))
+                                        settled(exp.Cast(this=exp.Null(), to=exp.DataType.build("BOOLEAN")))))
     return exp.Case(ifs=[exp.If(this=text, true=as_text)], default=plain)
 
 
-def _settled(cast: exp.Cast) -> exp.Cast:
+def settled(cast: exp.Cast) -> exp.Cast:
     """A cast this module wrote itself: translate() must not rewrite it again."""
     for mark in ("trino_cast", "boolean_checked", "json_checked", "typed"):  # "typed": typed.py leaves it too
         cast.meta[mark] = True
@@ -802,7 +802,7 @@ def _cast_failure(value: exp.Expression, type_name: str) -> exp.Expression:
     prefix = athena_error("INVALID_CAST_ARGUMENT", "Cannot cast '")
     text = exp.DPipe(this=exp.DPipe(this=exp.Literal.string(prefix), expression=exp.Cast(
         this=value.copy(), to=exp.DataType.build("VARCHAR"))), expression=exp.Literal.string(f"' to {type_name}\u2400"))
-    return _settled(exp.Cast(this=_settled(exp.Cast(this=text, to=exp.DataType.build("INT"))),
+    return settled(exp.Cast(this=settled(exp.Cast(this=text, to=exp.DataType.build("INT"))),
                              to=exp.DataType.build(type_name)))
 
 
@@ -986,7 +986,7 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
     def rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.ParseJSON) and not node.meta.get("checked"):
             # json_parse and JSON '…' literals: Trino's canonical text, keys sorted (json_values.py).
-            return _settled(exp.Cast(this=_call(json_values.FUNCTION, node.this), to=exp.DataType.build("JSON")))
+            return settled(exp.Cast(this=_call(json_values.FUNCTION, node.this), to=exp.DataType.build("JSON")))
         if isinstance(node, exp.DateDiff):
             return _date_diff(node, text)
         if isinstance(node, exp.Extract) and isinstance(node.this, exp.Var) and node.this.name.upper() in _EXTRACT_AS:

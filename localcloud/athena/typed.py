@@ -38,7 +38,7 @@ from localcloud.athena.decimal_types import Decimal, DecimalTypes
 from localcloud.athena.errors import athena_error
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.sql import fail_at_run_time, refuse_at_run_time
-from localcloud.athena.sql import JAVA_WHITESPACE
+from localcloud.athena.sql import JAVA_WHITESPACE, settled
 
 T = exp.DataType.Type
 _INTEGERS = {T.TINYINT, T.SMALLINT, T.INT, T.BIGINT}
@@ -144,11 +144,9 @@ def _json_to_varchar(value: exp.Expression) -> exp.Expression:
     """CAST(json AS varchar) as Trino's JsonOperators: a JSON string's text without its quotes, NULL for
     JSON null, numbers and booleans as written, and an object or array fails (INVALID_CAST_ARGUMENT);
     DuckDB gives every value's JSON text."""
-    as_json = exp.Cast(this=value.copy(), to=exp.DataType.build("JSON"))
-    as_json.meta["typed"] = as_json.meta["json_checked"] = as_json.meta["trino_cast"] = True
+    as_json = settled(exp.Cast(this=value.copy(), to=exp.DataType.build("JSON")))
     kind = exp.Anonymous(this="json_type", expressions=[as_json.copy()])
-    written = exp.Cast(this=as_json.copy(), to=exp.DataType.build("VARCHAR"))
-    written.meta["typed"] = True
+    written = settled(exp.Cast(this=as_json.copy(), to=exp.DataType.build("VARCHAR")))
     return exp.Case(ifs=[
         exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string("VARCHAR")),
                true=exp.Anonymous(this="json_extract_string", expressions=[as_json.copy(), exp.Literal.string("$")])),
@@ -287,6 +285,9 @@ def _subscript(node: exp.Bracket) -> exp.Expression | None:
     return exp.Case(ifs=[exp.If(this=bad, true=failure)], default=plain)
 
 
+_AVG_OF_UNTYPED_DECIMAL = "avg of a decimal whose type the local Athena engine cannot tell is not supported"
+
+
 def _decimal_average(node: exp.Avg, certain: Decimal | None, where: exp.Expression | None = None
                      ) -> exp.Expression | None:
     """avg of a decimal(p,s) is a decimal(p,s) in Trino, rounded half up; DuckDB gives a double.
@@ -302,14 +303,9 @@ def _decimal_average(node: exp.Avg, certain: Decimal | None, where: exp.Expressi
     if certain is None:
         if not _maybe_decimal(node.this):
             return None
-        is_decimal = exp.Anonymous(this="starts_with", expressions=[
-            exp.Anonymous(this="typeof", expressions=[exp.Sum(this=node.this.copy())]), exp.Literal.string("DECIMAL")])
-        refusal = exp.Cast(this=refuse_at_run_time(
-            "NOT_SUPPORTED", "avg of a decimal whose type the local Athena engine cannot tell is not supported"),
-            to=exp.DataType.build("DOUBLE"))
         plain = node.copy()
         plain.meta["typed"] = True
-        return exp.Case(ifs=[exp.If(this=is_decimal, true=refusal)], default=plain)
+        return _refused_if_decimal(plain, exp.Sum(this=node.this), _AVG_OF_UNTYPED_DECIMAL)
     precision, scale = certain
     total, count = exp.Sum(this=node.this.copy()), exp.Count(this=node.this.copy())
     if where is not None:  # avg(x) FILTER (WHERE …): the sum and the count of the same rows
@@ -328,13 +324,7 @@ def _filtered_average(filtered: exp.Filter, certain: Decimal | None) -> exp.Expr
         return _decimal_average(filtered.this, certain, where)
     if not _maybe_decimal(filtered.this.this):
         return None
-    is_decimal = exp.Anonymous(this="starts_with", expressions=[
-        exp.Anonymous(this="typeof", expressions=[exp.Sum(this=filtered.this.this.copy())]),
-        exp.Literal.string("DECIMAL")])
-    refusal = exp.Cast(this=refuse_at_run_time(
-        "NOT_SUPPORTED", "avg of a decimal whose type the local Athena engine cannot tell is not supported"),
-        to=exp.DataType.build("DOUBLE"))
-    return exp.Case(ifs=[exp.If(this=is_decimal, true=refusal)], default=filtered)
+    return _refused_if_decimal(filtered, exp.Sum(this=filtered.this.this), _AVG_OF_UNTYPED_DECIMAL)
 
 
 _RELIABLY_TYPED = (exp.Column, exp.Literal, exp.Cast)
@@ -355,7 +345,10 @@ _ROUNDING = (exp.Round, exp.Ceil, exp.Floor, exp.Trunc, exp.Sign)
 
 
 def _refused_if_decimal(node: exp.Expression, argument: exp.Expression, message: str) -> exp.Expression:
-    """`node` as DuckDB computes it, unless `argument` turns out a decimal at run time: then NOT_SUPPORTED."""
+    """`node` as DuckDB computes it, unless `argument` turns out a decimal at run time: then NOT_SUPPORTED.
+
+    (DuckDB's error() has no type of its own, so the CASE keeps `node`'s.)
+    """
     is_decimal = exp.Anonymous(this="starts_with", expressions=[
         exp.Anonymous(this="typeof", expressions=[argument.copy()]), exp.Literal.string("DECIMAL")])
     refusal = refuse_at_run_time("NOT_SUPPORTED", message)
