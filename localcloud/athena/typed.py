@@ -17,6 +17,8 @@ decimals.py does for division:
 - CAST(… AS varchar) writes timestamps with milliseconds; a double that Java would write with an
   exponent is refused; arrays, maps and rows do not cast to varchar (TYPE_MISMATCH).
 - || and concat of a string with a number or date fail, as Trino has no such concat.
+- A NaN double compares, matches and ranks as in Trino, not DuckDB (nan_semantics.py): in
+  = <> < > BETWEEN IN, a simple CASE and nullif; max, max_by, greatest and array_max skip it.
 - json_array_contains compares the value with the array's elements of the same JSON kind.
 - typeof() answers Trino's type names (integer, decimal(2,1), array(integer),
   timestamp(3)); a character value is refused, since Trino types it
@@ -33,6 +35,7 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
+from localcloud.athena import nan_semantics
 from localcloud.athena.column_lengths import LENGTH_META
 from localcloud.athena.decimal_types import Decimal, DecimalTypes
 from localcloud.athena.errors import athena_error
@@ -107,30 +110,6 @@ def _varchar_cast(node: exp.Cast) -> exp.Expression | None:
         plain.meta["typed"] = True
         return exp.Case(ifs=[exp.If(this=java_exponent, true=refusal)], default=plain)
     return None
-
-
-# Which side(s) of a comparison DuckDB answers differently when a double is NaN: DuckDB orders NaN
-# above everything and equal to itself; Trino's comparison operators are Java's (IEEE 754): every
-# comparison with NaN is false, except <> which is true (DoubleOperators).
-_IEEE_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
-
-
-def _ieee_comparison(node: exp.Binary) -> exp.Expression | None:
-    doubles = [side for side in (node.this, node.expression) if _type_of(side) in _FLOATS]
-    if not doubles:
-        return None
-    if isinstance(node, (exp.GT, exp.GTE)):
-        doubles = [node.this] if _type_of(node.this) in _FLOATS else []
-    elif isinstance(node, (exp.LT, exp.LTE)):
-        doubles = [node.expression] if _type_of(node.expression) in _FLOATS else []
-    if not doubles:
-        return None
-    plain = node.copy()
-    plain.meta["ieee"] = True
-    nan = exp.Anonymous(this="isnan", expressions=[doubles[0].copy()])
-    if isinstance(node, exp.NEQ):
-        return exp.Paren(this=exp.Or(this=plain, expression=nan))
-    return exp.Paren(this=exp.And(this=plain, expression=exp.Not(this=nan)))
 
 
 def _is_json_extract(node: exp.Expression) -> bool:
@@ -469,7 +448,7 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
     if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg, exp.Sub,
-                     exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
+                     *nan_semantics.RULES,
                      exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc,
                      exp.Mod):
         return tree
@@ -477,17 +456,13 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
     if typed is None:
         return tree
     changed = _decimal_results(typed)
+    changed = nan_semantics.apply(typed) or changed
 
     def rewrite(node: exp.Expression) -> exp.Expression:
         nonlocal changed
         if isinstance(node, exp.Anonymous) and LENGTH_META in node.meta and not node.meta.get("length_checked"):
             node.meta["length_checked"] = True
             replacement = _shorter_varchar_cast(node)
-            if replacement is not None:
-                changed = True
-                return replacement
-        if isinstance(node, _IEEE_COMPARISONS) and not node.meta.get("ieee"):
-            replacement = _ieee_comparison(node)
             if replacement is not None:
                 changed = True
                 return replacement

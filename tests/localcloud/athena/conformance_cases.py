@@ -45,6 +45,9 @@ TRINO_ARRAY_CONTAINS = TRINO_SCALAR + "ArrayContains.java"
 TRINO_DATE_OPERATORS = TRINO_TYPE + "DateOperators.java"
 TRINO_DOUBLE_OPERATORS = TRINO_TYPE + "DoubleOperators.java"
 TRINO_MAP_TO_JSON = TRINO_SCALAR + "MapToJsonCast.java"
+TRINO_GREATEST = TRINO_SCALAR + "AbstractGreatestLeast.java"
+# max, max_by and greatest compare with COMPARISON_UNORDERED_FIRST (NaN lowest), min with _LAST.
+TRINO_MIN_MAX = "https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/util/MinMaxCompare.java"
 TRINO_JSON_PARSE = ("https://github.com/trinodb/trino/blob/master/lib/trino-plugin-toolkit/src/main/java/io/trino/"
                     "plugin/base/util/JsonTypeUtil.java")
 TRINO_VARCHAR_OPERATORS = TRINO_TYPE + "VarcharOperators.java"
@@ -323,6 +326,9 @@ CASES: list[Case] = [
     C("array", "SELECT array_remove(ARRAY[1, NULL, 2], 1)", "[null, 2]", None, TRINO_ARRAY_REMOVE),
     C("array", "SELECT array_remove(ARRAY[1, NULL, 2], NULL)", None, None, TRINO_ARRAY_REMOVE),
     C("array", "SELECT array_max(ARRAY[1, NULL, 3])", None, "integer", TRINO_ARRAY_MAX),
+    # doubleGreater: a NaN element is passed over unless every element is NaN.
+    C("array", "SELECT array_max(ARRAY[nan(), 1e0, 2e0])", "2.0", "double", TRINO_ARRAY_MAX),
+    C("array", "SELECT array_max(ARRAY[nan(), nan()])", "NaN", "double", TRINO_ARRAY_MAX),
     C("array", "SELECT array_min(ARRAY[1, NULL, 3])", None, "integer", TRINO_ARRAY_MAX),
     C("array", "SELECT array_sort(array_distinct(ARRAY[1, 2, 2, 3]))", "[1, 2, 3]", None, ARRAY),
     C("array", "SELECT array_sort(array_intersect(ARRAY[1, 2, 3], ARRAY[2, 3, 4]))", "[2, 3]", None, ARRAY),
@@ -392,6 +398,22 @@ CASES: list[Case] = [
     C("math", "SELECT nan() <> nan()", "true", "boolean", TRINO_DOUBLE_OPERATORS),
     C("math", "SELECT nan() > 1e0", "false", "boolean", TRINO_DOUBLE_OPERATORS),
     C("math", "SELECT 1e0 < nan()", "false", "boolean", TRINO_DOUBLE_OPERATORS),
+    # BETWEEN, IN, a simple CASE and nullif compare with the same operators: NaN matches nothing.
+    C("math", "SELECT nan() BETWEEN 0 AND infinity()", "false", "boolean", TRINO_DOUBLE_OPERATORS),
+    C("math", "SELECT 1e0 BETWEEN 0 AND nan()", "false", "boolean", TRINO_DOUBLE_OPERATORS),
+    C("math", "SELECT nan() NOT BETWEEN 0 AND 1", "true", "boolean", TRINO_DOUBLE_OPERATORS),
+    C("math", "SELECT nan() IN (nan(), 1e0)", "false", "boolean", TRINO_DOUBLE_OPERATORS),
+    C("math", "SELECT nan() NOT IN (nan())", "true", "boolean", TRINO_DOUBLE_OPERATORS),
+    C("math", "SELECT nan() IN (NULL, 1e0)", None, "boolean", TRINO_DOUBLE_OPERATORS),
+    C("math", "SELECT count(*) FROM (VALUES nan(), 1e0) t(x) WHERE x IN (nan(), 1e0)", "1", "bigint",
+      TRINO_DOUBLE_OPERATORS),
+    C("math", "SELECT CASE nan() WHEN nan() THEN 'same' ELSE 'differs' END", "differs", "varchar",
+      TRINO_DOUBLE_OPERATORS),
+    C("math", "SELECT nullif(nan(), nan())", "NaN", "double", TRINO_DOUBLE_OPERATORS),
+    # greatest and max skip NaN unless every value is NaN; least and min put it last (MinMaxCompare).
+    C("math", "SELECT greatest(nan(), 5e0, 4e0)", "5.0", "double", TRINO_GREATEST),
+    C("math", "SELECT greatest(nan(), nan())", "NaN", "double", TRINO_GREATEST),
+    C("math", "SELECT least(nan(), 5e0, 4e0)", "4.0", "double", TRINO_GREATEST),
     C("math", "SELECT infinity()", "Infinity", "double", MATH),
     C("math", "SELECT is_infinite(infinity())", "true", "boolean", MATH),
     C("math", "SELECT is_finite(1e0)", "true", "boolean", MATH),
@@ -548,6 +570,13 @@ CASES: list[Case] = [
     C("aggregate", "SELECT var_pop(x) FROM (VALUES 1, 3) t(x)", "1.0", "double", AGGREGATE),
     C("aggregate", "SELECT corr(x, y) FROM (VALUES (1, 2), (2, 4), (3, 6)) t(x, y)", "1.0", "double", AGGREGATE),
     C("aggregate", "SELECT histogram(x)['a'] FROM (VALUES 'a', 'a', 'b') t(x)", "2", "bigint", AGGREGATE),
+    C("aggregate", "SELECT max(x) FROM (VALUES nan(), 1e0, 3e0) t(x)", "3.0", "double", TRINO_MIN_MAX),
+    C("aggregate", "SELECT max(x) FROM (VALUES nan(), nan()) t(x)", "NaN", "double", TRINO_MIN_MAX),
+    C("aggregate", "SELECT min(x) FROM (VALUES nan(), 1e0, 3e0) t(x)", "1.0", "double", TRINO_MIN_MAX),
+    C("aggregate", "SELECT max_by(y, x) FROM (VALUES (nan(), 'nan'), (1e0, 'one')) t(x, y)", "one", "varchar",
+      TRINO_MIN_MAX),
+    C("aggregate", "SELECT max(x) FILTER (WHERE x <> 3e0) FROM (VALUES nan(), 1e0, 3e0) t(x)", "1.0", "double",
+      TRINO_MIN_MAX),
     C("window", "SELECT array_agg(r ORDER BY x) FROM (SELECT x, row_number() OVER (ORDER BY x) r "
       "FROM (VALUES 30, 10, 20) t(x))", "[1, 2, 3]", None, WINDOW),
     C("window", "SELECT array_agg(r ORDER BY x) FROM (SELECT x, rank() OVER (ORDER BY x) r "
@@ -572,6 +601,8 @@ CASES: list[Case] = [
       "FROM (VALUES 1, 2) t(x))", "[0.5, 1.0]", None, WINDOW),
     C("window", "SELECT array_agg(r ORDER BY x) FROM (SELECT x, sum(x) OVER (ORDER BY x) r "
       "FROM (VALUES 1, 2, 3) t(x))", "[1, 3, 6]", None, WINDOW),
+    C("window", "SELECT array_agg(r ORDER BY y) FROM (SELECT y, max(x) OVER (ORDER BY y) r "
+      "FROM (VALUES (nan(), 1), (2e0, 2)) t(x, y))", "[NaN, 2.0]", None, TRINO_MIN_MAX),
     # -- refused: documented Trino functions the local engine does not answer ------------------
     C("refused", "SELECT soundex('Robert')", error="NOT_SUPPORTED: line 1:8: Function 'soundex'", source=STRING),
     C("refused", "SELECT reduce(ARRAY[5, 20, 50], 0, (s, x) -> s + x, s -> s)", error="NOT_SUPPORTED",
