@@ -13,9 +13,8 @@ two rules, and each function picks one:
   as DuckDB does, so they already agree.
 
 Each rule takes a node sqlglot typed (a double or real operand) and gives the DuckDB
-expression with Trino's answer. apply() runs them children first, before typed.py's
-other rewrites: a replacement keeps the node's type, and typed.py's own pass then
-still reaches every node inside it (a pass does not descend into what it replaced).
+expression with Trino's answer; typed.py runs them children first (see its
+_children_first).
 """
 
 from __future__ import annotations
@@ -155,26 +154,37 @@ def _value_of(key: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this="struct_extract", expressions=[key, exp.Literal.string("v")])
 
 
-def maximum(node: exp.Expression) -> exp.Expression | None:
-    """max(x) of doubles (alone, with FILTER or OVER): the largest number, NaN only when all are NaN.
+def aggregate_unit(node: exp.Expression, kind: type) -> tuple[exp.Expression, exp.Expression] | None:
+    """(the aggregate of `kind` in `node`, a copy of `node` and that aggregate's copy inside it).
 
-    `node` is the aggregate's outermost part (the Window, else the Filter, else the Max), so
-    the key's value is taken from the whole aggregate, window or filter included.
+    `node` is an aggregate's outermost part: its Window, else its Filter, else the aggregate.
+    None when `node` holds no such aggregate, or is that aggregate or Filter inside a Window
+    or Filter (which is rewritten whole instead: a value taken from it must be taken outside
+    the OVER and FILTER clauses).
     """
     aggregate = node.this if isinstance(node, exp.Window) else node
     aggregate = aggregate.this if isinstance(aggregate, exp.Filter) else aggregate
-    if not isinstance(aggregate, exp.Max) or checked(aggregate) or aggregate.expressions or aggregate.args.get("count") \
-            or not _is_float(aggregate.this):
+    if not isinstance(aggregate, kind) or checked(aggregate):
         return None
     if not isinstance(node, exp.Window) and isinstance(node.parent, (exp.Filter, exp.Window)) \
             and node.parent.this is node:
-        return None  # the Filter or Window around it is rewritten whole
+        return None
     whole = node.copy()
     inner = whole.this if isinstance(whole, exp.Window) else whole
     inner = inner.this if isinstance(inner, exp.Filter) else inner
+    return whole, _done(inner)
+
+
+def maximum(node: exp.Expression) -> exp.Expression | None:
+    """max(x) of doubles (alone, with FILTER or OVER): the largest number, NaN only when all are NaN."""
+    unit = aggregate_unit(node, exp.Max)
+    if unit is None:
+        return None
+    whole, inner = unit
+    if inner.expressions or inner.args.get("count") or not _is_float(inner.this):
+        return None
     inner.set("this", _nan_lowest(inner.this))
-    _done(inner)
-    return exp.Cast(this=_value_of(whole), to=aggregate.type.copy())
+    return exp.Cast(this=_value_of(whole), to=inner.type.copy())
 
 
 def max_by(node: exp.ArgMax) -> exp.Expression | None:
@@ -214,25 +224,10 @@ def array_max(node: exp.ArrayMax) -> exp.Expression | None:
     return exp.Coalesce(this=largest_number, expressions=[_done(node.copy())])
 
 
+
 RULES: dict[type, Callable[[Any], exp.Expression | None]] = {
     **{comparison: ieee_comparison for comparison in IEEE_COMPARISONS},
     exp.Between: between, exp.In: in_list, exp.Case: simple_case, exp.Nullif: nullif,
     exp.Window: maximum, exp.Filter: maximum, exp.Max: maximum, exp.ArgMax: max_by,
     exp.Greatest: greatest, exp.ArrayMax: array_max,
 }
-
-
-def apply(tree: exp.Expression) -> bool:
-    """Rewrite, in place and children first, every node of the typed `tree` a rule answers; True if one did."""
-    changed = False
-    for node in reversed(list(tree.walk(bfs=False))):  # a node's descendants come before it
-        rule = RULES.get(type(node))
-        if rule is None or checked(node) or node is tree:
-            continue
-        replacement = rule(node)
-        if replacement is None:
-            continue
-        replacement.type = node.type.copy() if node.type is not None else None
-        node.replace(replacement)
-        changed = True
-    return changed

@@ -17,6 +17,7 @@ decimals.py does for division:
 - CAST(… AS varchar) writes timestamps with milliseconds; a double that Java would write with an
   exponent is refused; arrays, maps and rows do not cast to varchar (TYPE_MISMATCH).
 - || and concat of a string with a number or date fail, as Trino has no such concat.
+- sum() of integers fails past the bigint range (NUMERIC_VALUE_OUT_OF_RANGE), as Trino's does.
 - A NaN double compares, matches and ranks as in Trino, not DuckDB (nan_semantics.py): in
   = <> < > BETWEEN IN, a simple CASE and nullif; max, max_by, greatest and array_max skip it.
 - json_array_contains compares the value with the array's elements of the same JSON kind.
@@ -30,6 +31,7 @@ An operand whose type the annotation cannot tell is left to DuckDB.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
@@ -445,10 +447,68 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=unsupported, true=refusal)], default=name)
 
 
+_BIGINT_RANGE = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def _integer_sum(node: exp.Expression) -> exp.Expression | None:
+    """sum() of integers is a bigint in Trino, and fails past its range (BigintSumAggregation adds
+    with addExact: NUMERIC_VALUE_OUT_OF_RANGE); DuckDB's is a hugeint that answers the exact value.
+
+    The sum that overflows at the end overflowed on the way in every order Trino may add in, so
+    it fails there too (a sum back in range at the end may or may not have failed in Trino, and
+    its value is the one Trino gives when it does not). Over a window, recent Trino adds without
+    the check (LongSumWindowAccumulator wraps around), older ones fail: refused, not guessed.
+    """
+    unit = nan_semantics.aggregate_unit(node, exp.Sum)
+    if unit is None:
+        return None
+    whole, inner = unit
+    if _type_of(inner.this) not in _INTEGERS:
+        return None
+    if isinstance(whole, exp.Window):
+        failure = refuse_at_run_time("NOT_SUPPORTED", "a window's sum past the bigint range is not supported by "
+                                     "the local Athena engine")
+    else:
+        failure = refuse_at_run_time("NUMERIC_VALUE_OUT_OF_RANGE", "bigint addition overflow")
+    low, high = (exp.Literal.number(bound) for bound in _BIGINT_RANGE)
+    outside = exp.or_(exp.LT(this=whole.copy(), expression=low), exp.GT(this=whole.copy(), expression=high))
+    return exp.Case(ifs=[exp.If(this=outside, true=exp.Cast(this=failure, to=exp.DataType.build("BIGINT")))],
+                    default=exp.Cast(this=whole, to=exp.DataType.build("BIGINT")))
+
+
+# Rules run children first, before the other rewrites (see _children_first).
+_CHILDREN_FIRST: dict[type, list[Callable[[Any], exp.Expression | None]]] = {}
+for _kind, _rule in nan_semantics.RULES.items():
+    _CHILDREN_FIRST.setdefault(_kind, []).append(_rule)
+for _kind in (exp.Window, exp.Filter, exp.Sum):
+    _CHILDREN_FIRST.setdefault(_kind, []).append(_integer_sum)
+
+
+def _children_first(tree: exp.Expression) -> bool:
+    """Apply _CHILDREN_FIRST's rules to the typed `tree` in place, a node's descendants before it.
+
+    Unlike the transform in trino_typed_semantics (which does not descend into a node it has
+    replaced), this lets those rules wrap a node whole: each replacement keeps the node's type,
+    and the transform afterwards still reaches every node inside it. True if a rule applied.
+    """
+    changed = False
+    for node in reversed(list(tree.walk(bfs=False))):  # in reverse pre-order, descendants come first
+        if node is tree or nan_semantics.checked(node):
+            continue
+        for rule in _CHILDREN_FIRST.get(type(node), ()):
+            replacement = rule(node)
+            if replacement is not None:
+                replacement.type = node.type.copy() if node.type is not None else None
+                node.replace(replacement)
+                changed = True
+                break
+    return changed
+
+
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
     if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg, exp.Sub,
-                     *nan_semantics.RULES,
+                     *_CHILDREN_FIRST,
                      exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc,
                      exp.Mod):
         return tree
@@ -456,7 +516,7 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
     if typed is None:
         return tree
     changed = _decimal_results(typed)
-    changed = nan_semantics.apply(typed) or changed
+    changed = _children_first(typed) or changed
 
     def rewrite(node: exp.Expression) -> exp.Expression:
         nonlocal changed

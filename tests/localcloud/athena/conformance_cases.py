@@ -45,6 +45,8 @@ TRINO_ARRAY_CONTAINS = TRINO_SCALAR + "ArrayContains.java"
 TRINO_DATE_OPERATORS = TRINO_TYPE + "DateOperators.java"
 TRINO_DOUBLE_OPERATORS = TRINO_TYPE + "DoubleOperators.java"
 TRINO_MAP_TO_JSON = TRINO_SCALAR + "MapToJsonCast.java"
+TRINO_BIGINT_SUM = ("https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/"
+                    "aggregation/BigintSumAggregation.java")
 TRINO_GREATEST = TRINO_SCALAR + "AbstractGreatestLeast.java"
 # max, max_by and greatest compare with COMPARISON_UNORDERED_FIRST (NaN lowest), min with _LAST.
 TRINO_MIN_MAX = "https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/util/MinMaxCompare.java"
@@ -570,6 +572,10 @@ CASES: list[Case] = [
     C("aggregate", "SELECT var_pop(x) FROM (VALUES 1, 3) t(x)", "1.0", "double", AGGREGATE),
     C("aggregate", "SELECT corr(x, y) FROM (VALUES (1, 2), (2, 4), (3, 6)) t(x, y)", "1.0", "double", AGGREGATE),
     C("aggregate", "SELECT histogram(x)['a'] FROM (VALUES 'a', 'a', 'b') t(x)", "2", "bigint", AGGREGATE),
+    # sum of integers is a bigint, added with Math.addExact: past its range the query fails.
+    C("aggregate", "SELECT sum(x) FROM (VALUES BIGINT '9223372036854775807', BIGINT '1') t(x)",
+      error="NUMERIC_VALUE_OUT_OF_RANGE: bigint addition overflow", source=TRINO_BIGINT_SUM),
+    C("aggregate", "SELECT sum(x) FROM (VALUES 2147483647, 1) t(x)", "2147483648", "bigint", TRINO_BIGINT_SUM),
     C("aggregate", "SELECT max(x) FROM (VALUES nan(), 1e0, 3e0) t(x)", "3.0", "double", TRINO_MIN_MAX),
     C("aggregate", "SELECT max(x) FROM (VALUES nan(), nan()) t(x)", "NaN", "double", TRINO_MIN_MAX),
     C("aggregate", "SELECT min(x) FROM (VALUES nan(), 1e0, 3e0) t(x)", "1.0", "double", TRINO_MIN_MAX),
