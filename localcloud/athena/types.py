@@ -75,7 +75,29 @@ PRECISION_SCALE: dict[str, tuple[int, int]] = {
 
 def java_double(value: float) -> str:
     """Java's Double.toString, which Trino uses: 2.5, 1.0E7, 1.0E-4, NaN, Infinity."""
-    return _java_layout(value, repr(value))
+    if not math.isfinite(value) or value == 0:
+        return _java_layout(value, repr(value))
+    return _java_layout(value, _java_digits(value, repr(value), lambda text: float(text) == value))
+
+
+def _java_digits(value: float, shortest: str, reads_back: Callable[[str], bool]) -> str:
+    """The decimal Java's toString writes (JDK 19+): the shortest that reads back, but never one digit.
+
+    Its rule: among the decimals that read back as `value`, those of the fewest digits, or of one
+    or two digits when one is enough, and of these the closest to `value` (ties: the even last
+    digit). Only where one digit reads back can a two-digit one be closer, which happens only
+    for subnormals: Double.MIN_VALUE is 4.9E-324, where the shortest is 5E-324.
+    """
+    exact = decimal.Decimal(value)
+    one = decimal.Decimal(shortest)
+    if len(one.normalize().as_tuple().digits) != 1:
+        return shortest
+    exponent = exact.adjusted() - 1  # two significant digits: a step of 10^(adjusted - 1)
+    step = decimal.Decimal(1).scaleb(exponent)
+    below = (exact / step).to_integral_value(decimal.ROUND_FLOOR) * step
+    candidates = [one] + [c for c in (below, below + step) if reads_back(str(c))]
+    best = min(candidates, key=lambda c: (abs(c - exact), int(c.scaleb(-exponent)) % 2))
+    return str(best)
 
 
 def java_float(value: float) -> str:
@@ -84,10 +106,14 @@ def java_float(value: float) -> str:
     if not math.isfinite(value) or value == 0:
         return java_double(value)
     single = struct.unpack("f", struct.pack("f", value))[0]
+
+    def reads_back(text: str) -> bool:
+        return struct.unpack("f", struct.pack("f", float(text)))[0] == single
+
     for digits in range(1, 10):
         text = f"{single:.{digits}g}"
-        if struct.unpack("f", struct.pack("f", float(text)))[0] == single:
-            return _java_layout(single, text)
+        if reads_back(text):
+            return _java_layout(single, _java_digits(single, text, reads_back))
     return java_double(value)
 
 

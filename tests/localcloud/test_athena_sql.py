@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from localcloud.athena.errors import engine_error
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.queries import QueryPlanner
 from localcloud.athena.results import ResultSet
-from localcloud.athena.types import java_double, render
+from localcloud.athena.types import java_double, java_float, render
 
 
 @pytest.fixture(scope="module")
@@ -159,9 +160,22 @@ def test_syntax_error_points_at_the_token(engine: Engine) -> None:
 @pytest.mark.parametrize("number, text", [
     (2.5, "2.5"), (1e7, "1.0E7"), (1.5e-4, "1.5E-4"), (123.456, "123.456"), (-3.0, "-3.0"),
     (12345678.9, "1.23456789E7"), (0.1 + 0.2, "0.30000000000000004"),
+    # Where one digit reads back, Java writes two when two are closer (Double.toString's javadoc,
+    # JDK 19+): only subnormals. Double.MIN_VALUE is 4.9E-324, not 5.0E-324.
+    (5e-324, "4.9E-324"), (1e-323, "9.9E-324"), (5e-323, "4.9E-323"), (2.5e-323, "2.5E-323"),
+    (5e-310, "5.0E-310"), (1e23, "1.0E23"),
 ])
 def test_doubles_render_like_java(number: float, text: str) -> None:
     assert java_double(number) == text
+
+
+@pytest.mark.parametrize("bits, text", [
+    (1, "1.4E-45"), (2, "2.8E-45"),  # Float.MIN_VALUE and twice it, as Float.toString writes them
+    (0x3DCCCCCD, "0.1"), (0x7F7FFFFF, "3.4028235E38"),
+])
+def test_reals_render_like_java(bits: int, text: str) -> None:
+    value = struct.unpack("f", struct.pack("I", bits))[0]
+    assert java_float(value) == text
 
 
 def test_scalar_rendering() -> None:
