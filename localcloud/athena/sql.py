@@ -974,6 +974,25 @@ def _null_if_any_null(array: exp.Expression, answer: exp.Expression) -> exp.Expr
     return exp.Case(ifs=[exp.If(this=has_null, true=exp.Null())], default=answer)
 
 
+def _java_upper(node: exp.Upper) -> exp.Expression:
+    """Trino's upper maps code point by code point with Java's Character.toUpperCase (airlift
+    SliceUtf8), which keeps 'ß' (it has no one-letter capital); DuckDB writes 'ẞ' (U+1E9E). Every
+    other code point maps alike in both. So a text holding 'ß' is upper-cased around it."""
+    node.meta["checked"] = True
+    value = node.this
+    around = _call("array_to_string", _call("list_transform", _call("string_split", value.copy(), exp.Literal.string("ß")),
+                                            _lambda(_checked_upper(_var("_p")), "_p")), exp.Literal.string("ß"))
+    has_sharp_s = _call("contains", value.copy(), exp.Literal.string("ß"))
+    return exp.Case(ifs=[exp.If(this=has_sharp_s, true=around)], default=node)
+
+
+def _checked_upper(value: exp.Expression) -> exp.Upper:
+    """upper() that translate() leaves as it is."""
+    upper = exp.Upper(this=value)
+    upper.meta["checked"] = True
+    return upper
+
+
 # Java's Character.isWhitespace, which Trino's trim, ltrim and rtrim remove (airlift SliceUtf8): the
 # Unicode space, line and paragraph separators except the no-break ones, and \t \n \v \f \r \x1c-\x1f.
 JAVA_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
@@ -994,6 +1013,8 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
         if isinstance(node, (exp.ArrayMax, exp.ArrayMin)) and not node.meta.get("checked"):
             node.meta["checked"] = True
             return _null_if_any_null(node.this, node)
+        if isinstance(node, exp.Upper) and not node.meta.get("checked"):
+            return _java_upper(node)
         if isinstance(node, exp.ArrayRemove) and not node.meta.get("checked"):
             # Trino keeps NULL elements and answers NULL for a NULL value (DuckDB's `<>` drops both).
             array, value = node.this, node.expression
