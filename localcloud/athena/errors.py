@@ -9,12 +9,14 @@ text going to the log.
 from __future__ import annotations
 
 import logging
+import math
 import re
 
 import duckdb
 
 from localcloud.athena import sql as athena_sql
 from localcloud.athena.exceptions import QueryFailed
+from localcloud.athena.types import java_double, java_float
 
 log = logging.getLogger("localcloud.athena")
 
@@ -25,6 +27,10 @@ _NO_MATCH = re.compile(r"No function matches the given name and argument types '
 _OURS = re.compile("ATHENA:([A-Z_]+):(.*?)(?:\u2400.*)?$")
 _DIVISION_BY_ZERO = re.compile(r"Division by zero in expression \((.*?)\)\. ")
 _OVERFLOW = re.compile(r"Overflow in (addition|subtraction|multiplication) of (INT\d+|[A-Z]+) \((.*)\)")
+_DIVISION_OVERFLOW = re.compile(r"Overflow in division of (-?\d+) / (-?\d+)")
+_ABS_OVERFLOW = re.compile(r"Overflow on abs\((-?\d+)\)")
+# The one value of each integer type whose negation (abs, / -1) overflows it.
+_MINIMUM_OF = {-(2 ** 7): "tinyint", -(2 ** 15): "smallint", -(2 ** 31): "integer", -(2 ** 63): "bigint"}
 _MARKED_CAST = re.compile("Could not convert string '(.*)\u2400' to (INT\\d+)")
 # DuckDB's cast failures -> Trino's wording (VarcharOperators, DateOperators, the integer casts).
 _STRING_CAST = re.compile(r"Could not convert string '(.*)' to (\w+)")
@@ -35,6 +41,19 @@ _RANGE_CAST = re.compile(r"Type (\w+) with value (.*) can't be cast because the 
 _TRINO_TYPE_NAME = {"INT8": "TINYINT", "INT16": "SMALLINT", "INT32": "INT", "INT64": "BIGINT", "DOUBLE": "DOUBLE",
                     "FLOAT": "REAL", "BOOL": "BOOLEAN"}
 _TRINO_INTEGER = {"INT8": "tinyint", "INT16": "smallint", "INT32": "integer", "INT64": "bigint"}
+
+
+def _float_to_integer_failure(source: str, text: str, target: str) -> QueryFailed:
+    """DoubleOperators' (and RealOperators') cast failures: a bigint "Unable to cast", the narrower
+    integers "Out of range", NaN "Cannot cast"; the value written as Java writes it."""
+    value = float(text)
+    written = java_double(value) if source == "DOUBLE" else java_float(value)
+    if target == "bigint":
+        return QueryFailed("INVALID_CAST_ARGUMENT", f"Unable to cast {written} to bigint")
+    if math.isnan(value):
+        return QueryFailed("INVALID_CAST_ARGUMENT", f"Cannot cast {'double' if source == 'DOUBLE' else 'real'} "
+                           f"NaN to {target}")
+    return QueryFailed("NUMERIC_VALUE_OUT_OF_RANGE", f"Out of range for {target}: {written}")
 
 
 def athena_error(code: str, message: str) -> str:
@@ -69,7 +88,17 @@ def engine_error(exc: Exception, text: str) -> QueryFailed:
     if m:
         return QueryFailed("INVALID_CAST_ARGUMENT", f"Value cannot be cast to {m.group(1)}: "
                            f"{m.group(2).removesuffix(chr(0x2400))}")
+    m = _DIVISION_OVERFLOW.search(message)
+    if m and int(m.group(1)) in _MINIMUM_OF:  # BigintOperators.divide and its integer namesakes
+        return QueryFailed("NUMERIC_VALUE_OUT_OF_RANGE", f"{_MINIMUM_OF[int(m.group(1))]} division overflow: "
+                           f"{m.group(1)} / {m.group(2)}")
+    m = _ABS_OVERFLOW.search(message)
+    if m and int(m.group(1)) in _MINIMUM_OF:  # MathFunctions.abs
+        return QueryFailed("NUMERIC_VALUE_OUT_OF_RANGE", f"Value {m.group(1)} is out of range for "
+                           f"abs({_MINIMUM_OF[int(m.group(1))]})")
     m = _RANGE_CAST.search(message)
+    if m and m.group(1) in ("DOUBLE", "FLOAT") and m.group(3) in _TRINO_INTEGER:
+        return _float_to_integer_failure(m.group(1), m.group(2), _TRINO_INTEGER[m.group(3)])
     if m and m.group(1) in _TRINO_INTEGER and m.group(3) in _TRINO_INTEGER:
         return QueryFailed("NUMERIC_VALUE_OUT_OF_RANGE", f"Out of range for {_TRINO_INTEGER[m.group(3)]}: "
                            f"{m.group(2)}")
