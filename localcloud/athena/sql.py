@@ -1111,10 +1111,14 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
                                                   true=exp.Literal.number(1))], default=exp.Literal.number(-1)))
             return node
         if isinstance(node, exp.SplitPart) and node.args.get("part_index") is not None:
-            # Trino: NULL when the index is past the last field (DuckDB gives '').
+            # Trino: NULL when the index is past the last field (DuckDB gives ''), and an index below 1
+            # fails (StringFunctions.splitPart: "Index must be greater than zero"; DuckDB gives '').
             value, delimiter, index = node.this, node.args["delimiter"], node.args["part_index"]
             fields = _call("len", _call("string_split", value, delimiter))
-            return exp.Case(ifs=[exp.If(this=exp.GT(this=index.copy(), expression=fields), true=exp.Null())],
+            below_one = exp.LT(this=index.copy(), expression=exp.Literal.number(1))
+            return exp.Case(ifs=[exp.If(this=below_one, true=fail_at_run_time("INVALID_FUNCTION_ARGUMENT",
+                                                                             "Index must be greater than zero")),
+                                 exp.If(this=exp.GT(this=index.copy(), expression=fields), true=exp.Null())],
                             default=_call("split_part", value, delimiter, index))
         if isinstance(node, exp.Anonymous) and str(node.this).lower() == "format_datetime":
             return _format_datetime(node, text)
