@@ -180,6 +180,13 @@ def _concat_operands(node: exp.Expression) -> None:
                                                  and k not in (T.UNKNOWN, T.NULL) for k in kinds):
         names = ", ".join(o.type.sql("trino").lower() if o.type is not None else "unknown" for o in operands)
         raise QueryFailed("FUNCTION_NOT_FOUND", f"Unexpected parameters ({names}) for function concat")
+    # A NULL operand takes the other operands' type (varchar, or the array's), so the result is NULL of
+    # that type, as in Trino; DuckDB types it NULL, which ColumnInfo and typeof() report as unknown.
+    typed_as = next((o.type for o, k in zip(operands, kinds) if k in _STRINGS or k == T.ARRAY), None)
+    if typed_as is not None:
+        for operand in operands:
+            if isinstance(operand, exp.Null):
+                operand.replace(exp.Cast(this=exp.Null(), to=typed_as.copy()))
 
 
 def _array_and_element(node: exp.DPipe) -> exp.Expression | None:
@@ -434,7 +441,7 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
     """DuckDB's type name -> Trino's, in SQL (the type is only known once DuckDB binds the query)."""
     duck = exp.Anonymous(this="typeof", expressions=[node.this.copy()])
     name = exp.Anonymous(this="lower", expressions=[duck])
-    for pattern, replacement in ((r"^float$", "real"), (r"^hugeint$", "bigint"), (r"^timestamp$", "timestamp(3)"),
+    for pattern, replacement in ((r"^float$", "real"), (r"^hugeint$", "bigint"), (r'^"null"$', "unknown"), (r"^timestamp$", "timestamp(3)"),
                                  (r"^timestamp with time zone$", "timestamp(3) with time zone"),
                                  (r"^(\w+)\[\]$", r"array(\1)"), (r"^decimal\((\d+),(\d+)\)$", r"decimal(\1,\2)")):
         name = exp.Anonymous(this="regexp_replace", expressions=[name, exp.Literal.string(pattern),
@@ -448,6 +455,22 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
 
 
 _BIGINT_RANGE = (-(2 ** 63), 2 ** 63 - 1)
+_INTEGER_WIDTH = [T.TINYINT, T.SMALLINT, T.INT, T.BIGINT]
+_MAX_REWRITE_RUNS = 8
+
+
+def _integer_division(node: exp.Div) -> exp.Expression | None:
+    """integer / integer is of the wider operand's type in Trino (IntegerOperators.divide: 5 / 2 is
+    an integer 2); sqlglot writes a bigint. Past that type (-2147483648 / -1) the cast fails, as
+    Trino's division does (NUMERIC_VALUE_OUT_OF_RANGE)."""
+    kinds = [_type_of(node.this), _type_of(node.expression)]
+    if not all(kind in _INTEGERS for kind in kinds):
+        return None
+    node.meta["typed"] = True
+    wider = max(kinds, key=_INTEGER_WIDTH.index)
+    if wider == T.BIGINT:
+        return None
+    return exp.Cast(this=node, to=exp.DataType.build(wider))
 
 
 def _integer_sum(node: exp.Expression) -> exp.Expression | None:
@@ -508,6 +531,7 @@ def _children_first(tree: exp.Expression) -> bool:
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
     if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg, exp.Sub,
+                     exp.Ceil, exp.Floor, exp.Div,
                      *_CHILDREN_FIRST,
                      exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc,
                      exp.Mod):
@@ -551,6 +575,17 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
             node.meta["typed"] = True
             changed = True
             return exp.Cast(this=node, to=node.this.type.copy())
+        if isinstance(node, (exp.Ceil, exp.Floor)) and _type_of(node.this) in _INTEGERS and not node.meta.get("typed") \
+                and not node.args.get("decimals"):
+            # ceiling and floor of an integer are that integer, of its type (MathFunctions); DuckDB's is a double.
+            node.meta["typed"] = True
+            changed = True
+            return exp.Cast(this=node, to=node.this.type.copy())
+        if isinstance(node, exp.Div) and node.args.get("typed") and not node.meta.get("typed"):
+            replacement = _integer_division(node)
+            if replacement is not None:
+                changed = True
+                return replacement
         if isinstance(node, exp.Bracket) and not node.meta.get("trino_checked"):
             replacement = _subscript(node)
             if replacement is not None:
@@ -580,5 +615,14 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
                 return replacement
         return node
 
-    result = typed.transform(rewrite)
-    return result if changed else tree
+    # A rule that wraps a node (CAST(sign(x) AS integer)) makes the transform skip what is inside it,
+    # so it runs again until nothing changes: a rule marks what it wrapped, and the next run goes on
+    # into it (sign(CAST('2.5' AS integer)) must still fail on the cast).
+    result, rewrote = typed, True
+    for _ in range(_MAX_REWRITE_RUNS):
+        if not rewrote:
+            return result
+        before, changed = changed, False
+        result = result.transform(rewrite)
+        rewrote, changed = changed, before or changed
+    raise QueryFailed("NOT_SUPPORTED", "the local Athena engine could not settle this query's translation")
