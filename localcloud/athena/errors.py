@@ -106,6 +106,8 @@ def engine_error(exc: Exception, text: str) -> QueryFailed:
     if m:
         kind = _TRINO_INTEGER.get(m.group(2), m.group(2).lower())
         return QueryFailed("NUMERIC_VALUE_OUT_OF_RANGE", f"{kind} {m.group(1)} overflow: {m.group(3)}")
+    if "Map keys must be unique" in message:  # MapConstructor names the keys; DuckDB does not
+        return QueryFailed("INVALID_FUNCTION_ARGUMENT", "Duplicate map keys are not allowed")
     if "Insufficient padding in" in message:
         return QueryFailed("INVALID_FUNCTION_ARGUMENT", "Padding string must not be empty")
     m = _COLUMN.search(message)
