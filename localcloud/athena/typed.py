@@ -473,6 +473,73 @@ def _integer_division(node: exp.Div) -> exp.Expression | None:
     return exp.Cast(this=node, to=exp.DataType.build(wider))
 
 
+def _array_equality(node: exp.EQ | exp.NEQ) -> exp.Expression | None:
+    """array = array as Trino's ArrayEqualOperator answers it: false for different lengths or a pair
+    of elements that differ, else NULL when an element is NULL (DuckDB says [1, NULL] = [1, NULL]),
+    else true; elements compare with their own =, so a NaN differs from itself.
+
+    Rows and maps compare their NULLs the same way in Trino and do not in DuckDB: refused.
+    """
+    kinds = {_type_of(node.this), _type_of(node.expression)}
+    if kinds & {T.STRUCT, T.MAP}:
+        raise QueryFailed("NOT_SUPPORTED", "comparing rows or maps with = or <> is not supported by the local "
+                          "Athena engine")
+    if kinds != {T.ARRAY} or node.meta.get("typed"):
+        return None
+    element_types = [side.type.expressions[0] for side in (node.this, node.expression)
+                     if side.type is not None and side.type.expressions]
+    if any(element.this in _NESTED for element in element_types):
+        raise QueryFailed("NOT_SUPPORTED", "comparing arrays of arrays, rows or maps with = or <> is not supported "
+                          "by the local Athena engine")
+    left, right = node.this, node.expression
+    pair = exp.to_identifier("_pair")
+    first = exp.Bracket(this=exp.column("_pair"), expressions=[exp.Literal.number(1)], offset=1, safe=True)
+    second = exp.Bracket(this=exp.column("_pair"), expressions=[exp.Literal.number(2)], offset=1, safe=True)
+    differ: exp.Expression = exp.NEQ(this=first, expression=second)
+    if any(element.this in _FLOATS for element in element_types):  # NaN = NaN is false
+        differ = exp.or_(differ, exp.Anonymous(this="isnan", expressions=[first.copy()]),
+                         exp.Anonymous(this="isnan", expressions=[second.copy()]))
+
+    def any_pair(condition: exp.Expression) -> exp.Expression:
+        pairs = exp.Anonymous(this="list_zip", expressions=[left.copy(), right.copy()])
+        flags = exp.Anonymous(this="list_transform", expressions=[
+            pairs, exp.Lambda(this=exp.Anonymous(this="coalesce", expressions=[condition, exp.false()]),
+                              expressions=[pair])])
+        return exp.Anonymous(this="list_bool_or", expressions=[flags])
+
+    length = [exp.Anonymous(this="len", expressions=[side.copy()]) for side in (left, right)]
+    has_null = exp.or_(exp.Is(this=first.copy(), expression=exp.Null()),
+                       exp.Is(this=second.copy(), expression=exp.Null()))
+    equal = exp.Case(ifs=[
+        exp.If(this=exp.or_(exp.Is(this=left.copy(), expression=exp.Null()),
+                            exp.Is(this=right.copy(), expression=exp.Null())), true=exp.Null()),
+        exp.If(this=exp.NEQ(this=length[0], expression=length[1]), true=exp.false()),
+        exp.If(this=any_pair(differ), true=exp.false()),
+        exp.If(this=any_pair(has_null), true=exp.Null())], default=exp.true())
+    equal = exp.Cast(this=equal, to=exp.DataType.build("BOOLEAN"))
+    return exp.Not(this=exp.Paren(this=equal)) if isinstance(node, exp.NEQ) else equal
+
+
+def _sequence_of_dates(node: exp.GenerateSeries) -> exp.Expression | None:
+    """sequence(date, date[, step]): Trino steps a day at a time (back when stop < start) and gives dates;
+    DuckDB needs an interval step and gives timestamps."""
+    if node.meta.get("typed") or _type_of(node.args["start"]) != T.DATE:
+        return None
+    start, end, step = node.args["start"], node.args.get("end"), node.args.get("step")
+    if end is None:
+        return None
+    series = node.copy()
+    series.meta["typed"] = True
+    if step is None or _type_of(step) not in (T.INTERVAL,):
+        if step is not None and not isinstance(step, exp.Case):
+            raise QueryFailed("NOT_SUPPORTED", "sequence of dates with a step that is not an interval is not "
+                              "supported by the local Athena engine")
+        days = exp.Case(ifs=[exp.If(this=exp.LTE(this=start.copy(), expression=end.copy()),
+                                    true=exp.Literal.number(1))], default=exp.Literal.number(-1))
+        series.set("step", exp.Anonymous(this="to_days", expressions=[days]))
+    return exp.Cast(this=series, to=exp.DataType.build("DATE[]", dialect="duckdb"))
+
+
 def _integer_sum(node: exp.Expression) -> exp.Expression | None:
     """sum() of integers is a bigint in Trino, and fails past its range (BigintSumAggregation adds
     with addExact: NUMERIC_VALUE_OUT_OF_RANGE); DuckDB's is a hugeint that answers the exact value.
@@ -531,7 +598,7 @@ def _children_first(tree: exp.Expression) -> bool:
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
     if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg, exp.Sub,
-                     exp.Ceil, exp.Floor, exp.Div,
+                     exp.Ceil, exp.Floor, exp.Div, exp.ArraySize, exp.GenerateSeries,
                      *_CHILDREN_FIRST,
                      exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc,
                      exp.Mod):
@@ -581,6 +648,20 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
             node.meta["typed"] = True
             changed = True
             return exp.Cast(this=node, to=node.this.type.copy())
+        if isinstance(node, (exp.EQ, exp.NEQ)) and not node.meta.get("typed"):
+            replacement = _array_equality(node)
+            if replacement is not None:
+                node.meta["typed"] = True
+                changed = True
+                return replacement
+        if isinstance(node, exp.ArraySize) and _type_of(node.this) == T.MAP and not node.meta.get("typed"):
+            changed = True  # cardinality(map): its number of entries (sqlglot writes array_length)
+            return exp.Anonymous(this="cardinality", expressions=[node.this.copy()])
+        if isinstance(node, exp.GenerateSeries):
+            replacement = _sequence_of_dates(node)
+            if replacement is not None:
+                changed = True
+                return replacement
         if isinstance(node, exp.Div) and node.args.get("typed") and not node.meta.get("typed"):
             replacement = _integer_division(node)
             if replacement is not None:

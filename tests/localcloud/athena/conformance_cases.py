@@ -47,6 +47,7 @@ TRINO_DOUBLE_OPERATORS = TRINO_TYPE + "DoubleOperators.java"
 TRINO_MAP_TO_JSON = TRINO_SCALAR + "MapToJsonCast.java"
 TRINO_BIGINT_SUM = ("https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/"
                     "aggregation/BigintSumAggregation.java")
+TRINO_ARRAY_TYPE = "https://github.com/trinodb/trino/blob/master/core/trino-spi/src/main/java/io/trino/spi/type/ArrayType.java"
 TRINO_GREATEST = TRINO_SCALAR + "AbstractGreatestLeast.java"
 # max, max_by and greatest compare with COMPARISON_UNORDERED_FIRST (NaN lowest), min with _LAST.
 TRINO_MIN_MAX = "https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/util/MinMaxCompare.java"
@@ -351,6 +352,17 @@ CASES: list[Case] = [
     C("array", "SELECT sequence(1, 5)", "[1, 2, 3, 4, 5]", None, ARRAY),
     C("array", "SELECT sequence(5, 1)", "[5, 4, 3, 2, 1]", None, ARRAY),
     C("array", "SELECT sequence(1, 10, 4)", "[1, 5, 9]", None, ARRAY),
+    C("array", "SELECT sequence(DATE '2024-01-30', DATE '2024-02-01')", "[2024-01-30, 2024-01-31, 2024-02-01]",
+      None, ARRAY),
+    C("array", "SELECT sequence(DATE '2024-03-01', DATE '2024-01-01', INTERVAL '-1' MONTH)",
+      "[2024-03-01, 2024-02-01, 2024-01-01]", None, ARRAY),
+    # = of arrays (ArrayType.equalOperator): different lengths or a differing pair are false, else a
+    # NULL element makes it NULL; elements compare with their own =.
+    C("array", "SELECT ARRAY[1, NULL] = ARRAY[1, NULL]", None, "boolean", TRINO_ARRAY_TYPE),
+    C("array", "SELECT ARRAY[1, NULL] = ARRAY[2, NULL]", "false", "boolean", TRINO_ARRAY_TYPE),
+    C("array", "SELECT ARRAY[1, 2] = ARRAY[1, 2]", "true", "boolean", TRINO_ARRAY_TYPE),
+    C("array", "SELECT ARRAY[nan()] = ARRAY[nan()]", "false", "boolean", TRINO_ARRAY_TYPE),
+    C("array", "SELECT ARRAY[1] <> ARRAY[1, 2]", "true", "boolean", TRINO_ARRAY_TYPE),
     C("array", "SELECT transform(ARRAY[5, 6], x -> x + 1)", "[6, 7]", None, ARRAY),
     C("array", "SELECT transform(ARRAY[5, NULL, 6], x -> coalesce(x, 0) + 1)", "[6, 1, 7]", None, ARRAY),
     C("array", "SELECT filter(ARRAY[5, -6, NULL, 7], x -> x > 0)", "[5, 7]", None, ARRAY),
@@ -370,6 +382,9 @@ CASES: list[Case] = [
     C("map", "SELECT map(ARRAY['a', 'b'], ARRAY[1, 2])['b']", "2", "integer", MAP),
     C("map", "SELECT element_at(map(ARRAY['a'], ARRAY[1]), 'z')", None, "integer", MAP),
     C("map", "SELECT map(ARRAY['a'], ARRAY[1])['z']", error="INVALID_FUNCTION_ARGUMENT", source=MAP),
+    C("map", "SELECT cardinality(map(ARRAY['a', 'b'], ARRAY[1, 2]))", "2", "bigint", MAP),
+    C("map", "SELECT map(ARRAY['a', 'a'], ARRAY[1, 2])", error="INVALID_FUNCTION_ARGUMENT: Duplicate map keys",
+      source=TRINO_SCALAR + "MapConstructor.java"),
     C("map", "SELECT array_sort(map_keys(map(ARRAY['b', 'a'], ARRAY[1, 2])))", "[a, b]", None, MAP),
     C("map", "SELECT array_sort(map_values(map(ARRAY['b', 'a'], ARRAY[1, 2])))", "[1, 2]", None, MAP),
     C("map", "SELECT map_from_entries(ARRAY[ROW(1, 'x')])[1]", "x", "varchar", MAP),
