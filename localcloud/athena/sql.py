@@ -941,10 +941,55 @@ def _array_position(node: exp.ArrayPosition, text: str) -> exp.Expression:
     array, element = node.this, node.expression
     if isinstance(element, exp.Null):
         raise _unsupported(node, text, "array_position of NULL")
+    instance = node.args.get("zero_based")  # sqlglot files Trino's third argument (instance) under this name
+    if instance is not None:
+        return _array_position_instance(array, element, instance)
     position = _integer(exp.Coalesce(this=_call("list_position", array, element),
                                      expressions=[exp.Literal.number(0)]))
     return exp.Case(ifs=[exp.If(this=exp.Is(this=array.copy(), expression=exp.Null()), true=exp.Null())],
                     default=position)
+
+
+def _array_position_instance(array: exp.Expression, element: exp.Expression, instance: exp.Expression) -> exp.Expression:
+    """array_position(x, element, instance): the position of the instance-th occurrence, counted from the
+    end when negative, 0 when there is none; instance 0 fails (ArrayPositionFunction)."""
+    index = _call("generate_series", exp.Literal.number(1), _call("len", array.copy()))
+    matching = _call("list_filter", index, _lambda(exp.EQ(
+        this=exp.Bracket(this=array.copy(), expressions=[_var("_i")], offset=1, safe=True), expression=element.copy()),
+        "_i"))
+    forward = exp.Coalesce(this=exp.Bracket(this=matching.copy(), expressions=[instance.copy()], offset=1, safe=True),
+                           expressions=[exp.Literal.number(0)])
+    backward = exp.Coalesce(this=exp.Bracket(this=_call("list_reverse", matching.copy()),
+                                             expressions=[exp.Neg(this=instance.copy())], offset=1, safe=True),
+                            expressions=[exp.Literal.number(0)])
+    return exp.Case(ifs=[
+        exp.If(this=exp.Is(this=array.copy(), expression=exp.Null()), true=exp.Null()),
+        exp.If(this=exp.EQ(this=instance.copy(), expression=exp.Literal.number(0)),
+               true=fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "0 is an invalid instance position for "
+                                     "array_position.", "BIGINT")),
+        exp.If(this=exp.GT(this=instance.copy(), expression=exp.Literal.number(0)), true=_integer(forward))],
+        default=_integer(backward))
+
+
+def _split_with_limit(node: exp.Split) -> exp.Expression:
+    """split(string, delimiter, limit): at most `limit` pieces, the last holding the rest of the string
+    (StringFunctions.split); sqlglot drops the limit."""
+    value, delimiter, limit = node.this, node.expression, node.args["limit"]
+    parts = _call("string_split", value.copy(), delimiter.copy())
+    count = _call("len", parts.copy())
+    head = _call("list_slice", parts.copy(), exp.Literal.number(1), exp.Sub(this=limit.copy(),
+                                                                            expression=exp.Literal.number(1)))
+    rest = _call("array_to_string", _call("list_slice", parts.copy(), limit.copy(), count.copy()), delimiter.copy())
+    return exp.Case(ifs=[
+        exp.If(this=exp.EQ(this=delimiter.copy(), expression=exp.Literal.string("")),
+               true=fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "The delimiter may not be the empty string",
+                                     "VARCHAR[]")),
+        exp.If(this=exp.LT(this=limit.copy(), expression=exp.Literal.number(1)),
+               true=fail_at_run_time("INVALID_FUNCTION_ARGUMENT", "Limit must be positive", "VARCHAR[]")),
+        exp.If(this=exp.EQ(this=value.copy(), expression=exp.Literal.string("")),
+               true=exp.Array(expressions=[exp.Literal.string("")])),
+        exp.If(this=exp.LTE(this=count.copy(), expression=limit.copy()), true=parts)],
+        default=_call("list_concat", head, exp.Array(expressions=[rest])))
 
 
 _DATE_DIFF_UNITS = {"millisecond", "second", "minute", "hour", "day", "week", "month", "quarter", "year"}
@@ -972,6 +1017,21 @@ def _null_if_any_null(array: exp.Expression, answer: exp.Expression) -> exp.Expr
     has_null = exp.GT(this=_call("len", _call("list_filter", array.copy(), _lambda(
         exp.Is(this=_var("_e"), expression=exp.Null()), "_e"))), expression=exp.Literal.number(0))
     return exp.Case(ifs=[exp.If(this=has_null, true=exp.Null())], default=answer)
+
+
+def _refuse_zoned_unixtime(node: exp.UnixToTime) -> None:
+    """from_unixtime(x, zone) and from_unixtime(x, hours, minutes) are that instant in that zone; only UTC is
+    answered (the engine's timestamps with time zone are UTC), the zone argument then dropped."""
+    zone, hours, minutes = node.args.get("zone"), node.args.get("hours"), node.args.get("minutes")
+    utc = (zone is None or (isinstance(zone, exp.Literal) and zone.is_string and zone.this.upper() in ("UTC", "Z")))
+    utc = utc and all(part is None or (isinstance(part, exp.Literal) and not part.is_string and int(part.this) == 0)
+                      for part in (hours, minutes))
+    other = [k for k in node.arg_types if k not in ("this", "zone", "hours", "minutes") and node.args.get(k)]
+    if not utc or other:
+        raise QueryFailed("NOT_SUPPORTED", "from_unixtime with a time zone other than UTC is not supported by the "
+                          "local Athena engine")
+    for key in ("zone", "hours", "minutes"):
+        node.set(key, None)
 
 
 def _java_upper(node: exp.Upper) -> exp.Expression:
@@ -1013,6 +1073,8 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
         if isinstance(node, (exp.ArrayMax, exp.ArrayMin)) and not node.meta.get("checked"):
             node.meta["checked"] = True
             return _null_if_any_null(node.this, node)
+        if isinstance(node, exp.UnixToTime):
+            _refuse_zoned_unixtime(node)  # sqlglot would drop the zone: a different answer, never given
         if isinstance(node, exp.Upper) and not node.meta.get("checked"):
             return _java_upper(node)
         if isinstance(node, exp.ArrayRemove) and not node.meta.get("checked"):
@@ -1080,6 +1142,8 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
             if length is not None:
                 empty.append(exp.LTE(this=length.copy(), expression=exp.Literal.number(0)))
             return exp.Case(ifs=[exp.If(this=exp.or_(*empty), true=exp.Literal.string(""))], default=node)
+        if isinstance(node, exp.Split) and node.args.get("limit") is not None:
+            return _split_with_limit(node)
         if isinstance(node, exp.Split) and node.args.get("limit") is None and not node.meta.get("checked"):
             # Trino: split('', ',') is [''] (DuckDB: []), and an empty delimiter fails (DuckDB splits characters).
             node.meta["checked"] = True
