@@ -30,6 +30,8 @@ An operand whose type the annotation cannot tell is left to DuckDB.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -217,6 +219,106 @@ def _date_cast(node: exp.Cast) -> exp.Expression | None:
     cast = node.__class__(this=checked, to=node.to.copy())
     cast.meta["date_checked"] = cast.meta["typed"] = True
     return cast
+
+
+# Trino's CAST(varchar AS timestamp(p)) (VarcharToTimestampCast, DateTimes.DATETIME_PATTERN): the trimmed
+# text must be a date, optionally a space and H:M[:S[.fraction]], optionally a zone (which the cast
+# ignores). No 'T' between date and time (AWS lists this among engine 3's breaking changes); a longer
+# fraction is rounded half up to p digits. DuckDB takes a 'T' and truncates to microseconds.
+_TIMESTAMP_TEXT = (r"[-+]?[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}"
+                   r"( (?:[0-9]{1,2}:[0-9]{1,2}(?::[0-9]{1,2}(?:\.[0-9]+)?)?)?\s*(?:.+)?)?")
+_TIMESTAMP_PART = r"^[-+]?[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}(?: [0-9]{1,2}:[0-9]{1,2}(?::[0-9]{1,2})?)?"
+_TIMESTAMP_FRACTION = r"^[-+]?[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2} [0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}\.([0-9]+)"
+
+
+def _timestamp_cast(node: exp.Cast) -> exp.Expression | None:
+    if node.to.this != T.TIMESTAMP or _type_of(node.this) not in _STRINGS or node.meta.get("timestamp_checked"):
+        return None
+    params = node.to.expressions
+    precision = int(params[0].this.this) if params else 3  # CAST(x AS timestamp) is a timestamp(3)
+    if precision > 3:
+        raise QueryFailed("NOT_SUPPORTED", f"timestamp({precision}) is not supported by the local Athena engine, "
+                          "which keeps milliseconds (as Athena's tables do)")
+
+    if isinstance(node.this, exp.Literal) and node.this.is_string:
+        written = _timestamp_literal(node.this.this, precision)
+        if written is not None:  # TIMESTAMP '…' and CAST('…' AS timestamp), settled here once
+            cast = node.__class__(this=exp.Literal.string(written), to=exp.DataType.build("TIMESTAMP"))
+            cast.meta["timestamp_checked"] = True
+            return cast
+
+    def call(name: str, *args: exp.Expression) -> exp.Expression:
+        return exp.Anonymous(this=name, expressions=list(args))
+
+    def number(value: int) -> exp.Expression:
+        return exp.Literal.number(value)
+
+    trimmed = call("trim", node.this.copy(), exp.Literal.string(JAVA_WHITESPACE))
+    ok = call("regexp_full_match", trimmed.copy(), exp.Literal.string(_TIMESTAMP_TEXT))
+    fraction = call("regexp_extract", trimmed.copy(), exp.Literal.string(_TIMESTAMP_FRACTION), number(1))
+    digits = call("length", fraction.copy())
+    ok = exp.and_(ok, exp.LTE(this=digits.copy(), expression=number(18)))  # Long.parseLong of the fraction
+    value = exp.Cast(this=call("nullif", fraction.copy(), exp.Literal.string("")), to=exp.DataType.build("HUGEINT"))
+    # Fewer digits than p: scaled up; more: rounded half up to p digits (DateTimes.round), then to milliseconds.
+    excess = exp.Sub(this=digits.copy(), expression=number(precision))
+    step = exp.Cast(this=call("pow", number(10), excess.copy()), to=exp.DataType.build("HUGEINT"))
+    rounded = exp.IntDiv(this=exp.Paren(this=exp.Add(this=value.copy(), expression=exp.Paren(
+        this=exp.IntDiv(this=step.copy(), expression=number(2))))), expression=step)
+    scale_up = exp.Cast(this=call("pow", number(10), exp.Sub(this=number(3), expression=digits.copy())),
+                        to=exp.DataType.build("HUGEINT"))
+    millis = exp.Case(ifs=[exp.If(this=exp.EQ(this=digits.copy(), expression=number(0)), true=number(0)),
+                           exp.If(this=exp.LTE(this=digits.copy(), expression=number(precision)),
+                                  true=exp.Mul(this=value.copy(), expression=scale_up))],
+                      default=exp.Mul(this=exp.Paren(this=rounded), expression=number(10 ** (3 - precision))))
+    whole = node.__class__(this=call("regexp_extract", trimmed.copy(), exp.Literal.string(_TIMESTAMP_PART)),
+                           to=exp.DataType.build("TIMESTAMP"))
+    whole.meta["timestamp_checked"] = True
+    exact = call("epoch_ms", exp.Add(this=call("epoch_ms", whole),
+                                     expression=exp.Cast(this=millis, to=exp.DataType.build("BIGINT"))))
+    # Not Trino's form: a marked value makes DuckDB's own cast fail (errors.py words it as Trino does);
+    # try_cast still turns that into NULL.
+    marked = node.__class__(this=exp.DPipe(this=node.this.copy(), expression=exp.Literal.string(CAST_MARK)),
+                            to=exp.DataType.build("TIMESTAMP"))
+    marked.meta["timestamp_checked"] = True
+    checked = exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Paren(this=ok)), true=marked)], default=exact)
+    if precision != 3:
+        return checked
+    # The usual text (yyyy-MM-dd[ HH:mm[:ss[.fff]]]) is read alike by both: DuckDB's cast alone, skipping
+    # the rounding's work on every row.
+    plain = node.__class__(this=node.this.copy(), to=exp.DataType.build("TIMESTAMP"))
+    plain.meta["timestamp_checked"] = True
+    usual = call("regexp_full_match", node.this.copy(), exp.Literal.string(_USUAL_TIMESTAMP_TEXT))
+    return exp.Case(ifs=[exp.If(this=usual, true=plain)], default=checked)
+
+
+def _timestamp_literal(text: str, precision: int) -> str | None:
+    """The literal `text` as the timestamp(precision) Trino reads it, in DuckDB's form; None when it is
+    not Trino's form (the run-time path then fails as Trino does, or gives try_cast's NULL)."""
+    trimmed = text.strip(JAVA_WHITESPACE)
+    if not re.fullmatch(_TIMESTAMP_TEXT, trimmed):
+        return None
+    whole = re.match(_TIMESTAMP_PART, trimmed)
+    fraction = re.match(_TIMESTAMP_FRACTION, trimmed)
+    digits = fraction.group(1) if fraction else ""
+    if len(digits) > 18 or not whole or not whole.group(0)[:4].isdigit():
+        return None
+    try:
+        moment = dt.datetime.strptime(whole.group(0), "%Y-%m-%d %H:%M:%S" if whole.group(0).count(":") == 2
+                                      else "%Y-%m-%d %H:%M" if ":" in whole.group(0) else "%Y-%m-%d")
+    except ValueError:
+        return None
+    if digits:
+        value = int(digits)
+        if len(digits) > precision:
+            step = 10 ** (len(digits) - precision)
+            value = (value + step // 2) // step * 10 ** (3 - precision)
+        else:
+            value *= 10 ** (3 - len(digits))
+        moment += dt.timedelta(milliseconds=value)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+
+
+_USUAL_TIMESTAMP_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,3})?)?)?"
 
 
 def _integer_cast(node: exp.Cast) -> exp.Expression | None:
@@ -598,7 +700,7 @@ def _children_first(tree: exp.Expression) -> bool:
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
     if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg, exp.Sub,
-                     exp.Ceil, exp.Floor, exp.Div, exp.ArraySize, exp.GenerateSeries,
+                     exp.Ceil, exp.Floor, exp.Div, exp.ArraySize, exp.GenerateSeries, exp.UnixToTime,
                      *_CHILDREN_FIRST,
                      exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc,
                      exp.Mod):
@@ -657,6 +759,16 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
         if isinstance(node, exp.ArraySize) and _type_of(node.this) == T.MAP and not node.meta.get("typed"):
             changed = True  # cardinality(map): its number of entries (sqlglot writes array_length)
             return exp.Anonymous(this="cardinality", expressions=[node.this.copy()])
+        if isinstance(node, exp.UnixToTime) and not node.meta.get("typed") and _type_of(node.this) not in _INTEGERS \
+                and not any(node.args.get(k) for k in node.arg_types if k != "this"):
+            # from_unixtime(double) is Math.round(x * 1000) milliseconds (DateTimeFunctions); DuckDB's
+            # to_timestamp keeps microseconds, which would be cut, not rounded, when written.
+            changed = True
+            millis = exp.Anonymous(this="floor", expressions=[exp.Add(
+                this=exp.Mul(this=exp.Cast(this=node.this.copy(), to=exp.DataType.build("DOUBLE")),
+                             expression=exp.Literal.number(1000)), expression=exp.Literal.number("0.5"))])
+            at = exp.Anonymous(this="epoch_ms", expressions=[exp.Cast(this=millis, to=exp.DataType.build("BIGINT"))])
+            return exp.Cast(this=at, to=exp.DataType.build("TIMESTAMPTZ"))
         if isinstance(node, exp.GenerateSeries):
             replacement = _sequence_of_dates(node)
             if replacement is not None:
@@ -676,6 +788,11 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
             _concat_operands(node)
         if isinstance(node, exp.DPipe):
             replacement = _array_and_element(node)
+            if replacement is not None:
+                changed = True
+                return replacement
+        if isinstance(node, exp.Cast) and not node.meta.get("timestamp_checked"):
+            replacement = _timestamp_cast(node)
             if replacement is not None:
                 changed = True
                 return replacement

@@ -31,6 +31,7 @@ WINDOW = DOCS + "window.html"
 BINARY = DOCS + "binary.html"
 COMPARISON = DOCS + "comparison.html"
 TYPES = "https://trino.io/docs/current/language/types.html"
+ATHENA_ENGINE_3 = "https://docs.aws.amazon.com/athena/latest/ug/engine-versions-reference-0003.html"
 ATHENA_TZ = "https://docs.aws.amazon.com/athena/latest/ug/data-types-timestamps.html"
 # Trino's implementations, where its documentation does not spell an edge out (round of a decimal
 # is "same as input", loosely): the scalar functions' and the types' operators.
@@ -169,6 +170,10 @@ CASES: list[Case] = [
     C("string", "SELECT lpad('12345', 3, '0')", "123", None, STRING),
     C("string", "SELECT rpad('7', 3, 'x')", "7xx", None, STRING),
     C("string", "SELECT split('a,b,c', ',')", "[a, b, c]", None, STRING),
+    # With a limit: at most that many pieces, the last holding the rest.
+    C("string", "SELECT split('a,b,c', ',', 2)", "[a, b,c]", None, STRING),
+    C("string", "SELECT split('a,b,c', ',', 0)", error="INVALID_FUNCTION_ARGUMENT: Limit must be positive",
+      source=TRINO_STRING),
     C("string", "SELECT split_part('a,b,c', ',', 2)", "b", None, STRING),
     C("string", "SELECT split_part('a,b,c', ',', 5)", None, None, STRING),
     C("string", "SELECT split_part('a,b,c', ',', 0)", error="INVALID_FUNCTION_ARGUMENT: Index must be greater than zero",
@@ -278,6 +283,22 @@ CASES: list[Case] = [
       source=DATETIME),
     C("datetime", "SELECT from_iso8601_date('2020-05-11')", "2020-05-11", "date", DATETIME),
     C("datetime", "SELECT from_unixtime(0)", "1970-01-01 00:00:00.000 UTC", "timestamp with time zone", DATETIME),
+    # Math.round(unixtime * 1000): milliseconds rounded, not cut.
+    C("datetime", "SELECT from_unixtime(1.2345e0)", "1970-01-01 00:00:01.235 UTC", "timestamp with time zone",
+      TRINO_DATETIME),
+    C("datetime", "SELECT from_unixtime(0, 'Asia/Kolkata')", error="NOT_SUPPORTED", source=DATETIME),
+    # CAST(varchar AS timestamp): a space between date and time (engine 3 refuses 'T' and '-'), and
+    # digits past milliseconds rounded (VarcharToTimestampCast; AWS: "values ... are rounded").
+    C("datetime", "SELECT CAST('2021-06-06T23:38:46' AS timestamp)",
+      error="INVALID_CAST_ARGUMENT: Value cannot be cast to timestamp: 2021-06-06T23:38:46", source=ATHENA_ENGINE_3),
+    C("datetime", "SELECT CAST('2021-06-06-23:38:46' AS timestamp)",
+      error="INVALID_CAST_ARGUMENT: Value cannot be cast to timestamp", source=ATHENA_ENGINE_3),
+    C("datetime", "SELECT try_cast('2021-06-06T23:38:46' AS timestamp)", None, "timestamp", ATHENA_ENGINE_3),
+    C("datetime", "SELECT CAST('2021-06-06 23:38:46.1235' AS timestamp)", "2021-06-06 23:38:46.124", "timestamp",
+      ATHENA_ENGINE_3),
+    C("datetime", "SELECT CAST(x AS timestamp) FROM (VALUES '2021-06-06 23:59:59.9996') t(x)",
+      "2021-06-07 00:00:00.000", "timestamp", ATHENA_ENGINE_3),
+    C("datetime", "SELECT TIMESTAMP '2021-06-06 23:38:46.1235'", error="NOT_SUPPORTED", source=ATHENA_ENGINE_3),
     C("datetime", "SELECT to_unixtime(TIMESTAMP '1970-01-01 00:01:00')", "60.0", "double", DATETIME),
     C("datetime", "SELECT year(DATE '2020-05-11')", "2020", "bigint", DATETIME),
     C("datetime", "SELECT month(DATE '2020-05-11')", "5", "bigint", DATETIME),
@@ -349,6 +370,9 @@ CASES: list[Case] = [
     C("array", "SELECT array_union(ARRAY[1, 2, 1], ARRAY[3, 2])", "[1, 2, 3]", None, ARRAY),
     C("array", "SELECT array_position(ARRAY[5, 6, 7], 7)", "3", "bigint", ARRAY),
     C("array", "SELECT array_position(ARRAY[5, 6, 7], 9)", "0", "bigint", ARRAY),
+    C("array", "SELECT array_position(ARRAY[1, 2, 1], 1, 2)", "3", "bigint", ARRAY),
+    C("array", "SELECT array_position(ARRAY[1, 2, 1], 1, -2)", "1", "bigint", ARRAY),
+    C("array", "SELECT array_position(ARRAY[1, 2, 1], 1, 3)", "0", "bigint", ARRAY),
     C("array", "SELECT sequence(1, 5)", "[1, 2, 3, 4, 5]", None, ARRAY),
     C("array", "SELECT sequence(5, 1)", "[5, 4, 3, 2, 1]", None, ARRAY),
     C("array", "SELECT sequence(1, 10, 4)", "[1, 5, 9]", None, ARRAY),
