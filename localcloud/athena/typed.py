@@ -668,12 +668,28 @@ def _integer_sum(node: exp.Expression) -> exp.Expression | None:
                     default=exp.Cast(this=whole, to=exp.DataType.build("BIGINT")))
 
 
+def _real_aggregate(node: exp.Expression) -> exp.Expression | None:
+    """sum and avg of reals are reals in Trino (RealSumAggregation, RealAverageAggregation: a double
+    sum, cast to float at the end); DuckDB answers the double, so the sum of three REAL '0.1' would
+    be 0.30000000447034836 where Trino writes 0.3."""
+    for kind in (exp.Sum, exp.Avg):
+        unit = nan_semantics.aggregate_unit(node, kind)
+        if unit is not None:
+            whole, inner = unit
+            if _type_of(inner.this) != T.FLOAT:
+                return None
+            return exp.Cast(this=whole, to=exp.DataType.build("FLOAT"))
+    return None
+
+
 # Rules run children first, before the other rewrites (see _children_first).
 _CHILDREN_FIRST: dict[type, list[Callable[[Any], exp.Expression | None]]] = {}
 for _kind, _rule in nan_semantics.RULES.items():
     _CHILDREN_FIRST.setdefault(_kind, []).append(_rule)
 for _kind in (exp.Window, exp.Filter, exp.Sum):
     _CHILDREN_FIRST.setdefault(_kind, []).append(_integer_sum)
+for _kind in (exp.Window, exp.Filter, exp.Sum, exp.Avg):
+    _CHILDREN_FIRST.setdefault(_kind, []).append(_real_aggregate)
 
 
 def _children_first(tree: exp.Expression) -> bool:

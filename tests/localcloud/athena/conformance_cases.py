@@ -644,6 +644,9 @@ CASES: list[Case] = [
     C("aggregate", "SELECT sum(x) FROM (VALUES BIGINT '9223372036854775807', BIGINT '1') t(x)",
       error="NUMERIC_VALUE_OUT_OF_RANGE: bigint addition overflow", source=TRINO_BIGINT_SUM),
     C("aggregate", "SELECT sum(x) FROM (VALUES 2147483647, 1) t(x)", "2147483648", "bigint", TRINO_BIGINT_SUM),
+    # sum and avg of reals are reals: a double sum cast to float at the end (RealSumAggregation).
+    C("aggregate", "SELECT sum(x) FROM (VALUES REAL '0.1', REAL '0.1', REAL '0.1') t(x)", "0.3", "real", AGGREGATE),
+    C("aggregate", "SELECT avg(x) FROM (VALUES REAL '0.1', REAL '0.2') t(x)", "0.15", "real", AGGREGATE),
     C("aggregate", "SELECT max(x) FROM (VALUES nan(), 1e0, 3e0) t(x)", "3.0", "double", TRINO_MIN_MAX),
     C("aggregate", "SELECT max(x) FROM (VALUES nan(), nan()) t(x)", "NaN", "double", TRINO_MIN_MAX),
     C("aggregate", "SELECT min(x) FROM (VALUES nan(), 1e0, 3e0) t(x)", "1.0", "double", TRINO_MIN_MAX),
