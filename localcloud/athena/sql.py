@@ -1019,6 +1019,41 @@ def _null_if_any_null(array: exp.Expression, answer: exp.Expression) -> exp.Expr
     return exp.Case(ifs=[exp.If(this=has_null, true=exp.Null())], default=answer)
 
 
+# date_format's specifiers (MySQL's) as sqlglot hands them over, mapped to strftime's; the ones Trino
+# refuses (DateTimeFunctions: "%u not supported in date format string"), by the letter Trino was given.
+_DATE_FORMAT_KEPT = {"a", "A", "b", "B", "d", "-d", "f", "G", "H", "-H", "I", "-I", "j", "m", "-m", "M", "p", "S", "Y",
+                     "y", "%"}
+_DATE_FORMAT_REFUSED = {"W": "u", "U": "U", "w": "w", "V": "V", "X": "X", "D": "D"}
+
+
+def _date_format(node: exp.TimeToStr, text: str) -> exp.Expression:
+    """date_format(ts, format) as Trino writes it: %v is the ISO week (strftime's %V); %u, %U, %V, %w, %X and %D
+    fail; another letter after % is that letter. sqlglot would hand DuckDB %U, %w, %X as strftime reads them."""
+    node.meta["checked"] = True
+    fmt = node.args.get("format")
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        raise _unsupported(node, text, "date_format with a format that is not a literal")
+    pieces, rest = [], fmt.this
+    while rest:
+        if not rest.startswith("%") or len(rest) == 1:
+            pieces.append(rest[0].replace("%", "%%"))
+            rest = rest[1:]
+            continue
+        token = rest[1:3] if rest[1] == "-" and len(rest) > 2 else rest[1]
+        rest = rest[1 + len(token):]
+        if token in _DATE_FORMAT_REFUSED:
+            raise QueryFailed("INVALID_FUNCTION_ARGUMENT",
+                              f"%{_DATE_FORMAT_REFUSED[token]} not supported in date format string")
+        if token == "v":
+            pieces.append("%V")
+        elif token in _DATE_FORMAT_KEPT:
+            pieces.append("%" + token)
+        else:
+            pieces.append(token.lstrip("-").replace("%", "%%"))  # Trino writes the letter itself
+    node.set("format", exp.Literal.string("".join(pieces)))
+    return node
+
+
 def _refuse_zoned_unixtime(node: exp.UnixToTime) -> None:
     """from_unixtime(x, zone) and from_unixtime(x, hours, minutes) are that instant in that zone; only UTC is
     answered (the engine's timestamps with time zone are UTC), the zone argument then dropped."""
@@ -1073,6 +1108,8 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
         if isinstance(node, (exp.ArrayMax, exp.ArrayMin)) and not node.meta.get("checked"):
             node.meta["checked"] = True
             return _null_if_any_null(node.this, node)
+        if isinstance(node, exp.TimeToStr) and not node.meta.get("checked"):
+            return _date_format(node, text)
         if isinstance(node, exp.UnixToTime):
             _refuse_zoned_unixtime(node)  # sqlglot would drop the zone: a different answer, never given
         if isinstance(node, exp.Upper) and not node.meta.get("checked"):
