@@ -224,7 +224,8 @@ def _date_cast(node: exp.Cast) -> exp.Expression | None:
 # Trino's CAST(varchar AS timestamp(p)) (VarcharToTimestampCast, DateTimes.DATETIME_PATTERN): the trimmed
 # text must be a date, optionally a space and H:M[:S[.fraction]], optionally a zone (which the cast
 # ignores). No 'T' between date and time (AWS lists this among engine 3's breaking changes); a longer
-# fraction is rounded half up to p digits. DuckDB takes a 'T' and truncates to microseconds.
+# fraction is rounded half up to p digits. DuckDB takes a 'T' and truncates to microseconds. A value of
+# more than 3 digits compares exactly, but is not shown: see _refuse_fine_timestamps.
 _TIMESTAMP_TEXT = (r"[-+]?[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}"
                    r"( (?:[0-9]{1,2}:[0-9]{1,2}(?::[0-9]{1,2}(?:\.[0-9]+)?)?)?\s*(?:.+)?)?")
 _TIMESTAMP_PART = r"^[-+]?[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}(?: [0-9]{1,2}:[0-9]{1,2}(?::[0-9]{1,2})?)?"
@@ -236,9 +237,9 @@ def _timestamp_cast(node: exp.Cast) -> exp.Expression | None:
         return None
     params = node.to.expressions
     precision = int(params[0].this.this) if params else 3  # CAST(x AS timestamp) is a timestamp(3)
-    if precision > 3:
+    if precision > 6:
         raise QueryFailed("NOT_SUPPORTED", f"timestamp({precision}) is not supported by the local Athena engine, "
-                          "which keeps milliseconds (as Athena's tables do)")
+                          "which keeps microseconds")
 
     if isinstance(node.this, exp.Literal) and node.this.is_string:
         written = _timestamp_literal(node.this.this, precision)
@@ -259,22 +260,22 @@ def _timestamp_cast(node: exp.Cast) -> exp.Expression | None:
     digits = call("length", fraction.copy())
     ok = exp.and_(ok, exp.LTE(this=digits.copy(), expression=number(18)))  # Long.parseLong of the fraction
     value = exp.Cast(this=call("nullif", fraction.copy(), exp.Literal.string("")), to=exp.DataType.build("HUGEINT"))
-    # Fewer digits than p: scaled up; more: rounded half up to p digits (DateTimes.round), then to milliseconds.
+    # Fewer digits than p: scaled up; more: rounded half up to p digits (DateTimes.round); then microseconds.
     excess = exp.Sub(this=digits.copy(), expression=number(precision))
     step = exp.Cast(this=call("pow", number(10), excess.copy()), to=exp.DataType.build("HUGEINT"))
     rounded = exp.IntDiv(this=exp.Paren(this=exp.Add(this=value.copy(), expression=exp.Paren(
         this=exp.IntDiv(this=step.copy(), expression=number(2))))), expression=step)
-    scale_up = exp.Cast(this=call("pow", number(10), exp.Sub(this=number(3), expression=digits.copy())),
+    scale_up = exp.Cast(this=call("pow", number(10), exp.Sub(this=number(6), expression=digits.copy())),
                         to=exp.DataType.build("HUGEINT"))
-    millis = exp.Case(ifs=[exp.If(this=exp.EQ(this=digits.copy(), expression=number(0)), true=number(0)),
+    micros = exp.Case(ifs=[exp.If(this=exp.EQ(this=digits.copy(), expression=number(0)), true=number(0)),
                            exp.If(this=exp.LTE(this=digits.copy(), expression=number(precision)),
                                   true=exp.Mul(this=value.copy(), expression=scale_up))],
-                      default=exp.Mul(this=exp.Paren(this=rounded), expression=number(10 ** (3 - precision))))
+                      default=exp.Mul(this=exp.Paren(this=rounded), expression=number(10 ** (6 - precision))))
     whole = node.__class__(this=call("regexp_extract", trimmed.copy(), exp.Literal.string(_TIMESTAMP_PART)),
                            to=exp.DataType.build("TIMESTAMP"))
     whole.meta["timestamp_checked"] = True
-    exact = call("epoch_ms", exp.Add(this=call("epoch_ms", whole),
-                                     expression=exp.Cast(this=millis, to=exp.DataType.build("BIGINT"))))
+    exact = call("make_timestamp", exp.Add(this=call("epoch_us", whole),
+                                           expression=exp.Cast(this=micros, to=exp.DataType.build("BIGINT"))))
     # Not Trino's form: a marked value makes DuckDB's own cast fail (errors.py words it as Trino does);
     # try_cast still turns that into NULL.
     marked = node.__class__(this=exp.DPipe(this=node.this.copy(), expression=exp.Literal.string(CAST_MARK)),
@@ -289,6 +290,20 @@ def _timestamp_cast(node: exp.Cast) -> exp.Expression | None:
     plain.meta["timestamp_checked"] = True
     usual = call("regexp_full_match", node.this.copy(), exp.Literal.string(_USUAL_TIMESTAMP_TEXT))
     return exp.Case(ifs=[exp.If(this=usual, true=plain)], default=checked)
+
+
+def _refuse_fine_timestamps(select: exp.Expression) -> None:
+    """Results show timestamps with milliseconds (Athena's tables hold no more); a column Trino types
+    timestamp(4..6), which it would show with those digits, is refused instead of shown cut."""
+    if not isinstance(select, exp.Select):
+        return
+    for column in select.expressions:
+        kind = column.type
+        if kind is not None and kind.this == T.TIMESTAMP and kind.expressions:
+            precision = int(kind.expressions[0].this.this)
+            if precision > 3:
+                raise QueryFailed("NOT_SUPPORTED", f"showing a timestamp({precision}) value is not supported by the "
+                                  "local Athena engine, which shows milliseconds")
 
 
 def _timestamp_literal(text: str, precision: int) -> str | None:
@@ -311,11 +326,11 @@ def _timestamp_literal(text: str, precision: int) -> str | None:
         value = int(digits)
         if len(digits) > precision:
             step = 10 ** (len(digits) - precision)
-            value = (value + step // 2) // step * 10 ** (3 - precision)
+            value = (value + step // 2) // step * 10 ** (6 - precision)
         else:
-            value *= 10 ** (3 - len(digits))
-        moment += dt.timedelta(milliseconds=value)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+            value *= 10 ** (6 - len(digits))
+        moment += dt.timedelta(microseconds=value)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 _USUAL_TIMESTAMP_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,3})?)?)?"
@@ -716,7 +731,7 @@ def _children_first(tree: exp.Expression) -> bool:
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
     if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg, exp.Sub,
-                     exp.Ceil, exp.Floor, exp.Div, exp.ArraySize, exp.GenerateSeries, exp.UnixToTime,
+                     exp.Ceil, exp.Floor, exp.Div, exp.ArraySize, exp.GenerateSeries, exp.UnixToTime, exp.Reverse,
                      *_CHILDREN_FIRST,
                      exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc,
                      exp.Mod):
@@ -725,6 +740,7 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
     if typed is None:
         return tree
     changed = _decimal_results(typed)
+    _refuse_fine_timestamps(typed)
     changed = _children_first(typed) or changed
 
     def rewrite(node: exp.Expression) -> exp.Expression:
@@ -785,6 +801,16 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
                              expression=exp.Literal.number(1000)), expression=exp.Literal.number("0.5"))])
             at = exp.Anonymous(this="epoch_ms", expressions=[exp.Cast(this=millis, to=exp.DataType.build("BIGINT"))])
             return exp.Cast(this=at, to=exp.DataType.build("TIMESTAMPTZ"))
+        if isinstance(node, exp.Reverse) and not node.meta.get("typed") \
+                and (_type_of(node.this) in _STRINGS or isinstance(node.this, exp.UnicodeString)):
+            # Trino reverses code points (U&'e\0301x' -> x, U+0301, e); DuckDB keeps grapheme clusters whole.
+            changed = True
+            points = exp.Anonymous(this="string_split", expressions=[node.this.copy(), exp.Literal.string("")])
+            return exp.Anonymous(this="array_to_string", expressions=[
+                exp.Anonymous(this="list_reverse", expressions=[points]), exp.Literal.string("")])
+        if isinstance(node, exp.Reverse) and _type_of(node.this) == T.ARRAY:
+            changed = True  # reverse(array): its elements backwards (DuckDB's reverse takes strings only)
+            return exp.Anonymous(this="list_reverse", expressions=[node.this.copy()])
         if isinstance(node, exp.GenerateSeries):
             replacement = _sequence_of_dates(node)
             if replacement is not None:

@@ -137,6 +137,9 @@ CASES: list[Case] = [
     C("string", "SELECT upper('HeLLo')", "HELLO", None, STRING),
     # Code point by code point with Character.toUpperCase: 'ß' has no one-letter capital and stays.
     C("string", "SELECT upper('straße')", "STRAßE", "varchar", TRINO_STRING),
+    # reverse turns code points around, a combining accent included (DuckDB keeps grapheme clusters).
+    C("string", "SELECT codepoint(substr(reverse(U&'e\\0301x'), 2, 1))", "769", "integer", STRING),
+    C("array", "SELECT reverse(ARRAY[1, 2, 3])", "[3, 2, 1]", None, ARRAY),
     C("string", "SELECT lower('İSTANBUL')", "istanbul", "varchar", TRINO_STRING),
     C("string", "SELECT substr('hello', 2, 3)", "ell", None, STRING),
     C("string", "SELECT substring('hello', -3)", "llo", None, STRING),
