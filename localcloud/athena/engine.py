@@ -58,7 +58,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from localcloud.athena import json_decimals, json_values, openx_json
+from localcloud.athena import float_text, json_decimals, json_values, openx_json
 from localcloud.athena.column_lengths import declared_length
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.lake import Lake, TableSource, cache_limit_bytes
@@ -140,6 +140,7 @@ class Engine:
         self._loader.execute("SET lock_configuration=true")
         self._db = duckdb.connect()
         json_values.register(self._db)  # json_parse as Trino writes it (json_values.py)
+        float_text.register(self._db)  # CAST(double AS varchar) as Trino writes it (float_text.py)
         # GLOBAL: every cursor is a new session and must inherit these.
         self._db.execute("SET GLOBAL TimeZone='UTC'")
         # Trino divides integers as integers (5 / 2 = 2, truncating toward zero).

@@ -14,8 +14,8 @@ decimals.py does for division:
   (round(2.345, 2) is 2.350, a decimal(5,3); sign(-2.50) is -1, a decimal(1,0)), from the
   argument's exact decimal type (decimal_types.py); when that type is not certain, a decimal
   argument is refused at run time (NOT_SUPPORTED), never answered with DuckDB's types.
-- CAST(… AS varchar) writes timestamps with milliseconds; a double that Java would write with an
-  exponent is refused; arrays, maps and rows do not cast to varchar (TYPE_MISMATCH).
+- CAST(… AS varchar) writes timestamps with milliseconds and doubles and reals in scientific
+  notation (float_text.py), in arrays and array_join too; arrays, maps and rows do not cast to varchar (TYPE_MISMATCH).
 - || and concat of a string with a number or date fail, as Trino has no such concat.
 - sum() of integers fails past the bigint range (NUMERIC_VALUE_OUT_OF_RANGE), as Trino's does.
 - A NaN double compares, matches and ranks as in Trino, not DuckDB (nan_semantics.py): in
@@ -39,7 +39,7 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
-from localcloud.athena import nan_semantics
+from localcloud.athena import float_text, nan_semantics
 from localcloud.athena.column_lengths import LENGTH_META
 from localcloud.athena.decimal_types import Decimal, DecimalTypes
 from localcloud.athena.errors import athena_error
@@ -89,7 +89,7 @@ _TEMPORAL_TEXT = {T.TIMESTAMP: "%Y-%m-%d %H:%M:%S.%g", T.TIMESTAMPTZ: "%Y-%m-%d 
 
 
 def _varchar_cast(node: exp.Cast) -> exp.Expression | None:
-    """CAST(… AS varchar) as Trino writes values: timestamps with milliseconds, doubles like Java."""
+    """CAST(… AS varchar) as Trino writes values: timestamps with milliseconds, doubles in scientific notation."""
     if node.to.this not in _STRINGS or node.to.expressions:
         return None
     source = _type_of(node.this)
@@ -100,19 +100,10 @@ def _varchar_cast(node: exp.Cast) -> exp.Expression | None:
     if source in _TEMPORAL_TEXT:
         return exp.Anonymous(this="strftime", expressions=[node.this.copy(), exp.Literal.string(_TEMPORAL_TEXT[source])])
     if source in _FLOATS:
-        # Java writes 1.0E10 and 1.0E-5 where DuckDB writes 10000000000.0 and 1e-05; between 0.001 and
-        # 10^7 both write the shortest digits that read back.
-        value = node.this.copy()
-        magnitude = exp.Anonymous(this="abs", expressions=[value.copy()])
-        java_exponent = exp.or_(exp.GTE(this=magnitude, expression=exp.Literal.number("1e7")),
-                                exp.and_(exp.LT(this=magnitude.copy(), expression=exp.Literal.number("1e-3")),
-                                         exp.NEQ(this=value.copy(), expression=exp.Literal.number(0))))
-        refusal = exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "writing a double below 0.001 or from 10^7 "
-                                                   "up as varchar is not supported by the local Athena engine"),
-                           to=exp.DataType.build("VARCHAR"))
-        plain = node.copy()
-        plain.meta["typed"] = True
-        return exp.Case(ifs=[exp.If(this=java_exponent, true=refusal)], default=plain)
+        # Trino writes doubles and reals in scientific notation (DecimalFormat "0.0###…E0": 1.5E0, 1.0E-1),
+        # neither as Double.toString nor as DuckDB would (float_text.py).
+        function = float_text.DOUBLE_FUNCTION if source == T.DOUBLE else float_text.REAL_FUNCTION
+        return exp.Anonymous(this=function, expressions=[node.this.copy()])
     return None
 
 
@@ -576,6 +567,26 @@ _INTEGER_WIDTH = [T.TINYINT, T.SMALLINT, T.INT, T.BIGINT]
 _MAX_REWRITE_RUNS = 8
 
 
+def _float_text(element_type: exp.DataType | None) -> str | None:
+    """The function writing a double or real element as CAST(… AS varchar) does, if it is one."""
+    if element_type is None:
+        return None
+    return {T.DOUBLE: float_text.DOUBLE_FUNCTION, T.FLOAT: float_text.REAL_FUNCTION}.get(element_type.this)
+
+
+def _elements_as_text(array: exp.Expression, function: str) -> exp.Expression:
+    element = exp.to_identifier("_f")
+    return exp.Anonymous(this="list_transform", expressions=[array.copy(), exp.Lambda(
+        this=exp.Anonymous(this=function, expressions=[exp.column("_f")]), expressions=[element])])
+
+
+def _array_element_type(node: exp.Expression) -> exp.DataType | None:
+    kind = node.type
+    if kind is None or kind.this != T.ARRAY or not kind.expressions:
+        return None
+    return kind.expressions[0]
+
+
 def _integer_division(node: exp.Div) -> exp.Expression | None:
     """integer / integer is of the wider operand's type in Trino (IntegerOperators.divide: 5 / 2 is
     an integer 2); sqlglot writes a bigint. Past that type (-2147483648 / -1) the cast fails, as
@@ -731,7 +742,7 @@ def _children_first(tree: exp.Expression) -> bool:
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
     if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg, exp.Sub,
-                     exp.Ceil, exp.Floor, exp.Div, exp.ArraySize, exp.GenerateSeries, exp.UnixToTime, exp.Reverse,
+                     exp.Ceil, exp.Floor, exp.Div, exp.ArraySize, exp.GenerateSeries, exp.UnixToTime, exp.Reverse, exp.ArrayToString,
                      *_CHILDREN_FIRST,
                      exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc,
                      exp.Mod):
@@ -811,6 +822,27 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
         if isinstance(node, exp.Reverse) and _type_of(node.this) == T.ARRAY:
             changed = True  # reverse(array): its elements backwards (DuckDB's reverse takes strings only)
             return exp.Anonymous(this="list_reverse", expressions=[node.this.copy()])
+        if isinstance(node, exp.ArrayToString) and not node.meta.get("typed"):
+            function = _float_text(_array_element_type(node.this))
+            if function is not None:  # array_join writes each element as CAST(… AS varchar) does
+                node.meta["typed"] = True
+                changed = True
+                node.set("this", _elements_as_text(node.this, function))
+                return node
+        if isinstance(node, (exp.Cast, exp.TryCast)) and node.to.this == T.ARRAY and not node.meta.get("typed") \
+                and node.to.expressions and node.to.expressions[0].this in _STRINGS:
+            function = _float_text(_array_element_type(node.this))
+            if function is not None:  # CAST(array(double) AS array(varchar)): each element in Trino's notation
+                changed = True
+                cast = node.__class__(this=_elements_as_text(node.this, function), to=node.to.copy())
+                cast.meta["typed"] = True
+                return cast
+        if isinstance(node, (exp.Cast, exp.TryCast)) and node.to.this in (T.MAP, T.STRUCT, T.ARRAY) \
+                and not node.meta.get("typed") and node.this.type is not None \
+                and any(t.this in _FLOATS for t in node.this.type.find_all(exp.DataType)) \
+                and any(t.this in _STRINGS for t in node.to.find_all(exp.DataType)):
+            raise QueryFailed("NOT_SUPPORTED", "casting a map, row or nested array holding doubles or reals to one "
+                              "holding varchar is not supported by the local Athena engine")
         if isinstance(node, exp.GenerateSeries):
             replacement = _sequence_of_dates(node)
             if replacement is not None:
@@ -843,6 +875,10 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
             if replacement is not None:
                 changed = True
                 return replacement
+        if isinstance(node, exp.TryCast) and not node.meta.get("typed") and _type_of(node.this) in _FLOATS \
+                and node.to.this in _STRINGS and not node.to.expressions:
+            changed = True  # try_cast(double AS varchar) never fails: the cast's notation
+            return _varchar_cast(node)
         if type(node) is exp.Cast and not node.meta.get("typed"):
             replacement = _varchar_cast(node)
             if replacement is not None:

@@ -1,0 +1,70 @@
+"""CAST(double AS varchar) and CAST(real AS varchar) as Trino writes them: in scientific notation.
+
+Trino's DoubleOperators.castToVarchar formats a double with java.text.DecimalFormat
+"0.0###################E0" (the SQL standard's form): 1.5 is 1.5E0, 0.1 is 1.0E-1, 12345.678 is
+1.2345678E4. RealOperators.castToVarchar formats Float.toString's digits with "0.0#####E0": at most
+7 significant digits, rounded half even on the value (3.4028235E38 is 3.402823E38... see below).
+Zero is 0E0 or -0E0, the infinities Infinity and -Infinity, NaN NaN (DecimalFormat's symbol).
+
+DecimalFormat takes the digits Double.toString writes (types.java_double), and
+rounds only past its maximum digits: never for a double (at most 17 digits, 21 allowed); for a
+real, past 7, half even on the exact binary value of the double parsed from Float.toString
+(JDK-7131459), which is what rounding that exact value itself gives.
+
+DuckDB writes 1.5 and 1e-05. These are DuckDB functions (register()), applied by typed.py.
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+
+import duckdb
+
+from localcloud.athena.types import java_double, java_float
+
+DOUBLE_FUNCTION = "trino_double_text"
+REAL_FUNCTION = "trino_real_text"
+_REAL_DIGITS = 7
+
+
+def _special(value: float) -> str | None:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "-0E0" if math.copysign(1.0, value) < 0 else "0E0"
+    return None
+
+
+def _scientific(number: decimal.Decimal) -> str:
+    """d.ddd…E<exponent>: one integer digit, at least one fraction digit, no trailing zeros."""
+    sign, digits, exponent = number.normalize().as_tuple()
+    text = "".join(map(str, digits))
+    power = exponent + len(text) - 1
+    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{power}"
+
+
+def double_text(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return _special(value) or _scientific(decimal.Decimal(java_double(value)))
+
+
+def real_text(value: float | None) -> str | None:
+    if value is None:
+        return None
+    special = _special(value)
+    if special is not None:
+        return special
+    exact = decimal.Decimal(float(java_float(value)))  # Double.parseDouble(Float.toString(f)), exactly
+    rounded = exact.quantize(decimal.Decimal(1).scaleb(exact.adjusted() - _REAL_DIGITS + 1),
+                             rounding=decimal.ROUND_HALF_EVEN)
+    return _scientific(rounded)
+
+
+def register(connection: duckdb.DuckDBPyConnection) -> None:
+    """Make trino_double_text(double) and trino_real_text(real) -> varchar callable in `connection`."""
+    connection.create_function(DOUBLE_FUNCTION, double_text, ["DOUBLE"], "VARCHAR", side_effects=False)
+    connection.create_function(REAL_FUNCTION, real_text, ["FLOAT"], "VARCHAR", side_effects=False)
