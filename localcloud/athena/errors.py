@@ -27,6 +27,9 @@ _NO_MATCH = re.compile(r"No function matches the given name and argument types '
 _OURS = re.compile("ATHENA:([A-Z_]+):(.*?)(?:\u2400.*)?$")
 _DIVISION_BY_ZERO = re.compile(r"Division by zero in expression \((.*?)\)\. ")
 _OVERFLOW = re.compile(r"Overflow in (addition|subtraction|multiplication) of (INT\d+|[A-Z]+) \((.*)\)")
+_DECIMAL_OVERFLOW = re.compile(r"Overflow in (?:addition|subtraction|multiplication|division) of DECIMAL\(\d+\)")
+_DECIMAL_TO_DECIMAL = re.compile(r'Casting value "([^"]*)" to type DECIMAL\((\d+),\s*(\d+)\) failed: value is out of range')
+_DOUBLE_TO_DECIMAL = re.compile(r"Could not cast value (\S+) to DECIMAL\((\d+),\s*(\d+)\)")
 _DIVISION_OVERFLOW = re.compile(r"Overflow in division of (-?\d+) / (-?\d+)")
 _ABS_OVERFLOW = re.compile(r"Overflow on abs\((-?\d+)\)")
 # The one value of each integer type whose negation (abs, / -1) overflows it.
@@ -95,6 +98,20 @@ def engine_error(exc: Exception, text: str) -> QueryFailed:
     if m:
         return QueryFailed("INVALID_CAST_ARGUMENT", f"Value cannot be cast to {m.group(1)}: "
                            f"{m.group(2).removesuffix(chr(0x2400))}")
+    if _DECIMAL_OVERFLOW.search(message):  # DecimalOperators
+        return QueryFailed("NUMERIC_VALUE_OUT_OF_RANGE", "Decimal overflow")
+    m = _DECIMAL_TO_DECIMAL.search(message)
+    if m:  # DecimalToDecimalCasts names the source's precision too, which the engine's text does not carry
+        return QueryFailed("INVALID_CAST_ARGUMENT", f"Cannot cast DECIMAL '{m.group(1)}' to DECIMAL({m.group(2)}, "
+                           f"{m.group(3)})")
+    m = _DOUBLE_TO_DECIMAL.search(message)
+    if m:  # DecimalCasts
+        try:
+            written = java_double(float(m.group(1)))
+        except ValueError:
+            written = m.group(1)
+        return QueryFailed("INVALID_CAST_ARGUMENT", f"Cannot cast DOUBLE '{written}' to DECIMAL({m.group(2)}, "
+                           f"{m.group(3)})")
     m = _DIVISION_OVERFLOW.search(message)
     if m and int(m.group(1)) in _MINIMUM_OF:  # BigintOperators.divide and its integer namesakes
         return QueryFailed("NUMERIC_VALUE_OUT_OF_RANGE", f"{_MINIMUM_OF[int(m.group(1))]} division overflow: "
@@ -137,7 +154,8 @@ def engine_error(exc: Exception, text: str) -> QueryFailed:
     if isinstance(exc, duckdb.PermissionException):
         return QueryFailed("ACCESS_DENIED", "Access Denied: queries may read only tables of the data catalog")
     if isinstance(exc, (duckdb.ConversionException, duckdb.OutOfRangeException)):
-        return QueryFailed("INVALID_CAST_ARGUMENT", message.split(":", 1)[-1].strip())
+        log.info("engine conversion error: %s", message)  # its words stay in the log, as below
+        return QueryFailed("INVALID_CAST_ARGUMENT", "Value cannot be cast to the requested type")
     # Anything else: the engine's own words never reach the user (they are in the local cloud's log).
     log.info("engine error not translated: %s", message)
     if isinstance(exc, duckdb.InternalException):
