@@ -27,6 +27,7 @@ _NO_MATCH = re.compile(r"No function matches the given name and argument types '
 _OURS = re.compile("ATHENA:([A-Z_]+):(.*?)(?:\u2400.*)?$")
 _DIVISION_BY_ZERO = re.compile(r"Division by zero in expression \((.*?)\)\. ")
 _OVERFLOW = re.compile(r"Overflow in (addition|subtraction|multiplication) of (INT\d+|[A-Z]+) \((.*)\)")
+_NOT_AGGREGATE = re.compile(r'column "([^"]+)" must appear in the GROUP BY clause')
 _DECIMAL_OVERFLOW = re.compile(r"Overflow in (?:addition|subtraction|multiplication|division) of DECIMAL\(\d+\)")
 _DECIMAL_TO_DECIMAL = re.compile(r'Casting value "([^"]*)" to type DECIMAL\((\d+),\s*(\d+)\) failed: value is out of range')
 _DOUBLE_TO_DECIMAL = re.compile(r"Could not cast value (\S+) to DECIMAL\((\d+),\s*(\d+)\)")
@@ -140,8 +141,11 @@ def engine_error(exc: Exception, text: str) -> QueryFailed:
         line, col = find_identifier(text, name)
         return QueryFailed("COLUMN_NOT_FOUND", f"Column '{name}' cannot be resolved or requester is not "
                            "authorized to access requested resources", line, col)
-    if "must appear in the GROUP BY clause" in message:
-        return QueryFailed("EXPRESSION_NOT_AGGREGATE", message.split(":", 1)[-1].strip())
+    m = _NOT_AGGREGATE.search(message)
+    if m:  # Trino's words, at the column (DuckDB's text advises its own ANY_VALUE)
+        line, col = find_identifier(text, m.group(1))
+        return QueryFailed("EXPRESSION_NOT_AGGREGATE", f"'{m.group(1)}' must be an aggregate expression or appear in "
+                           "GROUP BY clause", line, col)
     m = _FUNCTION.search(message)
     if m:
         return QueryFailed("NOT_SUPPORTED", f"Function '{m.group(1)}' (as translated for DuckDB) is not supported "

@@ -660,6 +660,9 @@ CASES: list[Case] = [
     C("aggregate", "SELECT var_pop(x) FROM (VALUES 1, 3) t(x)", "1.0", "double", AGGREGATE),
     C("aggregate", "SELECT corr(x, y) FROM (VALUES (1, 2), (2, 4), (3, 6)) t(x, y)", "1.0", "double", AGGREGATE),
     C("aggregate", "SELECT histogram(x)['a'] FROM (VALUES 'a', 'a', 'b') t(x)", "2", "bigint", AGGREGATE),
+    C("aggregate", "SELECT x, count(*) FROM (VALUES 1) t(x)",
+      error="EXPRESSION_NOT_AGGREGATE: line 1:8: 'x' must be an aggregate expression or appear in GROUP BY clause",
+      source="https://trino.io/docs/current/sql/select.html"),
     # sum of integers is a bigint, added with Math.addExact: past its range the query fails.
     C("aggregate", "SELECT sum(x) FROM (VALUES BIGINT '9223372036854775807', BIGINT '1') t(x)",
       error="NUMERIC_VALUE_OUT_OF_RANGE: bigint addition overflow", source=TRINO_BIGINT_SUM),
