@@ -76,6 +76,8 @@ CONSTRUCTS = frozenset({"case", "cast", "try_cast", "array", "row", "unnest", "e
 ANSWERED: dict[str, str] = {
     # conditional
     "coalesce": "conditional", "if": "conditional", "nullif": "conditional", "try": "conditional",
+    # GROUPING SETS' grouping(): a bit per argument, 1 where it is not grouped (SQL standard, both engines)
+    "grouping": "aggregate",
     # conversion
     "typeof": "conversion",
     # JSON

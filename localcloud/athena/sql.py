@@ -1110,6 +1110,9 @@ def translate(tree: exp.Expression, text: str) -> exp.Expression:
             return _null_if_any_null(node.this, node)
         if isinstance(node, exp.TimeToStr) and not node.meta.get("checked"):
             return _date_format(node, text)
+        if isinstance(node, exp.Unnest) and len(node.expressions) > 1:
+            # Trino zips the arrays (the shorter padded with NULLs); DuckDB's table unnest takes one.
+            raise _unsupported(node, text, "UNNEST of several arrays")
         if isinstance(node, exp.UnixToTime):
             _refuse_zoned_unixtime(node)  # sqlglot would drop the zone: a different answer, never given
         if isinstance(node, exp.Upper) and not node.meta.get("checked"):

@@ -660,6 +660,8 @@ CASES: list[Case] = [
     C("aggregate", "SELECT var_pop(x) FROM (VALUES 1, 3) t(x)", "1.0", "double", AGGREGATE),
     C("aggregate", "SELECT corr(x, y) FROM (VALUES (1, 2), (2, 4), (3, 6)) t(x, y)", "1.0", "double", AGGREGATE),
     C("aggregate", "SELECT histogram(x)['a'] FROM (VALUES 'a', 'a', 'b') t(x)", "2", "bigint", AGGREGATE),
+    C("aggregate", "SELECT array_agg(g ORDER BY g) FROM (SELECT grouping(x, y) g FROM (VALUES (1, 'a')) t(x, y) "
+      "GROUP BY GROUPING SETS ((x), (x, y), (y)))", "[0, 1, 2]", None, "https://trino.io/docs/current/sql/select.html"),
     C("aggregate", "SELECT x, count(*) FROM (VALUES 1) t(x)",
       error="EXPRESSION_NOT_AGGREGATE: line 1:8: 'x' must be an aggregate expression or appear in GROUP BY clause",
       source="https://trino.io/docs/current/sql/select.html"),
