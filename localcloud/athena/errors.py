@@ -47,6 +47,36 @@ _TRINO_TYPE_NAME = {"INT8": "TINYINT", "INT16": "SMALLINT", "INT32": "INT", "INT
 _TRINO_INTEGER = {"INT8": "tinyint", "INT16": "smallint", "INT32": "integer", "INT64": "bigint"}
 
 
+_DUCKDB_TYPE_NAMES = {"INTEGER_LITERAL": "integer", "INTEGER": "integer", "BIGINT": "bigint", "SMALLINT": "smallint",
+                      "TINYINT": "tinyint", "HUGEINT": "bigint", "DOUBLE": "double", "FLOAT": "real",
+                      "VARCHAR": "varchar", "STRING_LITERAL": "varchar", "BOOLEAN": "boolean", "DATE": "date",
+                      "TIMESTAMP": "timestamp(3)", "TIMESTAMP WITH TIME ZONE": "timestamp(3) with time zone",
+                      "BLOB": "varbinary", "JSON": "json", "NULL": "unknown", '"NULL"': "unknown"}
+
+
+def _split_types(text: str) -> list[str]:
+    """DuckDB's argument types, split at the commas outside parentheses and brackets."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char in "([" and 1 or char in ")]" and -1 or 0
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return [p for p in parts + [current.strip()] if p]
+
+
+def _trino_type(duck: str) -> str:
+    """A DuckDB type name as Trino writes it (INTEGER[] is array(integer), DECIMAL(5,2) decimal(5,2))."""
+    if duck.endswith("[]"):
+        return f"array({_trino_type(duck[:-2])})"
+    decimal_type = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", duck)
+    if decimal_type:
+        return f"decimal({decimal_type.group(1)},{decimal_type.group(2)})"
+    return _DUCKDB_TYPE_NAMES.get(duck.upper(), duck.lower())
+
+
 def _float_to_integer_failure(source: str, text: str, target: str) -> QueryFailed:
     """DoubleOperators' (and RealOperators') cast failures: a bigint "Unable to cast", the narrower
     integers "Out of range", NaN "Cannot cast"; the value written as Java writes it."""
@@ -152,7 +182,12 @@ def engine_error(exc: Exception, text: str) -> QueryFailed:
                            "by the local Athena engine")
     m = _NO_MATCH.search(message)
     if m:
-        return QueryFailed("TYPE_MISMATCH", f"Unexpected parameters for function {m.group(1)}")
+        call = re.fullmatch(r"(\w+)\((.*)\)", m.group(1))
+        if call:  # Trino's form and type names: "Unexpected parameters (integer) for function length"
+            kinds = ", ".join(_trino_type(t) for t in _split_types(call.group(2)))
+            return QueryFailed("FUNCTION_NOT_FOUND", f"Unexpected parameters ({kinds}) for function "
+                               f"{call.group(1).lower()}")
+        return QueryFailed("FUNCTION_NOT_FOUND", "Unexpected parameters for a function")
     if isinstance(exc, duckdb.OutOfMemoryException):
         return QueryFailed("EXCEEDED_LOCAL_MEMORY_LIMIT", "Query exceeded per-node memory limit")
     if isinstance(exc, duckdb.PermissionException):

@@ -15,8 +15,10 @@ decimals.py does for division:
   argument's exact decimal type (decimal_types.py); when that type is not certain, a decimal
   argument is refused at run time (NOT_SUPPORTED), never answered with DuckDB's types.
 - CAST(… AS varchar) writes timestamps with milliseconds and doubles and reals in scientific
-  notation (float_text.py), in arrays and array_join too; arrays, maps and rows do not cast to varchar (TYPE_MISMATCH).
-- || and concat of a string with a number or date fail, as Trino has no such concat.
+  notation (float_text.py), in arrays and array_join too; arrays, maps and rows do not cast to
+  varchar (TYPE_MISMATCH).
+- || and concat of a string with a number or date fail, as Trino has no such concat; so do string
+  functions given a number, a date or an array (DuckDB would cast it to text first).
 - sum() of integers fails past the bigint range (NUMERIC_VALUE_OUT_OF_RANGE), as Trino's does.
 - A NaN double compares, matches and ranks as in Trino, not DuckDB (nan_semantics.py): in
   = <> < > BETWEEN IN, a simple CASE and nullif; max, max_by, greatest and array_max skip it.
@@ -180,6 +182,25 @@ def _concat_operands(node: exp.Expression) -> None:
         for operand in operands:
             if isinstance(operand, exp.Null):
                 operand.replace(exp.Cast(this=exp.Null(), to=typed_as.copy()))
+
+
+# String functions (by sqlglot's node) whose first argument Trino takes only as varchar, char or
+# varbinary: lower(1.5) has no signature there (FUNCTION_NOT_FOUND), where DuckDB casts it to text.
+_STRING_ARGUMENT = {exp.Lower: "lower", exp.Upper: "upper", exp.Length: "length", exp.Trim: "trim",
+                    exp.Substring: "substr", exp.StrPosition: "strpos", exp.RegexpLike: "regexp_like",
+                    exp.RegexpExtract: "regexp_extract", exp.RegexpReplace: "regexp_replace", exp.Split: "split",
+                    exp.SplitPart: "split_part", exp.Pad: "lpad"}
+_TEXT_KINDS = _STRINGS | {T.VARBINARY, T.BINARY, T.UNKNOWN, T.NULL}
+
+
+def _string_argument(node: exp.Expression) -> None:
+    argument = node.this
+    kind = _type_of(argument) if isinstance(argument, exp.Expression) else None
+    if kind is None or kind in _TEXT_KINDS or isinstance(argument, (exp.UnicodeString, exp.Null)):
+        return
+    name = _STRING_ARGUMENT[type(node)]
+    written = argument.type.sql("trino").lower().replace(", ", ",")  # decimal(2,1), as Trino writes types
+    raise QueryFailed("FUNCTION_NOT_FOUND", f"Unexpected parameters ({written}) for function {name}")
 
 
 def _array_and_element(node: exp.DPipe) -> exp.Expression | None:
@@ -742,7 +763,7 @@ def _children_first(tree: exp.Expression) -> bool:
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
     if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg, exp.Sub,
-                     exp.Ceil, exp.Floor, exp.Div, exp.ArraySize, exp.GenerateSeries, exp.UnixToTime, exp.Reverse, exp.ArrayToString,
+                     exp.Ceil, exp.Floor, exp.Div, exp.ArraySize, exp.GenerateSeries, exp.UnixToTime, exp.Reverse, exp.ArrayToString, *_STRING_ARGUMENT,
                      *_CHILDREN_FIRST,
                      exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc,
                      exp.Mod):
@@ -858,6 +879,11 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
             if replacement is not None:
                 changed = True
                 return replacement
+        if type(node) in _STRING_ARGUMENT:
+            _string_argument(node)
+        if isinstance(node, exp.Length) and _type_of(node.this) in (T.VARBINARY, T.BINARY):
+            changed = True  # length(varbinary) counts bytes (DuckDB's length takes text only)
+            return exp.Anonymous(this="octet_length", expressions=[node.this.copy()])
         if isinstance(node, (exp.DPipe, exp.Concat)):
             _concat_operands(node)
         if isinstance(node, exp.DPipe):

@@ -137,6 +137,12 @@ CASES: list[Case] = [
     C("string", "SELECT upper('HeLLo')", "HELLO", None, STRING),
     # Code point by code point with Character.toUpperCase: 'ß' has no one-letter capital and stays.
     C("string", "SELECT upper('straße')", "STRAßE", "varchar", TRINO_STRING),
+    # String functions take strings: no implicit cast of a number or a date (DuckDB would cast it).
+    C("string", "SELECT lower(DECIMAL '1.5')",
+      error="FUNCTION_NOT_FOUND: Unexpected parameters (decimal(2,1)) for function lower", source=STRING),
+    C("string", "SELECT length(ARRAY[1])",
+      error="FUNCTION_NOT_FOUND: Unexpected parameters (array(integer)) for function length", source=STRING),
+    C("binary", "SELECT length(to_utf8('é'))", "2", "bigint", BINARY),
     # reverse turns code points around, a combining accent included (DuckDB keeps grapheme clusters).
     C("string", "SELECT codepoint(substr(reverse(U&'e\\0301x'), 2, 1))", "769", "integer", STRING),
     C("array", "SELECT reverse(ARRAY[1, 2, 3])", "[3, 2, 1]", None, ARRAY),
