@@ -24,6 +24,8 @@ import duckdb
 from localcloud.athena.types import java_double, java_float
 
 DOUBLE_FUNCTION = "trino_double_text"
+SHORTEST_FUNCTION = "trino_double_digits"  # Double.toString's digits, plainly written (for format's %f)
+JAVA_FUNCTION = "trino_double_java"  # Double.toString itself (format's %s of a double)
 REAL_FUNCTION = "trino_real_text"
 _REAL_DIGITS = 7
 
@@ -64,7 +66,18 @@ def real_text(value: float | None) -> str | None:
     return _scientific(rounded)
 
 
+def double_digits(value: float | None) -> str | None:
+    """A finite double's Double.toString digits as a plain decimal (1.005, 0.00001); None otherwise."""
+    if value is None or not math.isfinite(value):
+        return None
+    return format(decimal.Decimal(java_double(value)), "f")
+
+
 def register(connection: duckdb.DuckDBPyConnection) -> None:
-    """Make trino_double_text(double) and trino_real_text(real) -> varchar callable in `connection`."""
+    """Make trino_double_text(double), trino_real_text(real) and trino_double_digits(double) callable."""
     connection.create_function(DOUBLE_FUNCTION, double_text, ["DOUBLE"], "VARCHAR", side_effects=False)
     connection.create_function(REAL_FUNCTION, real_text, ["FLOAT"], "VARCHAR", side_effects=False)
+    # NULL for a value that is not finite: "special" lets the function answer NULL itself.
+    connection.create_function(SHORTEST_FUNCTION, double_digits, ["DOUBLE"], "VARCHAR", side_effects=False,
+                               null_handling="special")
+    connection.create_function(JAVA_FUNCTION, java_double, ["DOUBLE"], "VARCHAR", side_effects=False)

@@ -608,6 +608,75 @@ def _array_element_type(node: exp.Expression) -> exp.DataType | None:
     return kind.expressions[0]
 
 
+_PRINTF_SPEC = re.compile(r"%(?P<flags>[-+ 0]*)(?P<width>\d+)?(?:\.(?P<prec>\d+))?(?P<conv>[a-zA-Z%])")
+
+
+def _java_printf(node: exp.Anonymous) -> exp.Expression | None:
+    """format()'s %f of a double or decimal as Java's Formatter writes it: the value's decimal digits
+    (Double.toString's for a double) rounded half up, so format('%.2f', 1.005e0) is 1.01 where C's
+    printf (DuckDB) rounds the binary value to 1.00. %e of such a value, and %f of a real (Java
+    rounds Float.toString's digits), are refused."""
+    fmt = node.expressions[0] if node.expressions else None
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        return None
+    node.meta["typed"] = True
+    arguments = list(node.expressions[1:])
+    index = 0
+    changed = False
+    for spec in _PRINTF_SPEC.finditer(fmt.this):
+        conversion = spec.group("conv")
+        if conversion == "%":
+            continue
+        if index >= len(arguments):
+            break
+        argument = arguments[index]
+        kind = _type_of(argument)
+        if (conversion in "eE" and kind in (_FLOATS | {T.DECIMAL})) or (conversion in "fF" and kind == T.FLOAT):
+            raise QueryFailed("NOT_SUPPORTED", f"format's %{conversion} of a {'real' if kind == T.FLOAT else 'number'} "
+                              "with a fraction is not supported by the local Athena engine")
+        if kind in _NESTED:
+            raise QueryFailed("NOT_SUPPORTED", "format of an array, map or row is not supported by the local Athena "
+                              "engine")
+        if conversion == "s" and kind == T.DOUBLE:  # Java's %s of a Double is Double.toString
+            arguments[index] = exp.Anonymous(this=float_text.JAVA_FUNCTION, expressions=[argument.copy()])
+            changed = True
+        elif conversion == "s" and kind in (_INTEGERS | {T.BOOLEAN, T.DATE}):
+            # Java's toString of a Long, Boolean or LocalDate reads as DuckDB's text (printf's %s takes text only)
+            arguments[index] = exp.Cast(this=argument.copy(), to=exp.DataType.build("VARCHAR"))
+            changed = True
+        elif conversion == "s" and kind not in (_STRINGS | {None, T.UNKNOWN, T.NULL}):
+            raise QueryFailed("NOT_SUPPORTED", f"format's %s of a {argument.type.sql('trino').lower()} is not "
+                              "supported by the local Athena engine")
+        if conversion in "fF" and kind in (T.DOUBLE, T.DECIMAL):
+            digits = int(spec.group("prec") or 6)
+            target = exp.DataType.build(f"DECIMAL(38, {digits})")
+            text = (exp.Anonymous(this=float_text.SHORTEST_FUNCTION, expressions=[argument.copy()])
+                    if kind == T.DOUBLE else argument.copy())
+            rounded = exp.TryCast(this=text, to=target)  # half away from zero, as Java's HALF_UP
+            refusal = exp.Cast(this=refuse_at_run_time(
+                "NOT_SUPPORTED", "format's %f of a value that is not finite or of 38 digits or more is not "
+                "supported by the local Athena engine"), to=target.copy())
+            arguments[index] = exp.Case(ifs=[exp.If(this=exp.Is(this=argument.copy(), expression=exp.Null()),
+                                                    true=exp.Null()),
+                                             exp.If(this=exp.Is(this=rounded.copy(), expression=exp.Null()),
+                                                    true=refusal)], default=rounded)
+            changed = True
+        index += 1
+    # Java's Formatter writes a NULL argument as "null" (DuckDB's printf answers NULL): refused at run time.
+    nullable = [a for a in node.expressions[1:] if not isinstance(a, exp.Literal)]
+    if not changed and not nullable:
+        return None
+    rewritten = exp.Anonymous(this="printf", expressions=[fmt.copy(), *arguments])
+    rewritten.meta["typed"] = True
+    if not nullable:
+        return rewritten
+    any_null = exp.or_(*[exp.Is(this=a.copy(), expression=exp.Null()) for a in nullable])
+    refusal = exp.Cast(this=refuse_at_run_time("NOT_SUPPORTED", "format of a NULL argument (Trino writes null) is "
+                                               "not supported by the local Athena engine"),
+                       to=exp.DataType.build("VARCHAR"))
+    return exp.Case(ifs=[exp.If(this=any_null, true=refusal)], default=rewritten)
+
+
 def _integer_division(node: exp.Div) -> exp.Expression | None:
     """integer / integer is of the wider operand's type in Trino (IntegerOperators.divide: 5 / 2 is
     an integer 2); sqlglot writes a bigint. Past that type (-2147483648 / -1) the cast fails, as
@@ -763,7 +832,7 @@ def _children_first(tree: exp.Expression) -> bool:
 def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
     """`tree` with integer casts and typeof() made Trino's; unchanged when there are none."""
     if not tree.find(exp.Cast, exp.Typeof, exp.Bracket, exp.TimestampTrunc, exp.DateTrunc, exp.Sign, exp.Avg, exp.Sub,
-                     exp.Ceil, exp.Floor, exp.Div, exp.ArraySize, exp.GenerateSeries, exp.UnixToTime, exp.Reverse, exp.ArrayToString, *_STRING_ARGUMENT,
+                     exp.Ceil, exp.Floor, exp.Div, exp.ArraySize, exp.GenerateSeries, exp.UnixToTime, exp.Reverse, exp.ArrayToString, *_STRING_ARGUMENT, exp.Anonymous,
                      *_CHILDREN_FIRST,
                      exp.DPipe, exp.Concat, exp.JSONArrayContains, exp.Round, exp.Ceil, exp.Floor, exp.Trunc,
                      exp.Mod):
@@ -876,6 +945,11 @@ def trino_typed_semantics(tree: exp.Expression, schema: dict[str, dict[str, str]
                 return replacement
         if isinstance(node, exp.Bracket) and not node.meta.get("trino_checked"):
             replacement = _subscript(node)
+            if replacement is not None:
+                changed = True
+                return replacement
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() == "printf" and not node.meta.get("typed"):
+            replacement = _java_printf(node)
             if replacement is not None:
                 changed = True
                 return replacement

@@ -201,6 +201,11 @@ CASES: list[Case] = [
     C("string", "SELECT translate('abcd', 'ac', 'z')", "zbd", None, STRING),
     C("string", "SELECT levenshtein_distance('kitten', 'sitting')", "3", "bigint", STRING),
     C("string", "SELECT format('%s-%03d', 'a', 7)", "a-007", "varchar", DOCS + "conversion.html#format"),
+    # Java's Formatter: %f rounds the value's decimal digits half up (C's printf rounds the binary value),
+    # %s of a double is Double.toString.
+    C("string", "SELECT format('%.2f', 1.005e0)", "1.01", "varchar", DOCS + "conversion.html#format"),
+    C("string", "SELECT format('%.5f', pi())", "3.14159", "varchar", DOCS + "conversion.html#format"),
+    C("string", "SELECT format('%s', 1e7)", "1.0E7", "varchar", DOCS + "conversion.html#format"),
     # -- binary ------------------------------------------------------------------------------
     C("binary", "SELECT to_hex(to_utf8('abc'))", "616263", "varchar", BINARY),
     C("binary", "SELECT from_utf8(to_utf8('héllo'))", "héllo", "varchar", STRING),
