@@ -199,6 +199,8 @@ def _string_argument(node: exp.Expression) -> None:
     if kind is None or kind in _TEXT_KINDS or isinstance(argument, (exp.UnicodeString, exp.Null)):
         return
     name = _STRING_ARGUMENT[type(node)]
+    if isinstance(node, exp.Pad) and not node.args.get("is_left"):
+        name = "rpad"
     written = argument.type.sql("trino").lower().replace(", ", ",")  # decimal(2,1), as Trino writes types
     raise QueryFailed("FUNCTION_NOT_FOUND", f"Unexpected parameters ({written}) for function {name}")
 
