@@ -21,7 +21,7 @@ import math
 
 import duckdb
 
-from localcloud.athena.types import java_double, java_float
+from localcloud.athena.types import java_double, java_float, java_special
 
 DOUBLE_FUNCTION = "trino_double_text"
 SHORTEST_FUNCTION = "trino_double_digits"  # Double.toString's digits, plainly written (for format's %f)
@@ -31,13 +31,7 @@ _REAL_DIGITS = 7
 
 
 def _special(value: float) -> str | None:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "-0E0" if math.copysign(1.0, value) < 0 else "0E0"
-    return None
+    return java_special(value, zero="0E0")  # castToVarchar writes zero as 0E0 / -0E0
 
 
 def _scientific(number: decimal.Decimal) -> str:

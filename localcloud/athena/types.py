@@ -117,14 +117,22 @@ def java_float(value: float) -> str:
     return java_double(value)
 
 
-def _java_layout(value: float, shortest: str) -> str:
-    """`value` laid out as Java's toString, from its shortest round-tripping text `shortest`."""
+def java_special(value: float, zero: str = "0.0") -> str | None:
+    """How Java writes NaN, the infinities and a signed zero (`zero` is its positive form), else None."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
     if value == 0:
-        return "-0.0" if math.copysign(1, value) < 0 else "0.0"
+        return ("-" + zero) if math.copysign(1, value) < 0 else zero
+    return None
+
+
+def _java_layout(value: float, shortest: str) -> str:
+    """`value` laid out as Java's toString, from its shortest round-tripping text `shortest`."""
+    special = java_special(value)
+    if special is not None:
+        return special
     sign, digits, exponent = decimal.Decimal(shortest).normalize().as_tuple()
     text = "".join(map(str, digits))
     exp10 = exponent + len(text) - 1
