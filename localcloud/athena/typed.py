@@ -587,7 +587,7 @@ def _typeof(node: exp.Typeof) -> exp.Expression:
 
 _BIGINT_RANGE = (-(2 ** 63), 2 ** 63 - 1)
 _INTEGER_WIDTH = [T.TINYINT, T.SMALLINT, T.INT, T.BIGINT]
-_MAX_REWRITE_RUNS = 8
+_MAX_REWRITE_RUNS = 32  # one run per level of rules wrapping rules; real queries need a few
 
 
 def _float_text(element_type: exp.DataType | None) -> str | None:
