@@ -78,9 +78,10 @@ class Lake:
             })
         cloud.firehose_runner.discover_now()
 
-    def put(self, *datas: str) -> None:
+    def put(self, *datas: str, partition_key: str | None = None) -> None:
+        """Records on the stream; with `partition_key`, all on one shard (so they fail in one error object)."""
         self.kinesis.put_records(StreamName=self.settings.stream_name,
-                                 Records=[{"Data": d.encode(), "PartitionKey": d} for d in datas])
+                                 Records=[{"Data": d.encode(), "PartitionKey": partition_key or d} for d in datas])
 
     def fix_the_transform(self) -> None:
         self.lam.update_function_configuration(FunctionName=self.function, Environment={"Variables": {}})
@@ -156,8 +157,11 @@ def test_a_run_interrupted_after_sending_is_completed_without_sending_twice(lake
 
 
 def test_a_run_interrupted_part_way_through_an_object_sends_only_the_rest_next_time(lake, monkeypatch) -> None:
-    lake.put("bad-x", "bad-y", "bad-z")
+    # One shard, so the three fail together; on two shards a loaded machine could deliver them in two
+    # batches, two error objects, and the interruption below would fall between objects, not inside one.
+    lake.put("bad-x", "bad-y", "bad-z", partition_key="one-shard")
     lake.wait_failed(3)
+    assert len(lake.keys(PENDING_PREFIX)) == 1, "the scenario needs the three failures in one error object"
     lake.fix_the_transform()
     monkeypatch.setattr(redrive_module, "PUT_RECORDS_MAX", 1)  # one record per call, so it can stop between them
     interrupted = Redriver(lake.settings, lake.factory)
