@@ -182,12 +182,15 @@ def engine_error(exc: Exception, text: str) -> QueryFailed:
                            "by the local Athena engine")
     m = _NO_MATCH.search(message)
     if m:
+        # DuckDB has no signature for the call as translated. Trino may or may not have one (a user's
+        # wrong argument is caught before, in typed.py), so this is refused, not worded as Athena's
+        # FUNCTION_NOT_FOUND; the types are Trino's names.
         call = re.fullmatch(r"(\w+)\((.*)\)", m.group(1))
-        if call:  # Trino's form and type names: "Unexpected parameters (integer) for function length"
+        if call:
             kinds = ", ".join(_trino_type(t) for t in _split_types(call.group(2)))
-            return QueryFailed("FUNCTION_NOT_FOUND", f"Unexpected parameters ({kinds}) for function "
-                               f"{call.group(1).lower()}")
-        return QueryFailed("FUNCTION_NOT_FOUND", "Unexpected parameters for a function")
+            return QueryFailed("NOT_SUPPORTED", f"{call.group(1).lower()} with arguments ({kinds}), as translated for "
+                               "DuckDB, is not supported by the local Athena engine")
+        return QueryFailed("NOT_SUPPORTED", "This call is not supported by the local Athena engine")
     if isinstance(exc, duckdb.OutOfMemoryException):
         return QueryFailed("EXCEEDED_LOCAL_MEMORY_LIMIT", "Query exceeded per-node memory limit")
     if isinstance(exc, duckdb.PermissionException):
