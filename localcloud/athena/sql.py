@@ -458,13 +458,14 @@ def joda_to_strftime(pattern: str) -> str:
     return "".join(out)
 
 
-_PRINTF = re.compile(r"%(?P<flags>[-+ 0]*)(?P<width>\d+)?(?:\.(?P<prec>\d+))?(?P<conv>[a-zA-Z%])")
+# One printf specifier (Java's Formatter and C's share this form); typed.py reads format's arguments by it.
+PRINTF_SPEC = re.compile(r"%(?P<flags>[-+ 0]*)(?P<width>\d+)?(?:\.(?P<prec>\d+))?(?P<conv>[a-zA-Z%])")
 
 
 def _check_printf(fmt: str) -> None:
     """Java's Formatter and C printf agree on %s %d %f %x %o %e %% with - + space 0 flags only."""
     for m in re.finditer(r"%[^a-zA-Z%]*[a-zA-Z%]?", fmt):
-        spec = _PRINTF.fullmatch(m.group(0))
+        spec = PRINTF_SPEC.fullmatch(m.group(0))
         if not spec or spec.group("conv") not in "sdfxXoeE%":
             raise ValueError(f"format specifier '{m.group(0)}'")
 

@@ -47,7 +47,7 @@ from localcloud.athena.decimal_types import Decimal, DecimalTypes
 from localcloud.athena.errors import athena_error
 from localcloud.athena.exceptions import QueryFailed
 from localcloud.athena.sql import fail_at_run_time, refuse_at_run_time
-from localcloud.athena.sql import JAVA_WHITESPACE, settled
+from localcloud.athena.sql import JAVA_WHITESPACE, PRINTF_SPEC, settled
 
 T = exp.DataType.Type
 _INTEGERS = {T.TINYINT, T.SMALLINT, T.INT, T.BIGINT}
@@ -610,9 +610,6 @@ def _array_element_type(node: exp.Expression) -> exp.DataType | None:
     return kind.expressions[0]
 
 
-_PRINTF_SPEC = re.compile(r"%(?P<flags>[-+ 0]*)(?P<width>\d+)?(?:\.(?P<prec>\d+))?(?P<conv>[a-zA-Z%])")
-
-
 def _java_printf(node: exp.Anonymous) -> exp.Expression | None:
     """format()'s %f of a double or decimal as Java's Formatter writes it: the value's decimal digits
     (Double.toString's for a double) rounded half up, so format('%.2f', 1.005e0) is 1.01 where C's
@@ -625,7 +622,7 @@ def _java_printf(node: exp.Anonymous) -> exp.Expression | None:
     arguments = list(node.expressions[1:])
     index = 0
     changed = False
-    for spec in _PRINTF_SPEC.finditer(fmt.this):
+    for spec in PRINTF_SPEC.finditer(fmt.this):
         conversion = spec.group("conv")
         if conversion == "%":
             continue
